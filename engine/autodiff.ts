@@ -1,0 +1,88 @@
+/**
+ * Functional autodiff API (JAX style): `grad`, `valueAndGrad`, `vjp`, plus `stopGradient`.
+ * Gradients come back in the same tree structure as the argument.
+ */
+import { Tensor, fromData, full } from './tensor.js';
+import { Tape, backward, record, withTape } from './tape.js';
+import { type TensorTree, treeLeaves, treeMap } from './tree.js';
+import { ShapeError, DTypeError, fmtShape } from './errors.js';
+import { sameShape } from './shape.js';
+
+/**
+ * A differentiable alias of `x` (same data). Tracking the alias, not `x` itself, keeps each
+ * `grad` call's tape separate even when the same tensor is differentiated at several levels.
+ */
+function alias(x: Tensor): Tensor {
+  return record('alias', [x], fromData(x.data, x.shape), (dy) => [dy]);
+}
+
+function trace<T extends TensorTree>(x: T, f: (x: T) => Tensor, op: string): { tape: Tape; inputs: T; leaves: Tensor[]; out: Tensor } {
+  const tape = new Tape();
+  const inputs = treeMap(x, alias);
+  const leaves = treeLeaves(inputs);
+  if (leaves.length === 0) throw new DTypeError(op, 'the argument to differentiate contains no Tensor');
+  for (const leaf of leaves) tape.tracked.add(leaf);
+  const out = withTape(tape, () => f(inputs));
+  if (!(out instanceof Tensor)) throw new DTypeError(op, `the function must return a Tensor; got ${typeof out}`);
+  return { tape, inputs, leaves, out };
+}
+
+/** Result of `valueAndGrad`: the function's value and the gradient tree. */
+export interface ValueAndGrad<T extends TensorTree> {
+  readonly value: Tensor;
+  readonly grad: T;
+}
+
+/**
+ * `valueAndGrad(f)(x, ...rest)` → `{ value: f(x), grad: ∂f/∂x }` for scalar-valued `f`.
+ * `x` may be a Tensor or any tree of Tensors; `grad` mirrors it. Extra arguments are constants.
+ * Works inside another `grad` (grad of grad).
+ */
+export function valueAndGrad<T extends TensorTree, R extends unknown[] = []>(
+  f: (x: T, ...rest: R) => Tensor,
+): (x: T, ...rest: R) => ValueAndGrad<T> {
+  return (x: T, ...rest: R) => {
+    const { tape, inputs, leaves, out } = trace(x, (xi) => f(xi, ...rest), 'grad');
+    if (out.size !== 1) {
+      throw new ShapeError('grad', `the function must return a scalar (one element) to take a gradient; got shape ${fmtShape(out.shape)} (use vjp for non-scalar outputs)`);
+    }
+    const grads = backward(tape, out, full(out.shape, 1, out.dtype), leaves);
+    const byLeaf = new Map(leaves.map((leaf, i) => [leaf, grads[i]!]));
+    return { value: out, grad: treeMap(inputs, (leaf) => byLeaf.get(leaf)!) };
+  };
+}
+
+/** `grad(f)(x, ...rest)` → ∂f/∂x for scalar-valued `f`, in the structure of `x`. */
+export function grad<T extends TensorTree, R extends unknown[] = []>(f: (x: T, ...rest: R) => Tensor): (x: T, ...rest: R) => T {
+  const vg = valueAndGrad(f);
+  return (x: T, ...rest: R) => vg(x, ...rest).grad;
+}
+
+/** Result of `vjp`: the value and a function pulling a cotangent `dy` back to `x`. */
+export interface VjpResult<T extends TensorTree> {
+  readonly value: Tensor;
+  /** `dy` must have the shape and dtype of `value`. Can be called several times. */
+  readonly vjp: (dy: Tensor) => T;
+}
+
+/** Vector–Jacobian product for any-shaped outputs: `vjp(f, x).vjp(dy) = (∂f/∂x)ᵀ dy`. */
+export function vjp<T extends TensorTree>(f: (x: T) => Tensor, x: T): VjpResult<T> {
+  const { tape, inputs, leaves, out } = trace(x, f, 'vjp');
+  return {
+    value: out,
+    vjp: (dy: Tensor) => {
+      if (!(dy instanceof Tensor) || !sameShape(dy.shape, out.shape)) {
+        throw new ShapeError('vjp', `cotangent must have the output's shape ${fmtShape(out.shape)}; got ${dy instanceof Tensor ? fmtShape(dy.shape) : typeof dy}`);
+      }
+      if (dy.dtype !== out.dtype) throw new DTypeError('vjp', `cotangent is ${dy.dtype} but the output is ${out.dtype}`);
+      const grads = backward(tape, out, dy, leaves);
+      const byLeaf = new Map(leaves.map((leaf, i) => [leaf, grads[i]!]));
+      return treeMap(inputs, (leaf) => byLeaf.get(leaf)!);
+    },
+  };
+}
+
+/** The same values with no gradient flowing back (`jax.lax.stop_gradient`, `tensor.detach()`). */
+export function stopGradient(x: Tensor): Tensor {
+  return fromData(x.data, x.shape);
+}

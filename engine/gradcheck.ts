@@ -1,0 +1,130 @@
+/**
+ * Public finite-difference gradient checker (researchers rely on it).
+ *
+ * Any-shaped f is reduced to the scalar F(x) = Σ f(x) ⊙ r with a seeded random cotangent r (never
+ * all-ones, so a missing transpose or a wrong broadcast cannot hide). The analytic gradient
+ * vjp(f, x)(r) is compared with central differences (F(x + εe) − F(x − εe)) / 2ε in float64:
+ *  - mode 'full': every element of every input (PyTorch gradcheck);
+ *  - mode 'directional': a few random unit directions v, comparing ⟨∇F, v⟩ (JAX check_grads).
+ */
+import { Tensor, fromData, allocate } from './tensor.js';
+import { type TensorTree, treeLeaves, treeMap, treePaths } from './tree.js';
+import { vjp } from './autodiff.js';
+import { noGrad } from './tape.js';
+import { Rng } from './rng.js';
+import { DTypeError, ValueError } from './errors.js';
+
+export interface GradcheckOptions {
+  /** Finite-difference step (default 1e-6). */
+  readonly eps?: number;
+  /** Pass if |analytic − numeric| ≤ atol + rtol·|numeric| everywhere (defaults 1e-6, 1e-5). */
+  readonly atol?: number;
+  readonly rtol?: number;
+  /** 'full' (every element, default) or 'directional' (random directions; for big inputs). */
+  readonly mode?: 'full' | 'directional';
+  /** Number of directions in 'directional' mode (default 4). */
+  readonly samples?: number;
+  /** Seed for the cotangent and directions (default 0). */
+  readonly seed?: number;
+  /** float32 inputs make finite differences meaningless; set true to check them anyway. */
+  readonly allowFloat32?: boolean;
+}
+
+export interface GradcheckWorst {
+  /** Path of the input leaf (e.g. `w1`, `[1]`), or `direction` in directional mode. */
+  readonly input: string;
+  /** Flat element index (or direction number). */
+  readonly index: number;
+  readonly analytic: number;
+  readonly numeric: number;
+}
+
+export interface GradcheckReport {
+  readonly ok: boolean;
+  /** max |analytic − numeric| */
+  readonly maxAbsError: number;
+  /** max |analytic − numeric| / max(|analytic|, |numeric|, 1e-3·scale), scale = largest |numeric| seen. */
+  readonly maxRelError: number;
+  /** Number of scalar comparisons made. */
+  readonly checked: number;
+  readonly worst: GradcheckWorst | null;
+  /** One line for logs and error messages. */
+  readonly summary: string;
+}
+
+/**
+ * Checks the analytic gradient of `f` at `inputs` (a Tensor or tree of Tensors) against central
+ * differences. Throws a ValueError on NaN/∞ inputs and a DTypeError on float32 unless allowed.
+ */
+export function gradcheck<T extends TensorTree>(f: (x: T) => Tensor, inputs: T, options: GradcheckOptions = {}): GradcheckReport {
+  const op = 'gradcheck';
+  const { eps = 1e-6, atol = 1e-6, rtol = 1e-5, mode = 'full', samples = 4, seed = 0, allowFloat32 = false } = options;
+  const leaves = treeLeaves(inputs);
+  const paths = treePaths(inputs);
+  if (leaves.length === 0) throw new ValueError(op, 'inputs contain no Tensor');
+  leaves.forEach((leaf, i) => {
+    if (leaf.dtype === 'float32' && !allowFloat32) {
+      throw new DTypeError(op, `input '${paths[i]}' is float32; finite differences need float64 (cast it, or pass allowFloat32: true)`);
+    }
+    if (leaf.data.some((v) => !Number.isFinite(v))) throw new ValueError(op, `input '${paths[i]}' contains NaN or ±Infinity`);
+  });
+
+  const rng = new Rng(seed);
+  // Working float64 copies, perturbed in place; each evaluation wraps them in fresh Tensors.
+  const work = leaves.map((leaf) => Float64Array.from(leaf.data));
+  const build = (): T => treeMap(inputs, (leaf, i) => fromData(leaf.dtype === 'float64' ? work[i]!.slice() : Float32Array.from(work[i]!), leaf.shape));
+
+  const { value, vjp: pull } = vjp(f, inputs);
+  const r = allocate(value.dtype, value.size);
+  for (let i = 0; i < r.length; i++) r[i] = rng.normal();
+  const cot = fromData(r, value.shape);
+  const analyticTree = pull(cot);
+  const analytic = treeLeaves(analyticTree).map((g) => g.data);
+
+  const F = (): number => noGrad(() => {
+    const y = f(build()).data;
+    let s = 0;
+    for (let i = 0; i < y.length; i++) s += y[i]! * r[i]!;
+    return s;
+  });
+
+  const results: { input: string; index: number; a: number; n: number }[] = [];
+  if (mode === 'full') {
+    work.forEach((w, li) => {
+      for (let j = 0; j < w.length; j++) {
+        const orig = w[j]!;
+        w[j] = orig + eps; const fp = F();
+        w[j] = orig - eps; const fm = F();
+        w[j] = orig;
+        results.push({ input: paths[li]!, index: j, a: analytic[li]![j]!, n: (fp - fm) / (2 * eps) });
+      }
+    });
+  } else {
+    for (let s = 0; s < samples; s++) {
+      const dirs = work.map((w) => Float64Array.from(w, () => rng.normal()));
+      const norm = Math.sqrt(dirs.reduce((acc, d) => acc + d.reduce((a2, v) => a2 + v * v, 0), 0)) || 1;
+      const orig = work.map((w) => w.slice());
+      const shift = (sign: number) => work.forEach((w, li) => { for (let j = 0; j < w.length; j++) w[j] = orig[li]![j]! + sign * eps * dirs[li]![j]! / norm; });
+      shift(1); const fp = F();
+      shift(-1); const fm = F();
+      work.forEach((w, li) => w.set(orig[li]!));
+      let a = 0;
+      dirs.forEach((d, li) => { for (let j = 0; j < d.length; j++) a += analytic[li]![j]! * d[j]! / norm; });
+      results.push({ input: 'direction', index: s, a, n: (fp - fm) / (2 * eps) });
+    }
+  }
+
+  const scale = results.reduce((m, x) => Math.max(m, Math.abs(x.n)), 0);
+  let maxAbs = 0, maxRel = 0, ok = true, worst: GradcheckWorst | null = null, worstRel = -1;
+  for (const x of results) {
+    const err = Math.abs(x.a - x.n);
+    const rel = err / Math.max(Math.abs(x.a), Math.abs(x.n), 1e-3 * scale, 1e-300);
+    if (!(err <= atol + rtol * Math.abs(x.n))) ok = false;
+    if (Number.isNaN(err)) { ok = false; maxAbs = NaN; maxRel = NaN; }
+    else { maxAbs = Math.max(maxAbs, err); maxRel = Math.max(maxRel, rel); }
+    if (Number.isNaN(err) || rel > worstRel) { worstRel = Number.isNaN(err) ? Infinity : rel; worst = { input: x.input, index: x.index, analytic: x.a, numeric: x.n }; }
+  }
+  const summary = `gradcheck ${ok ? 'passed' : 'FAILED'} (${mode}, ${results.length} checks): max abs error ${maxAbs.toExponential(2)}, max rel error ${maxRel.toExponential(2)}` +
+    (worst ? `; worst at ${worst.input}[${worst.index}]: analytic ${worst.analytic} vs numeric ${worst.numeric}` : '');
+  return { ok, maxAbsError: maxAbs, maxRelError: maxRel, checked: results.length, worst, summary };
+}

@@ -1,0 +1,23 @@
+/**
+ * moegrad engine: tensors, the tape, differentiable ops, gradcheck, optimizers, RNG, backends.
+ * @packageDocumentation
+ */
+export { Tensor, tensor, zeros, ones, full, scalar, arange, randn, rand, cast, fromData } from './tensor.js';
+export type { DType, TypedArray, NestedArray } from './tensor.js';
+export type { Shape } from './shape.js';
+export { broadcastShapes, sizeOf } from './shape.js';
+export { MoegradError, ShapeError, DTypeError, ValueError, fmtShape } from './errors.js';
+export { Rng } from './rng.js';
+export { noGrad, record, isRecording } from './tape.js';
+export type { VjpFn } from './tape.js';
+export { grad, valueAndGrad, vjp, stopGradient } from './autodiff.js';
+export type { ValueAndGrad, VjpResult } from './autodiff.js';
+export { treeLeaves, treeMap, treeZip, treePaths } from './tree.js';
+export type { TensorTree } from './tree.js';
+export { gradcheck } from './gradcheck.js';
+export type { GradcheckOptions, GradcheckReport } from './gradcheck.js';
+export { sgd, adam, adamw, adamInit } from './optim.js';
+export type { SgdOptions, SgdState, AdamOptions, AdamState } from './optim.js';
+export { getBackend, useBackend, withBackend, registerBackend, listBackends } from './backend/backend.js';
+export type { MatmulBackend } from './backend/backend.js';
+export * from './ops/index.js';

@@ -1,0 +1,196 @@
+/**
+ * Elementwise ops: forward loop and VJP side by side, one line of maths each.
+ * Binary ops broadcast NumPy-style by calling `broadcastTo` first, so their VJPs never think
+ * about broadcasting (broadcastTo's VJP is sumTo). VJPs use differentiable ops: grad of grad works.
+ */
+import { Tensor, fromData, allocate, commonDType } from '../tensor.js';
+import { record } from '../tape.js';
+import { sameShape, broadcastShapes } from '../shape.js';
+import { ValueError } from '../errors.js';
+import { asTensor, mapUnary, mapBinary } from './kernels.js';
+import { broadcastTo } from './shape-ops.js';
+
+type Operand = Tensor | number;
+
+/** Defines a unary op from its scalar forward and its VJP `(x, y, dy) => dx`. */
+export function defineUnary(name: string, f: (v: number) => number, vjp: (x: Tensor, y: Tensor, dy: Tensor) => Tensor): (x: Tensor) => Tensor {
+  const op = (x: Tensor): Tensor => {
+    const xt = asTensor(x, x, name);
+    const y = mapUnary(xt, f);
+    return record(name, [xt], y, (dy) => [vjp(xt, y, dy)]);
+  };
+  Object.defineProperty(op, 'name', { value: name });
+  return op;
+}
+
+/**
+ * Defines a broadcasting binary op from its scalar forward and its VJP on equal shapes
+ * `(a, b, y, dy, needs) => [da, db]`.
+ */
+export function defineBinary(
+  name: string,
+  f: (u: number, v: number) => number,
+  vjp: (a: Tensor, b: Tensor, y: Tensor, dy: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null],
+): (a: Operand, b: Operand) => Tensor {
+  const op = (a: Operand, b: Operand): Tensor => {
+    let at = asTensor(a, b, name), bt = asTensor(b, at, name);
+    commonDType(name, at, bt);
+    if (!sameShape(at.shape, bt.shape)) {
+      const shape = broadcastShapes(at.shape, bt.shape, name);
+      at = broadcastTo(at, shape); bt = broadcastTo(bt, shape);
+    }
+    const y = mapBinary(at, bt, f);
+    const [a2, b2] = [at, bt];
+    return record(name, [a2, b2], y, (dy, needs) => vjp(a2, b2, y, dy, needs));
+  };
+  Object.defineProperty(op, 'name', { value: name });
+  return op;
+}
+
+// ---------- binary ----------
+
+/** a + b.  da = dy, db = dy */
+export const add = defineBinary('add', (u, v) => u + v, (_a, _b, _y, dy) => [dy, dy]);
+/** a − b.  da = dy, db = −dy */
+export const sub = defineBinary('sub', (u, v) => u - v, (_a, _b, _y, dy, needs) => [dy, needs[1] ? neg(dy) : null]);
+/** a · b.  da = dy·b, db = dy·a */
+export const mul = defineBinary('mul', (u, v) => u * v, (a, b, _y, dy, needs) => [needs[0] ? mul(dy, b) : null, needs[1] ? mul(dy, a) : null]);
+/** a / b.  da = dy/b, db = −dy·a/b² = −dy·y/b */
+export const div = defineBinary('div', (u, v) => u / v, (_a, b, y, dy, needs) => [
+  needs[0] ? div(dy, b) : null,
+  needs[1] ? neg(div(mul(dy, y), b)) : null,
+]);
+/** max(a, b).  NOTE: at a tie the gradient goes to `a`. */
+export const maximum = defineBinary('maximum', (u, v) => (u >= v ? u : v), (a, b, _y, dy, needs) => {
+  const pickA = compareMask(a, b, (u, v) => u >= v);
+  return [needs[0] ? mul(dy, pickA) : null, needs[1] ? mul(dy, sub(1, pickA)) : null];
+});
+/** min(a, b).  NOTE: at a tie the gradient goes to `a`. */
+export const minimum = defineBinary('minimum', (u, v) => (u <= v ? u : v), (a, b, _y, dy, needs) => {
+  const pickA = compareMask(a, b, (u, v) => u <= v);
+  return [needs[0] ? mul(dy, pickA) : null, needs[1] ? mul(dy, sub(1, pickA)) : null];
+});
+
+/** Constant 0/1 tensor (never on the tape): 1 where pred(a[i], b[i]). */
+function compareMask(a: Tensor, b: Tensor, pred: (u: number, v: number) => boolean): Tensor {
+  return mapBinary(a, b, (u, v) => (pred(u, v) ? 1 : 0));
+}
+
+/**
+ * where(mask, a, b): a where mask ≠ 0, else b. The mask is a constant (no gradient); all three broadcast.
+ * da = where(mask, dy, 0), db = where(mask, 0, dy)
+ */
+export function where(mask: Tensor | ArrayLike<boolean | number>, a: Operand, b: Operand): Tensor {
+  const op = 'where';
+  let at = asTensor(a, b, op), bt = asTensor(b, at, op);
+  commonDType(op, at, bt);
+  const maskT = mask instanceof Tensor ? mask : fromData(Float64Array.from(mask as ArrayLike<number>, (v) => (v ? 1 : 0)), [(mask as ArrayLike<number>).length]);
+  const shape = broadcastShapes(broadcastShapes(at.shape, bt.shape, op), maskT.shape, op);
+  at = broadcastTo(at, shape); bt = broadcastTo(bt, shape);
+  const m = broadcastTo(maskT, shape).data;
+  const da = at.data, db = bt.data;
+  const out = allocate(at.dtype, da.length);
+  for (let i = 0; i < out.length; i++) out[i] = m[i] !== 0 ? da[i]! : db[i]!;
+  const y = fromData(out, shape);
+  const keep = fromData(allocate(at.dtype, m.length).map((_, i) => (m[i] !== 0 ? 1 : 0)), shape);
+  const [a2, b2] = [at, bt];
+  return record(op, [a2, b2], y, (dy, needs) => [needs[0] ? mul(dy, keep) : null, needs[1] ? mul(dy, sub(1, keep)) : null]);
+}
+
+// ---------- unary ----------
+
+/** −x.  dx = −dy */
+export const neg = defineUnary('neg', (v) => -v, (_x, _y, dy) => neg(dy));
+/** eˣ.  dx = dy·y */
+export const exp = defineUnary('exp', Math.exp, (_x, y, dy) => mul(dy, y));
+/** ln x (x > 0).  dx = dy/x */
+export const log = defineUnary('log', Math.log, (x, _y, dy) => div(dy, x));
+/** √x.  dx = dy/(2y) */
+export const sqrt = defineUnary('sqrt', Math.sqrt, (_x, y, dy) => div(dy, mul(y, 2)));
+/** x².  dx = 2x·dy */
+export const square = defineUnary('square', (v) => v * v, (x, _y, dy) => mul(dy, mul(x, 2)));
+/** |x|.  dx = sign(x)·dy.  NOTE: the subgradient at 0 is 0. */
+export const abs = defineUnary('abs', Math.abs, (x, _y, dy) => mul(dy, mapUnary(x, Math.sign)));
+/** tanh x.  dx = dy·(1 − y²) */
+export const tanh = defineUnary('tanh', Math.tanh, (_x, y, dy) => mul(dy, sub(1, square(y))));
+
+/** Saturating logistic: never computes exp of a large positive number. */
+export function stableSigmoid(v: number): number {
+  if (v >= 0) return 1 / (1 + Math.exp(-v));
+  const e = Math.exp(v);
+  return e / (1 + e);
+}
+/** σ(x) = 1/(1+e⁻ˣ), saturating.  dx = dy·y(1 − y) */
+export const sigmoid = defineUnary('sigmoid', stableSigmoid, (_x, y, dy) => mul(dy, mul(y, sub(1, y))));
+/** softplus(x) = log(1+eˣ) = max(x,0) + log1p(e^−|x|).  dx = dy·σ(x) */
+export const softplus = defineUnary('softplus', (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))), (x, _y, dy) => mul(dy, sigmoid(x)));
+/** max(x, 0).  NOTE: relu'(0) = 0. */
+export const relu = defineUnary('relu', (v) => (v > 0 ? v : 0), (x, _y, dy) => mul(dy, mapUnary(x, (v) => (v > 0 ? 1 : 0))));
+/** x·σ(x).  dx = dy·σ(x)(1 + x(1 − σ(x))) */
+export const silu = defineUnary('silu', (v) => v * stableSigmoid(v), (x, _y, dy) => {
+  const s = sigmoid(x);
+  return mul(dy, mul(s, add(1, mul(x, sub(1, s)))));
+});
+
+/** erf(x), accurate to ~1e-15 (Taylor series for |x| < 3, continued fraction for erfc beyond). */
+export function erfScalar(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 3) {
+    // erf x = 2/√π Σ (−1)ⁿ x^(2n+1) / (n! (2n+1))
+    let term = ax, sum = ax;
+    const x2 = ax * ax;
+    for (let n = 1; n < 200; n++) {
+      term *= -x2 / n;
+      const add_ = term / (2 * n + 1);
+      sum += add_;
+      if (Math.abs(add_) < 1e-17 * Math.abs(sum)) break;
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc x = e^(−x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))) (Lentz-free backward evaluation)
+  let f = ax;
+  for (let n = 60; n >= 1; n--) f = ax + (n / 2) / f;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return Math.sign(x) * (1 - erfc);
+}
+/** erf x.  dx = dy·(2/√π)e^(−x²) */
+export const erf = defineUnary('erf', erfScalar, (x, _y, dy) => mul(dy, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_C = 0.044715;
+/** GELU, tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+ *  dx = dy·[0.5(1+t) + 0.5x(1−t²)·√(2/π)(1 + 3·0.044715x²)] */
+export const geluTanh = defineUnary('geluTanh',
+  (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v))),
+  (x, _y, dy) => {
+    const t = tanh(mul(add(x, mul(pow(x, 3), GELU_C)), SQRT_2_OVER_PI));
+    const du = mul(add(mul(square(x), 3 * GELU_C), 1), SQRT_2_OVER_PI);
+    return mul(dy, add(mul(add(t, 1), 0.5), mul(mul(x, sub(1, square(t))), mul(du, 0.5))));
+  });
+/** GELU, exact: x·Φ(x) with Φ the standard normal CDF.  dx = dy·(Φ(x) + x·φ(x)) */
+export const geluErf = defineUnary('geluErf',
+  (v) => 0.5 * v * (1 + erfScalar(v / Math.SQRT2)),
+  (x, _y, dy) => {
+    const cdf = mul(add(erf(mul(x, 1 / Math.SQRT2)), 1), 0.5);
+    const pdf = mul(exp(mul(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+    return mul(dy, add(cdf, mul(x, pdf)));
+  });
+/** GELU: `gelu(x)` is the exact erf form; pass `'tanh'` for the tanh approximation. */
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  return approximate === 'tanh' ? geluTanh(x) : geluErf(x);
+}
+
+/** x^p for a constant exponent p.  dx = dy·p·x^(p−1).  Non-integer p needs x > 0. */
+export function pow(x: Tensor, p: number): Tensor {
+  const op = 'pow';
+  const xt = asTensor(x, x, op);
+  if (!Number.isFinite(p)) throw new ValueError(op, `exponent must be finite; got ${p}`);
+  const y = mapUnary(xt, (v) => Math.pow(v, p));
+  return record(op, [xt], y, (dy) => [p === 0 ? mul(dy, 0) : mul(dy, mul(pow(xt, p - 1), p))]);
+}
+
+/** c·x for a constant c (cheaper than mul with broadcasting). dx = c·dy */
+export function scale(x: Tensor, c: number): Tensor {
+  const y = mapUnary(asTensor(x, x, 'scale'), (v) => v * c);
+  return record('scale', [x], y, (dy) => [scale(dy, c)]);
+}

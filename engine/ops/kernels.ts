@@ -1,0 +1,60 @@
+/**
+ * Shared inner loops for ops (so no two op files copy a kernel), and argument coercion.
+ * They allocate the output once and do no per-element allocation.
+ */
+import { Tensor, allocate, fromData, full, assertTensor, type TypedArray } from '../tensor.js';
+import { sizeOf, normalizeAxis, type Shape } from '../shape.js';
+
+/** Number operands become scalar tensors in the dtype of the tensor operand. */
+export function asTensor(v: Tensor | number, like: Tensor | number, op: string): Tensor {
+  if (typeof v === 'number') return full([], v, like instanceof Tensor ? like.dtype : 'float64');
+  assertTensor(v, op);
+  return v;
+}
+
+/** y[i] = f(x[i]) into a new tensor of x's shape and dtype. */
+export function mapUnary(x: Tensor, f: (v: number) => number): Tensor {
+  const src = x.data;
+  const out = allocate(x.dtype, src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f(src[i]!);
+  return fromData(out, x.shape);
+}
+
+/** y[i] = f(a[i], b[i]) for equal-shaped a, b. */
+export function mapBinary(a: Tensor, b: Tensor, f: (u: number, v: number) => number): Tensor {
+  const da = a.data, db = b.data;
+  const out = allocate(a.dtype, da.length);
+  for (let i = 0; i < da.length; i++) out[i] = f(da[i]!, db[i]!);
+  return fromData(out, a.shape);
+}
+
+/** View of a shape around one axis as [outer, n, inner] (row-major). */
+export interface AxisLayout { readonly outer: number; readonly n: number; readonly inner: number; readonly axis: number }
+
+export function axisLayout(shape: Shape, axisIn: number, op: string): AxisLayout {
+  const axis = normalizeAxis(axisIn, shape.length, op);
+  return {
+    axis,
+    outer: sizeOf(shape.slice(0, axis)),
+    n: shape[axis]!,
+    inner: sizeOf(shape.slice(axis + 1)),
+  };
+}
+
+/** Shape with `axis` set to 1 (keepDims) or removed. */
+export function reducedShape(shape: Shape, axis: number, keepDims: boolean): number[] {
+  return keepDims ? shape.map((d, i) => (i === axis ? 1 : d)) : shape.filter((_, i) => i !== axis);
+}
+
+/**
+ * Visits every line along an axis: `visit(base, stride)` where the line's elements are at
+ * base + j*stride for j < n, and `line` is the output index (outer*inner order).
+ */
+export function forEachLine(layout: AxisLayout, visit: (base: number, stride: number, line: number) => void): void {
+  const { outer, n, inner } = layout;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) visit(o * n * inner + i, inner, o * inner + i);
+  }
+}
+
+export type { TypedArray };

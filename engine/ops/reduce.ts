@@ -1,0 +1,131 @@
+/**
+ * Reductions with `axis` (negative allowed; sum/mean also take a list) and `keepDims`.
+ * sum is the primitive (VJP: broadcast back); mean and variance compose it; max/min route the
+ * gradient to the arg-extreme through takeAlongAxis's dual; logsumexp is max-shifted.
+ */
+import { Tensor, allocate, fromData, assertTensor } from '../tensor.js';
+import { record } from '../tape.js';
+import { type Shape, sizeOf, stridesOf, normalizeAxis } from '../shape.js';
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { stridedScatterAdd } from './strided.js';
+import { axisLayout, forEachLine, reducedShape } from './kernels.js';
+import { broadcastTo, reshape } from './shape-ops.js';
+import { mul, sub, square, scale } from './arithmetic.js';
+import { softmax } from './softmax.js';
+import { scatterAlongAxis } from './index-ops.js';
+
+/** Axis list → sorted unique normalized axes (undefined = all axes). */
+function normalizeAxes(axis: number | readonly number[] | undefined, rank: number, op: string): number[] {
+  if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
+  const list = typeof axis === 'number' ? [axis] : axis;
+  const norm = list.map((a) => normalizeAxis(a, rank, op));
+  if (new Set(norm).size !== norm.length) throw new ShapeError(op, `repeated axis in ${fmtShape(list)}`);
+  return norm.sort((a, b) => a - b);
+}
+
+/** Σ over `axis` (all axes by default).  dx = broadcastTo(dy reshaped with kept dims, x.shape) */
+export function sum(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  const op = 'sum';
+  assertTensor(x, op);
+  const axes = normalizeAxes(axis, x.rank, op);
+  const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const outShape = keepDims ? keptShape : x.shape.filter((_, i) => !axes.includes(i));
+  const out = allocate(x.dtype, sizeOf(keptShape));
+  const s = stridesOf(keptShape);
+  stridedScatterAdd(out, 0, x.shape.map((_, i) => (axes.includes(i) ? 0 : s[i]!)), x.data, x.shape);
+  const y = fromData(out, outShape);
+  return record(op, [x], y, (dy) => [broadcastTo(reshape(dy, keptShape), x.shape)]);
+}
+
+/** Mean over `axis` (all by default) = sum / count. */
+export function mean(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
+  assertTensor(x, 'mean');
+  const axes = normalizeAxes(axis, x.rank, 'mean');
+  const count = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
+  if (count === 0) throw new ValueError('mean', `mean over an empty axis of ${fmtShape(x.shape)}`);
+  return scale(sum(x, axes, keepDims), 1 / count);
+}
+
+/**
+ * Variance over `axis`: mean((x − mean x)²) · n/(n − correction). correction = 0 (population,
+ * default, like NumPy) or 1 (sample, like torch.var's default).
+ */
+export function variance(x: Tensor, axis?: number | readonly number[], keepDims = false, correction = 0): Tensor {
+  assertTensor(x, 'variance');
+  const axes = normalizeAxes(axis, x.rank, 'variance');
+  const count = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
+  if (count - correction <= 0) throw new ValueError('variance', `needs more than ${correction} elements along the axes; got ${count} (shape ${fmtShape(x.shape)})`);
+  const centered = sub(x, mean(x, axes, true));
+  return scale(sum(square(centered), axes, keepDims), 1 / (count - correction));
+}
+
+/** Index of the max (or min) along one axis; NOTE: ties go to the lowest index. NaN throws. */
+export function argExtreme(x: Tensor, axis: number, op: string, sign: 1 | -1): { index: Int32Array; shape: number[]; ax: number } {
+  const layout = axisLayout(x.shape, axis, op);
+  if (layout.n === 0) throw new ShapeError(op, `cannot reduce an empty axis of ${fmtShape(x.shape)}`);
+  const d = x.data;
+  const index = new Int32Array(layout.outer * layout.inner);
+  forEachLine(layout, (base, stride, line) => {
+    let best = 0, bestV = sign * d[base]!;
+    for (let j = 0; j < layout.n; j++) {
+      const v = sign * d[base + j * stride]!;
+      if (Number.isNaN(v)) throw new ValueError(op, `input contains NaN (shape ${fmtShape(x.shape)})`);
+      if (v > bestV) { bestV = v; best = j; }
+    }
+    index[line] = best;
+  });
+  return { index, shape: reducedShape(x.shape, layout.axis, true), ax: layout.axis };
+}
+
+function extreme(x: Tensor, axis: number | undefined, keepDims: boolean, op: string, sign: 1 | -1): Tensor {
+  assertTensor(x, op);
+  const flat = axis === undefined;
+  const src = flat ? reshape(x, [x.size]) : x;
+  const ax = flat ? 0 : axis;
+  const { index, shape, ax: a } = argExtreme(src, ax, op, sign);
+  const out = allocate(x.dtype, index.length);
+  const layout = axisLayout(src.shape, a, op);
+  const d = src.data;
+  forEachLine(layout, (base, stride, line) => { out[line] = d[base + index[line]! * stride]!; });
+  const kept = fromData(out, shape);
+  // VJP: the gradient goes to the selected position only (scatter along the axis).
+  const y = record(op, [src], kept, (dy) => [scatterAlongAxis(dy, index, a, src.shape[a]!)]);
+  if (flat) return keepDims ? reshape(y, x.shape.map(() => 1)) : reshape(y, []);
+  return keepDims ? y : reshape(y, reducedShape(src.shape, a, false));
+}
+
+/** Max over one axis (all elements when omitted). NOTE: ties send the gradient to the lowest index. */
+export function max(x: Tensor, axis?: number, keepDims = false): Tensor { return extreme(x, axis, keepDims, 'max', 1); }
+/** Min over one axis (all elements when omitted). NOTE: ties send the gradient to the lowest index. */
+export function min(x: Tensor, axis?: number, keepDims = false): Tensor { return extreme(x, axis, keepDims, 'min', -1); }
+
+/**
+ * log Σ exp(x) along `axis`, computed as m + log Σ exp(x − m) with m the max (finite for ±1e4 inputs).
+ * dx = dy · softmax(x)
+ */
+export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
+  const op = 'logsumexp';
+  assertTensor(x, op);
+  const layout = axisLayout(x.shape, axis, op);
+  const d = x.data;
+  const out = allocate(x.dtype, layout.outer * layout.inner);
+  forEachLine(layout, (base, stride, line) => { out[line] = lseLine(d, base, stride, layout.n); });
+  const keptShape: Shape = reducedShape(x.shape, layout.axis, true);
+  const kept = fromData(out, keptShape);
+  const y = record(op, [x], kept, (dy) => [mul(broadcastTo(dy, x.shape), softmax(x, layout.axis))]);
+  return keepDims ? y : reshape(y, reducedShape(x.shape, layout.axis, false));
+}
+
+/** Stable log-sum-exp of one strided line. NaN throws; all −∞ gives −∞. */
+export function lseLine(d: ArrayLike<number>, base: number, stride: number, n: number): number {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const v = d[base + j * stride]!;
+    if (Number.isNaN(v)) throw new ValueError('logsumexp', 'input contains NaN');
+    if (v > m) m = v;
+  }
+  if (m === -Infinity || m === Infinity) return m;
+  let s = 0;
+  for (let j = 0; j < n; j++) s += Math.exp(d[base + j * stride]! - m);
+  return m + Math.log(s);
+}

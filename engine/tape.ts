@@ -1,0 +1,108 @@
+/**
+ * The tape: a list of recorded op applications, replayed in reverse to compute gradients.
+ *
+ * - An op records a node only when some input is tracked by an active tape (so constants cost nothing).
+ * - Tapes nest (a stack): the VJPs run while the inner tape is already popped, so the ops they use are
+ *   recorded on outer tapes — that is how grad of grad works.
+ * - The backward walk is one reverse loop over the nodes (recording order is a topological order),
+ *   iterative, so a 10,000-deep chain cannot overflow the stack.
+ */
+import { Tensor, zeros } from './tensor.js';
+import { ShapeError, DTypeError, fmtShape } from './errors.js';
+import { sameShape } from './shape.js';
+import { add } from './ops/arithmetic.js';
+
+/** Returns one gradient per input (null where the input needs none). `needs[i]` says which are wanted. */
+export type VjpFn = (dy: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
+
+export interface TapeNode {
+  /** Op name, used in error messages. */
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  /** Which inputs are tracked by this tape (PyTorch's grad_input_mask). */
+  readonly needs: readonly boolean[];
+  readonly vjp: VjpFn;
+}
+
+export class Tape {
+  readonly nodes: TapeNode[] = [];
+  readonly tracked = new Set<Tensor>();
+}
+
+const activeTapes: Tape[] = [];
+let pausedDepth = 0;
+
+/** Records an op's output on every active tape that tracks one of its inputs; returns `output`. */
+export function record(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn): Tensor {
+  if (pausedDepth > 0 || activeTapes.length === 0) return output;
+  for (const tape of activeTapes) {
+    let any = false;
+    const needs = inputs.map((x) => { const t = tape.tracked.has(x); any ||= t; return t; });
+    if (any) {
+      tape.nodes.push({ op, inputs, output, needs, vjp });
+      tape.tracked.add(output);
+    }
+  }
+  return output;
+}
+
+/** True when ops currently record (some tape is active and recording is not paused). */
+export function isRecording(): boolean {
+  return pausedDepth === 0 && activeTapes.length > 0;
+}
+
+/** Runs `fn` with a fresh tape pushed; the tape is popped even if `fn` throws. */
+export function withTape<T>(tape: Tape, fn: () => T): T {
+  activeTapes.push(tape);
+  try {
+    return fn();
+  } finally {
+    const top = activeTapes.pop();
+    if (top !== tape) throw new Error('tape: stack corrupted (tapes must be popped in LIFO order)');
+  }
+}
+
+/** Runs `fn` without recording anything on any tape (like `torch.no_grad`). */
+export function noGrad<T>(fn: () => T): T {
+  pausedDepth++;
+  try {
+    return fn();
+  } finally {
+    pausedDepth--;
+  }
+}
+
+/**
+ * Walks `tape` backwards from `output` seeded with `dy`, returning the gradient of each `wrt`
+ * tensor (zeros for those the output does not depend on). Gradients accumulate across uses.
+ */
+export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly Tensor[]): Tensor[] {
+  const grads = new Map<Tensor, Tensor>();
+  grads.set(output, dy);
+  const keep = new Set(wrt);
+  for (let i = tape.nodes.length - 1; i >= 0; i--) {
+    const node = tape.nodes[i]!;
+    const g = grads.get(node.output);
+    if (g === undefined) continue;
+    if (!keep.has(node.output)) grads.delete(node.output); // free intermediate gradients early
+    const dxs = node.vjp(g, node.needs);
+    if (dxs.length !== node.inputs.length) {
+      throw new Error(`${node.op}: VJP returned ${dxs.length} gradients for ${node.inputs.length} inputs`);
+    }
+    for (let j = 0; j < dxs.length; j++) {
+      const dx = dxs[j];
+      if (!node.needs[j] || dx === null || dx === undefined) continue;
+      const x = node.inputs[j]!;
+      if (!sameShape(dx.shape, x.shape)) {
+        throw new ShapeError(node.op, `gradient for input ${j} has shape ${fmtShape(dx.shape)} but the input has ${fmtShape(x.shape)}`);
+      }
+      if (dx.dtype !== x.dtype) {
+        throw new DTypeError(node.op, `gradient for input ${j} is ${dx.dtype} but the input is ${x.dtype}`);
+      }
+      const prev = grads.get(x);
+      grads.set(x, prev === undefined ? dx : add(prev, dx));
+    }
+  }
+  return wrt.map((x) => grads.get(x) ?? zeros(x.shape, x.dtype));
+}

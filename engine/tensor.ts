@@ -1,0 +1,202 @@
+/**
+ * Tensor: an immutable n-d array of float64 (default) or float32 values, row-major.
+ * Tensors never carry `.grad`; gradients come from the functional API (`grad`, `valueAndGrad`, `vjp`).
+ */
+import { DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
+import { type Shape, sizeOf, checkShape } from './shape.js';
+import type { Rng } from './rng.js';
+
+export type DType = 'float64' | 'float32';
+export type TypedArray = Float64Array | Float32Array;
+
+/** Nested number arrays accepted by `tensor()`. */
+export type NestedArray = number | readonly NestedArray[];
+
+let nextId = 0;
+
+export class Tensor {
+  /** Dimensions, frozen. */
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** Unique id, handy for debugging and graph printing. */
+  readonly id: number;
+  readonly #data: TypedArray;
+
+  /** Internal: wraps `data` without copying. Use the factories (`tensor`, `zeros`, ...) instead. */
+  constructor(data: TypedArray, shape: Shape) {
+    if (data.length !== sizeOf(shape)) {
+      throw new ShapeError('Tensor', `data has ${data.length} elements but shape ${fmtShape(shape)} needs ${sizeOf(shape)}`);
+    }
+    this.#data = data;
+    this.shape = Object.freeze(shape.slice());
+    this.dtype = data instanceof Float32Array ? 'float32' : 'float64';
+    this.id = nextId++;
+  }
+
+  get size(): number { return this.#data.length; }
+  get rank(): number { return this.shape.length; }
+
+  /** Internal: the backing buffer. Ops read it; nobody may write to it after construction. */
+  get data(): TypedArray { return this.#data; }
+
+  /** A flat copy of the values. */
+  toArray(): number[] { return Array.from(this.#data); }
+
+  /** Values as nested arrays matching `shape` (a number for a scalar). */
+  toNested(): NestedArray {
+    const data = this.#data;
+    const build = (dim: number, offset: number): NestedArray => {
+      if (dim === this.shape.length) return data[offset]!;
+      const n = this.shape[dim]!;
+      const step = sizeOf(this.shape.slice(dim + 1));
+      const out: NestedArray[] = [];
+      for (let i = 0; i < n; i++) out.push(build(dim + 1, offset + i * step));
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.#data.length !== 1) throw new ShapeError('item', `expected a tensor with one element; got shape ${fmtShape(this.shape)}`);
+    return this.#data[0]!;
+  }
+
+  /** Value at a multi-index (negative indices not allowed). */
+  get(...index: number[]): number {
+    if (index.length !== this.shape.length) throw new ShapeError('get', `expected ${this.shape.length} indices; got ${index.length}`);
+    let off = 0;
+    for (let i = 0; i < index.length; i++) {
+      const d = this.shape[i]!; const k = index[i]!;
+      if (!Number.isInteger(k) || k < 0 || k >= d) throw new ShapeError('get', `index ${fmtShape(index)} out of range for shape ${fmtShape(this.shape)}`);
+      off = off * d + k;
+    }
+    return this.#data[off]!;
+  }
+
+  toString(): string {
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype})`;
+  }
+}
+
+/** Allocates a buffer of the given dtype. */
+export function allocate(dtype: DType, n: number): TypedArray {
+  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+}
+
+/** Wraps freshly computed data as a tensor (no copy). */
+export function fromData(data: TypedArray, shape: Shape): Tensor {
+  return new Tensor(data, shape);
+}
+
+function inferShape(value: NestedArray, op: string): number[] {
+  const shape: number[] = [];
+  let v: NestedArray = value;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0]!;
+  }
+  void op;
+  return shape;
+}
+
+function flattenNested(value: NestedArray, shape: number[], out: number[], dim: number, op: string): void {
+  if (dim === shape.length) {
+    if (typeof value !== 'number') throw new ShapeError(op, `ragged nested array: expected a number at depth ${dim}`);
+    out.push(value);
+    return;
+  }
+  if (!Array.isArray(value) || value.length !== shape[dim]) {
+    throw new ShapeError(op, `ragged nested array: expected length ${shape[dim]} at depth ${dim}`);
+  }
+  for (const v of value as readonly NestedArray[]) flattenNested(v, shape, out, dim + 1, op);
+}
+
+/**
+ * Creates a tensor from nested arrays, a flat array (with `shape`), or a typed array (copied).
+ * @example tensor([[1, 2], [3, 4]]); tensor([1, 2, 3, 4], [2, 2]); tensor(3)
+ */
+export function tensor(values: NestedArray | ArrayLike<number>, shape?: Shape, dtype: DType = 'float64'): Tensor {
+  const op = 'tensor';
+  let flat: ArrayLike<number>;
+  let inferred: number[];
+  if (typeof values === 'number') { flat = [values]; inferred = []; }
+  else if (ArrayBuffer.isView(values) || (Array.isArray(values) && values.every((v) => typeof v === 'number') && shape !== undefined)) {
+    flat = values as ArrayLike<number>; inferred = [flat.length];
+  } else {
+    inferred = inferShape(values as NestedArray, op);
+    const out: number[] = [];
+    flattenNested(values as NestedArray, inferred, out, 0, op);
+    flat = out;
+  }
+  const finalShape = shape ?? inferred;
+  checkShape(finalShape, op);
+  if (sizeOf(finalShape) !== flat.length) {
+    throw new ShapeError(op, `got ${flat.length} values, which does not fit shape ${fmtShape(finalShape)}`);
+  }
+  const data = allocate(dtype, flat.length);
+  for (let i = 0; i < flat.length; i++) data[i] = flat[i]!;
+  return new Tensor(data, finalShape);
+}
+
+/** A tensor filled with `value`. */
+export function full(shape: Shape, value: number, dtype: DType = 'float64'): Tensor {
+  checkShape(shape, 'full');
+  const data = allocate(dtype, sizeOf(shape));
+  data.fill(value);
+  return new Tensor(data, shape);
+}
+
+export function zeros(shape: Shape, dtype: DType = 'float64'): Tensor { return full(shape, 0, dtype); }
+export function ones(shape: Shape, dtype: DType = 'float64'): Tensor { return full(shape, 1, dtype); }
+export function scalar(value: number, dtype: DType = 'float64'): Tensor { return full([], value, dtype); }
+
+/** `[start, start+step, ...)` below `stop`, like `numpy.arange`. */
+export function arange(start: number, stop?: number, step = 1, dtype: DType = 'float64'): Tensor {
+  if (stop === undefined) { stop = start; start = 0; }
+  if (step === 0 || !Number.isFinite(step)) throw new ValueError('arange', `step must be finite and non-zero; got ${step}`);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const data = allocate(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  return new Tensor(data, [n]);
+}
+
+/** Standard normal samples scaled by `std` (default 1). */
+export function randn(rng: Rng, shape: Shape, std = 1, dtype: DType = 'float64'): Tensor {
+  checkShape(shape, 'randn');
+  const data = allocate(dtype, sizeOf(shape));
+  for (let i = 0; i < data.length; i++) data[i] = std * rng.normal();
+  return new Tensor(data, shape);
+}
+
+/** Uniform samples in [low, high). */
+export function rand(rng: Rng, shape: Shape, low = 0, high = 1, dtype: DType = 'float64'): Tensor {
+  checkShape(shape, 'rand');
+  const data = allocate(dtype, sizeOf(shape));
+  for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * rng.uniform();
+  return new Tensor(data, shape);
+}
+
+/** Same values in another dtype (a copy; not differentiable across dtypes). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  const data = allocate(dtype, x.size);
+  data.set(x.data);
+  return new Tensor(data, x.shape);
+}
+
+/** Throws a DTypeError unless all tensors share one dtype; returns it. */
+export function commonDType(op: string, ...xs: readonly Tensor[]): DType {
+  const dtype = xs[0]!.dtype;
+  for (const x of xs) {
+    if (x.dtype !== dtype) {
+      throw new DTypeError(op, `inputs must share one dtype; got ${xs.map((t) => `${t.dtype} ${fmtShape(t.shape)}`).join(' and ')}`);
+    }
+  }
+  return dtype;
+}
+
+/** Throws unless `x` is a Tensor (catches plain arrays passed by mistake). */
+export function assertTensor(x: unknown, op: string, name = 'input'): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new DTypeError(op, `${name} must be a Tensor; got ${x === null ? 'null' : typeof x}`);
+}

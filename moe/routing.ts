@@ -1,0 +1,31 @@
+/** Builds the integer dispatch plan from chosen experts: pure integer code, no tape. */
+import { ValueError } from '../engine/index.js';
+import type { RoutingPlan } from './types.js';
+
+/**
+ * Counting sort of the T·K slots by expert (stable, so lower tokens come first within an expert).
+ * With a `capacity`, each expert keeps its first `capacity` slots and the rest are reported dropped.
+ */
+export function buildRoutingPlan(expertOf: Int32Array, numTokens: number, numExperts: number, topK: number, capacity = Infinity): RoutingPlan {
+  const op = 'buildRoutingPlan';
+  if (expertOf.length !== numTokens * topK) throw new ValueError(op, `expected ${numTokens}·${topK} = ${numTokens * topK} choices; got ${expertOf.length}`);
+  if (!(capacity >= 1)) throw new ValueError(op, `capacity must be ≥ 1 token; got ${capacity}`);
+  const counts = new Int32Array(numExperts);
+  for (let s = 0; s < expertOf.length; s++) {
+    const e = expertOf[s]!;
+    if (e < 0 || e >= numExperts) throw new ValueError(op, `expert index ${e} at slot ${s} is out of range [0, ${numExperts})`);
+    counts[e]!++;
+  }
+  const kept = counts.map((c) => Math.min(c, capacity));
+  const offsets = new Int32Array(numExperts + 1);
+  for (let e = 0; e < numExperts; e++) offsets[e + 1] = offsets[e]! + kept[e]!;
+  const order = new Int32Array(offsets[numExperts]!);
+  const fill = offsets.slice(0, numExperts);
+  const dropped: number[] = [];
+  for (let s = 0; s < expertOf.length; s++) {
+    const e = expertOf[s]!;
+    if (fill[e]! < offsets[e + 1]!) order[fill[e]!++] = s;
+    else dropped.push(s);
+  }
+  return { numTokens, numExperts, topK, expertOf, order, offsets, dropped: Int32Array.from(dropped), capacity };
+}

@@ -1,0 +1,37 @@
+/**
+ * Shared MoE types. Shape letters: T tokens, D model dim, H hidden dim, E experts, K chosen per
+ * token, S kept slots (≤ T·K). Integer routing decisions (the plan) travel apart from the
+ * differentiable weights, as in flaxformer and DeepSeek-V3.
+ */
+import type { Tensor } from '../engine/index.js';
+
+/** Integer routing decisions; never on the tape. */
+export interface RoutingPlan {
+  readonly numTokens: number;
+  readonly numExperts: number;
+  readonly topK: number;
+  /** [T·K] expert chosen for slot s = t·K + k. */
+  readonly expertOf: Int32Array;
+  /** [S] kept slot ids sorted by expert (stable: lower token first within an expert). */
+  readonly order: Int32Array;
+  /** [E+1] order[offsets[e] .. offsets[e+1]) are expert e's slots. */
+  readonly offsets: Int32Array;
+  /** Slot ids dropped because their expert was over capacity (empty when dropless). */
+  readonly dropped: Int32Array;
+  /** Per-expert capacity used (Infinity when dropless). */
+  readonly capacity: number;
+}
+
+/** What every gate returns. Dense gates use K = E and indices 0..E−1 for each token. */
+export interface GateOutput {
+  /** [T, K] differentiable combine weights, aligned with `indices`. */
+  readonly weights: Tensor;
+  /** [T·K] chosen experts, row-major by token. */
+  readonly indices: Int32Array;
+  /** [T, E] dense scores the weights come from (softmax probs, sigmoid scores, ...), differentiable. */
+  readonly scores: Tensor;
+  /** [T, E] router logits when the gate has them (for z-loss). */
+  readonly logits?: Tensor;
+  /** The dispatch plan built from `indices`. */
+  readonly plan: RoutingPlan;
+}
