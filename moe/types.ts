@@ -35,3 +35,22 @@ export interface GateOutput {
   /** The dispatch plan built from `indices`. */
   readonly plan: RoutingPlan;
 }
+
+/** Options every gate's `route` accepts. */
+export interface RouteOptions {
+  /** Per-expert capacity for dispatch (tokens); dropless when omitted. */
+  readonly capacity?: number;
+}
+
+/**
+ * A gate with its own router parameters (linear router W [D, E] and bias, Laplace centroids, ...).
+ * `init` makes the parameters; `route` maps tokens x [T, D] to a GateOutput.
+ */
+export interface Gate<P = unknown> {
+  readonly name: string;
+  /** Number of experts chosen per token (E for dense gates). */
+  readonly topK: number;
+  readonly numExperts: number;
+  init(rng: import('../engine/index.js').Rng, dModel: number): P;
+  route(params: P, x: Tensor, options?: RouteOptions): GateOutput;
+}

@@ -1,0 +1,33 @@
+/**
+ * The op registry: one entry per differentiable op, with the domain it is tested on.
+ * The property test (test/engine/registry.gradcheck.test.ts) and `npm run certify` loop over it,
+ * so an op is gradchecked the moment it is listed here. MoE ops register in moe/registry.ts.
+ */
+import type { Tensor } from '../tensor.js';
+import type { Rng } from '../rng.js';
+
+/** One concrete test case: float64 inputs and the function of them to differentiate. */
+export interface OpCase {
+  readonly inputs: readonly Tensor[];
+  /** Applies the op (integer parameters such as k or indices are closed over). */
+  readonly run: (inputs: readonly Tensor[]) => Tensor;
+  /** Human-readable description of the case (shapes, k, ...), for failure messages. */
+  readonly label: string;
+}
+
+export interface OpSpec {
+  /** The op's public name, e.g. `softmax`, `topKSoftmaxGate`. */
+  readonly name: string;
+  /** Grouping for the certificate table: `elementwise`, `reduction`, `moe-gate`, ... */
+  readonly family: string;
+  /**
+   * Draws a valid case from the op's domain: random shapes (dims up to `size`) and values away
+   * from kinks and ties (e.g. |x| > 1e-3 for relu, top-k margins > 1e-3).
+   */
+  readonly sample: (rng: Rng, size: number) => OpCase;
+  /** Overrides for gradcheck when an op needs them (document why next to the entry). */
+  readonly tolerance?: { readonly eps?: number; readonly atol?: number; readonly rtol?: number };
+}
+
+/** Engine ops; filled in by registry entries below (see engine/ops/registry-entries.ts). */
+export const ENGINE_OPS: OpSpec[] = [];
