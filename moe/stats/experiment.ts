@@ -1,0 +1,114 @@
+/**
+ * The Experiment contract: what a reproducible sweep (one paper claim) provides so that the CLI
+ * (`moegrad reproduce <name>`) can enumerate its cells, run them in parallel worker threads or in
+ * shards on several machines, merge the shards, and summarise them into fitted rates and a plot.
+ *
+ * Everything that crosses a worker or shard boundary (Cell, CellResult) is plain JSON. `runCell`
+ * is pure given the cell (its randomness comes only from `cell.seed`), so a cell re-run anywhere
+ * gives the same numbers. Browser-safe: no node imports here.
+ */
+
+/** JSON values (what may travel between workers, shards and result files). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** One unit of work: one sample size, one repetition (data draw), one configuration. */
+export interface Cell {
+  /** Unique within the experiment, e.g. `n=1000/rep=3` (used to de-duplicate merged shards). */
+  readonly id: string;
+  /** Sample size (the x of the rate plot). */
+  readonly n: number;
+  /** Repetition index (independent data draw). */
+  readonly rep: number;
+  /** Seed for every random thing in this cell (data, init, bootstrap). */
+  readonly seed: number;
+  /** Experiment-specific settings (model variant, gate kind, K, ...). Plain JSON. */
+  readonly params: { readonly [key: string]: Json };
+}
+
+/** What a cell produces. `metrics` are the numbers summarised and plotted (losses, errors). */
+export interface CellResult {
+  readonly id: string;
+  readonly n: number;
+  readonly rep: number;
+  readonly seed: number;
+  /** Named measurements, e.g. `{ D1: 0.012, fnL2: 0.003 }`. NaN allowed (failed fit); summaries skip it. */
+  readonly metrics: { readonly [series: string]: number };
+  /** Anything else worth keeping (fitted parameters, iterations, converged flag). */
+  readonly info?: { readonly [key: string]: Json };
+  /** Wall time of the cell in milliseconds (for ETAs and the report). */
+  readonly ms?: number;
+}
+
+/** One row of the summary table: a series at one n. */
+export interface SummaryRow {
+  readonly series: string;
+  readonly n: number;
+  /** Mean of the metric over repetitions (finite values only). */
+  readonly mean: number;
+  /** Sample standard deviation over repetitions. */
+  readonly std: number;
+  /** Number of finite values averaged. */
+  readonly count: number;
+}
+
+/** The x-axis a rate is fitted against: `n` (slope of log loss vs log n, negative for decay) or
+ *  `logn/n` (slope of log loss vs log(log n / n), the papers' `O_P((log n / n)^a)` exponent a). */
+export type RateAxis = 'n' | 'logn/n';
+
+/** A fitted rate: log-log least squares over the per-n means, with a bootstrap interval. */
+export interface RateFit {
+  /** Series the fit is for (matches SummaryRow.series). */
+  readonly label: string;
+  readonly axis: RateAxis;
+  readonly slope: number;
+  readonly intercept: number;
+  /** Percentile bootstrap interval of the slope (resampling repetitions within each n). */
+  readonly ci: readonly [number, number];
+  /** The paper's number for the same quantity, when there is one. */
+  readonly reported?: number;
+  /** What theory predicts (e.g. 0.5), when stated. */
+  readonly expected?: number;
+}
+
+/** How the CLI should draw the summary (vega-lite, log-log, mean ± std error bars, fitted lines). */
+export interface PlotSpec {
+  readonly title: string;
+  readonly yLabel: string;
+  /** x-axis label; defaults to "n". */
+  readonly xLabel?: string;
+  /** Series to draw (defaults to every series in the rows). */
+  readonly series?: readonly string[];
+}
+
+export interface ExperimentSummary {
+  readonly rows: readonly SummaryRow[];
+  readonly fits: readonly RateFit[];
+  readonly plot: PlotSpec;
+  /** Free-form remarks printed under the table (setup caveats, deviations from the paper). */
+  readonly notes?: readonly string[];
+}
+
+/** The paper's reported figure(s) for this experiment, e.g. `{ label: 'D1 exponent', value: 0.451 }`. */
+export interface ReportedValue {
+  readonly label: string;
+  readonly value: number;
+  /** Which axis the paper's number refers to. */
+  readonly axis?: RateAxis;
+}
+
+/** A reproducible sweep. Implementations must be pure and seeded, and importable in a worker. */
+export interface Experiment {
+  /** CLI name, e.g. `thm1`, `ffn-exact-vs-over`. Lowercase, no spaces. */
+  readonly name: string;
+  /** One line for `moegrad list`. */
+  readonly description: string;
+  /** Paper id and item, e.g. `arXiv 2505.10860 Thm 1 (App. G.1)`. */
+  readonly paper: string;
+  readonly reported?: readonly ReportedValue[];
+  /** All cells of the sweep. `quick` must finish in about a minute on 2 cores. */
+  cells(opts: { readonly quick: boolean }): Cell[];
+  /** Runs one cell (inside a worker thread). Deterministic given the cell. */
+  runCell(cell: Cell): CellResult;
+  /** Aggregates results (possibly merged from shards, in any order) into rows, fits and a plot spec. */
+  summarize(results: readonly CellResult[], opts?: { readonly quick?: boolean }): ExperimentSummary;
+}
