@@ -1,10 +1,18 @@
 /**
  * Matmul backends. The interface is deliberately tiny: elementwise ops stay as plain loops next to
  * their VJPs; only the O(n³) product is pluggable (CPU kernel by default, gpu.js on request).
+ *
+ * Selection: `useBackend('cpu')` (the default), `useBackend('gpujs')` (gpu.js picks its mode),
+ * `useBackend('gpujs:webgl2' | 'gpujs:webgl' | 'gpujs:headlessgl' | 'gpujs:webasm' | 'gpujs:cpu')`,
+ * or `useBackend('auto')`, which times a 256³ float32 product once on every candidate and keeps the
+ * fastest one that also computes it correctly. `getBackend().describe()` says what really ran.
  */
 import type { TypedArray } from '../tensor.js';
 import { cpuBackend } from './cpu.js';
 import { ValueError } from '../errors.js';
+import { Rng } from '../rng.js';
+import { createGpujsBackend, GPUJS_MODES, f32MatmulErrorBound } from './gpujs.js';
+import type { GpujsBackend, GpujsMode } from './gpujs.js';
 
 export interface MatmulBackend {
   /** Registry name, e.g. `cpu`, `gpujs`. */
@@ -31,13 +39,38 @@ export function getBackend(): MatmulBackend {
   return active;
 }
 
-/** Selects the matmul backend by name or instance; returns the previous one. */
+/** `gpujs` → 'gpu', `gpujs:<mode>` → mode; null for other names. */
+function gpujsModeOf(name: string): GpujsMode | null {
+  if (name === 'gpujs') return 'gpu';
+  const mode = name.startsWith('gpujs:') ? name.slice('gpujs:'.length) : null;
+  return mode !== null && (GPUJS_MODES as readonly string[]).includes(mode) ? (mode as GpujsMode) : null;
+}
+
+/** Finds a backend by name, creating (and initialising) a gpu.js one on first request. Throws if unavailable. */
+function resolve(name: string): MatmulBackend {
+  const found = registry.get(name);
+  if (found) return found;
+  const mode = gpujsModeOf(name);
+  if (mode) {
+    const backend = createGpujsBackend({ mode });
+    backend.init(); // loads gpu.js and constructs its GPU now, so an unusable mode fails here, not mid-training
+    registry.set(name, backend);
+    return backend;
+  }
+  if (name === 'auto') return calibrateBackends().backend;
+  throw new ValueError('useBackend', `unknown backend '${name}'; registered: ${[...registry.keys()].join(', ')}; `
+    + `also: auto, gpujs, ${GPUJS_MODES.filter((m) => m !== 'gpu').map((m) => `gpujs:${m}`).join(', ')}`);
+}
+
+/**
+ * Selects the matmul backend by name or instance; returns the previous one. Names: registered ones
+ * (`cpu`, ...), `gpujs[:mode]` (loads gpu.js; throws a ValueError saying why if that mode cannot run
+ * here) and `auto` (see {@link calibrateBackends}).
+ */
 export function useBackend(backend: string | MatmulBackend): MatmulBackend {
   const prev = active;
   if (typeof backend !== 'string') { registerBackend(backend); active = backend; return prev; }
-  const found = registry.get(backend);
-  if (!found) throw new ValueError('useBackend', `unknown backend '${backend}'; registered: ${[...registry.keys()].join(', ')}`);
-  active = found;
+  active = resolve(backend);
   return prev;
 }
 
@@ -47,7 +80,83 @@ export function withBackend<T>(backend: string | MatmulBackend, fn: () => T): T 
   try { return fn(); } finally { active = prev; }
 }
 
-/** Names of the registered backends. */
+/** Names of the registered backends (gpu.js ones appear once selected). */
 export function listBackends(): string[] {
   return [...registry.keys()];
 }
+
+/** One candidate's calibration result. */
+export interface CalibrationEntry {
+  name: string;
+  /** The candidate's `describe()` after the timed runs (what really ran), or why it could not run. */
+  describe: string;
+  /** 2·n³ / median seconds / 1e9; null when the candidate failed. */
+  gflops: number | null;
+  error?: string;
+}
+
+export interface Calibration {
+  /** The fastest correct candidate; now the active backend after `useBackend('auto')`. */
+  backend: MatmulBackend;
+  size: number;
+  entries: CalibrationEntry[];
+}
+
+/** gpu.js modes `auto` tries (gpu.js's own JS `cpu` mode is never faster than moegrad's CPU kernel). */
+const AUTO_GPUJS = ['gpujs:headlessgl', 'gpujs:webgl2', 'gpujs:webgl', 'gpujs:webasm'];
+
+let lastCalibration: Calibration | null = null;
+
+/** The result of the last calibration (`useBackend('auto')` or {@link calibrateBackends}), or null. */
+export function getCalibration(): Calibration | null {
+  return lastCalibration;
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
+/**
+ * Times an n³ float32 product (default 256) on every registered backend plus the gpu.js modes that can
+ * run here, checks each result against the CPU kernel (|Δ| ≤ (K+3)·2⁻²⁴·Σ|a||b|), and returns the fastest
+ * correct one. Runs once; later calls return the cached result unless `force`. Cost: ~0.1–1 s.
+ */
+export function calibrateBackends(options: { size?: number; reps?: number; force?: boolean; candidates?: string[] } = {}): Calibration {
+  if (lastCalibration && !options.force && options.size === undefined && options.candidates === undefined) return lastCalibration;
+  const n = options.size ?? 256, reps = options.reps ?? 3;
+  const rng = new Rng(0x5eed);
+  const a = new Float32Array(n * n).map(() => rng.uniform() * 2 - 1);
+  const b = new Float32Array(n * n).map(() => rng.uniform() * 2 - 1);
+  const ref = new Float32Array(n * n);
+  cpuBackend.matmul(a, b, ref, 1, n, n, n);
+  const bound = f32MatmulErrorBound(a, b, 1, n, n, n);
+  const names = options.candidates ?? [...new Set([...registry.keys(), ...AUTO_GPUJS])].filter((x) => x !== 'auto');
+  const entries: CalibrationEntry[] = [];
+  let best: { backend: MatmulBackend; gflops: number } | null = null;
+  for (const name of names) {
+    let backend: MatmulBackend | undefined;
+    try {
+      backend = resolve(name);
+      const out = new Float32Array(n * n);
+      backend.matmul(a, b, out, 1, n, n, n); // warm-up: compiles gpu.js kernels
+      for (let i = 0; i < out.length; i++) {
+        if (!(Math.abs(out[i]! - ref[i]!) <= bound[i]!)) {
+          throw new Error(`wrong result at ${i}: ${out[i]} vs ${ref[i]} (bound ${bound[i]!.toExponential(2)})`);
+        }
+      }
+      const times: number[] = [];
+      for (let r = 0; r < reps; r++) { const t0 = now(); backend.matmul(a, b, out, 1, n, n, n); times.push(now() - t0); }
+      times.sort((x, y) => x - y);
+      const gflops = (2 * n * n * n) / (Math.max(times[reps >> 1]!, 1e-3) * 1e6);
+      entries.push({ name, describe: backend.describe(), gflops });
+      if (!best || gflops > best.gflops) best = { backend, gflops };
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      entries.push({ name, describe: backend ? backend.describe() : `${name} (unavailable)`, gflops: null, error });
+    }
+  }
+  lastCalibration = { backend: best?.backend ?? cpuBackend, size: n, entries };
+  return lastCalibration;
+}
+
+export type { GpujsBackend };

@@ -1,0 +1,107 @@
+/**
+ * Lazy, browser-safe access to gpu.js (a CommonJS package with an optional native `gl` dependency).
+ *
+ * Nothing here runs at import time, and there is no static `node:` import, so importing moegrad never
+ * fails when gpu.js (or its native parts) is missing. gpu.js is found, in order:
+ *   1. a constructor injected by the caller (`createGpujsBackend({ GPU })`, e.g. the browser build's
+ *      `window.GPU` from `gpu-browser.js`);
+ *   2. a global `GPU` that is gpu.js (checked by its `createKernel` method: in Chrome `window.GPU` can
+ *      be the native WebGPU interface instead);
+ *   3. in Node ≥ 20.16, `require('gpu.js')` through `process.getBuiltinModule('module').createRequire`,
+ *      synchronously, so the sync matmul API can use it on first call;
+ *   4. `await preloadGpujs()` (a guarded dynamic `import('gpu.js')`) for runtimes without (3).
+ */
+
+/** The slice of a gpu.js kernel (its run shortcut) that moegrad uses. */
+export interface GpujsKernelRun {
+  (...args: unknown[]): unknown;
+  /** The backend kernel that actually runs; gpu.js swaps it on fallback. */
+  kernel: { constructor: { name: string }; fallbackReason?: string | null };
+  destroy?: (removeCanvasReferences?: boolean) => void;
+}
+
+/** The slice of a gpu.js `GPU` instance that moegrad uses. */
+export interface GpujsInstance {
+  createKernel(source: string, settings: Record<string, unknown>): GpujsKernelRun;
+  /** The kernel class gpu.js chose for this instance (e.g. `WebAssemblyKernel`). */
+  Kernel?: { name: string; features?: { maxTextureSize?: number } | null } | null;
+  destroy?: () => unknown;
+}
+
+/** gpu.js's `GPU` constructor (Node: `require('gpu.js').GPU`; browser: the `GPU` global). */
+export type GpujsConstructor = new (settings?: { mode?: string }) => GpujsInstance;
+
+/** gpu.js's `input(flat, [width, height])`: wraps a flat array as a 2-D argument without a JS copy. */
+export type GpujsInputFn = (value: Float32Array, size: number[]) => unknown;
+
+export interface GpujsModule {
+  GPU: GpujsConstructor;
+  input: GpujsInputFn;
+}
+
+let cached: GpujsModule | Error | undefined;
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The pieces of gpu.js moegrad needs from a module object or the browser global. */
+export function gpujsFrom(lib: unknown, GPU?: GpujsConstructor): GpujsModule {
+  const l = (lib ?? {}) as { GPU?: unknown; input?: unknown };
+  const ctor = GPU ?? (typeof l.GPU === 'function' ? (l.GPU as GpujsConstructor) : undefined);
+  // gpu-browser.js copies every export onto the GPU constructor, `input` included.
+  const input = typeof l.input === 'function' ? l.input : (ctor as unknown as { input?: unknown } | undefined)?.input;
+  if (!ctor || typeof (ctor as unknown as { prototype?: { createKernel?: unknown } }).prototype?.createKernel !== 'function') {
+    throw new Error('not gpu.js: expected a GPU constructor with createKernel');
+  }
+  if (typeof input !== 'function') throw new Error('gpu.js `input` helper not found (pass it next to GPU)');
+  return { GPU: ctor, input: input as GpujsInputFn };
+}
+
+function loadSync(): GpujsModule | Error {
+  const g = globalThis as { GPU?: unknown };
+  if (typeof g.GPU === 'function') {
+    try { return gpujsFrom(g.GPU); } catch { /* the native WebGPU `GPU` interface, not gpu.js */ }
+  }
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  if (typeof proc?.getBuiltinModule !== 'function') {
+    return new Error('gpu.js is not loaded: in a browser pass it in (createGpujsBackend({ GPU })) or load gpu-browser.js; '
+      + 'in Node < 20.16 call `await preloadGpujs()` first');
+  }
+  try {
+    const mod = proc.getBuiltinModule('module') as { createRequire(url: string): (id: string) => unknown };
+    const require = mod.createRequire(import.meta.url);
+    return gpujsFrom(require('gpu.js'));
+  } catch (e) {
+    return new Error(`cannot load gpu.js: ${message(e)}`);
+  }
+}
+
+/** gpu.js, loaded on first use; throws an Error that says why when it cannot be loaded. */
+export function loadGpujs(): GpujsModule {
+  cached ??= loadSync();
+  if (cached instanceof Error) throw cached;
+  return cached;
+}
+
+/** Whether gpu.js can be loaded here; never throws. */
+export function gpujsAvailable(): boolean {
+  try { loadGpujs(); return true; } catch { return false; }
+}
+
+/**
+ * Loads gpu.js with a dynamic `import()` (for runtimes where the synchronous path is unavailable).
+ * Resolves to false, without throwing, when it cannot be loaded.
+ */
+export async function preloadGpujs(): Promise<boolean> {
+  if (cached !== undefined && !(cached instanceof Error)) return true;
+  try {
+    const specifier = 'gpu.js'; // a variable, so bundlers leave it alone
+    const lib = (await import(/* @vite-ignore */ specifier)) as { default?: unknown };
+    cached = gpujsFrom(lib.default ?? lib);
+    return true;
+  } catch (e) {
+    cached = new Error(`cannot load gpu.js: ${message(e)}`);
+    return false;
+  }
+}
