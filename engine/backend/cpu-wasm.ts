@@ -1,0 +1,178 @@
+/**
+ * Host side of the WebAssembly SIMD matmul: owns one linear memory (shared when the runtime allows
+ * it, so worker threads can join), copies A in (rows padded to the tile height), packs B into
+ * k-block × column panels, runs the generated kernel (`run`), and copies C out.
+ * Copies are O(mk + kn + mn) next to the O(mnk) product.
+ */
+import type { TypedArray } from '../tensor.js';
+import { buildGemmModule, Ctrl, CTRL_BASE, CTRL_BYTES, DEFAULT_GEMM_CONFIG, panelWidth, tileRows, type GemmConfig } from './wasm/gemm-kernel.js';
+import { FuncBuilder, assemble, V128, Simd } from './wasm/emit.js';
+import { startWorkers, type ThreadPool } from './threads.js';
+
+const PAGE = 65536;
+const MAX_PAGES = 32768; // 2 GiB: larger products fall back to the JS kernel
+const K_BLOCK = 256;
+
+interface GemmExports { run(ctrl: number): number }
+
+/** True where WebAssembly with 128-bit SIMD validates (Node ≥ 16.4, current browsers). */
+export function wasmSimdSupported(): boolean {
+  try {
+    if (typeof WebAssembly !== 'object') return false;
+    const f = new FuncBuilder([], [V128]);
+    f.v128Zero().v128Zero().simd(Simd.f32x4Add);
+    return WebAssembly.validate(assemble({ memory: { min: 1, max: 1, shared: false }, funcs: [{ fn: f }] }) as BufferSource);
+  } catch {
+    return false;
+  }
+}
+
+/** True where relaxed-simd fused multiply-add validates (not in Node 20). */
+export function wasmRelaxedFmaSupported(): boolean {
+  try {
+    const f = new FuncBuilder([], [V128]);
+    f.v128Zero().v128Zero().v128Zero().simd(Simd.f32x4RelaxedMadd);
+    return WebAssembly.validate(assemble({ memory: { min: 1, max: 1, shared: false }, funcs: [{ fn: f }] }) as BufferSource);
+  } catch {
+    return false;
+  }
+}
+
+function sharedMemory(pages: number): WebAssembly.Memory | undefined {
+  try {
+    if (typeof SharedArrayBuffer !== 'function') return undefined;
+    const mem = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+    return mem.buffer instanceof SharedArrayBuffer ? mem : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Result of one call: how many threads actually took tasks. */
+export interface WasmRunInfo { threads: number }
+
+/** One WebAssembly matmul engine (memory + instance + optional worker pool). */
+export class WasmGemm {
+  readonly shared: boolean;
+  readonly fma: boolean;
+  private readonly memory: WebAssembly.Memory;
+  private readonly exports: GemmExports;
+  private readonly bytes: Uint8Array;
+  private pool: ThreadPool | undefined;
+  private poolTried = false;
+
+  constructor(readonly config: GemmConfig = { ...DEFAULT_GEMM_CONFIG, fma: wasmRelaxedFmaSupported() }) {
+    const shared = sharedMemory(16);
+    this.memory = shared ?? new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
+    this.shared = shared !== undefined;
+    this.fma = config.fma;
+    this.bytes = buildGemmModule(config, { min: 1, max: MAX_PAGES, shared: this.shared });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(this.bytes as BufferSource), { env: { memory: this.memory } });
+    this.exports = inst.exports as unknown as GemmExports;
+  }
+
+  /** Starts worker threads (once); returns how many are ready now. */
+  threadsReady(waitMs = 0): number {
+    if (!this.poolTried) {
+      this.poolTried = true;
+      if (this.shared) this.pool = startWorkers(this.memory, this.bytes);
+    }
+    if (!this.pool) return 0;
+    return waitMs > 0 ? this.pool.waitReady(waitMs) : this.pool.ready();
+  }
+
+  /** Bytes needed for a product; undefined if it exceeds the memory limit. */
+  fits(isF64: boolean, batch: number, m: number, k: number, n: number): boolean {
+    return this.layout(isF64, batch, m, k, n).end <= MAX_PAGES * PAGE;
+  }
+
+  private layout(isF64: boolean, batch: number, m: number, k: number, n: number) {
+    const es = isF64 ? 8 : 4, mr = tileRows(this.config, isF64), nr = panelWidth(this.config, isF64);
+    const mPad = Math.ceil(m / mr) * mr, nPad = Math.ceil(n / nr) * nr;
+    const align = (x: number): number => Math.ceil(x / 64) * 64;
+    const aStride = align(mPad * k * es), bStride = align(k * nPad * es), cStride = align(mPad * nPad * es);
+    const aBase = align(CTRL_BASE + CTRL_BYTES + 768);
+    const bBase = aBase + batch * aStride, cBase = bBase + batch * bStride, end = cBase + batch * cStride;
+    return { es, mr, nr, mPad, nPad, aStride, bStride, cStride, aBase, bBase, cBase, end };
+  }
+
+  /**
+   * out[b] = a[b]·bm[b] for `batch` row-major products. `threads` > 1 lets ready workers join.
+   * Returns how many threads took part.
+   */
+  matmul(a: TypedArray, bm: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, threads: number): WasmRunInfo {
+    const isF64 = a instanceof Float64Array;
+    const L = this.layout(isF64, batch, m, k, n);
+    if (this.memory.buffer.byteLength < L.end) this.memory.grow(Math.ceil((L.end - this.memory.buffer.byteLength) / PAGE));
+    const buf = this.memory.buffer;
+    const view: TypedArray = isF64 ? new Float64Array(buf) : new Float32Array(buf);
+    const { es, mPad, nPad, nr } = L;
+    for (let b = 0; b < batch; b++) {
+      // A rows, zero padding rows below
+      const aDst = (L.aBase + b * L.aStride) / es;
+      view.set(a.subarray(b * m * k, (b + 1) * m * k), aDst);
+      if (mPad > m) view.fill(0, aDst + m * k, aDst + mPad * k);
+      packB(bm, b * k * n, view, (L.bBase + b * L.bStride) / es, k, n, nPad, nr);
+    }
+    // task split: row chunks, a multiple of MR, ~4 per thread, at most 128 rows (A chunk stays in L2)
+    const workers = threads > 1 ? Math.min(threads - 1, this.threadsReady()) : 0;
+    const parts = workers + 1;
+    let rpt = Math.ceil(mPad / Math.max(1, Math.ceil((4 * parts) / batch)) / L.mr) * L.mr;
+    rpt = Math.max(L.mr, Math.min(rpt, 128));
+    const tpb = Math.ceil(mPad / rpt);
+    const ctrl = new Int32Array(buf, CTRL_BASE, 64);
+    const total = batch * tpb;
+    const publish = (): void => {
+      ctrl[Ctrl.IS_F64] = isF64 ? 1 : 0;
+      ctrl[Ctrl.A] = L.aBase; ctrl[Ctrl.B] = L.bBase; ctrl[Ctrl.C] = L.cBase;
+      ctrl[Ctrl.A_STRIDE] = L.aStride; ctrl[Ctrl.B_STRIDE] = L.bStride; ctrl[Ctrl.C_STRIDE] = L.cStride;
+      ctrl[Ctrl.K] = k; ctrl[Ctrl.LDA] = k * es; ctrl[Ctrl.LDC] = nPad * es; ctrl[Ctrl.PANELS] = nPad / nr;
+      ctrl[Ctrl.KC] = K_BLOCK; ctrl[Ctrl.ROWS_PER_TASK] = rpt; ctrl[Ctrl.TASKS_PER_BATCH] = tpb; ctrl[Ctrl.TOTAL] = total; ctrl[Ctrl.M_PAD] = mPad;
+      Atomics.store(ctrl, Ctrl.NEXT, 0); Atomics.store(ctrl, Ctrl.DONE, 0);
+    };
+    let helpers = 0;
+    if (workers > 0) {
+      // seqlock: odd SEQ = params being written; wait until no worker is inside `run`
+      Atomics.add(ctrl, Ctrl.SEQ, 1);
+      let act: number;
+      while ((act = Atomics.load(ctrl, Ctrl.ACTIVE)) !== 0) Atomics.wait(ctrl, Ctrl.ACTIVE, act, 5);
+      publish();
+      Atomics.add(ctrl, Ctrl.SEQ, 1);
+      Atomics.notify(ctrl, Ctrl.SEQ);
+      const mine = this.exports.run(CTRL_BASE);
+      Atomics.add(ctrl, Ctrl.DONE, mine);
+      let done: number;
+      while ((done = Atomics.load(ctrl, Ctrl.DONE)) < total) {
+        if (Atomics.load(ctrl, Ctrl.ERROR)) throw new Error('matmul: a worker thread failed');
+        Atomics.wait(ctrl, Ctrl.DONE, done, 50);
+      }
+      helpers = mine < total ? 1 : 0;
+    } else {
+      publish();
+      this.exports.run(CTRL_BASE);
+    }
+    for (let b = 0; b < batch; b++) {
+      const cSrc = (L.cBase + b * L.cStride) / es;
+      if (nPad === n) out.set(view.subarray(cSrc, cSrc + m * n), b * m * n);
+      else for (let i = 0; i < m; i++) out.set(view.subarray(cSrc + i * nPad, cSrc + i * nPad + n), (b * m + i) * n);
+    }
+    return { threads: 1 + (helpers ? workers : 0) };
+  }
+}
+
+/** Packs B [k, n] into k-blocks of column panels of width nr (zero-padded to nPad columns). */
+function packB(src: TypedArray, off: number, dst: TypedArray, dOff: number, k: number, n: number, nPad: number, nr: number): void {
+  for (let p0 = 0; p0 < k; p0 += K_BLOCK) {
+    const kc = Math.min(K_BLOCK, k - p0);
+    const blockBase = dOff + p0 * nPad;
+    for (let j0 = 0; j0 < nPad; j0 += nr) {
+      const panel = blockBase + j0 * kc;
+      const w = Math.min(nr, n - j0);
+      for (let p = 0; p < kc; p++) {
+        const s = off + (p0 + p) * n + j0, d = panel + p * nr;
+        for (let c = 0; c < w; c++) dst[d + c] = src[s + c]!;
+        for (let c = w; c < nr; c++) dst[d + c] = 0;
+      }
+    }
+  }
+}

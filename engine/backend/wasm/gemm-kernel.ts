@@ -1,0 +1,165 @@
+/**
+ * Generates the WebAssembly SIMD matmul module (f32x4 and f64x2) at runtime.
+ *
+ * Layout the host prepares in linear memory (see cpu-wasm.ts):
+ *  - A  [mPad, k] row-major (rows padded with zeros to a multiple of MR),
+ *  - Bp packed per k-block into column panels: for k-block [p0, p0+kc) and panel jp the kc×NR values
+ *    B[p0.., jp·NR..] lie contiguously, so the micro-kernel reads NR/lanes vectors per step,
+ *  - C  [mPad, nPad] row-major (nPad = panels·NR).
+ *
+ * Micro-kernel: an MR×NR tile of C is held in MR·(NR/lanes) v128 accumulators; per k-step it loads
+ * NR/lanes vectors of the B panel, splats one A value per row and does acc += a·b (mul + add, or
+ * relaxed fused madd when the runtime validates it). The k loop is unrolled ×U with static load
+ * offsets. `run(ctrl)` is the task loop shared by the main thread and the workers: it grabs
+ * row-chunk tasks with an atomic fetch-add on the control block, so threads balance dynamically.
+ */
+import { FuncBuilder, assemble, I32, V128, Op, Simd, Atomic } from './emit.js';
+
+/** Control block layout (i32 slots at byte address CTRL_BASE). */
+export const Ctrl = {
+  SEQ: 0, ACTIVE: 1, NEXT: 2, DONE: 3, ERROR: 4, READY: 5, QUIT: 6,
+  IS_F64: 8, A: 9, B: 10, C: 11, A_STRIDE: 12, B_STRIDE: 13, C_STRIDE: 14,
+  K: 15, LDA: 16, LDC: 17, PANELS: 18, KC: 19, ROWS_PER_TASK: 20, TASKS_PER_BATCH: 21, TOTAL: 22, M_PAD: 23,
+} as const;
+export const CTRL_BASE = 0;
+export const CTRL_BYTES = 256;
+
+export interface KernelShape {
+  /** Rows of the register tile. */
+  mr: number;
+  /** v128 vectors per tile row (NR = nv · lanes). */
+  nv: number;
+}
+
+export interface GemmConfig {
+  f32: KernelShape;
+  f64: KernelShape;
+  /** k-loop unroll factor. */
+  unroll: number;
+  /** Use relaxed-simd fused multiply-add. */
+  fma: boolean;
+}
+
+export const DEFAULT_GEMM_CONFIG: GemmConfig = { f32: { mr: 4, nv: 2 }, f64: { mr: 4, nv: 2 }, unroll: 4, fma: false };
+
+/** gemm(a, bp, c, lda, ldc, kc, rows, panels, accumulate): C[rows, panels·NR] (+)= A[rows, kc]·Bp. */
+function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boolean): FuncBuilder {
+  const es = isF64 ? 8 : 4, lanes = 16 / es, { mr, nv } = shape, nr = nv * lanes;
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
+  const [A, BP, C, LDA, LDC, KC, ROWS, PANELS, ACC] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
+  const jp = f.local(I32), i = f.local(I32), q = f.local(I32), bpan = f.local(I32), bptr = f.local(I32), ctile = f.local(I32);
+  const aRow = Array.from({ length: mr }, () => f.local(I32));
+  const acc = Array.from({ length: mr * nv }, () => f.local(V128));
+  const bv = Array.from({ length: nv }, () => f.local(V128));
+  const as = f.local(V128);
+  const splat = isF64 ? Simd.load64Splat : Simd.load32Splat;
+  const add = isF64 ? Simd.f64x2Add : Simd.f32x4Add, mul = isF64 ? Simd.f64x2Mul : Simd.f32x4Mul;
+  const madd = isF64 ? Simd.f64x2RelaxedMadd : Simd.f32x4RelaxedMadd;
+
+  /** One k-step at static element offset u: loads B vectors, then per row splat A and accumulate. */
+  const step = (u: number): void => {
+    for (let v = 0; v < nv; v++) f.get(bptr).simdMem(Simd.load, 4, (u * nr + v * lanes) * es).set(bv[v]!);
+    for (let r = 0; r < mr; r++) {
+      f.get(aRow[r]!).simdMem(splat, isF64 ? 3 : 2, u * es).set(as);
+      for (let v = 0; v < nv; v++) {
+        const c = acc[r * nv + v]!;
+        if (fma) f.get(as).get(bv[v]!).get(c).simd(madd).set(c);
+        else f.get(c).get(as).get(bv[v]!).simd(mul).simd(add).set(c);
+      }
+    }
+  };
+  const advance = (steps: number): void => {
+    for (let r = 0; r < mr; r++) f.addTo(aRow[r]!, steps * es);
+    f.addTo(bptr, steps * nr * es);
+    f.addTo(q, -steps);
+  };
+  const cAddr = (r: number): void => {
+    f.get(ctile);
+    if (r > 0) f.get(LDC).i32(r).op(Op.i32Mul, Op.i32Add);
+  };
+
+  f.i32(0).set(jp);
+  f.whileLoop(() => f.get(jp).get(PANELS).op(Op.i32GeU), () => {
+    // bpan = bp + jp·kc·NR·es ; C column = c + jp·NR·es
+    f.get(BP).get(jp).get(KC).op(Op.i32Mul).i32(nr * es).op(Op.i32Mul, Op.i32Add).set(bpan);
+    f.i32(0).set(i);
+    f.whileLoop(() => f.get(i).get(ROWS).op(Op.i32GeU), () => {
+      f.get(C).get(jp).i32(nr * es).op(Op.i32Mul, Op.i32Add).get(i).get(LDC).op(Op.i32Mul, Op.i32Add).set(ctile);
+      for (let r = 0; r < mr; r++) f.get(A).get(i).i32(r).op(Op.i32Add).get(LDA).op(Op.i32Mul, Op.i32Add).set(aRow[r]!);
+      // accumulators: from C when accumulating over a previous k-block, else zero
+      f.get(ACC).op(Op.if, 0x40);
+      for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) { cAddr(r); f.simdMem(Simd.load, 4, v * 16).set(acc[r * nv + v]!); }
+      f.op(Op.else);
+      for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) f.v128Zero().set(acc[r * nv + v]!);
+      f.op(Op.end);
+      f.get(bpan).set(bptr).get(KC).set(q);
+      f.whileLoop(() => f.get(q).i32(unroll).op(Op.i32LtS), () => { for (let u = 0; u < unroll; u++) step(u); advance(unroll); });
+      f.whileLoop(() => f.get(q).i32(1).op(Op.i32LtS), () => { step(0); advance(1); });
+      for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) { cAddr(r); f.get(acc[r * nv + v]!).simdMem(Simd.store, 4, v * 16); }
+      f.addTo(i, mr);
+    });
+    f.addTo(jp, 1);
+  });
+  return f;
+}
+
+/** run(ctrl) → tasks done: grabs tasks (batch item × row chunk) until none are left. */
+function runFunc(gemmF32: number, gemmF64: number): FuncBuilder {
+  const f = new FuncBuilder([I32], [I32]);
+  const CT = 0;
+  const t = f.local(I32), count = f.local(I32), b = f.local(I32), i0 = f.local(I32), rows = f.local(I32);
+  const aB = f.local(I32), bB = f.local(I32), cB = f.local(I32), p0 = f.local(I32), kcl = f.local(I32), es = f.local(I32);
+  const slot = (s: number): FuncBuilder => f.get(CT).mem(Op.i32Load, 2, s * 4);
+  f.i32(8).i32(4); slot(Ctrl.IS_F64); f.op(Op.select).set(es);
+  f.op(Op.block, 0x40, Op.loop, 0x40);
+  f.get(CT).i32(1).atomicMem(Atomic.i32RmwAdd, Ctrl.NEXT * 4).tee(t);
+  slot(Ctrl.TOTAL).op(Op.i32GeU, Op.brIf, 1);
+  // b = t / tpb ; i0 = (t % tpb)·rpt ; rows = min(rpt, mPad − i0)
+  f.get(t); slot(Ctrl.TASKS_PER_BATCH); f.op(Op.i32DivU).set(b);
+  f.get(t); slot(Ctrl.TASKS_PER_BATCH); f.op(Op.i32RemU); slot(Ctrl.ROWS_PER_TASK); f.op(Op.i32Mul).set(i0);
+  slot(Ctrl.M_PAD); f.get(i0).op(Op.i32Sub).set(rows);
+  slot(Ctrl.ROWS_PER_TASK); f.get(rows); slot(Ctrl.ROWS_PER_TASK); f.get(rows).op(Op.i32LtU, Op.select).set(rows);
+  slot(Ctrl.A); f.get(b); slot(Ctrl.A_STRIDE); f.op(Op.i32Mul, Op.i32Add).get(i0); slot(Ctrl.LDA); f.op(Op.i32Mul, Op.i32Add).set(aB);
+  slot(Ctrl.B); f.get(b); slot(Ctrl.B_STRIDE); f.op(Op.i32Mul, Op.i32Add).set(bB);
+  slot(Ctrl.C); f.get(b); slot(Ctrl.C_STRIDE); f.op(Op.i32Mul, Op.i32Add).get(i0); slot(Ctrl.LDC); f.op(Op.i32Mul, Op.i32Add).set(cB);
+  f.i32(0).set(p0);
+  f.whileLoop(() => { f.get(p0); slot(Ctrl.K); f.op(Op.i32GeU); }, () => {
+    // kcl = min(KC, K − p0)
+    slot(Ctrl.K); f.get(p0).op(Op.i32Sub).set(kcl);
+    slot(Ctrl.KC); f.get(kcl); slot(Ctrl.KC); f.get(kcl).op(Op.i32LtU, Op.select).set(kcl);
+    // gemm(aB + p0·es, bB + p0·nPad·es, cB, lda, ldc, kcl, rows, panels, p0 != 0), by dtype
+    const args = (): void => {
+      f.get(aB).get(p0).get(es).op(Op.i32Mul, Op.i32Add);
+      f.get(bB).get(p0); slot(Ctrl.LDC); f.op(Op.i32Mul, Op.i32Add);
+      f.get(cB); slot(Ctrl.LDA); slot(Ctrl.LDC); f.get(kcl).get(rows); slot(Ctrl.PANELS); f.get(p0).i32(0).op(Op.i32Ne);
+    };
+    slot(Ctrl.IS_F64); f.op(Op.if, 0x40); args(); f.op(Op.call, gemmF64, Op.else); args(); f.op(Op.call, gemmF32, Op.end);
+    f.get(p0).get(kcl).op(Op.i32Add).set(p0);
+  });
+  f.addTo(count, 1);
+  f.op(Op.br, 0, Op.end, Op.end);
+  f.get(count);
+  return f;
+}
+
+/** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`; imports `env.memory`. */
+export function buildGemmModule(config: GemmConfig, memory: { min: number; max: number; shared: boolean }): Uint8Array {
+  return assemble({
+    memory,
+    funcs: [
+      { name: 'gemm_f32', fn: gemmFunc(false, config.f32, config.unroll, config.fma) },
+      { name: 'gemm_f64', fn: gemmFunc(true, config.f64, config.unroll, config.fma) },
+      { name: 'run', fn: runFunc(0, 1) },
+    ],
+  });
+}
+
+/** Tile width NR (elements) for a dtype. */
+export function panelWidth(config: GemmConfig, isF64: boolean): number {
+  return isF64 ? config.f64.nv * 2 : config.f32.nv * 4;
+}
+
+/** Tile height MR for a dtype. */
+export function tileRows(config: GemmConfig, isF64: boolean): number {
+  return isF64 ? config.f64.mr : config.f32.mr;
+}
