@@ -1,1 +1,12 @@
-export {};
+/** Dispatch/combine, experts, the MoE layer, balance losses, loss-free balancing and router diagnostics. */
+export { dispatch, undispatch, combine, rowWeights, planIndex } from '../dispatch.js';
+export type { PlanIndex } from '../dispatch.js';
+export * from '../experts/index.js';
+export { switchAuxLoss, routerZLoss, expertBalanceLoss, deviceBalanceLoss, sequenceBalanceLoss } from '../losses.js';
+export type { RoutedScores } from '../losses.js';
+export { updateBias } from '../balancing.js';
+export {
+  expertLoad, expertImportance, jainIndex, gateEntropy, topKMargin, dropRate, unusedExperts,
+  routerSaturation, routerChangeRate, expertSetsByTokenType, routerDiagnostics,
+} from '../diagnostics.js';
+export type { RouterSelection, RouterDiagnostics } from '../diagnostics.js';

@@ -1,0 +1,151 @@
+/**
+ * dispatch / combine: moving token rows into expert order and back, as fused ops with hand-written
+ * VJPs (the gather ↔ scatter-add duality of PyTorch's index_select ↔ index_add).
+ *
+ * Shapes: T tokens, D features, K choices per token, S = kept slots (T·K when dropless).
+ * Slot s = t·K + k is "token t's k-th choice"; `plan.order[i]` is the slot held by dispatched row i,
+ * rows grouped by expert (`plan.offsets`). A slot dropped by the capacity limit has no row: it is
+ * not dispatched and contributes 0 to the combined output.
+ *
+ *   dispatch:   X_d[i] = x[t(i)]                          [T,D] → [S,D]
+ *   undispatch: x[t]  += X_d[i] for every i with t(i) = t  [S,D] → [T,D]   (the transpose of dispatch)
+ *   combine:    y[t]   = Σ_k w[t,k] · E[row(t,k)]          ([S,D], [T,K]) → [T,D]
+ */
+import {
+  Tensor, fromData, record, mul, sum, reshape, gatherRows, scatterAddRows,
+  ShapeError, ValueError, fmtShape,
+} from '../engine/index.js';
+import { commonDType, assertTensor, allocate } from '../engine/tensor.js';
+import type { RoutingPlan } from './types.js';
+
+/** Integer index arrays derived from a plan (cached per plan object; never on the tape). */
+export interface PlanIndex {
+  /** [S] token of each dispatched row. */
+  readonly tokenOfRow: Int32Array;
+  /** [S] expert of each dispatched row. */
+  readonly expertOfRow: Int32Array;
+  /** [S] slot id t·K + k of each dispatched row (= plan.order). */
+  readonly slotOfRow: Int32Array;
+  /** [T·K] row holding each slot, −1 for a dropped slot. */
+  readonly rowOfSlot: Int32Array;
+}
+
+const planIndexCache = new WeakMap<RoutingPlan, PlanIndex>();
+
+/** Validates a plan once and derives its row ↔ slot ↔ token maps. */
+export function planIndex(plan: RoutingPlan): PlanIndex {
+  const cached = planIndexCache.get(plan);
+  if (cached) return cached;
+  const op = 'planIndex';
+  const { numTokens: T, numExperts: E, topK: K, order, offsets } = plan;
+  if (offsets.length !== E + 1 || offsets[0] !== 0 || offsets[E] !== order.length) {
+    throw new ValueError(op, `offsets must have E + 1 = ${E + 1} entries from 0 to S = ${order.length}; got ${offsets.length} entries ending at ${offsets[offsets.length - 1]}`);
+  }
+  const S = order.length;
+  const tokenOfRow = new Int32Array(S), expertOfRow = new Int32Array(S);
+  const rowOfSlot = new Int32Array(T * K).fill(-1);
+  for (let e = 0; e < E; e++) {
+    for (let i = offsets[e]!; i < offsets[e + 1]!; i++) {
+      const s = order[i]!;
+      if (s < 0 || s >= T * K) throw new ValueError(op, `slot ${s} at row ${i} is out of range [0, ${T * K})`);
+      if (rowOfSlot[s] !== -1) throw new ValueError(op, `slot ${s} is dispatched twice (rows ${rowOfSlot[s]} and ${i})`);
+      rowOfSlot[s] = i;
+      tokenOfRow[i] = Math.floor(s / K);
+      expertOfRow[i] = e;
+    }
+  }
+  const index = { tokenOfRow, expertOfRow, slotOfRow: order, rowOfSlot };
+  planIndexCache.set(plan, index);
+  return index;
+}
+
+function checkRows(op: string, x: Tensor, rows: number, what: string): void {
+  assertTensor(x, op);
+  if (x.rank !== 2 || x.shape[0] !== rows) {
+    throw new ShapeError(op, `expected ${what} of shape [${rows}, D]; got ${fmtShape(x.shape)}`);
+  }
+}
+
+/** Copies row `src` of `from` to row `dst` of `to` (width `d`), adding when `accumulate`. */
+function moveRows(from: Tensor, rowsOut: number, pairs: (visit: (dst: number, src: number) => void) => void, accumulate: boolean): Tensor {
+  const d = from.shape[1]!;
+  const out = allocate(from.dtype, rowsOut * d);
+  const x = from.data;
+  pairs((dst, src) => {
+    const o = dst * d, i = src * d;
+    if (accumulate) for (let j = 0; j < d; j++) out[o + j] = out[o + j]! + x[i + j]!;
+    else out.set(x.subarray(i, i + d), o);
+  });
+  return fromData(out, [rowsOut, d]);
+}
+
+/**
+ * Gathers token rows into expert order: `X_d[i] = x[t(i)]`, x [T, D] → [S, D], where row i holds
+ * slot `plan.order[i]` of token t(i). Dropped slots get no row.
+ * VJP (gather ↔ scatter-add): `dx = undispatch(dX_d, plan)`, i.e. `dx[t] = Σ_{i: t(i)=t} dX_d[i]`.
+ */
+export function dispatch(x: Tensor, plan: RoutingPlan): Tensor {
+  const op = 'dispatch';
+  checkRows(op, x, plan.numTokens, 'x (one row per token of the plan)');
+  const { tokenOfRow } = planIndex(plan);
+  const y = moveRows(x, tokenOfRow.length, (visit) => { for (let i = 0; i < tokenOfRow.length; i++) visit(i, tokenOfRow[i]!); }, false);
+  return record(op, [x], y, (dy) => [undispatch(dy, plan)]);
+}
+
+/**
+ * The transpose of `dispatch`: scatter-adds expert-ordered rows back to their tokens,
+ * `x[t] = Σ_{i: t(i)=t} X_d[i]`, [S, D] → [T, D] (tokens with no kept slot get 0).
+ * VJP: `dX_d = dispatch(dx, plan)`.
+ */
+export function undispatch(rows: Tensor, plan: RoutingPlan): Tensor {
+  const op = 'undispatch';
+  const { tokenOfRow } = planIndex(plan);
+  checkRows(op, rows, tokenOfRow.length, 'rows (one per kept slot of the plan)');
+  const y = moveRows(rows, plan.numTokens, (visit) => { for (let i = 0; i < tokenOfRow.length; i++) visit(tokenOfRow[i]!, i); }, true);
+  return record(op, [rows], y, (dy) => [dispatch(dy, plan)]);
+}
+
+/** Checks `weights` is [T, K] for the plan. */
+function checkWeights(op: string, weights: Tensor, plan: RoutingPlan): void {
+  assertTensor(weights, op, 'weights');
+  if (weights.rank !== 2 || weights.shape[0] !== plan.numTokens || weights.shape[1] !== plan.topK) {
+    throw new ShapeError(op, `weights must be [T, K] = [${plan.numTokens}, ${plan.topK}] for the plan; got ${fmtShape(weights.shape)}`);
+  }
+}
+
+/** The combine weight of each dispatched row as a column [S, 1]: `w_row[i] = w[slot(i)]` (differentiable). */
+export function rowWeights(weights: Tensor, plan: RoutingPlan): Tensor {
+  checkWeights('rowWeights', weights, plan);
+  return gatherRows(reshape(weights, [plan.numTokens * plan.topK, 1]), planIndex(plan).slotOfRow);
+}
+
+/**
+ * Weighted sum of expert outputs back per token:
+ *   `y[t] = Σ_k w[t,k] · E[row(t,k)]`  (a dropped slot contributes 0),
+ * expertOut E [S, D] in dispatch order, weights w [T, K] aligned with the gate's indices → y [T, D].
+ * VJPs (both written with differentiable ops, so grad of grad works):
+ *   `dE[i] = w[slot(i)] · dy[t(i)]`                = dispatch(dy) ⊙ rowWeights(w)
+ *   `dw[t,k] = ⟨dy[t], E[row(t,k)]⟩` (0 if dropped) = scatter of Σ_d (dispatch(dy) ⊙ E) to the slots.
+ */
+export function combine(expertOut: Tensor, weights: Tensor, plan: RoutingPlan): Tensor {
+  const op = 'combine';
+  const { tokenOfRow, slotOfRow } = planIndex(plan);
+  checkRows(op, expertOut, tokenOfRow.length, 'expertOut (one row per kept slot of the plan)');
+  checkWeights(op, weights, plan);
+  commonDType(op, expertOut, weights);
+  const d = expertOut.shape[1]!;
+  const out = allocate(expertOut.dtype, plan.numTokens * d);
+  const e = expertOut.data, w = weights.data;
+  for (let i = 0; i < tokenOfRow.length; i++) {
+    const wi = w[slotOfRow[i]!]!, o = tokenOfRow[i]! * d, r = i * d;
+    for (let j = 0; j < d; j++) out[o + j] = out[o + j]! + wi * e[r + j]!;
+  }
+  const y = fromData(out, [plan.numTokens, d]);
+  return record(op, [expertOut, weights], y, (dy, needs) => {
+    const dyRows = dispatch(dy, plan);
+    return [
+      needs[0] ? mul(dyRows, rowWeights(weights, plan)) : null,
+      needs[1] ? reshape(scatterAddRows(sum(mul(dyRows, expertOut), 1, true), slotOfRow, plan.numTokens * plan.topK), [plan.numTokens, plan.topK]) : null,
+    ];
+  });
+}

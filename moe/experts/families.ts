@@ -1,0 +1,114 @@
+/**
+ * Expert families with parameters batched per expert (leading axis E), spec §2.3:
+ *   linear:                 h(x) = x·A[e] + b[e]                         A [E,D,O], b [E,O]
+ *   relu|gelu|tanh|sigmoid: h(x) = φ(x·W1[e] + b1[e])·W2[e] + b2[e]      W1 [E,D,H], W2 [E,H,O]
+ *   swiglu:                 h(x) = (silu(x·Wg[e]) ⊙ (x·Wu[e]))·Wd[e]     Wg, Wu [E,D,H], Wd [E,H,O]
+ * (GELU is the exact erf form.) Experts are composed from engine ops and the grouped matmul, so
+ * their gradients (and gradients of gradients) come for free.
+ */
+import {
+  Tensor, Rng, randn, zeros, add, mul, relu, gelu, tanh, sigmoid, silu, matmul, reshape, slice, gatherRows,
+  ShapeError, ValueError, fmtShape, type DType,
+} from '../../engine/index.js';
+import { segmentMatmul } from './segment-matmul.js';
+
+export type ExpertKind = 'linear' | 'relu' | 'gelu' | 'tanh' | 'sigmoid' | 'swiglu';
+export const EXPERT_KINDS: readonly ExpertKind[] = ['linear', 'relu', 'gelu', 'tanh', 'sigmoid', 'swiglu'];
+
+/** Linear experts: A [E, D, O], b [E, O]. */
+export interface LinearExpertParams { readonly a: Tensor; readonly b: Tensor }
+/** Two-layer FFN experts: W1 [E, D, H], b1 [E, H], W2 [E, H, O], b2 [E, O]. */
+export interface FfnExpertParams { readonly w1: Tensor; readonly b1: Tensor; readonly w2: Tensor; readonly b2: Tensor }
+/** SwiGLU experts (no biases, as in LLaMA/DeepSeek): Wg, Wu [E, D, H], Wd [E, H, O]. */
+export interface SwiGluExpertParams { readonly wGate: Tensor; readonly wUp: Tensor; readonly wDown: Tensor }
+export type ExpertParams = LinearExpertParams | FfnExpertParams | SwiGluExpertParams;
+
+export interface ExpertDims {
+  readonly numExperts: number;
+  /** Input width D. */
+  readonly dIn: number;
+  /** Hidden width H (ignored by linear experts). */
+  readonly dHidden: number;
+  /** Output width O (default D). */
+  readonly dOut?: number;
+  readonly dtype?: DType;
+}
+
+function checkKind(op: string, kind: string): asserts kind is ExpertKind {
+  if (!(EXPERT_KINDS as readonly string[]).includes(kind)) throw new ValueError(op, `unknown expert kind '${kind}'; expected one of ${EXPERT_KINDS.join(', ')}`);
+}
+
+/**
+ * Random expert parameters: weights ~ N(0, 1/fan_in) (LeCun), biases 0. Deterministic given `rng`.
+ */
+export function initExperts(rng: Rng, kind: ExpertKind, dims: ExpertDims): ExpertParams {
+  const op = 'initExperts';
+  checkKind(op, kind);
+  const { numExperts: E, dIn: D, dHidden: H, dtype = 'float64' } = dims;
+  const O = dims.dOut ?? D;
+  for (const [name, v] of [['numExperts', E], ['dIn', D], ['dHidden', H], ['dOut', O]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ValueError(op, `${name} must be a positive integer; got ${v}`);
+  }
+  const w = (rows: number, cols: number) => randn(rng, [E, rows, cols], 1 / Math.sqrt(rows), dtype);
+  if (kind === 'linear') return { a: w(D, O), b: zeros([E, O], dtype) };
+  if (kind === 'swiglu') return { wGate: w(D, H), wUp: w(D, H), wDown: w(H, O) };
+  return { w1: w(D, H), b1: zeros([E, H], dtype), w2: w(H, O), b2: zeros([E, O], dtype) };
+}
+
+const activations: Record<'relu' | 'gelu' | 'tanh' | 'sigmoid', (x: Tensor) => Tensor> = {
+  relu, gelu: (x) => gelu(x, 'none'), tanh, sigmoid,
+};
+
+/** Checks that `params` has the fields and [E, ...] shapes of `kind`. Returns E. */
+export function checkExpertParams(op: string, params: ExpertParams, kind: ExpertKind, dIn: number): number {
+  checkKind(op, kind);
+  const need = kind === 'linear' ? ['a', 'b'] : kind === 'swiglu' ? ['wGate', 'wUp', 'wDown'] : ['w1', 'b1', 'w2', 'b2'];
+  const p = params as unknown as Record<string, Tensor | undefined>;
+  for (const k of need) if (!(p[k] instanceof Tensor)) throw new ValueError(op, `${kind} expert params need '${k}' (${need.join(', ')}); got keys ${Object.keys(p).join(', ')}`);
+  const first = p[need[0]!]!;
+  if (first.rank !== 3 || first.shape[1] !== dIn) {
+    throw new ShapeError(op, `${kind} expert weight '${need[0]}' must be [E, ${dIn}, H]; got ${fmtShape(first.shape)}`);
+  }
+  return first.shape[0]!;
+}
+
+/**
+ * Applies every expert to its own segment of dispatched rows: rows [S, D] grouped by expert
+ * (`offsets` [E+1], `expertOfRow` [S] from the plan) → [S, O]. Uses the grouped matmul.
+ */
+export function applyExperts(params: ExpertParams, kind: ExpertKind, rows: Tensor, offsets: Int32Array, expertOfRow: Int32Array): Tensor {
+  const op = 'applyExperts';
+  checkExpertParams(op, params, kind, rows.shape[1]!);
+  if (expertOfRow.length !== rows.shape[0]) throw new ShapeError(op, `expertOfRow has ${expertOfRow.length} entries for ${fmtShape(rows.shape)} rows`);
+  const lin = (x: Tensor, w: Tensor, b: Tensor) => add(segmentMatmul(x, w, offsets), gatherRows(b, expertOfRow));
+  if (kind === 'linear') { const p = params as LinearExpertParams; return lin(rows, p.a, p.b); }
+  if (kind === 'swiglu') {
+    const p = params as SwiGluExpertParams;
+    return segmentMatmul(mul(silu(segmentMatmul(rows, p.wGate, offsets)), segmentMatmul(rows, p.wUp, offsets)), p.wDown, offsets);
+  }
+  const p = params as FfnExpertParams;
+  return lin(activations[kind](lin(rows, p.w1, p.b1)), p.w2, p.b2);
+}
+
+/** Expert e's slice of a batched parameter [E, ...] → [...] (differentiable). */
+function pick(w: Tensor, e: number): Tensor {
+  return reshape(slice(w, [e], [e + 1]), w.shape.slice(1));
+}
+
+/**
+ * One expert applied densely to every row: x [N, D] → [N, O], with plain matmuls. The reference
+ * that the grouped path is tested against, and handy for plotting a single expert.
+ */
+export function applyExpert(params: ExpertParams, kind: ExpertKind, e: number, x: Tensor): Tensor {
+  const op = 'applyExpert';
+  const E = checkExpertParams(op, params, kind, x.shape[1]!);
+  if (!Number.isInteger(e) || e < 0 || e >= E) throw new ValueError(op, `expert ${e} out of range [0, ${E})`);
+  const lin = (v: Tensor, w: Tensor, b: Tensor) => add(matmul(v, pick(w, e)), pick(b, e));
+  if (kind === 'linear') { const p = params as LinearExpertParams; return lin(x, p.a, p.b); }
+  if (kind === 'swiglu') {
+    const p = params as SwiGluExpertParams;
+    return matmul(mul(silu(matmul(x, pick(p.wGate, e))), matmul(x, pick(p.wUp, e))), pick(p.wDown, e));
+  }
+  const p = params as FfnExpertParams;
+  return lin(activations[kind](lin(x, p.w1, p.b1)), p.w2, p.b2);
+}

@@ -1,0 +1,120 @@
+/**
+ * Differentiable load-balancing losses and the router z-loss (spec §6). T tokens, E routed experts,
+ * K experts chosen per token. In each balance loss the dispatch fraction f is piecewise constant
+ * (a count of integer routing decisions, no gradient) and the mean score P carries the gradient:
+ * ∂L/∂s[t,e] = coefficient · f_e / T (chained through any normalization).
+ */
+import {
+  Tensor, fromData, mean, sum, mul, div, scale, square, logsumexp, reshape, ShapeError, ValueError, fmtShape,
+} from '../engine/index.js';
+import { allocate, assertTensor } from '../engine/tensor.js';
+import type { GateOutput } from './types.js';
+
+/** What the balance losses read from a gate: dense scores [T, E] and the chosen experts [T·K]. */
+export type RoutedScores = Pick<GateOutput, 'scores' | 'indices'>;
+
+interface Routed { readonly T: number; readonly E: number; readonly K: number; readonly scores: Tensor; readonly indices: Int32Array }
+
+function readRouting(op: string, gate: RoutedScores): Routed {
+  const { scores, indices } = gate;
+  assertTensor(scores, op, 'scores');
+  if (scores.rank !== 2 || scores.shape[0]! < 1) throw new ShapeError(op, `scores must be [T, E] with T ≥ 1; got ${fmtShape(scores.shape)}`);
+  const [T, E] = scores.shape as [number, number];
+  if (!(indices instanceof Int32Array) || indices.length === 0 || indices.length % T !== 0) {
+    throw new ShapeError(op, `indices must be an Int32Array of T·K entries for T = ${T}; got ${indices?.length}`);
+  }
+  for (let i = 0; i < indices.length; i++) {
+    if (indices[i]! < 0 || indices[i]! >= E) throw new ValueError(op, `expert index ${indices[i]} at ${i} is out of range [0, ${E})`);
+  }
+  if (scores.data.some((v) => Number.isNaN(v))) throw new ValueError(op, `scores ${fmtShape(scores.shape)} contain NaN`);
+  return { T, E, K: indices.length / T, scores, indices };
+}
+
+/** Counts of tokens choosing each expert within tokens [from, to) → a constant [E] tensor scaled by `factor`. */
+function selectionCounts(r: Routed, from: number, to: number, factor: number): Tensor {
+  const out = allocate(r.scores.dtype, r.E);
+  for (let i = from * r.K; i < to * r.K; i++) out[r.indices[i]!] = out[r.indices[i]!]! + factor;
+  return fromData(out, [r.E]);
+}
+
+/**
+ * Switch Transformer / GShard auxiliary load-balancing loss (spec §6.4, style anchor §3.5):
+ *   `L = α · E · Σ_e f_e · P_e`,
+ *   `f_e = (1/T) · #{t : e ∈ TopK(t)}` (fraction of tokens whose top-K includes e, a constant),
+ *   `P_e = (1/T) · Σ_t s[t,e]` (mean router probability, differentiable).
+ * Normalization: Σ_e f_e = K, so perfectly uniform routing (s = 1/E, every expert chosen by K·T/E
+ * tokens) gives `L = α · K` — exactly α for Switch's top-1, and what HF Mixtral / flaxformer
+ * (`mean(f·P)·E²`) compute. Gradient: `∂L/∂s[t,e] = α·E·f_e/T`.
+ */
+export function switchAuxLoss(gate: RoutedScores, options: { readonly coefficient?: number } = {}): Tensor {
+  const op = 'switchAuxLoss';
+  const r = readRouting(op, gate);
+  const alpha = options.coefficient ?? 1;
+  const f = selectionCounts(r, 0, r.T, 1 / r.T);
+  return scale(sum(mul(mean(r.scores, 0), f)), alpha * r.E);
+}
+
+/**
+ * ST-MoE router z-loss (spec §6.5): `L_z = (1/T) Σ_t (log Σ_e exp z[t,e])²` on the router logits
+ * [T, E] (or a gate's `logits`). Gradient: `∂L_z/∂z[t] = (2/T) · lse(z[t]) · softmax(z[t])`.
+ */
+export function routerZLoss(logits: Tensor | Pick<GateOutput, 'logits'>): Tensor {
+  const op = 'routerZLoss';
+  const z = logits instanceof Tensor ? logits : logits.logits;
+  if (z === undefined) throw new ValueError(op, 'this gate has no router logits (Laplace and hierarchical gates do not expose them)');
+  assertTensor(z, op, 'logits');
+  if (z.rank !== 2 || z.shape[0]! < 1) throw new ShapeError(op, `logits must be [T, E] with T ≥ 1; got ${fmtShape(z.shape)}`);
+  if (z.data.some((v) => Number.isNaN(v))) throw new ValueError(op, `logits ${fmtShape(z.shape)} contain NaN`);
+  return mean(square(logsumexp(z, -1)));
+}
+
+/**
+ * DeepSeekMoE expert-level balance loss (spec §6.3): `L_ExpBal = α · Σ_e f_e · P_e` with
+ *   `f_e = E/(K·T) · #{t : e ∈ TopK(t)}` and `P_e = (1/T) Σ_t s[t,e]`,
+ * over the E routed experts (N' = mN − K_s and K' = mK − K_s in the paper's notation: shared
+ * experts are not in the gate). Uniform routing gives `L = α` (f_e = 1, P_e = 1/E).
+ */
+export function expertBalanceLoss(gate: RoutedScores, options: { readonly alpha?: number } = {}): Tensor {
+  const op = 'expertBalanceLoss';
+  const r = readRouting(op, gate);
+  const f = selectionCounts(r, 0, r.T, r.E / (r.K * r.T));
+  return scale(sum(mul(mean(r.scores, 0), f)), options.alpha ?? 1);
+}
+
+/**
+ * DeepSeekMoE device-level balance loss (spec §6.3): experts split into `numDevices` contiguous
+ * equal groups; `L_DevBal = α · Σ_d f'_d · P'_d` with f'_d the mean of the expert-level f_e over
+ * device d and P'_d the sum of P_e over it. Uniform routing gives `L = α`.
+ */
+export function deviceBalanceLoss(gate: RoutedScores, options: { readonly numDevices: number; readonly alpha?: number }): Tensor {
+  const op = 'deviceBalanceLoss';
+  const r = readRouting(op, gate);
+  const n = options.numDevices;
+  if (!Number.isInteger(n) || n < 1 || r.E % n !== 0) throw new ValueError(op, `numDevices must be a positive divisor of E = ${r.E}; got ${n}`);
+  const per = r.E / n;
+  const fDev = reshape(selectionCounts(r, 0, r.T, r.E / (r.K * r.T) / per), [n, per]);
+  const pDev = reshape(mean(r.scores, 0), [n, per]);
+  return scale(sum(mul(sum(fDev, 1), sum(pDev, 1))), options.alpha ?? 1);
+}
+
+/**
+ * DeepSeek-V3 complementary sequence-wise balance loss (spec §6.2), averaged over the sequences of
+ * the batch (tokens are consecutive sequences of `seqLen`): for each sequence,
+ *   `L_seq = α · Σ_e f_e · P_e`,  `f_e = E/(K·L) · #{t in seq : e ∈ TopK(t)}`,
+ *   `s'[t,e] = s[t,e] / Σ_j s[t,j]`,  `P_e = (1/L) Σ_{t in seq} s'[t,e]`.
+ * The selection counted is the gate's `indices` (with loss-free balancing these include the bias).
+ * Uniform routing in every sequence gives `L = α`.
+ */
+export function sequenceBalanceLoss(gate: RoutedScores, options: { readonly seqLen?: number; readonly alpha?: number } = {}): Tensor {
+  const op = 'sequenceBalanceLoss';
+  const r = readRouting(op, gate);
+  const L = options.seqLen ?? r.T;
+  if (!Number.isInteger(L) || L < 1 || r.T % L !== 0) throw new ValueError(op, `seqLen must be a positive divisor of T = ${r.T}; got ${L}`);
+  const B = r.T / L;
+  const fData = allocate(r.scores.dtype, B * r.E);
+  for (let b = 0; b < B; b++) fData.set(selectionCounts(r, b * L, (b + 1) * L, r.E / (r.K * L)).data, b * r.E);
+  const f = fromData(fData, [B, r.E]);
+  const normalized = div(r.scores, sum(r.scores, 1, true));
+  const P = mean(reshape(normalized, [B, L, r.E]), 1);
+  return scale(mean(sum(mul(P, f), 1)), options.alpha ?? 1);
+}
