@@ -1,0 +1,196 @@
+/**
+ * The playground page: wires the controls, the canvases and the training loop to the DOM-free model
+ * (model.ts). Also exposes `window.playground`, the small API the headless-Chromium test drives.
+ */
+import {
+  DEFAULT_CONFIG, GATE_KINDS, TASKS, makeTask, initTraining, trainStep, gridView, inspectPoint, flattenParams,
+  type PlaygroundConfig, type Dataset, type TrainState, type StepResult, type PointInspection, type GateKind, type TaskName,
+} from './model.js';
+import { EXPERT_COLORS, drawRegions, drawPrediction, drawCurves, drawBars, gradTableHtml, toDomain, toPixel } from './draw.js';
+import { BACKEND_CHOICES, probeBackends, selectBackend, backendReport } from './backends.js';
+
+const GRID_RES = 72;
+const STEPS_PER_FRAME = 4;
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`playground: #${id} missing from index.html`);
+  return el as T;
+};
+
+let config: PlaygroundConfig = { ...DEFAULT_CONFIG };
+let data: Dataset;
+let train: TrainState;
+let last: StepResult | null = null;
+const lossHistory: number[] = [];
+const jainHistory: number[] = [];
+let point: [number, number] = [0.35, -0.45];
+let running = false;
+let backendId = 'cpu';
+
+function setStatus(text: string, error = false): void {
+  const s = $('status');
+  s.textContent = text;
+  s.classList.toggle('error', error);
+}
+
+function reset(): void {
+  data = makeTask(config.task, config.seed, config.numPoints);
+  train = initTraining(config);
+  last = null;
+  lossHistory.length = 0; jainHistory.length = 0;
+}
+
+/** Runs `n` training steps synchronously and records the curves. */
+function steps(n: number): StepResult[] {
+  const out: StepResult[] = [];
+  for (let i = 0; i < n; i++) {
+    last = trainStep(train, data, config);
+    train = last.state;
+    lossHistory.push(last.loss); jainHistory.push(last.jain);
+    out.push(last);
+  }
+  return out;
+}
+
+function renderInspect(info: PointInspection): void {
+  $('pointLabel').textContent = `(${point[0].toFixed(2)}, ${point[1].toFixed(2)})`;
+  const selected = new Set(info.selected);
+  drawBars($('scores') as HTMLCanvasElement, info.scores, selected, Math.max(1, ...info.scores));
+  $('selection').innerHTML = 'selected: ' + info.selected.map((e, k) =>
+    `<span class="chip" style="background:${EXPERT_COLORS[e % 8]}"></span>e${e} w=${info.weights[k]!.toFixed(3)}`).join(' &nbsp; ');
+  $('outputLine').textContent = `y = (${info.y[0].toFixed(3)}, ${info.y[1].toFixed(3)}),  o = y₁ − y₀ = ${info.output.toFixed(3)}`;
+  $('grads').innerHTML = gradTableHtml(info.grads, config.numExperts);
+}
+
+function render(): PointInspection {
+  const grid = gridView(train.params, config, GRID_RES);
+  drawRegions($('regions') as HTMLCanvasElement, grid, data, point);
+  drawPrediction($('prediction') as HTMLCanvasElement, grid, data);
+  drawCurves($('loss') as HTMLCanvasElement, lossHistory, jainHistory);
+  const load = last ? Array.from(last.load) : new Array<number>(config.numExperts).fill(0);
+  drawBars($('load') as HTMLCanvasElement, load, new Set(), Math.max(0.5, ...load), 1 / config.numExperts);
+  $('loadCaption').textContent = `Expert load (fraction of routed slots; dashed = balanced 1/E)` +
+    (last ? `  ·  Jain ${last.jain.toFixed(3)}  ·  accuracy ${(100 * last.accuracy).toFixed(1)}%` : '');
+  const info = inspectPoint(train.params, config, point);
+  renderInspect(info);
+  $('backendRan').textContent = backendReport().describe;
+  $('stats').textContent = `step ${train.step}` + (last ? `  loss ${last.loss.toFixed(5)}` : '');
+  return info;
+}
+
+function safely<T>(what: string, fn: () => T): T | undefined {
+  try { return fn(); } catch (e) {
+    running = false; $('train').textContent = 'Train';
+    setStatus(`${what} failed: ${e instanceof Error ? e.message : String(e)}`, true);
+    return undefined;
+  }
+}
+
+function loop(): void {
+  if (!running) return;
+  safely('training', () => { steps(STEPS_PER_FRAME); render(); });
+  if (running) requestAnimationFrame(loop);
+}
+
+function configure(partial: Partial<PlaygroundConfig>): void {
+  config = { ...config, ...partial };
+  if (config.topK > config.numExperts) config = { ...config, topK: config.numExperts };
+  syncControls();
+  reset();
+}
+
+function syncControls(): void {
+  ($('task') as HTMLSelectElement).value = config.task;
+  ($('gate') as HTMLSelectElement).value = config.gate;
+  const experts = $('experts') as HTMLInputElement, topk = $('topk') as HTMLInputElement;
+  experts.value = String(config.numExperts); $('expertsOut').textContent = String(config.numExperts);
+  topk.max = String(config.numExperts); topk.value = String(config.topK);
+  const sparse = GATE_KINDS.find((g) => g.kind === config.gate)?.sparse ?? true;
+  topk.disabled = !sparse;
+  $('topkOut').textContent = sparse ? String(config.topK) : `dense (all ${config.numExperts})`;
+  ($('lr') as HTMLSelectElement).value = String(config.lr);
+  ($('seed') as HTMLInputElement).value = String(config.seed);
+  $('gateNote').textContent = GATE_KINDS.find((g) => g.kind === config.gate)?.label ?? '';
+}
+
+function setBackend(id: string): string {
+  const described = selectBackend(id);
+  backendId = id;
+  for (const input of document.querySelectorAll<HTMLInputElement>('input[name=backend]')) input.checked = input.value === id;
+  return described;
+}
+
+function buildControls(): void {
+  const task = $('task') as HTMLSelectElement, gate = $('gate') as HTMLSelectElement;
+  task.innerHTML = TASKS.map((t) => `<option value="${t}">${t}</option>`).join('');
+  gate.innerHTML = GATE_KINDS.map((g) => `<option value="${g.kind}">${g.label}</option>`).join('');
+  const redraw = () => safely('render', render);
+  task.onchange = () => { configure({ task: task.value as TaskName }); redraw(); };
+  gate.onchange = () => { configure({ gate: gate.value as GateKind }); redraw(); };
+  ($('experts') as HTMLInputElement).oninput = (ev) => { configure({ numExperts: Number((ev.target as HTMLInputElement).value) }); redraw(); };
+  ($('topk') as HTMLInputElement).oninput = (ev) => { configure({ topK: Number((ev.target as HTMLInputElement).value) }); redraw(); };
+  ($('lr') as HTMLSelectElement).onchange = (ev) => { config = { ...config, lr: Number((ev.target as HTMLSelectElement).value) }; };
+  ($('seed') as HTMLInputElement).onchange = (ev) => { configure({ seed: Number((ev.target as HTMLInputElement).value) }); redraw(); };
+  $('train').onclick = () => {
+    running = !running; $('train').textContent = running ? 'Pause' : 'Train';
+    if (running) requestAnimationFrame(loop);
+  };
+  $('step').onclick = () => safely('step', () => { steps(1); render(); });
+  $('reset').onclick = () => { reset(); redraw(); };
+
+  $('backends').innerHTML = BACKEND_CHOICES.map((c) =>
+    `<label class="${c.unavailable ? 'unavailable' : ''}" title="${c.unavailable ?? ''}"><input type="radio" name="backend" value="${c.id}"` +
+    `${c.unavailable ? ' disabled' : ''}${c.id === backendId ? ' checked' : ''}> ${c.label}${c.unavailable ? ' (n/a)' : ''}</label>`).join('');
+  for (const input of document.querySelectorAll<HTMLInputElement>('input[name=backend]')) {
+    input.onchange = () => safely('backend switch', () => { setBackend(input.value); render(); setStatus(`backend: ${backendReport().describe}`); });
+  }
+
+  const canvas = $('regions') as HTMLCanvasElement;
+  let dragging = false;
+  const move = (ev: PointerEvent) => {
+    const r = canvas.getBoundingClientRect();
+    point = toDomain(canvas, ((ev.clientX - r.left) / r.width) * canvas.width, ((ev.clientY - r.top) / r.height) * canvas.height);
+    safely('inspect', render);
+  };
+  canvas.onpointerdown = (ev) => { dragging = true; canvas.setPointerCapture(ev.pointerId); move(ev); };
+  canvas.onpointermove = (ev) => { if (dragging) move(ev); };
+  canvas.onpointerup = () => { dragging = false; };
+}
+
+/** The API the browser test drives (and a handy console entry point). */
+const api = {
+  configure(partial: Partial<PlaygroundConfig>): PlaygroundConfig { configure(partial); render(); return config; },
+  setBackend(id: string): string { const d = setBackend(id); render(); return d; },
+  /** Runs n training steps; returns the per-step numbers and the parameters afterwards. */
+  train(n: number) {
+    const results = steps(n);
+    render();
+    return {
+      losses: results.map((r) => r.loss), accuracies: results.map((r) => r.accuracy),
+      load: results.map((r) => Array.from(r.load)), jain: results.map((r) => r.jain),
+      params: flattenParams(train.params), backend: backendReport(),
+    };
+  },
+  inspect(p: [number, number]): PointInspection { point = p; return render(); },
+  backends: () => BACKEND_CHOICES.map((c) => ({ ...c })),
+  pointPixel: (): [number, number] => toPixel($('regions') as HTMLCanvasElement, point[0], point[1]),
+};
+export type PlaygroundApi = typeof api;
+declare global { interface Window { playground?: PlaygroundApi; playgroundError?: string } }
+
+async function start(): Promise<void> {
+  await probeBackends();
+  buildControls();
+  syncControls();
+  reset();
+  render();
+  window.playground = api;
+  setStatus(`ready · matmul backend: ${backendReport().describe}`);
+}
+
+start().catch((e: unknown) => {
+  const msg = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
+  window.playgroundError = msg;
+  setStatus(`start-up failed: ${msg}`, true);
+});

@@ -1,0 +1,171 @@
+/**
+ * `npm run test:browser`: the playground in Debian's headless Chromium, driven by playwright-core.
+ *
+ * Builds the browser bundle and the page, serves it on 127.0.0.1, and checks that
+ *   1. the page starts without console errors and the controls work (dragging the point moves it);
+ *   2. training with a fixed seed on the CPU backend gives bit-identical numbers to the same code in
+ *      Node (losses, accuracies, expert load, Jain's index, every parameter afterwards, and the router
+ *      inspection: scores, weights, ∂o/∂router) for every gate the page offers;
+ *   3. on the gpu.js WebGL2 backend the same training agrees with Node to float32 accuracy, and the
+ *      kernel that ran is gpu.js's WebGL2Kernel (SwiftShader here), as the backend's describe() says;
+ *   4. WebGPU is used when the browser offers an adapter, and reported as unavailable otherwise;
+ * then saves a screenshot to docs/playground.png. Exits non-zero, naming each failed check.
+ *
+ * Needs /usr/bin/chromium (`apt-get install -y --no-install-recommends chromium`; scripts/ci-browser.sh
+ * does it). No browser is downloaded.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { buildPlayground, describeBuild, ROOT } from '../../scripts/build-browser.js';
+import { startServer } from '../../examples/playground/serve.js';
+import {
+  DEFAULT_CONFIG, GATE_KINDS, makeTask, initTraining, trainStep, inspectPoint, flattenParams, type PlaygroundConfig,
+} from '../../examples/playground/model.js';
+import type { PlaygroundApi } from '../../examples/playground/main.js';
+import { Checks } from './compare.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic',
+];
+const SEED = 1234;
+const STEPS = 4;
+const POINT: [number, number] = [0.4, -0.3];
+const SCREENSHOT = join(ROOT, 'docs/playground.png');
+
+type TrainOut = ReturnType<PlaygroundApi['train']>;
+
+/** The same training the page runs, in Node, with the same model code and seed. */
+function nodeTrain(config: PlaygroundConfig, steps: number) {
+  const data = makeTask(config.task, config.seed, config.numPoints);
+  let state = initTraining(config);
+  const losses: number[] = [], accuracies: number[] = [], load: number[][] = [], jain: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const r = trainStep(state, data, config);
+    state = r.state;
+    losses.push(r.loss); accuracies.push(r.accuracy); load.push(Array.from(r.load)); jain.push(r.jain);
+  }
+  return { losses, accuracies, load, jain, params: flattenParams(state.params), inspect: inspectPoint(state.params, config, POINT) };
+}
+
+async function pageTrain(page: Page, config: PlaygroundConfig, backend: string, steps: number) {
+  return page.evaluate(([cfg, b, n, p]) => {
+    const pg = window.playground!;
+    pg.setBackend(b);
+    pg.configure(cfg);
+    const out = pg.train(n);
+    return { ...out, inspect: pg.inspect(p) };
+  }, [config, backend, steps, POINT] as const);
+}
+
+/** Compares one page run with the Node run; atol = rtol = 0 means bit-identical. */
+function compareRun(checks: Checks, label: string, page: TrainOut & { inspect: ReturnType<PlaygroundApi['inspect']> },
+  node: ReturnType<typeof nodeTrain>, atol: number, rtol: number): void {
+  checks.arrays(`${label}: losses`, page.losses, node.losses, atol, rtol);
+  checks.arrays(`${label}: accuracies`, page.accuracies, node.accuracies, atol === 0 ? 0 : 0.02, 0);
+  checks.arrays(`${label}: expert load`, page.load.flat(), node.load.flat(), atol === 0 ? 0 : 0.02, 0);
+  checks.arrays(`${label}: Jain's index`, page.jain, node.jain, atol === 0 ? 0 : 0.02, 0);
+  checks.arrays(`${label}: parameters after ${page.losses.length} steps`, page.params, node.params, atol, rtol);
+  checks.arrays(`${label}: router scores at (${POINT})`, page.inspect.scores, node.inspect.scores, atol, rtol);
+  checks.check(`${label}: selected experts at (${POINT})`, page.inspect.selected.join() === node.inspect.selected.join(),
+    `browser [${page.inspect.selected}] vs node [${node.inspect.selected}]`);
+  checks.arrays(`${label}: ∂o/∂router`, page.inspect.grads.flatMap((g) => g.values), node.inspect.grads.flatMap((g) => g.values), atol, rtol);
+}
+
+async function launch(userDataDir: string, extraArgs: string[] = []): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs],
+    viewport: { width: 1400, height: 860 }, deviceScaleFactor: 1,
+  });
+}
+
+async function openPlayground(context: BrowserContext, url: string, problems: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console.error: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} (${r.failure()?.errorText ?? '?'})`));
+  await page.goto(url);
+  await page.waitForFunction(() => window.playground !== undefined || window.playgroundError !== undefined, undefined, { timeout: 30_000 });
+  const startError = await page.evaluate(() => window.playgroundError);
+  if (startError) throw new Error(`the page failed to start: ${startError}`);
+  return page;
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(CHROMIUM)) {
+    console.error(`test:browser: ${CHROMIUM} not found. Install Debian's Chromium (as root): apt-get install -y --no-install-recommends chromium, or run scripts/ci-browser.sh`);
+    return 2;
+  }
+  const build = await buildPlayground();
+  console.log(`build: ${describeBuild(build)}`);
+  const server = await startServer({ port: 0 });
+  const profile = await mkdtemp(join(tmpdir(), 'moegrad-chromium-'));
+  const checks = new Checks();
+  const problems: string[] = [];
+  let context: BrowserContext | undefined;
+  try {
+    context = await launch(profile);
+    console.log(`chromium ${context.browser()?.version() ?? '(version unknown)'} at ${CHROMIUM}; page ${server.url}`);
+    const page = await openPlayground(context, server.url, problems);
+    checks.check('page started', true, (await page.textContent('#status')) ?? '');
+
+    // 1. Interaction: drag the inspection point and see the label follow.
+    const box = (await page.locator('#regions').boundingBox())!;
+    const before = await page.textContent('#pointLabel');
+    await page.mouse.move(box.x + 60, box.y + 60);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 90, box.y + 300, { steps: 4 });
+    await page.mouse.up();
+    const after = await page.textContent('#pointLabel');
+    checks.check('dragging the point moves the inspected x', before !== after && /\(-0\.62, -0\.83\)/.test(after ?? ''), `${before} → ${after}`);
+
+    // 2. CPU: bit-identical to Node, for every gate.
+    const base: PlaygroundConfig = { ...DEFAULT_CONFIG, seed: SEED };
+    for (const g of GATE_KINDS) {
+      const config: PlaygroundConfig = { ...base, gate: g.kind };
+      compareRun(checks, `cpu · ${g.kind}`, await pageTrain(page, config, 'cpu', STEPS), nodeTrain(config, STEPS), 0, 0);
+    }
+
+    // 3. gpu.js WebGL2: float32 agreement, and the kernel class that ran.
+    const choices = await page.evaluate(() => window.playground!.backends());
+    const webgl2 = choices.find((c) => c.id === 'gpujs-webgl2');
+    if (checks.check('gpu.js WebGL2 backend offered', !!webgl2 && webgl2.unavailable === null, webgl2?.unavailable ?? 'missing')) {
+      const config: PlaygroundConfig = { ...base, gate: 'topKSoftmax' };
+      const run = await pageTrain(page, config, 'gpujs-webgl2', STEPS);
+      checks.check('gpu.js kernel that ran is WebGL2Kernel', /webgl2/i.test(run.backend.describe) && /WebGL2Kernel/.test(run.backend.describe),
+        run.backend.describe);
+      compareRun(checks, 'gpujs-webgl2 · topKSoftmax', run, nodeTrain(config, STEPS), 1e-5, 1e-3);
+    }
+
+    // 4. WebGPU: used when offered, otherwise reported with its reason.
+    const webgpu = choices.find((c) => c.id === 'gpujs-webgpu');
+    console.log(`info  webgpu in this browser: ${webgpu?.unavailable === null ? 'available' : `unavailable (${webgpu?.unavailable ?? 'not listed'})`}`);
+
+    // Screenshot: a trained model, cpu backend, a point inspected.
+    await page.evaluate(() => {
+      const pg = window.playground!;
+      pg.setBackend('cpu');
+      pg.configure({ task: 'xor', gate: 'topKSoftmax', numExperts: 4, topK: 2, seed: 7 });
+      pg.train(150);
+      pg.inspect([0.35, -0.45]);
+    });
+    await mkdir(join(ROOT, 'docs'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    checks.check('screenshot saved', existsSync(SCREENSHOT), SCREENSHOT);
+    checks.check('no console errors or failed requests', problems.length === 0, problems.join(' | '));
+  } catch (e) {
+    checks.check('browser run', false, e instanceof Error ? e.message : String(e));
+  } finally {
+    await context?.close().catch(() => undefined);
+    await server.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+  console.log(`test:browser: ${checks.summary()}`);
+  return checks.failed === 0 ? 0 : 1;
+}
+
+process.exit(await main());
