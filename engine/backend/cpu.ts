@@ -1,33 +1,85 @@
 /**
- * The default CPU matmul: cache-blocked over k, i-k-j order so the inner loop streams one row of B
- * and one row of C (unit stride, no bounds surprises for V8). Works on Float64Array and Float32Array.
+ * The default CPU matmul backend. It dispatches each call by size to the fastest correct path:
+ *  - tiny products (< JS_MAX_MACS multiply-adds): pure JS (copying into wasm memory costs more),
+ *  - otherwise WebAssembly SIMD generated at runtime (f32x4 for float32, f64x2 for float64),
+ *  - from THREAD_MIN_MACS on, the same kernel split over worker_threads on a shared memory
+ *    (Node only; the main thread takes a share and waits with Atomics.wait),
+ *  - pure JS everywhere when WebAssembly SIMD does not validate.
+ * `describe()` names the path the last call really took, e.g. `cpu:wasm-simd-f32x2threads`.
  */
 import type { TypedArray } from '../tensor.js';
 import type { MatmulBackend } from './backend.js';
+import { matmulJs } from './cpu-js.js';
+import { WasmGemm, wasmSimdSupported } from './cpu-wasm.js';
+import { hardwareThreads } from './threads.js';
 
-const K_BLOCK = 256;
+export { matmulBlocked, matmulTiled, matmulJs } from './cpu-js.js';
 
-/** C = A·B for one row-major product, accumulating within k-blocks. */
-export function matmulBlocked(a: TypedArray, aOff: number, b: TypedArray, bOff: number, c: TypedArray, cOff: number, m: number, k: number, n: number): void {
-  c.fill(0, cOff, cOff + m * n);
-  for (let p0 = 0; p0 < k; p0 += K_BLOCK) {
-    const p1 = Math.min(k, p0 + K_BLOCK);
-    for (let i = 0; i < m; i++) {
-      const cRow = cOff + i * n, aRow = aOff + i * k;
-      for (let p = p0; p < p1; p++) {
-        const av = a[aRow + p]!;
-        if (av === 0) continue;
-        const bRow = bOff + p * n;
-        for (let j = 0; j < n; j++) c[cRow + j] = c[cRow + j]! + av * b[bRow + j]!;
-      }
-    }
-  }
+/** Below this many multiply-adds (batch·m·k·n) the JS kernel runs. */
+export const JS_MAX_MACS = 8192;
+/** From this many multiply-adds on, worker threads join (when available). */
+export const THREAD_MIN_MACS = 1 << 20;
+
+export type CpuMode = 'auto' | 'js' | 'wasm' | 'wasm-threads';
+
+export interface CpuBackendOptions {
+  /** Registry name (default `cpu`). */
+  name?: string;
+  /** `auto` dispatches by size; the others force one path (for benchmarks and tests). */
+  mode?: CpuMode;
+  /** Thread cap for the threaded path (default: hardware threads). */
+  threads?: number;
+  /** Overrides of the size thresholds (tests use these to exercise the boundary). */
+  jsMaxMacs?: number;
+  threadMinMacs?: number;
 }
 
-export const cpuBackend: MatmulBackend = {
-  name: 'cpu',
-  describe: () => 'cpu:blocked',
-  matmul(a, b, out, batch, m, k, n) {
-    for (let t = 0; t < batch; t++) matmulBlocked(a, t * m * k, b, t * k * n, out, t * m * n, m, k, n);
-  },
-};
+let sharedGemm: WasmGemm | null | undefined;
+
+/** The process-wide wasm engine (one memory and worker pool for all CPU backends), or null. */
+export function wasmGemm(): WasmGemm | null {
+  if (sharedGemm === undefined) {
+    try { sharedGemm = wasmSimdSupported() ? new WasmGemm() : null; } catch { sharedGemm = null; }
+  }
+  return sharedGemm;
+}
+
+/** A CPU backend with its own dispatch settings (all share the wasm memory and worker pool). */
+export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend & { lastPath(): string } {
+  const mode = options.mode ?? 'auto';
+  const name = options.name ?? (mode === 'auto' ? 'cpu' : `cpu-${mode}`);
+  const maxThreads = options.threads ?? hardwareThreads();
+  const jsMax = options.jsMaxMacs ?? JS_MAX_MACS, threadMin = options.threadMinMacs ?? THREAD_MIN_MACS;
+  let last = '';
+  const planned = (): string => {
+    const g = mode === 'js' ? null : wasmGemm();
+    if (!g) return mode === 'js' ? 'js-tiled' : 'js-tiled (WebAssembly SIMD unavailable)';
+    const thr = mode === 'wasm' ? 1 : g.shared ? maxThreads : 1;
+    return `wasm-simd${g.fma ? '-fma' : ''}${thr > 1 ? ` (+${thr - 1} worker threads from ${threadMin} MACs)` : ''}`;
+  };
+  return {
+    name,
+    describe: () => `cpu:${last || planned()}`,
+    lastPath: () => last,
+    matmul(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number): void {
+      const macs = batch * m * k * n;
+      if (macs === 0) { out.fill(0); last = 'empty'; return; }
+      const isF64 = a instanceof Float64Array;
+      const g = mode === 'js' ? null : wasmGemm();
+      if (!g || (mode === 'auto' && macs < jsMax) || !g.fits(isF64, batch, m, k, n)) {
+        matmulJs(a, b, out, batch, m, k, n);
+        last = g || mode === 'js' ? 'js-tiled' : 'js-tiled (WebAssembly SIMD unavailable)';
+        return;
+      }
+      const wantThreads = mode === 'wasm-threads' || (mode === 'auto' && macs >= threadMin) ? maxThreads : 1;
+      const { threads } = g.matmul(a, b, out, batch, m, k, n, wantThreads);
+      last = `wasm-simd${g.fma ? '-fma' : ''}-${isF64 ? 'f64x2' : 'f32x4'}${threads > 1 ? `x${threads}threads` : ''}`;
+    },
+  };
+}
+
+/** The default backend (`cpu`): size-dispatched JS / wasm SIMD / threaded wasm SIMD. */
+export const cpuBackend = createCpuBackend();
+
+/** Pure-JS backend (`cpu-js`), for comparison and for runtimes without WebAssembly SIMD. */
+export const cpuJsBackend = createCpuBackend({ mode: 'js' });
