@@ -106,6 +106,7 @@ export interface Calibration {
 const AUTO_GPUJS = ['gpujs:headlessgl', 'gpujs:webgl2', 'gpujs:webgl', 'gpujs:webasm'];
 
 let lastCalibration: Calibration | null = null;
+let defaultCalibration: Calibration | null = null; // the one `auto` uses, kept once made
 
 /** The result of the last calibration (`useBackend('auto')` or {@link calibrateBackends}), or null. */
 export function getCalibration(): Calibration | null {
@@ -119,10 +120,12 @@ function now(): number {
 /**
  * Times an n³ float32 product (default 256) on every registered backend plus the gpu.js modes that can
  * run here, checks each result against the CPU kernel (|Δ| ≤ (K+3)·2⁻²⁴·Σ|a||b|), and returns the fastest
- * correct one. Runs once; later calls return the cached result unless `force`. Cost: ~0.1–1 s.
+ * correct one. The default run (no size/candidates/reps) happens once and is what `useBackend('auto')` uses;
+ * later default calls return it unless `force`. Cost: ~0.1–1 s.
  */
 export function calibrateBackends(options: { size?: number; reps?: number; force?: boolean; candidates?: string[] } = {}): Calibration {
-  if (lastCalibration && !options.force && options.size === undefined && options.candidates === undefined) return lastCalibration;
+  const isDefault = options.size === undefined && options.candidates === undefined && options.reps === undefined;
+  if (isDefault && defaultCalibration && !options.force) return (lastCalibration = defaultCalibration);
   const n = options.size ?? 256, reps = options.reps ?? 3;
   const rng = new Rng(0x5eed);
   const a = new Float32Array(n * n).map(() => rng.uniform() * 2 - 1);
@@ -156,6 +159,7 @@ export function calibrateBackends(options: { size?: number; reps?: number; force
     }
   }
   lastCalibration = { backend: best?.backend ?? cpuBackend, size: n, entries };
+  if (isDefault) defaultCalibration = lastCalibration;
   return lastCalibration;
 }
 
