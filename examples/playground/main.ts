@@ -74,7 +74,8 @@ function render(): PointInspection {
     (last ? `  ·  Jain ${last.jain.toFixed(3)}  ·  accuracy ${(100 * last.accuracy).toFixed(1)}%` : '');
   const info = inspectPoint(train.params, config, point);
   renderInspect(info);
-  $('backendRan').textContent = backendReport().describe;
+  const ran = backendReport();
+  $('backendRan').textContent = ran.describe + (ran.kernelClass ? ` [${ran.kernelClass}]` : '');
   $('stats').textContent = `step ${train.step}` + (last ? `  loss ${last.loss.toFixed(5)}` : '');
   return info;
 }
@@ -121,6 +122,17 @@ function setBackend(id: string): string {
   return described;
 }
 
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
+}
+
+/** The first clause of an unavailability reason (the full text is in the tooltip). */
+function shortReason(reason: string | null): string {
+  if (!reason) return '';
+  const r = reason.replace(/^createGpujsBackend: /, '');
+  return r.length > 70 ? `${r.slice(0, 67)}…` : r;
+}
+
 function buildControls(): void {
   const task = $('task') as HTMLSelectElement, gate = $('gate') as HTMLSelectElement;
   task.innerHTML = TASKS.map((t) => `<option value="${t}">${t}</option>`).join('');
@@ -140,8 +152,9 @@ function buildControls(): void {
   $('reset').onclick = () => { reset(); redraw(); };
 
   $('backends').innerHTML = BACKEND_CHOICES.map((c) =>
-    `<label class="${c.unavailable ? 'unavailable' : ''}" title="${c.unavailable ?? ''}"><input type="radio" name="backend" value="${c.id}"` +
-    `${c.unavailable ? ' disabled' : ''}${c.id === backendId ? ' checked' : ''}> ${c.label}${c.unavailable ? ' (n/a)' : ''}</label>`).join('');
+    `<label class="${c.unavailable ? 'unavailable' : ''}" title="${escapeHtml(c.unavailable ?? '')}"><input type="radio" name="backend" value="${c.id}"` +
+    `${c.unavailable ? ' disabled' : ''}${c.id === backendId ? ' checked' : ''}> ${c.label}${c.unavailable ? ' (n/a)' : ''}</label>` +
+    (c.note || c.unavailable ? `<div class="note">${escapeHtml([c.note, shortReason(c.unavailable)].filter(Boolean).join(' · '))}</div>` : '')).join('');
   for (const input of document.querySelectorAll<HTMLInputElement>('input[name=backend]')) {
     input.onchange = () => safely('backend switch', () => { setBackend(input.value); render(); setStatus(`backend: ${backendReport().describe}`); });
   }
@@ -174,6 +187,18 @@ const api = {
   },
   inspect(p: [number, number]): PointInspection { point = p; return render(); },
   backends: () => BACKEND_CHOICES.map((c) => ({ ...c })),
+  /** The toy data set for a config, as plain arrays (the test checks it is bit-identical to Node's). */
+  dataset(cfg: PlaygroundConfig): { x: number[]; labels: number[] } {
+    const d = makeTask(cfg.task, cfg.seed, cfg.numPoints);
+    return { x: d.x.toArray(), labels: Array.from(d.labels) };
+  },
+  /** The WebGL renderer string (SwiftShader in headless Chromium), or why there is none. */
+  webglRenderer(): string {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return 'no WebGL2 context';
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  },
   pointPixel: (): [number, number] => toPixel($('regions') as HTMLCanvasElement, point[0], point[1]),
 };
 export type PlaygroundApi = typeof api;
