@@ -15,12 +15,12 @@ import { segmentMatmul } from './segment-matmul.js';
 export type ExpertKind = 'linear' | 'relu' | 'gelu' | 'tanh' | 'sigmoid' | 'swiglu';
 export const EXPERT_KINDS: readonly ExpertKind[] = ['linear', 'relu', 'gelu', 'tanh', 'sigmoid', 'swiglu'];
 
-/** Linear experts: A [E, D, O], b [E, O]. */
-export interface LinearExpertParams { readonly a: Tensor; readonly b: Tensor }
+/** Linear experts: A [E, D, O], b [E, O]. (Type aliases, not interfaces, so they are TensorTrees.) */
+export type LinearExpertParams = { readonly a: Tensor; readonly b: Tensor };
 /** Two-layer FFN experts: W1 [E, D, H], b1 [E, H], W2 [E, H, O], b2 [E, O]. */
-export interface FfnExpertParams { readonly w1: Tensor; readonly b1: Tensor; readonly w2: Tensor; readonly b2: Tensor }
+export type FfnExpertParams = { readonly w1: Tensor; readonly b1: Tensor; readonly w2: Tensor; readonly b2: Tensor };
 /** SwiGLU experts (no biases, as in LLaMA/DeepSeek): Wg, Wu [E, D, H], Wd [E, H, O]. */
-export interface SwiGluExpertParams { readonly wGate: Tensor; readonly wUp: Tensor; readonly wDown: Tensor }
+export type SwiGluExpertParams = { readonly wGate: Tensor; readonly wUp: Tensor; readonly wDown: Tensor };
 export type ExpertParams = LinearExpertParams | FfnExpertParams | SwiGluExpertParams;
 
 export interface ExpertDims {
