@@ -1,0 +1,206 @@
+/**
+ * Parity of every CPU matmul path (JS, wasm SIMD f32x4 / f64x2, threaded wasm, size-dispatched
+ * `cpu`) against a naive float64 reference of the same inputs. Error bound per element:
+ *   |C − C_ref| ≤ (K + 2)·u·Σ_p |a_ip||b_pj|   (u = 2⁻²⁴ for float32, 2·2⁻⁵³ for float64)
+ * which is the standard recursive-summation bound, so it scales with K instead of a fixed rtol.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import fc from 'fast-check';
+import { createCpuBackend, wasmGemm, JS_MAX_MACS, THREAD_MIN_MACS } from '../../engine/backend/cpu.js';
+import { uleb, sleb } from '../../engine/backend/wasm/emit.js';
+import { Rng, tensor, randn, matmul, grad, sum, mul, withBackend, gradcheck, cast, type Tensor, type TypedArray } from '../../engine/index.js';
+
+type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
+type Shape4 = readonly [batch: number, m: number, k: number, n: number];
+
+const paths = {
+  js: createCpuBackend({ mode: 'js' }),
+  wasm: createCpuBackend({ mode: 'wasm' }),
+  threads: createCpuBackend({ mode: 'wasm-threads' }),
+  auto: createCpuBackend(),
+};
+
+function filled(T: Ctor, n: number, rng: Rng): TypedArray {
+  const a = new T(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform() * 2 - 1;
+  return a;
+}
+
+/** Checks `out` against a float64 i-k-j reference with the K-scaled bound; returns the worst ratio err/bound. */
+function checkAgainstReference(a: TypedArray, b: TypedArray, out: TypedArray, [batch, m, k, n]: Shape4): number {
+  const u = out instanceof Float32Array ? 2 ** -24 : 2 * 2 ** -53;
+  let worst = 0;
+  for (let t = 0; t < batch; t++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0, abs = 0;
+        for (let p = 0; p < k; p++) {
+          const x = a[t * m * k + i * k + p]! * b[t * k * n + p * n + j]!;
+          s += x; abs += Math.abs(x);
+        }
+        const got = out[t * m * n + i * n + j]!;
+        const bound = (k + 2) * u * abs + Number.MIN_VALUE;
+        expect(Number.isFinite(got)).toBe(true);
+        worst = Math.max(worst, Math.abs(got - s) / bound);
+      }
+    }
+  }
+  return worst;
+}
+
+function runPath(name: keyof typeof paths, T: Ctor, shape: Shape4, seed: number): number {
+  const [batch, m, k, n] = shape;
+  const rng = new Rng(seed);
+  const a = filled(T, batch * m * k, rng), b = filled(T, batch * k * n, rng);
+  const out = new T(batch * m * n).fill(Number.NaN); // must be fully overwritten
+  paths[name].matmul(a, b, out, batch, m, k, n);
+  return checkAgainstReference(a, b, out, shape);
+}
+
+const ODD_SHAPES: Shape4[] = [
+  [1, 1, 1, 1], [1, 37, 91, 53], [1, 1, 300, 1], [1, 129, 1, 257], [1, 5, 1500, 7], [1, 33, 1031, 17],
+  [4, 17, 33, 19], [3, 1, 64, 129], [2, 64, 64, 64], [1, 3, 5, 3],
+];
+
+beforeAll(() => {
+  // workers start asynchronously; wait so the threaded path really runs with helpers
+  wasmGemm()?.threadsReady(10_000);
+});
+
+describe('cpu matmul parity vs float64 reference (error ≤ (K+2)·u·Σ|a||b|)', () => {
+  for (const name of Object.keys(paths) as (keyof typeof paths)[]) {
+    for (const T of [Float32Array, Float64Array] as Ctor[]) {
+      it(`${name} ${T.name}: odd, K > 1000 and batched shapes`, () => {
+        ODD_SHAPES.forEach((shape, i) => {
+          const worst = runPath(name, T, shape, 100 + i);
+          expect(worst, `${name} ${T.name} ${shape.join('×')}`).toBeLessThanOrEqual(1);
+        });
+      });
+    }
+  }
+
+  it('random shapes agree on every path (fast-check)', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 40 }),
+      fc.boolean(), fc.integer({ min: 0, max: 1e6 }),
+      (batch, m, k, n, f64, seed) => {
+        for (const name of Object.keys(paths) as (keyof typeof paths)[]) {
+          expect(runPath(name, f64 ? Float64Array : Float32Array, [batch, m, k, n], seed)).toBeLessThanOrEqual(1);
+        }
+      }), { numRuns: 25, seed: 7 });
+  });
+
+  it('growing shapes (wasm memory grows between calls) stay correct', () => {
+    for (const [i, s] of [8, 40, 130, 300, 520].entries()) {
+      for (const T of [Float32Array, Float64Array] as Ctor[]) {
+        expect(runPath('auto', T, [1, s, 48, s], 200 + i)).toBeLessThanOrEqual(1);
+        expect(runPath('wasm', T, [1, 3, 48, s], 300 + i)).toBeLessThanOrEqual(1);
+      }
+    }
+    // and shrinking again after the largest
+    expect(runPath('threads', Float32Array, [2, 9, 70, 11], 9)).toBeLessThanOrEqual(1);
+  });
+
+  it('k = 0 gives zeros', () => {
+    for (const be of Object.values(paths)) {
+      const out = new Float32Array(6).fill(5);
+      be.matmul(new Float32Array(0), new Float32Array(0), out, 1, 2, 0, 3);
+      expect([...out]).toEqual([0, 0, 0, 0, 0, 0]);
+    }
+  });
+});
+
+describe('dispatch and describe()', () => {
+  it('auto takes JS below JS_MAX_MACS and wasm from it on; both sides match', () => {
+    const T = Float32Array;
+    const below: Shape4 = [1, 1, 1, JS_MAX_MACS - 1], at: Shape4 = [1, 1, 1, JS_MAX_MACS];
+    expect(runPath('auto', T, below, 1)).toBeLessThanOrEqual(1);
+    expect(paths.auto.describe()).toBe('cpu:js-tiled');
+    expect(runPath('auto', T, at, 1)).toBeLessThanOrEqual(1);
+    expect(paths.auto.describe()).toMatch(/^cpu:wasm-simd(-fma)?-f32x4$/);
+  });
+
+  it('auto adds worker threads from THREAD_MIN_MACS on (when workers are available)', () => {
+    const g = wasmGemm();
+    expect(g).not.toBeNull(); // Node 20 validates WebAssembly SIMD
+    const threadsAvailable = g!.shared && g!.threadsReady() > 0;
+    const small: Shape4 = [1, 16, 64, THREAD_MIN_MACS / 1024 - 1];
+    const big: Shape4 = [1, 16, 64, THREAD_MIN_MACS / 1024];
+    expect(runPath('auto', Float64Array, small, 2)).toBeLessThanOrEqual(1);
+    expect(paths.auto.describe()).toBe('cpu:wasm-simd-f64x2');
+    expect(runPath('auto', Float64Array, big, 2)).toBeLessThanOrEqual(1);
+    if (threadsAvailable) expect(paths.auto.describe()).toMatch(/^cpu:wasm-simd(-fma)?-f64x2x[2-9]threads$/);
+    else expect(paths.auto.describe()).toBe('cpu:wasm-simd-f64x2');
+  });
+
+  it('the threaded path really uses the workers on a large product', () => {
+    const g = wasmGemm()!;
+    if (!g.shared || g.threadsReady() === 0) return; // single-core machine: nothing to assert
+    let sawThreads = false;
+    for (let i = 0; i < 5 && !sawThreads; i++) {
+      expect(runPath('threads', Float32Array, [1, 256, 128, 256], i)).toBeLessThanOrEqual(1);
+      sawThreads = /x\dthreads$/.test(paths.threads.describe());
+    }
+    expect(sawThreads).toBe(true);
+  });
+});
+
+describe('through the engine matmul op', () => {
+  const rng = new Rng(3);
+  const shapes: [number[], number[]][] = [[[37, 91], [91, 53]], [[3, 17, 40], [3, 40, 9]], [[2, 5, 1100], [1100, 6]]];
+
+  it('forward and gradients match the JS path on every wasm path (float64 and float32)', () => {
+    for (const [sa, sb] of shapes) {
+      for (const dtype of ['float64', 'float32'] as const) {
+        const a = cast(randn(rng, sa), dtype), b = cast(randn(rng, sb), dtype);
+        const w = cast(randn(rng, [...sa.slice(0, -1), sb[sb.length - 1]!]), dtype);
+        const loss = (p: { a: Tensor; b: Tensor }): Tensor => sum(mul(matmul(p.a, p.b), w));
+        const ref = withBackend(paths.js, () => ({ y: matmul(a, b), g: grad(loss)({ a, b }) }));
+        for (const name of ['wasm', 'threads', 'auto'] as const) {
+          const got = withBackend(paths[name], () => ({ y: matmul(a, b), g: grad(loss)({ a, b }) }));
+          const k = sa[sa.length - 1]!;
+          const tol = (dtype === 'float32' ? 2 ** -23 : 2 ** -51) * (k + 2) * 10;
+          for (const [x, y] of [[got.y, ref.y], [got.g.a, ref.g.a], [got.g.b, ref.g.b]] as const) {
+            expect(x.shape).toEqual(y.shape);
+            const scale = Math.max(...Array.from(y.data, Math.abs));
+            const err = Math.max(...Array.from(x.data, (v, i) => Math.abs(v - y.data[i]!)));
+            expect(err, `${name} ${dtype} ${sa}@${sb}`).toBeLessThanOrEqual(tol * scale * Math.sqrt(k));
+          }
+        }
+      }
+    }
+  });
+
+  it('gradcheck passes with the wasm f64 kernel forced', () => {
+    const a = randn(rng, [6, 9]), b = randn(rng, [9, 5]);
+    const report = withBackend(paths.wasm, () => gradcheck((p: { a: Tensor; b: Tensor }) => sum(mul(matmul(p.a, p.b), matmul(p.a, p.b))), { a, b }));
+    expect(report.ok, report.summary).toBe(true);
+    expect(report.maxRelError).toBeLessThan(1e-6);
+  });
+
+  it('shared right operand [B,m,k]@[k,n] matches per-batch products', () => {
+    const a = randn(rng, [3, 20, 30]), b = randn(rng, [30, 10]);
+    const y = withBackend(paths.threads, () => matmul(a, b));
+    const y2 = withBackend(paths.js, () => matmul(a, b));
+    y.data.forEach((v, i) => expect(Math.abs(v - y2.data[i]!)).toBeLessThan(1e-12 * 30 * 10));
+  });
+});
+
+describe('wasm emitter encodings', () => {
+  it('LEB128 round numbers', () => {
+    expect(uleb(0)).toEqual([0]);
+    expect(uleb(127)).toEqual([127]);
+    expect(uleb(128)).toEqual([0x80, 0x01]);
+    expect(uleb(624485)).toEqual([0xe5, 0x8e, 0x26]);
+    expect(sleb(-1)).toEqual([0x7f]);
+    expect(sleb(63)).toEqual([0x3f]);
+    expect(sleb(64)).toEqual([0xc0, 0x00]);
+    expect(sleb(-123456)).toEqual([0xc0, 0xbb, 0x78]);
+  });
+
+  it('small-integer products are exact on every path', () => {
+    // small integers: every path must be exact
+    const a = tensor([[1, 2], [3, 4]], undefined, 'float32'), b = tensor([[5, 6], [7, 8]], undefined, 'float32');
+    for (const be of Object.values(paths)) expect(withBackend(be, () => matmul(a, b)).toArray()).toEqual([19, 22, 43, 50]);
+  });
+});
