@@ -118,7 +118,7 @@ function syncControls(): void {
 function setBackend(id: string): string {
   const described = selectBackend(id);
   backendId = id;
-  for (const input of document.querySelectorAll<HTMLInputElement>('input[name=backend]')) input.checked = input.value === id;
+  document.querySelectorAll<HTMLInputElement>('input[name=backend]').forEach((input) => { input.checked = input.value === id; });
   return described;
 }
 
@@ -155,9 +155,9 @@ function buildControls(): void {
     `<label class="${c.unavailable ? 'unavailable' : ''}" title="${escapeHtml(c.unavailable ?? '')}"><input type="radio" name="backend" value="${c.id}"` +
     `${c.unavailable ? ' disabled' : ''}${c.id === backendId ? ' checked' : ''}> ${c.label}${c.unavailable ? ' (n/a)' : ''}</label>` +
     (c.note || c.unavailable ? `<div class="note">${escapeHtml([c.note, shortReason(c.unavailable)].filter(Boolean).join(' · '))}</div>` : '')).join('');
-  for (const input of document.querySelectorAll<HTMLInputElement>('input[name=backend]')) {
+  document.querySelectorAll<HTMLInputElement>('input[name=backend]').forEach((input) => {
     input.onchange = () => safely('backend switch', () => { setBackend(input.value); render(); setStatus(`backend: ${backendReport().describe}`); });
-  }
+  });
 
   const canvas = $('regions') as HTMLCanvasElement;
   let dragging = false;
