@@ -1,0 +1,255 @@
+/**
+ * The conditional Gaussian-mixture MoE of arXiv 2505.10860, Eq. (1) (softmax routing) and Eq. (8)
+ * (dense normalized-sigmoid routing), with shared experts:
+ *
+ *   f(y|x) = ½ Σ_i ω_i N(y | h1(x, κ_i), τ_i) + ½ Σ_j G_j(x) N(y | h2(x, η_j), ν_j),
+ *   G = softmax(β1ᵀx + β0)  or  G_j = σ(β1jᵀx + β0j) / Σ_l σ(β1lᵀx + β0l),
+ *
+ * (N with mean and *variance*; the ½ becomes 1 when one of the two parts is empty). Provides the
+ * seeded sampler, a flat parameter layout, and a fused float64 negative log-likelihood with its
+ * hand-derived gradient for fast full-batch fitting (checked against the tape version in
+ * `gaussian-moe-tape.ts` by test/stats/gaussian-moe.test.ts).
+ */
+import { Rng, ValueError } from '../../engine/index.js';
+import { erfScalar, stableSigmoid } from '../../engine/ops/arithmetic.js';
+import type { FlatObjective } from './optimize.js';
+
+/** Expert mean functions. FFN: a·act(wᵀx + b) with parameters [w (d), b (if bias), a]; linear: wᵀx + b with [w (d), b]. */
+export type ExpertFamily = 'linear' | 'relu' | 'gelu' | 'sigmoid' | 'tanh';
+export interface ExpertShape { readonly family: ExpertFamily; /** FFN inner bias (default true; ignored for linear). */ readonly bias?: boolean }
+export type RoutedGateKind = 'softmax' | 'normalizedSigmoid';
+
+export interface SharedAtom { readonly weight: number; readonly expert: readonly number[]; readonly variance: number }
+export interface RoutedAtom { readonly beta0: number; readonly beta1: readonly number[]; readonly expert: readonly number[]; readonly variance: number }
+
+/** A Gaussian MoE with shared (input-independent weights ω, Σω = 1) and routed (gated) experts. */
+export interface GaussianMoE {
+  readonly d: number;
+  readonly gate: RoutedGateKind;
+  readonly sharedExpert: ExpertShape;
+  readonly routedExpert: ExpertShape;
+  readonly shared: readonly SharedAtom[];
+  readonly routed: readonly RoutedAtom[];
+}
+
+/** Number of expert parameters for a family in dimension d. */
+export function expertParamCount(e: ExpertShape, d: number): number {
+  return e.family === 'linear' ? d + 1 : d + (e.bias === false ? 0 : 1) + 1;
+}
+
+function act(family: ExpertFamily, u: number): number {
+  switch (family) {
+    case 'relu': return u > 0 ? u : 0;
+    case 'sigmoid': return stableSigmoid(u);
+    case 'tanh': return Math.tanh(u);
+    case 'gelu': return 0.5 * u * (1 + erfScalar(u / Math.SQRT2));
+    default: return u;
+  }
+}
+function actDeriv(family: ExpertFamily, u: number): number {
+  switch (family) {
+    case 'relu': return u > 0 ? 1 : 0;
+    case 'sigmoid': { const s = stableSigmoid(u); return s * (1 - s); }
+    case 'tanh': { const t = Math.tanh(u); return 1 - t * t; }
+    case 'gelu': return 0.5 * (1 + erfScalar(u / Math.SQRT2)) + u * Math.exp(-0.5 * u * u) / Math.sqrt(2 * Math.PI);
+    default: return 1;
+  }
+}
+
+/**
+ * Expert mean h(x; θ) with θ = theta[off .. off+p). If `dOut` is given, writes ∂h/∂θ into dOut[0..p).
+ * x is x[xo .. xo+d); the derivative goes to dOut[dOff ..].
+ */
+export function expertMean(e: ExpertShape, d: number, theta: ArrayLike<number>, off: number, x: ArrayLike<number>, xo: number, dOut?: Float64Array, dOff = 0): number {
+  let u = 0;
+  for (let t = 0; t < d; t++) u += theta[off + t]! * x[xo + t]!;
+  if (e.family === 'linear') {
+    const m = u + theta[off + d]!;
+    if (dOut) { for (let t = 0; t < d; t++) dOut[dOff + t] = x[xo + t]!; dOut[dOff + d] = 1; }
+    return m;
+  }
+  const hasBias = e.bias !== false;
+  if (hasBias) u += theta[off + d]!;
+  const ai = off + d + (hasBias ? 1 : 0), a = theta[ai]!;
+  const h = act(e.family, u);
+  if (dOut) {
+    const g = a * actDeriv(e.family, u);
+    for (let t = 0; t < d; t++) dOut[dOff + t] = g * x[xo + t]!;
+    if (hasBias) dOut[dOff + d] = g;
+    dOut[dOff + d + (hasBias ? 1 : 0)] = h;
+  }
+  return a * h;
+}
+
+/** Parameter-vector layout: shared atom i = [logit ω_i, κ_i…, log τ_i]; routed atom j = [β0_j, β1_j (d), η_j…, log ν_j]. */
+export function layoutOf(m: Pick<GaussianMoE, 'd' | 'sharedExpert' | 'routedExpert'> & { shared: readonly unknown[]; routed: readonly unknown[] }) {
+  const p1 = expertParamCount(m.sharedExpert, m.d), p2 = expertParamCount(m.routedExpert, m.d);
+  const sharedStride = p1 + 2, routedStride = 1 + m.d + p2 + 1;
+  const routedStart = m.shared.length * sharedStride;
+  return { p1, p2, sharedStride, routedStride, routedStart, size: routedStart + m.routed.length * routedStride };
+}
+
+/** Model → flat vector (shared weights as log ω, variances as log). */
+export function packModel(m: GaussianMoE): Float64Array {
+  const L = layoutOf(m), th = new Float64Array(L.size);
+  m.shared.forEach((a, i) => {
+    const o = i * L.sharedStride;
+    th[o] = Math.log(a.weight); th.set(a.expert, o + 1); th[o + 1 + L.p1] = Math.log(a.variance);
+  });
+  m.routed.forEach((a, j) => {
+    const o = L.routedStart + j * L.routedStride;
+    th[o] = a.beta0; th.set(a.beta1, o + 1); th.set(a.expert, o + 1 + m.d); th[o + 1 + m.d + L.p2] = Math.log(a.variance);
+  });
+  return th;
+}
+
+/** Flat vector → model, with the structure (sizes, families, gate) of `like`. Shared weights are softmax-normalised. */
+export function unpackModel(like: GaussianMoE, th: ArrayLike<number>): GaussianMoE {
+  const L = layoutOf(like), d = like.d;
+  const logits = like.shared.map((_, i) => th[i * L.sharedStride]!);
+  const mx = Math.max(...logits), z = logits.reduce((s, v) => s + Math.exp(v - mx), 0);
+  const slice = (a: number, b: number) => Array.from({ length: b - a }, (_, t) => th[a + t]!);
+  return {
+    ...like,
+    shared: like.shared.map((_, i) => {
+      const o = i * L.sharedStride;
+      return { weight: Math.exp(logits[i]! - mx) / z, expert: slice(o + 1, o + 1 + L.p1), variance: Math.exp(th[o + 1 + L.p1]!) };
+    }),
+    routed: like.routed.map((_, j) => {
+      const o = L.routedStart + j * L.routedStride;
+      return { beta0: th[o]!, beta1: slice(o + 1, o + 1 + d), expert: slice(o + 1 + d, o + 1 + d + L.p2), variance: Math.exp(th[o + 1 + d + L.p2]!) };
+    }),
+  };
+}
+
+function checkModel(op: string, m: GaussianMoE): void {
+  if (m.shared.length + m.routed.length === 0) throw new ValueError(op, 'the model has no experts');
+  const p1 = expertParamCount(m.sharedExpert, m.d), p2 = expertParamCount(m.routedExpert, m.d);
+  m.shared.forEach((a, i) => { if (a.expert.length !== p1 || !(a.variance > 0) || !(a.weight > 0)) throw new ValueError(op, `shared atom ${i}: expected ${p1} expert params, weight > 0, variance > 0; got ${a.expert.length} params, weight ${a.weight}, variance ${a.variance}`); });
+  m.routed.forEach((a, j) => { if (a.expert.length !== p2 || a.beta1.length !== m.d || !(a.variance > 0)) throw new ValueError(op, `routed atom ${j}: expected ${p2} expert params, ${m.d} gate slopes, variance > 0; got ${a.expert.length}, ${a.beta1.length}, ${a.variance}`); });
+}
+
+/** Mixture weights of every component at x (shared first, then routed), each already multiplied by its part's mass. */
+export function componentWeights(m: GaussianMoE, x: ArrayLike<number>, xo = 0, out = new Float64Array(m.shared.length + m.routed.length)): Float64Array {
+  const k1 = m.shared.length, k2 = m.routed.length;
+  const cS = k2 === 0 ? 1 : k1 === 0 ? 0 : 0.5, cR = 1 - cS;
+  for (let i = 0; i < k1; i++) out[i] = cS * m.shared[i]!.weight;
+  let mx = -Infinity, tot = 0;
+  for (let j = 0; j < k2; j++) {
+    const a = m.routed[j]!; let z = a.beta0;
+    for (let t = 0; t < m.d; t++) z += a.beta1[t]! * x[xo + t]!;
+    out[k1 + j] = z; if (z > mx) mx = z;
+  }
+  for (let j = 0; j < k2; j++) { const v = m.gate === 'softmax' ? Math.exp(out[k1 + j]! - mx) : stableSigmoid(out[k1 + j]!); out[k1 + j] = v; tot += v; }
+  for (let j = 0; j < k2; j++) out[k1 + j] = cR * out[k1 + j]! / tot;
+  return out;
+}
+
+/**
+ * Draws n pairs: x ~ Uniform[lo, hi]^d, then a component by its weight at x, then y ~ N(mean, variance).
+ * Returns x as an [n·d] row-major Float64Array.
+ */
+export function sampleGaussianMoE(m: GaussianMoE, n: number, rng: Rng, xRange: readonly [number, number] = [-3, 3]): { x: Float64Array; y: Float64Array } {
+  checkModel('sampleGaussianMoE', m);
+  if (!(Number.isInteger(n) && n > 0)) throw new ValueError('sampleGaussianMoE', `n must be a positive integer; got ${n}`);
+  const d = m.d, x = new Float64Array(n * d), y = new Float64Array(n), w = new Float64Array(m.shared.length + m.routed.length);
+  const [lo, hi] = xRange;
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < d; t++) x[i * d + t] = lo + (hi - lo) * rng.uniform();
+    componentWeights(m, x, i * d, w);
+    let u = rng.uniform(), c = 0;
+    while (c < w.length - 1 && u >= w[c]!) { u -= w[c]!; c++; }
+    const shared = c < m.shared.length;
+    const atom = shared ? m.shared[c]! : m.routed[c - m.shared.length]!;
+    const mean = expertMean(shared ? m.sharedExpert : m.routedExpert, d, atom.expert, 0, x, i * d);
+    y[i] = mean + Math.sqrt(atom.variance) * rng.normal();
+  }
+  return { x, y };
+}
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/**
+ * Average negative log-likelihood −(1/n) Σ log f(y_i|x_i) on the flat layout of `like`, with its
+ * exact gradient (responsibility form: ∇ = −(1/n) Σ_i Σ_c r_ic ∇ log(weight_c · N_c)).
+ */
+export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Array): FlatObjective {
+  checkModel('gaussianMoENll', like);
+  const n = y.length, d = like.d;
+  if (x.length !== n * d) throw new ValueError('gaussianMoENll', `x must hold n·d = ${n * d} values; got ${x.length}`);
+  const L = layoutOf(like), k1 = like.shared.length, k2 = like.routed.length, K = k1 + k2;
+  const logcS = Math.log(k2 === 0 ? 1 : k1 === 0 ? 0 : 0.5), logcR = Math.log(k1 === 0 ? 1 : 0.5);
+  const softmax = like.gate === 'softmax';
+  const lp = new Float64Array(K), resid = new Float64Array(K), vars = new Float64Array(K), z = new Float64Array(k2), sg = new Float64Array(k2);
+  const dm = new Float64Array(K * Math.max(L.p1, L.p2)), logW = new Float64Array(k1), omega = new Float64Array(k1);
+  const ez = new Float64Array(k2), cst = new Float64Array(K), inv2v = new Float64Array(K);
+  return (th, grad) => {
+    grad.fill(0);
+    // Per-atom constants: shared log-weights, variances and the Gaussian normalisers.
+    let mx = -Infinity;
+    for (let i = 0; i < k1; i++) mx = Math.max(mx, th[i * L.sharedStride]!);
+    let zs = 0; for (let i = 0; i < k1; i++) zs += Math.exp(th[i * L.sharedStride]! - mx);
+    for (let i = 0; i < k1; i++) {
+      const o = i * L.sharedStride, lv = th[o + 1 + L.p1]!;
+      logW[i] = th[o]! - mx - Math.log(zs); omega[i] = Math.exp(logW[i]!);
+      vars[i] = Math.exp(lv); inv2v[i] = 1 / (2 * vars[i]!); cst[i] = logcS + logW[i]! - 0.5 * (LOG_2PI + lv);
+    }
+    for (let j = 0; j < k2; j++) {
+      const c = k1 + j, lv = th[L.routedStart + j * L.routedStride + 1 + d + L.p2]!;
+      vars[c] = Math.exp(lv); inv2v[c] = 1 / (2 * vars[c]!); cst[c] = logcR - 0.5 * (LOG_2PI + lv);
+    }
+    let total = 0;
+    for (let s = 0; s < n; s++) {
+      const xo = s * d, ys = y[s]!;
+      for (let i = 0; i < k1; i++) {
+        const r = ys - expertMean(like.sharedExpert, d, th, i * L.sharedStride + 1, x, xo, dm, i * L.p1);
+        resid[i] = r; lp[i] = cst[i]! - r * r * inv2v[i]!;
+      }
+      // Routed log-gates: softmax z − lse(z), or log σ(z) − log Σσ.
+      let zmx = -Infinity, S = 0;
+      for (let j = 0; j < k2; j++) {
+        const o = L.routedStart + j * L.routedStride; let zz = th[o]!;
+        for (let t = 0; t < d; t++) zz += th[o + 1 + t]! * x[xo + t]!;
+        z[j] = zz; if (zz > zmx) zmx = zz;
+      }
+      let logNorm: number;
+      if (softmax) {
+        for (let j = 0; j < k2; j++) { ez[j] = Math.exp(z[j]! - zmx); S += ez[j]!; }
+        for (let j = 0; j < k2; j++) ez[j] = ez[j]! / S; // softmax probabilities
+        logNorm = zmx + Math.log(S);
+      } else {
+        for (let j = 0; j < k2; j++) { sg[j] = stableSigmoid(z[j]!); S += sg[j]!; }
+        logNorm = Math.log(S);
+      }
+      for (let j = 0; j < k2; j++) {
+        const c = k1 + j, o = L.routedStart + j * L.routedStride;
+        const r = ys - expertMean(like.routedExpert, d, th, o + 1 + d, x, xo, dm, k1 * L.p1 + j * L.p2);
+        // log σ(z) = −softplus(−z), computed stably.
+        const logGate = softmax ? z[j]! - logNorm : -(Math.max(-z[j]!, 0) + Math.log1p(Math.exp(-Math.abs(z[j]!)))) - logNorm;
+        resid[c] = r; lp[c] = cst[c]! + logGate - r * r * inv2v[c]!;
+      }
+      let lmx = -Infinity; for (let c = 0; c < K; c++) if (lp[c]! > lmx) lmx = lp[c]!;
+      let se = 0; for (let c = 0; c < K; c++) { lp[c] = Math.exp(lp[c]! - lmx); se += lp[c]!; }
+      total -= lmx + Math.log(se);
+      // Responsibilities r_c (posterior of component c); gradient of −log f.
+      let RS = 0, RR = 0;
+      for (let c = 0; c < K; c++) { lp[c] = lp[c]! / se; if (c < k1) RS += lp[c]!; else RR += lp[c]!; }
+      for (let i = 0; i < k1; i++) {
+        const o = i * L.sharedStride, r = lp[i]!, e = resid[i]!, v = vars[i]!, gm = -r * e / v;
+        grad[o] = grad[o]! - (r - omega[i]! * RS);
+        for (let q = 0; q < L.p1; q++) grad[o + 1 + q] = grad[o + 1 + q]! + gm * dm[i * L.p1 + q]!;
+        grad[o + 1 + L.p1] = grad[o + 1 + L.p1]! - r * (-0.5 + e * e * inv2v[i]!);
+      }
+      for (let j = 0; j < k2; j++) {
+        const c = k1 + j, o = L.routedStart + j * L.routedStride, r = lp[c]!, e = resid[c]!, v = vars[c]!, gm = -r * e / v;
+        const gz = softmax ? r - ez[j]! * RR : r * (1 - sg[j]!) - RR * sg[j]! * (1 - sg[j]!) / S;
+        grad[o] = grad[o]! - gz;
+        for (let t = 0; t < d; t++) grad[o + 1 + t] = grad[o + 1 + t]! - gz * x[xo + t]!;
+        for (let q = 0; q < L.p2; q++) grad[o + 1 + d + q] = grad[o + 1 + d + q]! + gm * dm[k1 * L.p1 + j * L.p2 + q]!;
+        grad[o + 1 + d + L.p2] = grad[o + 1 + d + L.p2]! - r * (-0.5 + e * e * inv2v[c]!);
+      }
+    }
+    for (let q = 0; q < grad.length; q++) grad[q] = grad[q]! / n;
+    return total / n;
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Full-batch optimizers on a flat parameter vector: L-BFGS (two-loop recursion + backtracking
+ * Armijo line search) and Adam, plus `tapeObjective`, which turns a loss written with engine ops
+ * over a parameter tree into a flat (value, gradient) function whose gradient comes from the tape.
+ * Stopping rules follow 2505.10860 App. G.1 by default: relative objective change < 1e-6, at most
+ * 1000 iterations.
+ */
+import { type Tensor, type TensorTree, fromData, treeLeaves, treeMap, valueAndGrad, ValueError } from '../../engine/index.js';
+
+/** A differentiable objective on a flat vector: returns f(θ) and writes ∇f(θ) into `grad`. */
+export type FlatObjective = (theta: Float64Array, grad: Float64Array) => number;
+
+export interface MinimizeOptions {
+  /** Stop when |f_k − f_{k+1}| ≤ tol·max(1, |f_k|) (default 1e-6, the paper's EM tolerance). */
+  readonly tol?: number;
+  /** Stop when ‖∇f‖∞ ≤ gtol (default 1e-9). */
+  readonly gtol?: number;
+  /** Iteration cap (default 1000). */
+  readonly maxIter?: number;
+  /** L-BFGS memory (default 10). */
+  readonly memory?: number;
+}
+
+export interface MinimizeResult {
+  readonly theta: Float64Array;
+  readonly value: number;
+  readonly iterations: number;
+  readonly evaluations: number;
+  readonly converged: boolean;
+  readonly reason: 'tol' | 'gtol' | 'maxIter' | 'lineSearch';
+}
+
+function dot(a: Float64Array, b: Float64Array): number { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!; return s; }
+function maxAbs(a: Float64Array): number { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!)); return m; }
+
+/**
+ * Minimises `f` with L-BFGS. Deterministic. Non-finite trial values are treated as "too far" by
+ * the line search (the step halves), so an objective may return Infinity/NaN outside its domain.
+ */
+export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: MinimizeOptions = {}): MinimizeResult {
+  const { tol = 1e-6, gtol = 1e-9, maxIter = 1000, memory = 10 } = opts;
+  const p = theta0.length;
+  let x = Float64Array.from(theta0);
+  let g = new Float64Array(p);
+  let fx = f(x, g);
+  let evals = 1;
+  if (!Number.isFinite(fx)) throw new ValueError('lbfgs', `objective is not finite at the starting point (${fx})`);
+  const S: Float64Array[] = [], Y: Float64Array[] = [], rho: number[] = [];
+  const dir = new Float64Array(p), alpha = new Float64Array(memory);
+  let xNew = new Float64Array(p), gNew = new Float64Array(p);
+  for (let it = 0; it < maxIter; it++) {
+    if (maxAbs(g) <= gtol) return { theta: x, value: fx, iterations: it, evaluations: evals, converged: true, reason: 'gtol' };
+    // Two-loop recursion: dir = −H·g.
+    for (let i = 0; i < p; i++) dir[i] = -g[i]!;
+    for (let k = S.length - 1; k >= 0; k--) {
+      const a = rho[k]! * dot(S[k]!, dir); alpha[k] = a;
+      const y = Y[k]!; for (let i = 0; i < p; i++) dir[i] = dir[i]! - a * y[i]!;
+    }
+    const gamma = S.length ? dot(S[S.length - 1]!, Y[Y.length - 1]!) / dot(Y[Y.length - 1]!, Y[Y.length - 1]!) : 1 / Math.max(1, maxAbs(g));
+    for (let i = 0; i < p; i++) dir[i] = dir[i]! * gamma;
+    for (let k = 0; k < S.length; k++) {
+      const b = rho[k]! * dot(Y[k]!, dir);
+      const s = S[k]!; for (let i = 0; i < p; i++) dir[i] = dir[i]! + (alpha[k]! - b) * s[i]!;
+    }
+    let slope = dot(g, dir);
+    if (!(slope < 0)) { // not a descent direction: restart from steepest descent
+      S.length = 0; Y.length = 0; rho.length = 0;
+      const sc = 1 / Math.max(1, maxAbs(g));
+      for (let i = 0; i < p; i++) dir[i] = -g[i]! * sc;
+      slope = dot(g, dir);
+    }
+    // Backtracking Armijo line search from step 1.
+    let step = 1, fNew = NaN, accepted = false;
+    for (let ls = 0; ls < 40; ls++) {
+      for (let i = 0; i < p; i++) xNew[i] = x[i]! + step * dir[i]!;
+      fNew = f(xNew, gNew); evals++;
+      if (Number.isFinite(fNew) && fNew <= fx + 1e-4 * step * slope) { accepted = true; break; }
+      step *= 0.5;
+    }
+    if (!accepted) return { theta: x, value: fx, iterations: it, evaluations: evals, converged: false, reason: 'lineSearch' };
+    const s = new Float64Array(p), y = new Float64Array(p);
+    for (let i = 0; i < p; i++) { s[i] = xNew[i]! - x[i]!; y[i] = gNew[i]! - g[i]!; }
+    const sy = dot(s, y);
+    if (sy > 1e-12 * Math.sqrt(dot(s, s) * dot(y, y))) {
+      if (S.length === memory) { S.shift(); Y.shift(); rho.shift(); }
+      S.push(s); Y.push(y); rho.push(1 / sy);
+    }
+    const fOld = fx;
+    [x, xNew] = [xNew, x]; [g, gNew] = [gNew, g]; fx = fNew;
+    if (Math.abs(fOld - fx) <= tol * Math.max(1, Math.abs(fOld))) {
+      return { theta: x, value: fx, iterations: it + 1, evaluations: evals, converged: true, reason: 'tol' };
+    }
+  }
+  return { theta: x, value: fx, iterations: maxIter, evaluations: evals, converged: false, reason: 'maxIter' };
+}
+
+export interface AdamLoopOptions { readonly lr?: number; readonly beta1?: number; readonly beta2?: number; readonly eps?: number; readonly maxIter?: number; readonly tol?: number }
+
+/** Full-batch Adam on a flat vector; stops on relative objective change < tol (checked every step) or maxIter. */
+export function adamMinimize(f: FlatObjective, theta0: ArrayLike<number>, opts: AdamLoopOptions = {}): MinimizeResult {
+  const { lr = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, maxIter = 1000, tol = 0 } = opts;
+  const p = theta0.length, x = Float64Array.from(theta0), g = new Float64Array(p);
+  const m = new Float64Array(p), v = new Float64Array(p);
+  let fx = f(x, g), prev = fx;
+  for (let t = 1; t <= maxIter; t++) {
+    const c1 = 1 - beta1 ** t, c2 = 1 - beta2 ** t;
+    for (let i = 0; i < p; i++) {
+      m[i] = beta1 * m[i]! + (1 - beta1) * g[i]!;
+      v[i] = beta2 * v[i]! + (1 - beta2) * g[i]! * g[i]!;
+      x[i] = x[i]! - (lr * m[i]! / c1) / (Math.sqrt(v[i]! / c2) + eps);
+    }
+    fx = f(x, g);
+    if (tol > 0 && Math.abs(prev - fx) <= tol * Math.max(1, Math.abs(prev))) return { theta: x, value: fx, iterations: t, evaluations: t + 1, converged: true, reason: 'tol' };
+    prev = fx;
+  }
+  return { theta: x, value: fx, iterations: maxIter, evaluations: maxIter + 1, converged: false, reason: 'maxIter' };
+}
+
+/** Flattens a tensor tree into one float64 vector (leaf order of `treeLeaves`). */
+export function flattenTree(tree: TensorTree): Float64Array {
+  const leaves = treeLeaves(tree);
+  const out = new Float64Array(leaves.reduce((s, t) => s + t.size, 0));
+  let o = 0;
+  for (const t of leaves) { for (let i = 0; i < t.size; i++) out[o + i] = t.data[i]!; o += t.size; }
+  return out;
+}
+
+/** Rebuilds a float64 tree shaped like `template` from a flat vector. */
+export function unflattenTree<T extends TensorTree>(template: T, theta: ArrayLike<number>): T {
+  let o = 0;
+  return treeMap(template, (t: Tensor) => {
+    const buf = new Float64Array(t.size);
+    for (let i = 0; i < t.size; i++) buf[i] = theta[o + i]!;
+    o += t.size;
+    return fromData(buf, t.shape);
+  });
+}
+
+/**
+ * A flat objective whose value and gradient come from moegrad's tape: `loss` is any scalar
+ * function of a parameter tree written with engine ops (gates, experts, likelihoods...).
+ */
+export function tapeObjective<T extends TensorTree>(loss: (params: T) => Tensor, template: T): FlatObjective {
+  const vg = valueAndGrad(loss);
+  return (theta, grad) => {
+    const { value, grad: gTree } = vg(unflattenTree(template, theta));
+    grad.set(flattenTree(gTree));
+    return value.item();
+  };
+}
