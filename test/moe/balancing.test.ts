@@ -17,7 +17,7 @@ describe('updateBias (DeepSeek-V3 sign rule)', () => {
   });
 
   it('repeated updates move a fixed imbalance by γ per step (no gradient involved)', () => {
-    let b = new Float64Array(3);
+    let b: Float64Array = new Float64Array(3);
     for (let i = 0; i < 5; i++) b = updateBias(b, [10, 1, 1], 0.001);
     expect(b[0]).toBeCloseTo(-0.005, 15);
     expect(b[1]).toBeCloseTo(0.005, 15);
