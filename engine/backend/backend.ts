@@ -11,7 +11,7 @@ import type { TypedArray } from '../tensor.js';
 import { cpuBackend } from './cpu.js';
 import { ValueError } from '../errors.js';
 import { Rng } from '../rng.js';
-import { createGpujsBackend, GPUJS_MODES, f32MatmulErrorBound } from './gpujs.js';
+import { createGpujsBackend, GPUJS_MODES, WEBGPU_ASYNC, f32MatmulErrorBound } from './gpujs.js';
 import type { GpujsBackend, GpujsMode } from './gpujs.js';
 
 export interface MatmulBackend {
@@ -51,6 +51,7 @@ function resolve(name: string): MatmulBackend {
   const found = registry.get(name);
   if (found) return found;
   const mode = gpujsModeOf(name);
+  if (mode === 'webgpu') throw new ValueError('useBackend', WEBGPU_ASYNC);
   if (mode) {
     const backend = createGpujsBackend({ mode });
     backend.init(); // loads gpu.js and constructs its GPU now, so an unusable mode fails here, not mid-training

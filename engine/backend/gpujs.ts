@@ -35,6 +35,10 @@ const KERNEL_CLASS_MODE: Record<string, string> = {
   CPUKernel: 'cpu',
 };
 
+/** Why `webgpu` cannot serve the synchronous matmul the engine's ops call. */
+export const WEBGPU_ASYNC = "gpu.js mode 'webgpu' is asynchronous only (its readback needs mapAsync), but the engine's "
+  + "matmul is synchronous: call matmulAsync() on createGpujsBackend({ mode: 'webgpu' }) directly, or use 'webgl2' in browsers";
+
 const GL_CLASSES = new Set(['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel']);
 
 /** Kernels kept per backend (each new shape compiles one: ~10–150 ms); the oldest is destroyed beyond this. */
@@ -53,7 +57,7 @@ const MATMUL_SOURCE = `function matmulTile(a, b) {
 }`;
 
 export interface GpujsBackendOptions {
-  /** gpu.js mode (default `gpu`: gpu.js's own choice). `webgpu` is asynchronous in gpu.js and is refused. */
+  /** gpu.js mode (default `gpu`: gpu.js's own choice). `webgpu` works through `matmulAsync` only. */
   mode?: GpujsMode;
   /** The gpu.js `GPU` constructor, e.g. the browser global from gpu-browser.js. Default: load gpu.js lazily. */
   GPU?: GpujsConstructor;
@@ -86,6 +90,11 @@ export interface GpujsBackend extends MatmulBackend {
   /** Why the last launch did not run on the requested mode, or null. */
   readonly fallbackReason: string | null;
   stats(): GpujsStats;
+  /**
+   * Same contract as `matmul`, awaiting each kernel: the only way to use `webgpu` (gpu.js reads WebGPU
+   * results back asynchronously); works on every mode. Operands must not change until it resolves.
+   */
+  matmulAsync(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number): Promise<void>;
   /** Loads gpu.js and creates its GPU instance now; throws a ValueError saying why if this mode cannot run. */
   init(): void;
   /** Destroys every cached kernel and the gpu.js instance. The backend rebuilds them if used again. */
@@ -126,10 +135,6 @@ function copyResult(result: unknown, out: TypedArray, off: number, rows: number,
 export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBackend {
   const mode = options.mode ?? 'gpu';
   assertMode(mode);
-  if (mode === 'webgpu') {
-    throw new ValueError('createGpujsBackend', "gpu.js mode 'webgpu' is asynchronous only (readback needs mapAsync), "
-      + "but moegrad's matmul is synchronous; use 'webgl2' in browsers");
-  }
   const name = options.name ?? (mode === 'gpu' ? 'gpujs' : `gpujs:${mode}`);
 
   let lib: GpujsModule | null = null;
@@ -193,27 +198,49 @@ export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBack
     fallbackReason = reasons.length ? reasons.join('; ') : null;
   }
 
-  /** One product: out[oOff ..] = a[aOff ..]·b[bOff ..], tiled so each kernel output fits maxTex. */
-  function product(a32: Float32Array, b32: Float32Array, out: TypedArray, oOff: number, m: number, k: number, n: number): void {
+  interface Launch { kernel: GpujsKernelRun; args: unknown[]; copy(result: unknown): void }
+
+  /**
+   * The kernel launches for out = a·b (each batch item, each output tile), in order. Tiles keep every
+   * kernel output within maxTex: A's row block is a view; B's column block is a view when it is all of
+   * B, else a (k × cols) copy (O(kn) against O(mkn) work).
+   */
+  function* plan(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number): Generator<Launch> {
     const { input } = lib!;
-    for (let j0 = 0; j0 < n; j0 += maxTex) {
-      const cols = Math.min(n, j0 + maxTex) - j0;
-      // B's column block: a view when it is all of B, else a (k × cols) copy, O(kn) against O(mkn) work.
-      let bBlock = b32;
-      if (cols !== n) {
-        bBlock = new Float32Array(k * cols);
-        for (let p = 0; p < k; p++) bBlock.set(b32.subarray(p * n + j0, p * n + j0 + cols), p * cols);
-      }
-      const bArg = input(bBlock, [cols, k]);
-      for (let i0 = 0; i0 < m; i0 += maxTex) {
-        const rows = Math.min(m, i0 + maxTex) - i0;
-        const kernel = kernelFor(rows, k, cols);
-        const result = kernel(input(a32.subarray(i0 * k, (i0 + rows) * k), [k, rows]), bArg);
-        launches++;
-        noteClass(kernel);
-        copyResult(result, out, oOff + i0 * n, rows, cols, n, j0);
+    // float32 views of the whole operands (no copy when they are already float32)
+    const a32 = a instanceof Float32Array ? a : Float32Array.from(a.subarray(0, batch * m * k));
+    const b32 = b instanceof Float32Array ? b : Float32Array.from(b.subarray(0, batch * k * n));
+    for (let t = 0; t < batch; t++) {
+      const aT = a32.subarray(t * m * k, (t + 1) * m * k), bT = b32.subarray(t * k * n, (t + 1) * k * n);
+      for (let j0 = 0; j0 < n; j0 += maxTex) {
+        const cols = Math.min(n, j0 + maxTex) - j0;
+        let bBlock = bT;
+        if (cols !== n) {
+          bBlock = new Float32Array(k * cols);
+          for (let p = 0; p < k; p++) bBlock.set(bT.subarray(p * n + j0, p * n + j0 + cols), p * cols);
+        }
+        const bArg = input(bBlock, [cols, k]);
+        for (let i0 = 0; i0 < m; i0 += maxTex) {
+          const rows = Math.min(m, i0 + maxTex) - i0;
+          const kernel = kernelFor(rows, k, cols);
+          const off = t * m * n + i0 * n;
+          yield {
+            kernel,
+            args: [input(aT.subarray(i0 * k, (i0 + rows) * k), [k, rows]), bArg],
+            copy: (result) => { launches++; noteClass(kernel); copyResult(result, out, off, rows, cols, n, j0); },
+          };
+        }
       }
     }
+  }
+
+  /** Handles the empty cases; returns false when there is nothing to launch. */
+  function prepare(out: TypedArray, batch: number, m: number, k: number, n: number): boolean {
+    calls++;
+    if (batch * m * n === 0) return false;
+    if (k === 0) { out.fill(0, 0, batch * m * n); return false; }
+    instance();
+    return true;
   }
 
   return {
@@ -230,16 +257,17 @@ export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBack
       return fallbackReason ? `${ran} (fell back: ${fallbackReason})` : ran;
     },
     matmul(a, b, out, batch, m, k, n) {
-      calls++;
-      if (batch * m * n === 0) return;
-      if (k === 0) { out.fill(0, 0, batch * m * n); return; }
-      instance();
-      // float32 views of the whole operands (no copy when they are already float32)
-      const a32 = a instanceof Float32Array ? a : Float32Array.from(a.subarray(0, batch * m * k));
-      const b32 = b instanceof Float32Array ? b : Float32Array.from(b.subarray(0, batch * k * n));
-      for (let t = 0; t < batch; t++) {
-        product(a32.subarray(t * m * k, (t + 1) * m * k), b32.subarray(t * k * n, (t + 1) * k * n), out, t * m * n, m, k, n);
+      if (mode === 'webgpu') throw new ValueError('matmul', WEBGPU_ASYNC);
+      if (!prepare(out, batch, m, k, n)) return;
+      for (const launch of plan(a, b, out, batch, m, k, n)) {
+        const result = launch.kernel(...launch.args);
+        if (result instanceof Promise) throw new ValueError('matmul', `gpu.js returned a Promise on ${launch.kernel.kernel.constructor.name}; use matmulAsync`);
+        launch.copy(result);
       }
+    },
+    async matmulAsync(a, b, out, batch, m, k, n) {
+      if (!prepare(out, batch, m, k, n)) return;
+      for (const launch of plan(a, b, out, batch, m, k, n)) launch.copy(await launch.kernel(...launch.args));
     },
     init() { instance(); },
     stats: () => ({ compiled, cached: kernels.size, calls, launches, maxTextureSize: gpu ? maxTex : options.maxTextureSize ?? Infinity }),

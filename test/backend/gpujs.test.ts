@@ -90,6 +90,18 @@ describe.each(MODES)('gpu.js $mode mode', ({ mode, kernelClass }) => {
     expectParity(backend, [1, 16, 1100, 1], 501); // exactly one tile, K > 1000
   });
 
+  it('matmulAsync gives the same numbers as matmul (the path webgpu needs)', async () => {
+    const backend = createGpujsBackend({ mode, maxTextureSize: 32 });
+    const rng = new Rng(550);
+    const a = Float32Array.from({ length: 2 * 40 * 19 }, () => rng.uniform() * 2 - 1);
+    const b = Float32Array.from({ length: 2 * 19 * 45 }, () => rng.uniform() * 2 - 1);
+    const sync = new Float32Array(2 * 40 * 45), async = new Float32Array(2 * 40 * 45).fill(NaN);
+    backend.matmul(a, b, sync, 2, 40, 19, 45);
+    await backend.matmulAsync(a, b, async, 2, 40, 19, 45);
+    expect(async).toEqual(sync);
+    expect(backend.stats().launches).toBe(16); // 2 batch × 2 row tiles × 2 col tiles, twice
+  });
+
   it('empty products: K = 0 gives zeros, m = 0 or n = 0 writes nothing', () => {
     const backend = createGpujsBackend({ mode });
     const out = new Float32Array(6).fill(NaN);
@@ -146,7 +158,9 @@ describe('gpu.js backend selection and reporting', () => {
   it('modes that cannot run here fail at selection with a ValueError that says why', () => {
     expect(() => useBackend('gpujs:webgl2')).toThrow(ValueError);
     expect(() => useBackend('gpujs:webgl2')).toThrow(/useBackend: gpu\.js mode 'webgl2' is not available here/);
-    expect(() => useBackend('gpujs:webgpu')).toThrow(/asynchronous only/);
+    expect(() => useBackend('gpujs:webgpu')).toThrow(/asynchronous only.*matmulAsync/);
+    const webgpu = createGpujsBackend({ mode: 'webgpu' });
+    expect(() => webgpu.matmul(new Float32Array(1), new Float32Array(1), new Float32Array(1), 1, 1, 1, 1)).toThrow(/asynchronous only/);
     expect(() => useBackend('gpujs:nonsense')).toThrow(/unknown backend 'gpujs:nonsense'.*gpujs:webasm/);
     expect(() => createGpujsBackend({ mode: 'metal' as never })).toThrow(/unknown gpu.js mode 'metal'/);
     expect(getBackend().name).toBe('cpu'); // a failed selection leaves the active backend alone
