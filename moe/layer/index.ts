@@ -10,3 +10,6 @@ export {
   routerSaturation, routerChangeRate, expertSetsByTokenType, routerDiagnostics,
 } from '../diagnostics.js';
 export type { RouterSelection, RouterDiagnostics } from '../diagnostics.js';
+export { MoELayer } from './layer.js';
+export type { MoELayerConfig, MoELayerParams, MoELayerApplyOptions, MoELayerAux, MoELayerOutput } from './layer.js';
+export type { LayerGateSpec } from './gate-spec.js';

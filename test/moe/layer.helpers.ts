@@ -6,8 +6,8 @@
  * difference (h(p + εv) − h(p − εv)) / 2ε along a few random directions v.
  */
 import { buildRoutingPlan } from '../../moe/routing.js';
-import type { RoutingPlan } from '../../moe/types.js';
-import { Rng, grad, fromData, randn, sum, mul, add, treeLeaves, treeMap, type Tensor, type TensorTree } from '../../engine/index.js';
+import type { Gate, RoutingPlan } from '../../moe/types.js';
+import { Rng, grad, fromData, randn, sum, mul, add, matmul, softmax, topk, treeLeaves, treeMap, type Tensor, type TensorTree } from '../../engine/index.js';
 
 export function checkGradOfGrad<T extends TensorTree>(inner: (p: T) => Tensor, inputs: T, seed = 0, directions = 3): { maxRelError: number } {
   const rng = new Rng(seed);
@@ -36,4 +36,23 @@ export function randomPlan(rng: Rng, T: number, E: number, K: number, capacity =
   const expertOf = new Int32Array(T * K);
   for (let t = 0; t < T; t++) expertOf.set(rng.permutation(E).subarray(0, K), t * K);
   return buildRoutingPlan(expertOf, T, E, K, capacity);
+}
+
+/**
+ * A reference gate composed from engine ops (so its gradient needs no fused VJP): linear router
+ * logits = x·W + b, softmax over all E, keep the top-K probabilities without renormalizing
+ * (DeepSeekMoE). Lets the layer tests run independently of moe/gates.
+ */
+export function composedSoftmaxTopKGate(numExperts: number, topK: number): Gate<{ w: Tensor; b: Tensor }> {
+  return {
+    name: 'composedSoftmaxTopK', numExperts, topK,
+    init: (rng, dModel) => ({ w: randn(rng, [dModel, numExperts], 1 / Math.sqrt(dModel)), b: randn(rng, [numExperts], 0.1) }),
+    route: (params, x, options) => {
+      const logits = add(matmul(x, params.w), params.b);
+      const scores = softmax(logits);
+      const { values, indices } = topk(scores, topK);
+      const plan = buildRoutingPlan(indices, x.shape[0]!, numExperts, topK, options?.capacity ?? Infinity);
+      return { weights: values, indices, scores, logits, plan };
+    },
+  };
 }

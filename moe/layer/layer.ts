@@ -1,0 +1,191 @@
+/**
+ * The MoE layer (DeepSeekMoE / DeepSeek-V3 form, spec §1.6 and §2.3):
+ *   y[t] = Σ_{s < S_shared} FFN^(s)(x[t])  +  Σ_k w[t,k] · FFN^(r)_{e(t,k)}(x[t])
+ * Shared experts have weight 1 and see every token; routed experts see only the tokens the gate
+ * sends them: x → gate → dispatch (expert order) → grouped expert FFNs → combine (weighted sum).
+ * Fine-grained experts (DeepSeekMoE's m·N small experts, m·K active) are just a config choice:
+ * more experts with a smaller dHidden.
+ */
+import { Tensor, Rng, add, cast, treeMap, ShapeError, ValueError, fmtShape, type DType, type TensorTree } from '../../engine/index.js';
+import type { Gate, GateOutput, RoutingPlan } from '../types.js';
+import { buildRoutingPlan } from '../routing.js';
+import { dispatch, undispatch, combine, planIndex } from '../dispatch.js';
+import { initExperts, applyExperts, checkExpertParams, type ExpertKind, type ExpertParams } from '../experts/families.js';
+import { switchAuxLoss, routerZLoss } from '../losses.js';
+import { expertLoad, dropRate } from '../diagnostics.js';
+import { resolveGate, type LayerGateSpec } from './gate-spec.js';
+
+export interface MoELayerConfig {
+  /** Model width D (input and output). */
+  readonly dModel: number;
+  /** Hidden width H of each expert FFN (ignored by linear experts). */
+  readonly dHidden: number;
+  /** Routed experts E. */
+  readonly numExperts: number;
+  /** Routed experts chosen per token K (must match the gate's). */
+  readonly topK: number;
+  /** A gate config for `makeGate` (moe/gates), or any object implementing the Gate interface. */
+  readonly gate: LayerGateSpec;
+  readonly expert: ExpertKind;
+  /** Shared experts (weight 1, every token); default 0. */
+  readonly numShared?: number;
+  /** Hidden width of each shared expert (default dHidden). */
+  readonly sharedHidden?: number;
+  /** Per-expert capacity = ceil(capacityFactor · T·K / E) tokens; dropless when omitted. */
+  readonly capacityFactor?: number;
+  readonly dtype?: DType;
+}
+
+/** Parameter tree: router params (whatever the gate's init returns), routed and shared experts. */
+export type MoELayerParams = {
+  readonly router: TensorTree;
+  readonly experts: ExpertParams;
+  readonly shared?: ExpertParams;
+};
+
+export interface MoELayerApplyOptions {
+  /** Selection-only bias [E] for loss-free balancing (normalizedSigmoid gates); never differentiated. */
+  readonly bias?: Float64Array;
+  /** Per-expert capacity in tokens; overrides config.capacityFactor. */
+  readonly capacity?: number;
+}
+
+export interface MoELayerAux {
+  /** Switch/GShard f·P loss of this step (differentiable; see switchAuxLoss for the normalization). */
+  readonly switchLoss: Tensor;
+  /** ST-MoE router z-loss (differentiable), or null when the gate has no logits. */
+  readonly zLoss: Tensor | null;
+  /** Routing decisions per expert [E] (feed this to updateBias). */
+  readonly load: Float64Array;
+  /** Per-expert capacity used (Infinity when dropless). */
+  readonly capacity: number;
+  /** Number of routing decisions dropped by the capacity limit, and their fraction of T·K. */
+  readonly dropped: number;
+  readonly dropRate: number;
+}
+
+export interface MoELayerOutput {
+  /** [T, D] layer output. */
+  readonly y: Tensor;
+  readonly gate: GateOutput;
+  readonly aux: MoELayerAux;
+}
+
+function positiveInt(op: string, name: string, v: unknown): void {
+  if (!Number.isInteger(v) || (v as number) < 1) throw new ValueError(op, `${name} must be a positive integer; got ${String(v)}`);
+}
+
+function checkConfig(op: string, config: MoELayerConfig): Gate {
+  positiveInt(op, 'dModel', config.dModel);
+  positiveInt(op, 'dHidden', config.dHidden);
+  positiveInt(op, 'numExperts', config.numExperts);
+  positiveInt(op, 'topK', config.topK);
+  if (config.topK > config.numExperts) throw new ValueError(op, `topK must be in [1, numExperts = ${config.numExperts}]; got ${config.topK}`);
+  const numShared = config.numShared ?? 0;
+  if (!Number.isInteger(numShared) || numShared < 0) throw new ValueError(op, `numShared must be an integer ≥ 0; got ${numShared}`);
+  if (config.capacityFactor !== undefined && !(Number.isFinite(config.capacityFactor) && config.capacityFactor > 0)) {
+    throw new ValueError(op, `capacityFactor must be a finite number > 0; got ${config.capacityFactor}`);
+  }
+  const gate = resolveGate(op, config.gate);
+  if (gate.numExperts !== config.numExperts || gate.topK !== config.topK) {
+    throw new ValueError(op, `the gate routes to ${gate.topK} of ${gate.numExperts} experts but the layer has topK = ${config.topK} of numExperts = ${config.numExperts}`);
+  }
+  return gate;
+}
+
+/** Per-config gate instances (a gate is stateless; its params live in the params tree). */
+const gateCache = new WeakMap<MoELayerConfig, Gate>();
+function gateFor(op: string, config: MoELayerConfig): Gate {
+  let g = gateCache.get(config);
+  if (!g) { g = checkConfig(op, config); gateCache.set(config, g); }
+  return g;
+}
+
+/** The plan that sends every token to every one of `n` shared experts (cached by size). */
+const sharedPlans = new Map<string, RoutingPlan>();
+function sharedPlan(numTokens: number, n: number): RoutingPlan {
+  const key = `${numTokens}x${n}`;
+  let plan = sharedPlans.get(key);
+  if (!plan) {
+    const expertOf = new Int32Array(numTokens * n);
+    for (let i = 0; i < expertOf.length; i++) expertOf[i] = i % n;
+    plan = buildRoutingPlan(expertOf, numTokens, n, n);
+    if (sharedPlans.size > 64) sharedPlans.clear();
+    sharedPlans.set(key, plan);
+  }
+  return plan;
+}
+
+/** Runs the experts of `params` on the rows `plan` dispatches. */
+function runExperts(params: ExpertParams, kind: ExpertKind, x: Tensor, plan: RoutingPlan): Tensor {
+  const { expertOfRow } = planIndex(plan);
+  return applyExperts(params, kind, dispatch(x, plan), plan.offsets, expertOfRow);
+}
+
+/** Capacity in tokens for T tokens: explicit option, else ceil(factor·T·K/E), else Infinity. */
+function capacityFor(op: string, config: MoELayerConfig, numTokens: number, explicit: number | undefined): number {
+  if (explicit !== undefined) {
+    if (!(explicit >= 1) || !(Number.isInteger(explicit) || explicit === Infinity)) {
+      throw new ValueError(op, `capacity must be an integer ≥ 1 token (or Infinity); got ${explicit}`);
+    }
+    return explicit;
+  }
+  if (config.capacityFactor === undefined) return Infinity;
+  return Math.max(1, Math.ceil((config.capacityFactor * numTokens * config.topK) / config.numExperts));
+}
+
+export const MoELayer = {
+  /** Fresh parameters (router from the gate's init, experts ~ N(0, 1/fan_in)); deterministic given rng. */
+  init(rng: Rng, config: MoELayerConfig): MoELayerParams {
+    const op = 'MoELayer.init';
+    const gate = gateFor(op, config);
+    const dtype = config.dtype ?? 'float64';
+    const router = treeMap(gate.init(rng.split(), config.dModel) as TensorTree, (p) => (p.dtype === dtype ? p : cast(p, dtype)));
+    const experts = initExperts(rng.split(), config.expert, { numExperts: config.numExperts, dIn: config.dModel, dHidden: config.dHidden, dtype });
+    const numShared = config.numShared ?? 0;
+    if (numShared === 0) return { router, experts };
+    const shared = initExperts(rng.split(), config.expert, { numExperts: numShared, dIn: config.dModel, dHidden: config.sharedHidden ?? config.dHidden, dtype });
+    return { router, experts, shared };
+  },
+
+  /**
+   * y = shared(x) + combine(experts(dispatch(x)), w): x [T, D] → { y [T, D], gate, aux }.
+   * Differentiable in params and x (grad of grad too); routing decisions are constants.
+   */
+  apply(params: MoELayerParams, x: Tensor, config: MoELayerConfig, options: MoELayerApplyOptions = {}): MoELayerOutput {
+    const op = 'MoELayer.apply';
+    const gate = gateFor(op, config);
+    if (!(x instanceof Tensor) || x.rank !== 2 || x.shape[1] !== config.dModel || x.shape[0]! < 1) {
+      throw new ShapeError(op, `x must be [T, dModel] = [T, ${config.dModel}] with T ≥ 1; got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+    }
+    const dtype = config.dtype ?? 'float64';
+    if (x.dtype !== dtype) throw new ValueError(op, `x is ${x.dtype} but the layer is ${dtype} (config.dtype)`);
+    if (x.data.some((v) => !Number.isFinite(v))) throw new ValueError(op, `x ${fmtShape(x.shape)} contains NaN or ±Infinity`);
+    const E = checkExpertParams(op, params.experts, config.expert, config.dModel);
+    if (E !== config.numExperts) throw new ShapeError(op, `params have ${E} routed experts but config.numExperts = ${config.numExperts}`);
+    if (options.bias !== undefined && options.bias.length !== E) {
+      throw new ShapeError(op, `bias must have one entry per routed expert, [${E}]; got [${options.bias.length}]`);
+    }
+    const T = x.shape[0]!;
+    const capacity = capacityFor(op, config, T, options.capacity);
+    const routeOptions = { ...(capacity !== Infinity ? { capacity } : {}), ...(options.bias ? { bias: options.bias } : {}) };
+    const g = gate.route(params.router, x, routeOptions);
+    if (g.plan.numTokens !== T || g.plan.topK !== config.topK || g.plan.numExperts !== E) {
+      throw new ShapeError(op, `gate '${gate.name}' returned a plan for ${g.plan.numTokens} tokens, top-${g.plan.topK} of ${g.plan.numExperts}; expected ${T}, top-${config.topK} of ${E}`);
+    }
+    let y = combine(runExperts(params.experts, config.expert, x, g.plan), g.weights, g.plan);
+    const numShared = config.numShared ?? 0;
+    if (numShared > 0) {
+      if (!params.shared) throw new ValueError(op, `config.numShared = ${numShared} but params have no 'shared' experts`);
+      const plan = sharedPlan(T, numShared);
+      y = add(undispatch(runExperts(params.shared, config.expert, x, plan), plan), y);
+    }
+    const load = expertLoad(g.plan);
+    const aux: MoELayerAux = {
+      switchLoss: switchAuxLoss(g),
+      zLoss: g.logits ? routerZLoss(g.logits) : null,
+      load, capacity: g.plan.capacity, dropped: g.plan.dropped.length, dropRate: dropRate(g.plan),
+    };
+    return { y, gate: g, aux };
+  },
+};
