@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+/**
+ * `moegrad` command line: demo, certify, list, reproduce, merge, bench.
+ * Bad arguments print the usage on stderr and exit with code 2.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { EXPERIMENTS, findExperiment } from '../moe/stats/registry.js';
+import type { CellResult, Experiment, ExperimentSummary } from '../moe/stats/experiment.js';
+import { parseShard, runCells, shardCells, type Shard } from './sweep.js';
+import { writeOutputs } from './render.js';
+
+export const USAGE = `usage: moegrad <command> [options]
+
+commands:
+  demo                         run the quick demo (examples/demo.ts)
+  certify [args...]            print the gradient certificate (engine/certify-cli.ts)
+  bench [args...]              run the benchmarks (bench/run.ts)
+  list                         list the reproducible experiments
+  reproduce <name> [options]   run an experiment sweep and write JSON, CSV and an SVG plot
+      --quick                  the ~1-minute version
+      --shard i/N              run only shard i of N (1-based; merge the outputs with 'moegrad merge')
+      --workers n              worker threads (default: available cores; 0 = run inline)
+      --out dir                output folder (default results/<name>[-quick])
+      --reps k                 keep only the first k repetitions of every n (smoke runs)
+  merge <dir|files...> [--out dir]
+                               merge shard outputs (*.cells.json) and summarise them
+`;
+
+class UsageError extends Error {}
+
+function fail(msg: string): never { throw new UsageError(msg); }
+
+/** Runs a module from a source checkout with argv rewritten; calls its exported main() if present. */
+async function delegate(relPath: string, args: string[], what: string): Promise<void> {
+  const url = new URL(relPath, import.meta.url);
+  process.argv = [process.argv[0]!, url.pathname, ...args];
+  let mod: { main?: (argv?: string[]) => unknown };
+  try {
+    mod = (await import(url.href)) as typeof mod;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(relPath.replace(/^\.\.\//, '').replace(/\.ts$/, ''))) {
+      throw new Error(`${what} is not available here (${relPath} missing); run it from a source checkout with 'npx tsx cli/moegrad.ts ${what}'`);
+    }
+    throw e;
+  }
+  if (typeof mod.main === 'function') await mod.main(args);
+}
+
+const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+function fmtFits(summary: ExperimentSummary): string {
+  return summary.fits.map((f) => {
+    const axis = f.axis === 'n' ? 'log n' : 'log(log n / n)';
+    const rep = f.reported !== undefined ? `   (paper: ${f.reported})` : '';
+    return `  ${f.label}: slope ${f.slope.toFixed(3)}  95% CI [${f.ci[0].toFixed(3)}, ${f.ci[1].toFixed(3)}]  vs ${axis}${rep}`;
+  }).join('\n');
+}
+
+function printSummary(exp: Experiment, summary: ExperimentSummary, files: { json: string; csv: string; svg: string }): void {
+  const lines = [`${exp.name}: ${exp.paper}`, ...summary.rows.map((r) => `  ${r.series.padEnd(10)} n=${String(r.n).padStart(7)}  mean ${r.mean.toExponential(3)}  std ${r.std.toExponential(2)}  (${r.count} reps)`),
+    'fitted rates:', fmtFits(summary), ...(summary.notes ?? []).map((s) => `  note: ${s}`),
+    `wrote ${files.json}, ${files.csv}, ${files.svg}`];
+  console.log(lines.join('\n'));
+}
+
+async function reproduce(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: {
+    quick: { type: 'boolean' }, shard: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, reps: { type: 'string' } } });
+  if (positionals.length !== 1) fail(`reproduce needs exactly one experiment name; got ${positionals.length}`);
+  const name = positionals[0]!;
+  const exp = findExperiment(name);
+  if (!exp) fail(`unknown experiment '${name}'; known: ${EXPERIMENTS.map((e) => e.name).join(', ')}`);
+  let shard: Shard | null = null;
+  if (values.shard !== undefined) { shard = parseShard(values.shard); if (!shard) fail(`--shard must be i/N with 1 ≤ i ≤ N; got '${values.shard}'`); }
+  const workers = values.workers === undefined ? availableParallelism() : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 0) fail(`--workers must be a non-negative integer; got '${values.workers}'`);
+  const reps = values.reps === undefined ? Infinity : Number(values.reps);
+  if (!(Number.isInteger(reps) && reps >= 1) && reps !== Infinity) fail(`--reps must be a positive integer; got '${values.reps}'`);
+  const quick = values.quick === true;
+  const out = values.out ?? join('results', `${name}${quick ? '-quick' : ''}`);
+  const all = exp.cells({ quick }).filter((c) => c.rep < reps);
+  const cells = shardCells(all, shard);
+  const t0 = Date.now();
+  const results = await runCells(exp, cells, workers, `${name}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`);
+  const seconds = (Date.now() - t0) / 1000;
+  const meta = { quick, shard: shard ? `${shard.index}/${shard.count}` : null, totalCells: all.length, cellIds: all.map((c) => c.id), seconds, workers };
+  if (shard) {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(out, { recursive: true });
+    const file = join(out, `${name}.shard-${shard.index}-of-${shard.count}.cells.json`);
+    await writeFile(file, JSON.stringify({ experiment: name, ...meta, results }, null, 1));
+    console.log(`${name} shard ${shard.index}/${shard.count}: ${results.length} of ${all.length} cells in ${seconds.toFixed(1)} s; wrote ${file}\nmerge all shards with: moegrad merge ${out}`);
+    return;
+  }
+  const summary = exp.summarize(results, { quick });
+  const files = await writeOutputs(out, exp, summary, results, meta);
+  printSummary(exp, summary, files);
+  console.log(`${results.length} cells in ${seconds.toFixed(1)} s on ${workers} worker(s)`);
+}
+
+async function merge(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { out: { type: 'string' } } });
+  if (positionals.length === 0) fail('merge needs a folder or *.cells.json files');
+  const files: string[] = [];
+  for (const p of positionals) {
+    const st = await stat(p).catch(() => null);
+    if (!st) fail(`no such file or folder: ${p}`);
+    if (st.isDirectory()) files.push(...(await readdir(p)).filter((f) => f.endsWith('.cells.json')).sort().map((f) => join(p, f)));
+    else files.push(p);
+  }
+  if (files.length === 0) fail(`no *.cells.json files in ${positionals.join(', ')}`);
+  const byId = new Map<string, CellResult>();
+  let name: string | null = null, quick = false, expected: string[] = [];
+  for (const f of files) {
+    const doc = JSON.parse(await readFile(f, 'utf8')) as { experiment: string; quick?: boolean; cellIds?: string[]; results: CellResult[] };
+    if (name !== null && doc.experiment !== name) fail(`cannot merge different experiments: ${name} and ${doc.experiment} (${f})`);
+    name = doc.experiment; quick = doc.quick === true;
+    if (doc.cellIds) expected = doc.cellIds;
+    for (const r of doc.results) byId.set(r.id, r);
+  }
+  const exp = findExperiment(name!);
+  if (!exp) fail(`unknown experiment '${name}' in ${files[0]}`);
+  const missing = expected.filter((id) => !byId.has(id));
+  if (missing.length) console.error(`warning: ${missing.length} of ${expected.length} cells missing (e.g. ${missing.slice(0, 3).join(', ')}); summarising what is there`);
+  const order = new Map(expected.map((id, k) => [id, k]));
+  const results = [...byId.values()].sort((a, b) => (order.get(a.id) ?? 1e9) - (order.get(b.id) ?? 1e9));
+  const summary = exp.summarize(results, { quick });
+  const out = values.out ?? (positionals.length === 1 && (await stat(positionals[0]!)).isDirectory() ? positionals[0]! : join('results', name!));
+  const written = await writeOutputs(out, exp, summary, results, { quick, shard: null, totalCells: expected.length || results.length, cellIds: expected, mergedFrom: files }, `${exp.name}.merged.json`);
+  printSummary(exp, summary, written);
+}
+
+/** Entry point; returns the process exit code. */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'list':
+        if (rest.length) fail('list takes no arguments');
+        for (const e of EXPERIMENTS) console.log(`${e.name.padEnd(22)} ${e.description}`);
+        return 0;
+      case 'reproduce': await reproduce(rest); return 0;
+      case 'merge': await merge(rest); return 0;
+      case 'demo': await delegate(`../examples/demo${ext}`, rest, 'demo'); return 0;
+      case 'certify': await delegate(`../engine/certify-cli${ext}`, rest, 'certify'); return 0;
+      case 'bench': await delegate(`../bench/run${ext}`, rest, 'bench'); return 0;
+      case '-h': case '--help': case 'help': console.log(USAGE); return 0;
+      case undefined: fail('missing command');
+      default: fail(`unknown command '${cmd}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`moegrad: ${(e as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    process.stderr.write(`moegrad: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+// Run when executed directly (tsx cli/moegrad.ts, node dist/cli/moegrad.js, or the npm bin link).
+const invoked = process.argv[1] ? (await import('node:fs')).realpathSync(process.argv[1]) : '';
+if (invoked && (await import('node:url')).fileURLToPath(import.meta.url) === invoked) {
+  process.exitCode = await main();
+}
