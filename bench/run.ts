@@ -1,0 +1,144 @@
+/**
+ * `npm run bench [-- --quick]`: matmul GFLOP/s (every moegrad backend vs tfjs cpu and tfjs wasm),
+ * MoE layer forward+backward tokens/s (moegrad vs tfjs wasm), gradient-certificate time, and an
+ * optional PyTorch ratio. Progress goes to stderr; the results are written to bench/RESULTS.md.
+ */
+import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { benchMatmul, type MatmulRow } from './matmul.js';
+import { benchMoe, type MoeResult } from './moe.js';
+import { machineLine, loadAverage, timeOnce } from './timing.js';
+
+const quick = process.argv.includes('--quick');
+const here = dirname(fileURLToPath(import.meta.url));
+const t0 = performance.now();
+const log = (s: string): void => { process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`); };
+
+const SIZES = quick ? [128, 256, 512] : [128, 256, 512, 1024];
+const REPS = quick ? 5 : 7;
+const MOE = { T: quick ? 1024 : 4096, d: 256, h: 512, E: 16, K: 2, shared: 1 };
+const MOE_REPS = 5;
+
+async function certifyTime(): Promise<string> {
+  const eng = (await import('../engine/index.js')) as Record<string, unknown>;
+  const certify = eng['certify'];
+  if (typeof certify !== 'function') return 'not run: `certify` is not exported from engine/index.ts yet';
+  let summary = '';
+  const ms = await timeOnce(async () => {
+    const report = await (certify as () => unknown)();
+    const r = report as { maxRelError?: number; entries?: unknown[]; ok?: boolean } | undefined;
+    if (r && typeof r === 'object') summary = [r.entries ? `${r.entries.length} ops` : '', r.maxRelError !== undefined ? `max rel error ${r.maxRelError.toExponential(2)}` : '', r.ok !== undefined ? (r.ok ? 'ok' : 'FAILED') : ''].filter(Boolean).join(', ');
+  });
+  return `${(ms / 1000).toFixed(2)} s${summary ? ` (${summary})` : ''}`;
+}
+
+function torchRatio(moe: MoeResult): string {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return 'not run: `/usr/bin/python3 -c "import torch"` fails on this machine (torch is not installed; the bench does not install it).';
+  const r = spawnSync('/usr/bin/python3', [join(here, 'torch_moe.py'), String(MOE.T), String(MOE.d), String(MOE.h), String(MOE.E), String(MOE.K), String(MOE.shared), String(MOE_REPS)], { encoding: 'utf8' });
+  const ms = Number(/ms_per_step=([\d.]+)/.exec(r.stdout)?.[1]);
+  if (!Number.isFinite(ms)) return `failed: ${r.stderr.split('\n').slice(-3).join(' ')}`;
+  const ours = moe.rows.find((x) => x.label.startsWith('moegrad'))?.msPerStep;
+  return `PyTorch CPU ${ms.toFixed(0)} ms/step (${(MOE.T / (ms / 1000)).toFixed(0)} tokens/s)${ours ? `; moegrad / torch speed ratio ${(ms / ours).toFixed(2)}×` : ''}`;
+}
+
+const fmt = (x: number | null | undefined, d = 2): string => (x === null || x === undefined ? '—' : x.toFixed(d));
+
+function matmulTables(rows: MatmulRow[]): string {
+  const out: string[] = [];
+  const peer = (n: number, label: string): number | null => rows.find((r) => r.n === n && r.dtype === 'float32' && r.label === label)?.gflops ?? null;
+  for (const dtype of ['float32', 'float64'] as const) {
+    const labels = [...new Set(rows.filter((r) => r.dtype === dtype).map((r) => r.label))];
+    out.push(`### ${dtype}: GFLOP/s (2n³ / median time)${dtype === 'float64' ? ' — tfjs has no float64, so ratios are against its float32 figures' : ''}\n`);
+    out.push(`| backend | ${SIZES.map((n) => `n = ${n}`).join(' | ')} | what ran (describe()) |`);
+    out.push(`|---|${SIZES.map(() => '---:').join('|')}|---|`);
+    for (const label of labels) {
+      const cells = SIZES.map((n) => { const r = rows.find((x) => x.n === n && x.dtype === dtype && x.label === label); return r?.gflops != null ? fmt(r.gflops) : r?.note ?? '—'; });
+      const desc = rows.filter((x) => x.dtype === dtype && x.label === label).at(-1)?.describe ?? '';
+      out.push(`| ${label} | ${cells.join(' | ')} | \`${desc}\` |`);
+    }
+    out.push('');
+    out.push(`Ratios (moegrad ${dtype} ÷ tfjs float32, > 1 = moegrad faster):\n`);
+    out.push(`| backend | ${SIZES.map((n) => `vs tfjs-wasm n = ${n}`).join(' | ')} | ${SIZES.map((n) => `vs tfjs-cpu n = ${n}`).join(' | ')} |`);
+    out.push(`|---|${SIZES.map(() => '---:').join('|')}|${SIZES.map(() => '---:').join('|')}|`);
+    for (const label of labels.filter((l) => !l.startsWith('tfjs'))) {
+      const ratio = (n: number, p: string): string => {
+        const g = rows.find((x) => x.n === n && x.dtype === dtype && x.label === label)?.gflops, q = peer(n, p);
+        return g != null && q ? `${(g / q).toFixed(2)}×` : '—';
+      };
+      out.push(`| ${label} | ${SIZES.map((n) => ratio(n, 'tfjs-wasm')).join(' | ')} | ${SIZES.map((n) => ratio(n, 'tfjs-cpu')).join(' | ')} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function moeTable(moe: MoeResult): string {
+  const peer = moe.rows.find((r) => r.label.startsWith('tfjs'))?.msPerStep;
+  const lines = ['| implementation | tokens/s | ms / step | ratio vs tfjs-wasm | what ran |', '|---|---:|---:|---:|---|'];
+  for (const r of moe.rows) {
+    const ratio = r.msPerStep && peer ? `${(peer / r.msPerStep).toFixed(2)}×` : '—';
+    lines.push(`| ${r.label} | ${r.tokensPerSec === null ? (r.note ?? '—') : r.tokensPerSec.toFixed(0)} | ${fmt(r.msPerStep, 0)} | ${ratio} | ${r.describe} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const machine = machineLine();
+  const loadStart = loadAverage();
+  log(`moegrad bench${quick ? ' (--quick)' : ''} on ${machine}`);
+  const matmul = await benchMatmul(SIZES, REPS, log);
+  let moe: MoeResult;
+  try {
+    moe = await benchMoe(MOE, MOE_REPS, log);
+  } catch (e) {
+    log(`  MoE section failed: ${(e as Error).stack}`);
+    moe = { config: MOE, rows: [{ label: 'MoE section', tokensPerSec: null, msPerStep: null, describe: 'not run', note: `failed: ${(e as Error).message.split('\n')[0]}` }] };
+  }
+  log('gradient certificate');
+  const cert = await certifyTime().catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
+  log(`  ${cert}`);
+  log('PyTorch (optional)');
+  const torch = torchRatio(moe);
+  log(`  ${torch}`);
+  const loadEnd = loadAverage();
+  const md = [
+    '# Benchmark results',
+    '',
+    `Regenerated by \`npm run bench${quick ? ' -- --quick' : ''}\` (${((performance.now() - t0) / 1000).toFixed(0)} s). Do not edit by hand.`,
+    '',
+    `**Machine:** ${machine}.`,
+    '',
+    `**Load:** 1-minute load average ${loadStart.toFixed(2)} at the start and ${loadEnd.toFixed(2)} at the end. `
+      + (Math.max(loadStart, loadEnd) > 1 ? 'The machine was shared with other work while this ran, so absolute figures are inflated by contention; the ratios (measured in the same process, interleaved round by round) are the comparable numbers.' : 'The machine was mostly idle.'),
+    '',
+    `Method: medians of ${REPS} timed runs after 1 warm-up, contestants interleaved round by round in one process. `
+      + 'moegrad timings are `backend.matmul` on typed arrays, including copies into wasm memory, B packing and the copy out; '
+      + 'tfjs timings are `tensor2d`×2 + `matMul` + `dataSync` + `dispose`. Inputs U(−1, 1).',
+    '',
+    '## Matmul (n×n @ n×n)',
+    '',
+    matmulTables(matmul),
+    '## MoE layer, forward + backward',
+    '',
+    `T = ${MOE.T} tokens, d = ${MOE.d}, h = ${MOE.h}, E = ${MOE.E} experts, top-${MOE.K}, ${MOE.shared} shared expert, float32, loss = Σ y ⊙ g; medians of ${MOE_REPS} steps.`,
+    '',
+    moeTable(moe),
+    '',
+    '## Gradient certificate',
+    '',
+    `\`certify\` (every registered op gradchecked in float64): ${cert}.`,
+    '',
+    '## PyTorch (optional)',
+    '',
+    torch,
+    '',
+  ].join('\n');
+  writeFileSync(join(here, 'RESULTS.md'), md);
+  log(`wrote ${join(here, 'RESULTS.md')}`);
+}
+
+await main();
+process.exit(0);
