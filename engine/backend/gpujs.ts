@@ -37,7 +37,7 @@ const KERNEL_CLASS_MODE: Record<string, string> = {
 
 /** Why `webgpu` cannot serve the synchronous matmul the engine's ops call. */
 export const WEBGPU_ASYNC = "gpu.js mode 'webgpu' is asynchronous only (its readback needs mapAsync), but the engine's "
-  + "matmul is synchronous: call matmulAsync() on createGpujsBackend({ mode: 'webgpu' }) directly, or use 'webgl2' in browsers";
+  + "matmul is synchronous: use 'webgl2' in browsers, or createGpujsBackend({ mode: 'webgpu', asyncOnly: true }).matmulAsync()";
 
 const GL_CLASSES = new Set(['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel']);
 
@@ -57,8 +57,14 @@ const MATMUL_SOURCE = `function matmulTile(a, b) {
 }`;
 
 export interface GpujsBackendOptions {
-  /** gpu.js mode (default `gpu`: gpu.js's own choice). `webgpu` works through `matmulAsync` only. */
+  /** gpu.js mode (default `gpu`: gpu.js's own choice). `webgpu` needs `asyncOnly` (it works through `matmulAsync` only). */
   mode?: GpujsMode;
+  /**
+   * Accept `mode: 'webgpu'`, whose results gpu.js reads back asynchronously: the backend then serves
+   * `matmulAsync` only and its sync `matmul` throws, so it must not be handed to `useBackend`. Without
+   * this flag `webgpu` is refused at creation, so a sync backend never fails mid-training.
+   */
+  asyncOnly?: boolean;
   /** The gpu.js `GPU` constructor, e.g. the browser global from gpu-browser.js. Default: load gpu.js lazily. */
   GPU?: GpujsConstructor;
   /** gpu.js's `input` helper; default `GPU.input` (browser global) or the loaded module's. */
@@ -135,6 +141,7 @@ function copyResult(result: unknown, out: TypedArray, off: number, rows: number,
 export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBackend {
   const mode = options.mode ?? 'gpu';
   assertMode(mode);
+  if (mode === 'webgpu' && !options.asyncOnly) throw new ValueError('createGpujsBackend', WEBGPU_ASYNC);
   const name = options.name ?? (mode === 'gpu' ? 'gpujs' : `gpujs:${mode}`);
 
   let lib: GpujsModule | null = null;

@@ -155,12 +155,15 @@ describe('gpu.js backend selection and reporting', () => {
     }
   });
 
-  it('modes that cannot run here fail at selection with a ValueError that says why', () => {
+  it('modes that cannot run here fail at selection with a ValueError that says why', async () => {
     expect(() => useBackend('gpujs:webgl2')).toThrow(ValueError);
     expect(() => useBackend('gpujs:webgl2')).toThrow(/useBackend: gpu\.js mode 'webgl2' is not available here/);
-    expect(() => useBackend('gpujs:webgpu')).toThrow(/asynchronous only.*matmulAsync/);
-    const webgpu = createGpujsBackend({ mode: 'webgpu' });
-    expect(() => webgpu.matmul(new Float32Array(1), new Float32Array(1), new Float32Array(1), 1, 1, 1, 1)).toThrow(/asynchronous only/);
+    expect(() => useBackend('gpujs:webgpu')).toThrow(/asynchronous only.*asyncOnly: true.*matmulAsync/);
+    expect(() => createGpujsBackend({ mode: 'webgpu' })).toThrow(/createGpujsBackend: gpu.js mode 'webgpu' is asynchronous only/);
+    const webgpu = createGpujsBackend({ mode: 'webgpu', asyncOnly: true });
+    expect(() => webgpu.matmul(new Float32Array(1), new Float32Array(1), new Float32Array(1), 1, 1, 1, 1)).toThrow(/matmul: .*asynchronous only/);
+    // no navigator.gpu in Node: the async path fails with gpu.js's reason rather than hanging
+    await expect(webgpu.matmulAsync(new Float32Array(1), new Float32Array(1), new Float32Array(1), 1, 1, 1, 1)).rejects.toThrow(/'webgpu' is not available here/);
     expect(() => useBackend('gpujs:nonsense')).toThrow(/unknown backend 'gpujs:nonsense'.*gpujs:webasm/);
     expect(() => createGpujsBackend({ mode: 'metal' as never })).toThrow(/unknown gpu.js mode 'metal'/);
     expect(getBackend().name).toBe('cpu'); // a failed selection leaves the active backend alone
