@@ -7,6 +7,8 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import fc from 'fast-check';
 import { createCpuBackend, wasmGemm, JS_MAX_MACS, THREAD_MIN_MACS } from '../../engine/backend/cpu.js';
+import { WasmGemm, wasmRelaxedFmaSupported } from '../../engine/backend/cpu-wasm.js';
+import { DEFAULT_GEMM_CONFIG } from '../../engine/backend/wasm/gemm-kernel.js';
 import { uleb, sleb } from '../../engine/backend/wasm/emit.js';
 import { Rng, tensor, randn, matmul, grad, sum, mul, withBackend, gradcheck, cast, type Tensor, type TypedArray } from '../../engine/index.js';
 
@@ -106,6 +108,36 @@ describe('cpu matmul parity vs float64 reference (error ≤ (K+2)·u·Σ|a||b|)'
       const out = new Float32Array(6).fill(5);
       be.matmul(new Float32Array(0), new Float32Array(0), out, 1, 2, 0, 3);
       expect([...out]).toEqual([0, 0, 0, 0, 0, 0]);
+    }
+  });
+});
+
+describe('kernel variants', () => {
+  it('other register-tile shapes (6×8 f32, 3×8 f64, unroll 2) agree with the reference', () => {
+    const g = new WasmGemm({ f32: { mr: 6, nv: 2 }, f64: { mr: 3, nv: 4 }, unroll: 2, fma: false });
+    for (const [i, shape] of ODD_SHAPES.entries()) {
+      for (const T of [Float32Array, Float64Array] as Ctor[]) {
+        const [batch, m, k, n] = shape;
+        const rng = new Rng(500 + i);
+        const a = filled(T, batch * m * k, rng), b = filled(T, batch * k * n, rng), out = new T(batch * m * n).fill(Number.NaN);
+        g.matmul(a, b, out, batch, m, k, n, 1);
+        expect(checkAgainstReference(a, b, out, shape)).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  // relaxed-simd validates in Node 20 only behind a flag:
+  //   npx vitest run test/backend/cpu.test.ts -t relaxed --execArgv=--experimental-wasm-relaxed-simd
+  it.skipIf(!wasmRelaxedFmaSupported())('relaxed-simd FMA kernel agrees with the reference', () => {
+    const g = new WasmGemm({ ...DEFAULT_GEMM_CONFIG, fma: true });
+    for (const [i, shape] of ODD_SHAPES.entries()) {
+      for (const T of [Float32Array, Float64Array] as Ctor[]) {
+        const [batch, m, k, n] = shape;
+        const rng = new Rng(600 + i);
+        const a = filled(T, batch * m * k, rng), b = filled(T, batch * k * n, rng), out = new T(batch * m * n);
+        g.matmul(a, b, out, batch, m, k, n, 1);
+        expect(checkAgainstReference(a, b, out, shape)).toBeLessThanOrEqual(1);
+      }
     }
   });
 });
