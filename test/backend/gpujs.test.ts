@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  Rng, ValueError, calibrateBackends, createGpujsBackend, getBackend, getCalibration, matmul, mul, randn, sum,
+  Rng, ValueError, calibrateBackends, registerBackend, createGpujsBackend, getBackend, getCalibration, matmul, mul, randn, sum,
   useBackend, valueAndGrad, withBackend, type GpujsConstructor, type GpujsInputFn, type Tensor,
 } from '../../engine/index.js';
 import { expectParity, reference, tolerance, type Shape3 } from './gpujs-parity.js';
@@ -178,6 +178,12 @@ describe('gpu.js backend selection and reporting', () => {
     expect(cal.entries[2]!.error).toMatch(/webgl2/);
     const fastest = ran.reduce((x, y) => (y.gflops! > x.gflops! ? y : x));
     expect(cal.backend.name).toBe(fastest.name);
+
+    // a fast but wrong backend is never kept
+    registerBackend({ name: 'test:zeros', describe: () => 'test:zeros', matmul: (_a, _b, out) => { out.fill(0); } });
+    const guarded = calibrateBackends({ candidates: ['cpu', 'test:zeros'], size: 32, force: true });
+    expect(guarded.entries[1]!.error).toMatch(/wrong result/);
+    expect(guarded.backend.name).toBe('cpu');
 
     useBackend('auto'); // full 256³ calibration over every candidate, once
     const auto = getCalibration()!;
