@@ -80,7 +80,7 @@ export function drawPrediction(canvas: HTMLCanvasElement, grid: GridView, data: 
 }
 
 /** Loss (log scale, left axis) and Jain's index (0..1, right axis) over the steps. */
-export function drawCurves(canvas: HTMLCanvasElement, loss: readonly number[], jain: readonly number[]): void {
+export function drawCurves(canvas: HTMLCanvasElement, loss: readonly number[], jain: readonly number[], jainOf: string): void {
   const c = ctx2d(canvas);
   const W = canvas.width, H = canvas.height, pad = 24;
   c.clearRect(0, 0, W, H);
@@ -100,7 +100,7 @@ export function drawCurves(canvas: HTMLCanvasElement, loss: readonly number[], j
   c.fillStyle = '#1d2433';
   c.fillText(`loss ${loss[loss.length - 1]!.toExponential(2)}`, pad, 12);
   c.fillStyle = '#3558d4';
-  c.fillText(`Jain ${jain[jain.length - 1]!.toFixed(3)}`, pad + 90, 12);
+  c.fillText(`Jain (${jainOf}) ${jain[jain.length - 1]!.toFixed(3)}`, pad + 90, 12);
 }
 
 /** Bars, one per expert, with a dashed line at the balanced value. */

@@ -67,11 +67,11 @@ function render(): PointInspection {
   const grid = gridView(train.params, config, GRID_RES);
   drawRegions($('regions') as HTMLCanvasElement, grid, data, point);
   drawPrediction($('prediction') as HTMLCanvasElement, grid, data);
-  drawCurves($('loss') as HTMLCanvasElement, lossHistory, jainHistory);
+  drawCurves($('loss') as HTMLCanvasElement, lossHistory, jainHistory, last?.jainOf ?? 'load');
   const load = last ? Array.from(last.load) : new Array<number>(config.numExperts).fill(0);
   drawBars($('load') as HTMLCanvasElement, load, new Set(), Math.max(0.5, ...load), 1 / config.numExperts);
   $('loadCaption').textContent = `Expert load (fraction of routed slots; dashed = balanced 1/E)` +
-    (last ? `  ·  Jain ${last.jain.toFixed(3)}  ·  accuracy ${(100 * last.accuracy).toFixed(1)}%` : '');
+    (last ? `  ·  Jain (${last.jainOf}) ${last.jain.toFixed(3)}  ·  accuracy ${(100 * last.accuracy).toFixed(1)}%` : '');
   const info = inspectPoint(train.params, config, point);
   renderInspect(info);
   const ran = backendReport();

@@ -4,19 +4,16 @@
  * logits, full-batch Adam training, and router inspection at one point.
  */
 import {
-  Rng, Tensor, tensor, randn, zeros, noGrad, valueAndGrad, grad, adam, crossEntropy, softmax, matmul, add, sub, mul, relu,
-  topk, scatterAlongAxis, expandDims, broadcastTo, permute, sum, slice, reshape, treePaths, treeLeaves,
-  type AdamState, type TensorTree,
+  Rng, Tensor, tensor, noGrad, valueAndGrad, grad, adam, crossEntropy, sub, sum, slice, treePaths, treeLeaves,
+  MoELayer, routerDiagnostics, jainIndex,
+  type AdamState, type TensorTree, type GateOutput, type MoELayerConfig, type MoELayerParams,
 } from '../../index.js';
+import { GATE_KINDS, playgroundGate, type GateKind } from './gates.js';
+
+export { GATE_KINDS, type GateKind };
 
 export type TaskName = 'xor' | 'rings' | 'spiral';
 export const TASKS: readonly TaskName[] = ['xor', 'rings', 'spiral'];
-
-export type GateKind = 'softmax' | 'topKSoftmax';
-export const GATE_KINDS: readonly { kind: GateKind; label: string; sparse: boolean }[] = [
-  { kind: 'softmax', label: 'softmax (dense)', sparse: false },
-  { kind: 'topKSoftmax', label: 'top-k softmax (Mixtral)', sparse: true },
-];
 
 export interface PlaygroundConfig {
   readonly task: TaskName;
@@ -67,69 +64,48 @@ export function makeTask(task: TaskName, seed: number, n: number): Dataset {
   return { x: tensor(pts, [n, 2]), labels };
 }
 
-/** Router and expert parameters: linear router, relu MLP experts 2 → H → 2. */
-export interface MoEParams {
-  readonly router: { readonly w: Tensor; readonly b: Tensor };
-  readonly experts: { readonly w1: Tensor; readonly b1: Tensor; readonly w2: Tensor; readonly b2: Tensor };
-  readonly [key: string]: TensorTree;
+/** The layer config for a playground config (cached: MoELayer caches its gate per config object). */
+const layerConfigs = new Map<string, MoELayerConfig>();
+export function layerConfig(config: PlaygroundConfig): MoELayerConfig {
+  const key = `${config.gate}/${config.numExperts}/${config.topK}/${config.dHidden}`;
+  let lc = layerConfigs.get(key);
+  if (!lc) {
+    const gate = playgroundGate(config.gate, config.numExperts, config.topK);
+    lc = { dModel: 2, dHidden: config.dHidden, numExperts: config.numExperts, topK: gate.topK, gate, expert: 'relu' };
+    layerConfigs.set(key, lc);
+  }
+  return lc;
 }
 
+export type MoEParams = MoELayerParams;
+
 export interface RouteResult {
-  /** [T, 2] class logits. */
+  /** [T, 2] class logits (the layer's output). */
   readonly y: Tensor;
-  /** [T, E] dense router scores. */
-  readonly scores: Tensor;
-  /** [T, K] combine weights aligned with `indices`. */
-  readonly weights: Tensor;
-  /** [T·K] chosen experts. */
-  readonly indices: Int32Array;
-  readonly topK: number;
+  /** The gate's output: scores [T, E], weights [T, K], indices [T·K], plan. */
+  readonly gate: GateOutput;
 }
 
 export function initParams(config: PlaygroundConfig): MoEParams {
-  const rng = new Rng(config.seed + 1);
-  const E = config.numExperts, H = config.dHidden;
-  return {
-    router: { w: randn(rng, [2, E], 1.0), b: zeros([E]) },
-    experts: { w1: randn(rng, [E, 2, H], 1.0), b1: randn(rng, [E, H], 0.1), w2: randn(rng, [E, H, 2], 0.5), b2: zeros([E, 2]) },
-  };
+  return MoELayer.init(new Rng(config.seed + 1), layerConfig(config));
 }
 
-/** The MoE forward pass on points x [T, 2]. */
+/** The MoE forward pass on points x [T, 2]: the layer's 2-D output is read as the two class logits. */
 export function forward(params: MoEParams, x: Tensor, config: PlaygroundConfig): RouteResult {
-  const E = config.numExperts, T = x.shape[0]!;
-  const logits = add(matmul(x, params.router.w), params.router.b);
-  const scores = softmax(logits, 1);
-  let weights: Tensor, indices: Int32Array, K: number;
-  if (config.gate === 'softmax') {
-    K = E; weights = scores;
-    indices = new Int32Array(T * E).map((_, i) => i % E);
-  } else {
-    K = config.topK;
-    const top = topk(logits, K, 1);
-    weights = softmax(top.values, 1); indices = top.indices;
-  }
-  const dense = K === E && config.gate === 'softmax' ? weights : scatterAlongAxis(weights, indices, 1, E);
-  const H = config.dHidden;
-  const xs = broadcastTo(expandDims(x, 0), [E, T, 2]);
-  const h = relu(add(matmul(xs, params.experts.w1), reshape(params.experts.b1, [E, 1, H])));
-  const out = add(matmul(h, params.experts.w2), reshape(params.experts.b2, [E, 1, 2]));
-  const y = sum(mul(expandDims(permute(dense, [1, 0]), 2), out), 0);
-  return { y, scores, weights, indices, topK: K };
+  const out = MoELayer.apply(params, x, layerConfig(config));
+  return { y: out.y, gate: out.gate };
 }
 
-/** Fraction of routed slots each expert received. */
-export function expertLoadOf(indices: Int32Array, numExperts: number): Float64Array {
-  const load = new Float64Array(numExperts);
-  for (const e of indices) load[e]! += 1 / indices.length;
-  return load;
-}
-
-/** Jain's fairness index (Σx)² / (n·Σx²): 1 when perfectly balanced, 1/n when one expert takes all. */
-export function jainOf(values: ArrayLike<number>): number {
-  let s = 0, s2 = 0;
-  for (let i = 0; i < values.length; i++) { s += values[i]!; s2 += values[i]! * values[i]!; }
-  return s2 === 0 ? 0 : (s * s) / (values.length * s2);
+/**
+ * Balance numbers of one routing: load share per expert (fraction of routing decisions) and Jain's
+ * index. Under a dense gate every expert gets every token, so the load is trivially uniform; there
+ * Jain's index is taken over the importance Σ_t s[t,e] instead (`jainOf` says which).
+ */
+export function balanceOf(gate: GateOutput): { load: Float64Array; jain: number; jainOf: 'load' | 'importance' } {
+  const d = routerDiagnostics(gate);
+  const total = d.load.reduce((a, b) => a + b, 0);
+  const load = d.load.map((v) => v / total);
+  return d.topK < d.numExperts ? { load, jain: d.jain, jainOf: 'load' } : { load, jain: jainIndex(d.importance), jainOf: 'importance' };
 }
 
 export interface TrainState {
@@ -146,6 +122,8 @@ export interface StepResult {
   readonly accuracy: number;
   readonly load: Float64Array;
   readonly jain: number;
+  /** What Jain's index was taken over: the load (sparse gates) or the importance (dense gates). */
+  readonly jainOf: 'load' | 'importance';
 }
 
 export function initTraining(config: PlaygroundConfig): TrainState {
@@ -159,13 +137,13 @@ export function trainStep(state: TrainState, data: Dataset, config: PlaygroundCo
   const { value, grad: g } = valueAndGrad(lossOf)(state.params);
   const next = adam(state.params, g, { lr: config.lr }, state.opt);
   const r = route!;
-  const load = expertLoadOf(r.indices, config.numExperts);
+  const { load, jain, jainOf } = balanceOf(r.gate);
   const yv = r.y.data;
   let correct = 0;
   for (let i = 0; i < data.labels.length; i++) if ((yv[2 * i + 1]! > yv[2 * i]! ? 1 : 0) === data.labels[i]) correct++;
   return {
     state: { params: next.params, opt: next.state, step: state.step + 1 },
-    loss: value.item(), accuracy: correct / data.labels.length, load, jain: jainOf(load),
+    loss: value.item(), accuracy: correct / data.labels.length, load, jain, jainOf,
   };
 }
 
@@ -189,13 +167,13 @@ export function gridView(params: MoEParams, config: PlaygroundConfig, res: numbe
   }
   return noGrad(() => {
     const out = forward(params, tensor(pts, [res * res, 2]), config);
-    const n = res * res, K = out.topK;
+    const n = res * res, K = out.gate.plan.topK;
     const expert = new Int32Array(n), weight = new Float64Array(n), prob = new Float64Array(n);
-    const w = out.weights.data, y = out.y.data;
+    const w = out.gate.weights.data, y = out.y.data, idx = out.gate.indices;
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let k = 1; k < K; k++) if (w[i * K + k]! > w[i * K + best]!) best = k;
-      expert[i] = out.indices[i * K + best]!; weight[i] = w[i * K + best]!;
+      expert[i] = idx[i * K + best]!; weight[i] = w[i * K + best]!;
       prob[i] = 1 / (1 + Math.exp(y[2 * i]! - y[2 * i + 1]!));
     }
     return { res, expert, weight, prob };
@@ -217,7 +195,7 @@ export interface PointInspection {
 export function inspectPoint(params: MoEParams, config: PlaygroundConfig, point: readonly [number, number]): PointInspection {
   const x = tensor([[point[0], point[1]]]);
   const r = noGrad(() => forward(params, x, config));
-  const K = r.topK;
+  const K = r.gate.plan.topK;
   const outputOf = (router: MoEParams['router']) => {
     const y = forward({ ...params, router }, x, config).y;
     return sum(sub(slice(y, [0, 1], [1, 2]), slice(y, [0, 0], [1, 1])));
@@ -227,8 +205,8 @@ export function inspectPoint(params: MoEParams, config: PlaygroundConfig, point:
   const grads = treeLeaves(g).map((t, i) => ({ name: `router.${paths[i]}`, shape: t.shape, values: t.toArray() }));
   const y = r.y.toArray();
   return {
-    scores: r.scores.toArray(), selected: Array.from(r.indices.subarray(0, K)),
-    weights: r.weights.toArray().slice(0, K), y: [y[0]!, y[1]!], output: y[1]! - y[0]!, grads,
+    scores: r.gate.scores.toArray(), selected: Array.from(r.gate.indices.subarray(0, K)),
+    weights: r.gate.weights.toArray().slice(0, K), y: [y[0]!, y[1]!], output: y[1]! - y[0]!, grads,
   };
 }
 
