@@ -8,6 +8,6 @@ export { expertParamCount, expertMean, layoutOf, packModel, unpackModel, compone
 export type { ExpertFamily, ExpertShape, RoutedGateKind, SharedAtom, RoutedAtom, GaussianMoE } from './gaussian-moe.js';
 export { voronoiCells, voronoiLoss, perAtomErrors, rOrder, lossD1, lossD2, lossD3, lossD4, regressionVoronoiLoss } from './voronoi.js';
 export type { Atom, VoronoiLossOptions, RegressionAtom } from './voronoi.js';
-export { THM_TRUTHS, initNearTruth, alignSoftmaxGauge, alignReluScale, fitThm, PAPER_2505_EXPERIMENTS } from './paper-2505.js';
+export { THM_TRUTHS, initNearTruth, alignSoftmaxGauge, alignReluScale, alignSigmoidScale, fitThm, PAPER_2505_EXPERIMENTS } from './paper-2505.js';
 export type { FitOptions } from './paper-2505.js';
 export { EXPERIMENTS, findExperiment } from './registry.js';

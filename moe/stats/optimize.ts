@@ -19,6 +19,8 @@ export interface MinimizeOptions {
   readonly maxIter?: number;
   /** L-BFGS memory (default 10). */
   readonly memory?: number;
+  /** Largest allowed |change| of any coordinate in one step (default Infinity); keeps flat directions from jumping. */
+  readonly maxStep?: number;
 }
 
 export interface MinimizeResult {
@@ -38,7 +40,7 @@ function maxAbs(a: Float64Array): number { let m = 0; for (let i = 0; i < a.leng
  * the line search (the step halves), so an objective may return Infinity/NaN outside its domain.
  */
 export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: MinimizeOptions = {}): MinimizeResult {
-  const { tol = 1e-6, gtol = 1e-9, maxIter = 1000, memory = 10 } = opts;
+  const { tol = 1e-6, gtol = 1e-9, maxIter = 1000, memory = 10, maxStep = Infinity } = opts;
   const p = theta0.length;
   let x = Float64Array.from(theta0);
   let g = new Float64Array(p);
@@ -69,8 +71,8 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
       for (let i = 0; i < p; i++) dir[i] = -g[i]! * sc;
       slope = dot(g, dir);
     }
-    // Backtracking Armijo line search from step 1.
-    let step = 1, fNew = NaN, accepted = false;
+    // Backtracking Armijo line search from step 1 (or less, if a coordinate would move more than maxStep).
+    let step = Math.min(1, maxStep / Math.max(1e-300, maxAbs(dir))), fNew = NaN, accepted = false;
     for (let ls = 0; ls < 40; ls++) {
       for (let i = 0; i < p; i++) xNew[i] = x[i]! + step * dir[i]!;
       fNew = f(xNew, gNew); evals++;

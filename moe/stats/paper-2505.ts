@@ -2,7 +2,9 @@
  * Experiment 1 of issue #5: the synthetic experiments of arXiv 2505.10860 App. G.1 (Thm 1–4).
  * Truth k1* = 1 shared + k2* = 2 routed experts, fitted k1 = 2 + k2 = 3, X ~ U[−3, 3], Y from the
  * Gaussian MoE density, MLE by full-batch L-BFGS on the fused float64 likelihood (gradient verified
- * against the tape), paper tolerance 1e−6 on the relative log-likelihood change, ≤ 1000 iterations.
+ * against the tape). The paper's EM stops at tolerance 1e−6 or 1000 iterations; L-BFGS at 1e−6
+ * stops before the flat over-specified directions settle, so it stops at a relative NLL change
+ * < 1e−10 or 1000 iterations, with steps capped at 2 per coordinate.
  *
  * Choices the paper leaves open (documented in every summary's notes):
  * - initialisation: near the truth, with one fitted atom per true atom plus the extra atom placed
@@ -113,7 +115,24 @@ export function alignReluScale(fit: GaussianMoE, truth: GaussianMoE): GaussianMo
   };
 }
 
-export interface FitOptions { readonly tol?: number; readonly maxIter?: number; readonly initNoise?: number }
+/**
+ * Normalized sigmoid with all gate slopes β1 = 0 (Thm 3's sparse regime) depends on β0 only through
+ * the ratios σ(β0_j)/Σσ(β0_l): scaling every σ(β0_j) by one c > 0 leaves the density unchanged, so β0
+ * drifts along that direction. Before measuring, the fitted masses are rescaled so that Σ_j σ(β0_j)
+ * equals the truth's (exactly likelihood-preserving only when the fitted slopes are 0; they are
+ * O(n^-1/4) here). c is capped so that every rescaled σ stays below 1 − 1e-9.
+ */
+export function alignSigmoidScale(fit: GaussianMoE, truth: GaussianMoE): GaussianMoE {
+  if (fit.gate !== 'normalizedSigmoid' || fit.routed.length === 0) return fit;
+  const s = fit.routed.map((a) => sigma(a.beta0));
+  const target = truth.routed.reduce((acc, a) => acc + sigma(a.beta0), 0);
+  const total = s.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) return fit;
+  const c = Math.min(target / total, (1 - 1e-9) / Math.max(...s));
+  return { ...fit, routed: fit.routed.map((a, j) => ({ ...a, beta0: logit(c * s[j]!) })) };
+}
+
+export interface FitOptions { readonly tol?: number; readonly maxIter?: number; readonly initNoise?: number; /** Apply `alignSigmoidScale` (Thm 3). */ readonly alignSigmoid?: boolean }
 
 /** Draws n points from `truth` and fits the over-specified model by MLE. Deterministic in `seed`. */
 export function fitThm(truth: GaussianMoE, n: number, seed: number, opts: FitOptions = {}) {
@@ -121,9 +140,11 @@ export function fitThm(truth: GaussianMoE, n: number, seed: number, opts: FitOpt
   const rng = new Rng(seed);
   const data = sampleGaussianMoE(truth, n, rng.split());
   const init = initNearTruth(truth, rng.split(), initNoise * Math.pow(n, -0.083));
-  const res = lbfgs(gaussianMoENll(init, data.x, data.y), packModel(init), { tol, maxIter });
-  const fit = alignReluScale(alignSoftmaxGauge(unpackModel(init, res.theta), truth), truth);
-  return { fit, nll: res.value, iterations: res.iterations, converged: res.converged, reason: res.reason };
+  const res = lbfgs(gaussianMoENll(init, data.x, data.y), packModel(init), { tol, maxIter, maxStep: 2 });
+  const raw = unpackModel(init, res.theta);
+  let fit = alignReluScale(alignSoftmaxGauge(raw, truth), truth);
+  if (opts.alignSigmoid) fit = alignSigmoidScale(fit, truth);
+  return { fit, raw, nll: res.value, iterations: res.iterations, converged: res.converged, reason: res.reason };
 }
 
 type ThmName = keyof typeof THM_TRUTHS;
@@ -163,7 +184,7 @@ function makeThm(name: ThmName): Experiment {
     },
     runCell(cell) {
       const t0 = Date.now();
-      const r = fitThm(truth, cell.n, cell.seed);
+      const r = fitThm(truth, cell.n, cell.seed, { alignSigmoid: name === 'thm3' });
       let value: number;
       if (name === 'thm1') value = lossD1(r.fit, truth);
       else if (name === 'thm2') value = lossD2(r.fit, truth);
@@ -186,6 +207,7 @@ function makeThm(name: ThmName): Experiment {
         notes: [
           `MLE by full-batch L-BFGS (stop at relative NLL change < 1e-10 or 1000 iterations); mean iterations ${iters.length ? (iters.reduce((a, b) => a + b, 0) / iters.length).toFixed(0) : 'n/a'}, ${notConverged} of ${results.length} fits hit a cap.`,
           'Init near the truth (extra atoms split the first true atom), perturbation std 0.5·n^-0.083; softmax gauge aligned to the truth before measuring.',
+          ...(name === 'thm3' ? ['With β1* = 0 the normalized-sigmoid gate identifies β0 only up to a common scale of the σ(β0); fitted σ(β0) are rescaled to the truth\'s total before measuring D3 (see alignSigmoidScale).'] : []),
           ...(name === 'thm4' ? ['D4 routed terms are measured against a fitted large-n limit (independent draw, seed 777).'] : []),
           ...(name === 'thm1' || name === 'thm2' ? ['As printed, β11* = β12* = 5, so the true softmax gate does not depend on x (spec §5.1 note 1).'] : []),
         ],

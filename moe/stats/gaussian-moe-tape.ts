@@ -1,0 +1,90 @@
+/**
+ * The 2505.10860 Gaussian MoE negative log-likelihood written with engine ops, so its gradient (and
+ * higher derivatives) come from moegrad's tape. Same parameterisation as the flat layout of
+ * `gaussian-moe.ts` (log ω logits, log variances), so the fused float64 objective can be checked
+ * against it exactly, and any gate or expert composed from engine ops can be fitted with
+ * `tapeObjective` + `lbfgs`.
+ */
+import {
+  type Tensor, add, concat, exp, fromData, gelu, log, logSoftmax, logsumexp, matmul, mean, mul, neg, relu, scale, sigmoid,
+  slice, square, sub, sum, tanh, transpose, reshape,
+} from '../../engine/index.js';
+import { type ExpertShape, type GaussianMoE, type RoutedGateKind, layoutOf } from './gaussian-moe.js';
+
+/** Parameters of a Gaussian MoE as a tensor tree (k1 shared, k2 routed atoms, p1/p2 expert params). */
+export interface GaussianMoEParams {
+  sharedLogits: Tensor;  // [k1]   log ω (normalised by a softmax)
+  sharedExpert: Tensor;  // [k1, p1]
+  sharedLogVar: Tensor;  // [k1]   log τ
+  beta0: Tensor;         // [k2]
+  beta1: Tensor;         // [k2, d]
+  routedExpert: Tensor;  // [k2, p2]
+  routedLogVar: Tensor;  // [k2]   log ν
+}
+
+/**
+ * Routed log-gate log G(x) [n, k2] from logits z [n, k2]. The one place to switch to the fused gate
+ * ops of moe/gates: softmax → log softmax; normalized sigmoid → log σ(z) − log Σ_l σ(z_l).
+ */
+export function routedLogGate(kind: RoutedGateKind, z: Tensor): Tensor {
+  if (kind === 'softmax') return logSoftmax(z, -1);
+  const s = sigmoid(z);
+  return sub(log(s), log(sum(s, -1, true)));
+}
+
+/** Expert means [n, k] for inputs x [n, d] and expert parameters [k, p] (layout of `expertMean`). */
+export function expertMeans(e: ExpertShape, x: Tensor, theta: Tensor): Tensor {
+  const d = x.shape[1]!, k = theta.shape[0]!;
+  let u = matmul(x, transpose(slice(theta, [0, 0], [k, d])));              // [n, k]
+  if (e.family === 'linear') return add(u, reshape(slice(theta, [0, d], [k, d + 1]), [k]));
+  const hasBias = e.bias !== false;
+  if (hasBias) u = add(u, reshape(slice(theta, [0, d], [k, d + 1]), [k]));
+  const ai = d + (hasBias ? 1 : 0);
+  const a = reshape(slice(theta, [0, ai], [k, ai + 1]), [k]);
+  const h = e.family === 'relu' ? relu(u) : e.family === 'gelu' ? gelu(u, 'none') : e.family === 'sigmoid' ? sigmoid(u) : tanh(u);
+  return mul(h, a);
+}
+
+/** log N(y | m, e^{lv}) for y [n, 1], m [n, k], lv [k]. */
+function logNormal(y: Tensor, m: Tensor, lv: Tensor): Tensor {
+  const r2 = square(sub(y, m));
+  return sub(scale(add(lv, Math.log(2 * Math.PI)), -0.5), mul(r2, scale(exp(neg(lv)), 0.5)));
+}
+
+/** −(1/n) Σ log f(y|x) on the tape. x is [n, d], y is [n]. */
+export function gaussianMoENllTape(like: GaussianMoE, p: GaussianMoEParams, x: Tensor, y: Tensor): Tensor {
+  const n = y.shape[0]!, k1 = like.shared.length, k2 = like.routed.length;
+  const yc = reshape(y, [n, 1]);
+  const parts: Tensor[] = [];
+  const cS = k2 === 0 ? 1 : 0.5, cR = k1 === 0 ? 1 : 0.5;
+  if (k1 > 0) {
+    const m = expertMeans(like.sharedExpert, x, p.sharedExpert);
+    parts.push(add(add(logNormal(yc, m, p.sharedLogVar), logSoftmax(p.sharedLogits, -1)), Math.log(cS)));
+  }
+  if (k2 > 0) {
+    const z = add(matmul(x, transpose(p.beta1)), p.beta0);
+    const m = expertMeans(like.routedExpert, x, p.routedExpert);
+    parts.push(add(add(logNormal(yc, m, p.routedLogVar), routedLogGate(like.gate, z)), Math.log(cR)));
+  }
+  return neg(mean(logsumexp(parts.length === 1 ? parts[0]! : concat(parts, 1), -1)));
+}
+
+/** The tensor tree for a flat parameter vector in the layout of `packModel` (a pure re-indexing). */
+export function tapeParamsFromFlat(like: GaussianMoE, th: ArrayLike<number>): GaussianMoEParams {
+  const L = layoutOf(like), d = like.d, k1 = like.shared.length, k2 = like.routed.length;
+  const pick = (rows: number, cols: number, at: (r: number, c: number) => number, shape: number[]) => {
+    const buf = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) buf[r * cols + c] = th[at(r, c)]!;
+    return fromData(buf, shape);
+  };
+  const so = (i: number) => i * L.sharedStride, ro = (j: number) => L.routedStart + j * L.routedStride;
+  return {
+    sharedLogits: pick(k1, 1, (i) => so(i), [k1]),
+    sharedExpert: pick(k1, L.p1, (i, c) => so(i) + 1 + c, [k1, L.p1]),
+    sharedLogVar: pick(k1, 1, (i) => so(i) + 1 + L.p1, [k1]),
+    beta0: pick(k2, 1, (j) => ro(j), [k2]),
+    beta1: pick(k2, d, (j, c) => ro(j) + 1 + c, [k2, d]),
+    routedExpert: pick(k2, L.p2, (j, c) => ro(j) + 1 + d + c, [k2, L.p2]),
+    routedLogVar: pick(k2, 1, (j) => ro(j) + 1 + d + L.p2, [k2]),
+  };
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { Rng, matmul, mean, randn, square, sub, tensor, type Tensor } from '../../engine/index.js';
+import { adamMinimize, flattenTree, lbfgs, tapeObjective, unflattenTree } from '../../moe/stats/index.js';
+
+const rosenbrock = (x: Float64Array, g: Float64Array) => {
+  const a = x[0]!, b = x[1]!;
+  g[0] = -2 * (1 - a) - 400 * a * (b - a * a);
+  g[1] = 200 * (b - a * a);
+  return (1 - a) ** 2 + 100 * (b - a * a) ** 2;
+};
+
+describe('lbfgs', () => {
+  it('minimises the Rosenbrock function to its optimum (1, 1)', () => {
+    const r = lbfgs(rosenbrock, [-1.2, 1], { tol: 1e-14, gtol: 1e-10 });
+    expect(r.converged).toBe(true);
+    expect(r.theta[0]).toBeCloseTo(1, 5);
+    expect(r.theta[1]).toBeCloseTo(1, 5);
+  });
+  it('respects the iteration cap and maxStep', () => {
+    const r = lbfgs(rosenbrock, [-1.2, 1], { maxIter: 3, tol: 0 });
+    expect(r.iterations).toBe(3);
+    expect(r.reason).toBe('maxIter');
+    let last = Float64Array.from([0, 0]);
+    const f = (x: Float64Array, g: Float64Array) => { expect(Math.abs(x[0]! - last[0]!)).toBeLessThanOrEqual(0.5 + 1e-12); last = Float64Array.from(x); g[0] = 2 * (x[0]! - 10); return (x[0]! - 10) ** 2; };
+    lbfgs((x, g) => f(x, g), [0], { maxStep: 0.5, maxIter: 5, tol: 0 });
+  });
+  it('rejects a non-finite start', () => {
+    expect(() => lbfgs(() => NaN, [0])).toThrow(/lbfgs/);
+  });
+});
+
+describe('tapeObjective', () => {
+  it('fits least squares with tape gradients to the normal-equation solution', () => {
+    const rng = new Rng(5);
+    const X = randn(rng, [40, 3]);
+    const wTrue = tensor([[1], [-2], [0.5]]);
+    const y = matmul(X, wTrue);
+    const loss = (p: { w: Tensor }) => mean(square(sub(matmul(X, p.w), y)));
+    const template = { w: tensor([[0], [0], [0]]) };
+    const r = lbfgs(tapeObjective(loss, template), flattenTree(template), { tol: 1e-14, gtol: 1e-12 });
+    const w = unflattenTree(template, r.theta).w.toArray();
+    expect(w[0]).toBeCloseTo(1, 6); expect(w[1]).toBeCloseTo(-2, 6); expect(w[2]).toBeCloseTo(0.5, 6);
+  });
+  it('adamMinimize decreases a quadratic deterministically', () => {
+    const f = (x: Float64Array, g: Float64Array) => { g[0] = 2 * (x[0]! - 3); return (x[0]! - 3) ** 2; };
+    const a = adamMinimize(f, [0], { lr: 0.1, maxIter: 300 });
+    expect(a.theta[0]).toBeCloseTo(3, 2);
+    expect(adamMinimize(f, [0], { lr: 0.1, maxIter: 300 }).theta).toEqual(a.theta);
+  });
+});
