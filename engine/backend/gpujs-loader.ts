@@ -37,7 +37,11 @@ export type GpujsInputFn = (value: Float32Array, size: number[]) => unknown;
 export interface GpujsModule {
   GPU: GpujsConstructor;
   input: GpujsInputFn;
+  /** gpu.js's kernel classes by their source names, to name the class that ran even in a minified build. */
+  kernelClasses: ReadonlyMap<unknown, string>;
 }
+
+const KERNEL_CLASS_NAMES = ['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel', 'WebGPUKernel', 'WebAssemblyKernel', 'CPUKernel'];
 
 let cached: GpujsModule | Error | undefined;
 
@@ -55,7 +59,11 @@ export function gpujsFrom(lib: unknown, GPU?: GpujsConstructor): GpujsModule {
     throw new Error('not gpu.js: expected a GPU constructor with createKernel');
   }
   if (typeof input !== 'function') throw new Error('gpu.js `input` helper not found (pass it next to GPU)');
-  return { GPU: ctor, input: input as GpujsInputFn };
+  const kernelClasses = new Map<unknown, string>();
+  for (const source of [l, ctor] as Record<string, unknown>[]) {
+    for (const name of KERNEL_CLASS_NAMES) if (typeof source[name] === 'function') kernelClasses.set(source[name], name);
+  }
+  return { GPU: ctor, input: input as GpujsInputFn, kernelClasses };
 }
 
 function loadSync(): GpujsModule | Error {

@@ -158,10 +158,10 @@ export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBack
     try {
       gpu = new lib.GPU({ mode });
     } catch (e) {
-      throw new ValueError('useBackend', `gpu.js mode '${mode}' is not available here: ${e instanceof Error ? e.message : String(e)}`
+      throw new ValueError(name, `gpu.js mode '${mode}' is not available here: ${e instanceof Error ? e.message : String(e)}`
         + (mode === 'headlessgl' ? ' (headless-gl needs the `gl` package and an X display, e.g. xvfb-run)' : ''));
     }
-    const chosen = gpu.Kernel?.name ?? '';
+    const chosen = (gpu.Kernel && lib.kernelClasses.get(gpu.Kernel)) ?? gpu.Kernel?.name ?? '';
     const detected = gpu.Kernel?.features?.maxTextureSize;
     const glLimit = GL_CLASSES.has(chosen) && typeof detected === 'number' && detected > 0 ? detected : Infinity;
     maxTex = Math.min(glLimit, options.maxTextureSize ?? Infinity);
@@ -192,7 +192,8 @@ export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBack
   }
 
   function noteClass(kernel: GpujsKernelRun): void {
-    const cls = kernel.kernel.constructor.name;
+    const ctor = kernel.kernel.constructor;
+    const cls = lib?.kernelClasses.get(ctor) ?? ctor.name; // identity first: a minified build may rename classes
     kernelClass = cls;
     const ran = KERNEL_CLASS_MODE[cls] ?? cls;
     const reasons: string[] = [];
@@ -257,7 +258,7 @@ export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBack
     get fallbackReason() { return fallbackReason; },
     describe() {
       if (kernelClass === null) {
-        const chosen = gpu?.Kernel?.name;
+        const chosen = gpu?.Kernel ? lib?.kernelClasses.get(gpu.Kernel) ?? gpu.Kernel.name : undefined;
         return chosen ? `gpujs:${KERNEL_CLASS_MODE[chosen] ?? chosen} (chosen by gpu.js; nothing has run yet)` : `${name} (nothing has run yet)`;
       }
       const ran = `gpujs:${KERNEL_CLASS_MODE[kernelClass] ?? kernelClass}`;

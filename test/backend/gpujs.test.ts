@@ -157,7 +157,7 @@ describe('gpu.js backend selection and reporting', () => {
 
   it('modes that cannot run here fail at selection with a ValueError that says why', async () => {
     expect(() => useBackend('gpujs:webgl2')).toThrow(ValueError);
-    expect(() => useBackend('gpujs:webgl2')).toThrow(/useBackend: gpu\.js mode 'webgl2' is not available here/);
+    expect(() => useBackend('gpujs:webgl2')).toThrow(/gpujs:webgl2: gpu\.js mode 'webgl2' is not available here/);
     expect(() => useBackend('gpujs:webgpu')).toThrow(/asynchronous only.*asyncOnly: true.*matmulAsync/);
     expect(() => createGpujsBackend({ mode: 'webgpu' })).toThrow(/createGpujsBackend: gpu.js mode 'webgpu' is asynchronous only/);
     const webgpu = createGpujsBackend({ mode: 'webgpu', asyncOnly: true });
