@@ -11,3 +11,7 @@ export type { Atom, VoronoiLossOptions, RegressionAtom } from './voronoi.js';
 export { THM_TRUTHS, initNearTruth, alignSoftmaxGauge, alignReluScale, alignSigmoidScale, fitThm, PAPER_2505_EXPERIMENTS } from './paper-2505.js';
 export type { FitOptions } from './paper-2505.js';
 export { EXPERIMENTS, findExperiment } from './registry.js';
+export { sampleRegression, l2Error } from './synthetic.js';
+export type { RegressionSampleOptions } from './synthetic.js';
+export { routedLogGate, expertMeans, gaussianMoENllTape, tapeParamsFromFlat } from './gaussian-moe-tape.js';
+export type { GaussianMoEParams } from './gaussian-moe-tape.js';

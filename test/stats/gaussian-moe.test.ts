@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { Rng, fromData, valueAndGrad } from '../../engine/index.js';
+import { type GaussianMoE, componentWeights, gaussianMoENll, gaussianMoENllTape, packModel, sampleGaussianMoE, tapeParamsFromFlat, unpackModel, flattenTree } from '../../moe/stats/index.js';
+
+const ffn = (fam: 'relu' | 'gelu' | 'tanh' | 'sigmoid', bias = true) => ({ family: fam, bias });
+function model(gate: 'softmax' | 'normalizedSigmoid', fam: 'linear' | 'relu' | 'gelu' | 'tanh', d = 2): GaussianMoE {
+  const lin = fam === 'linear';
+  // Shared FFN experts with an inner bias ([w, b, a]); routed ReLU experts without it ([w, a]), as in Thm 1.
+  const routedBias = fam !== 'relu';
+  const ex = (k: number, bias: boolean) => Array.from({ length: lin ? d + 1 : d + (bias ? 2 : 1) }, (_, t) => Math.sin(3 * k + t + 1));
+  return { d, gate, sharedExpert: lin ? { family: 'linear' } : ffn(fam), routedExpert: lin ? { family: 'linear' } : ffn(fam, routedBias),
+    shared: [{ weight: 0.3, expert: ex(0, true), variance: 0.3 }, { weight: 0.7, expert: ex(1, true), variance: 0.5 }],
+    routed: [0, 1, 2].map((j) => ({ beta0: 0.3 * j - 0.2, beta1: Array.from({ length: d }, (_, t) => Math.cos(j + 2 * t)), expert: ex(j + 2, routedBias), variance: 0.2 + 0.1 * j })) };
+}
+
+describe('fused Gaussian-MoE likelihood vs the tape', () => {
+  for (const gate of ['softmax', 'normalizedSigmoid'] as const) for (const fam of ['linear', 'relu', 'gelu', 'tanh'] as const) {
+    it(`${gate} / ${fam}: same value and gradient`, () => {
+      const m = model(gate, fam);
+      const { x, y } = sampleGaussianMoE(m, 40, new Rng(3));
+      const th = packModel(m), g = new Float64Array(th.length);
+      const v = gaussianMoENll(m, x, y)(th, g);
+      const X = fromData(x, [40, 2]), Y = fromData(y, [40]);
+      const tape = valueAndGrad((p: ReturnType<typeof tapeParamsFromFlat>) => gaussianMoENllTape(m, p, X, Y))(tapeParamsFromFlat(m, th));
+      expect(v).toBeCloseTo(tape.value.item(), 12);
+      // The flat → tree map is a pure re-indexing, so it maps gradients the same way.
+      const gTree = flattenTree(tapeParamsFromFlat(m, g) as never), gTape = flattenTree(tape.grad as never);
+      for (let i = 0; i < gTree.length; i++) expect(gTree[i]).toBeCloseTo(gTape[i]!, 10);
+    });
+  }
+  it('works with routed experts only (mass 1) and shared only', () => {
+    for (const m of [{ ...model('softmax', 'linear'), shared: [] }, { ...model('softmax', 'linear'), routed: [] }]) {
+      const { x, y } = sampleGaussianMoE(m, 20, new Rng(1));
+      const th = packModel(m);
+      const tape = gaussianMoENllTape(m, tapeParamsFromFlat(m, th), fromData(x, [20, 2]), fromData(y, [20]));
+      expect(gaussianMoENll(m, x, y)(th, new Float64Array(th.length))).toBeCloseTo(tape.item(), 12);
+    }
+  });
+});
+
+describe('sampler and layout', () => {
+  it('is deterministic per seed and pack/unpack round-trips', () => {
+    const m = model('normalizedSigmoid', 'relu');
+    expect(sampleGaussianMoE(m, 30, new Rng(9))).toEqual(sampleGaussianMoE(m, 30, new Rng(9)));
+    const back = unpackModel(m, packModel(m));
+    back.shared.forEach((a, i) => { expect(a.weight).toBeCloseTo(m.shared[i]!.weight, 12); expect(a.variance).toBeCloseTo(m.shared[i]!.variance, 12); });
+    expect(back.routed[1]!.expert).toEqual(m.routed[1]!.expert);
+  });
+  it('component weights sum to one (½ shared + ½ routed) and the sample frequencies match them', () => {
+    const m: GaussianMoE = { d: 1, gate: 'softmax', sharedExpert: { family: 'linear' }, routedExpert: { family: 'linear' },
+      shared: [{ weight: 1, expert: [0, -10], variance: 0.01 }], routed: [{ beta0: 0, beta1: [0], expert: [0, 0], variance: 0.01 }, { beta0: Math.log(3), beta1: [0], expert: [0, 10], variance: 0.01 }] };
+    const w = componentWeights(m, [0.3]);
+    expect([...w].map((v) => +v.toFixed(12))).toEqual([0.5, 0.125, 0.375]);
+    const { y } = sampleGaussianMoE(m, 4000, new Rng(2));
+    const frac = [-10, 0, 10].map((c) => y.filter((v) => Math.abs(v - c) < 1).length / 4000);
+    frac.forEach((f, k) => expect(Math.abs(f - w[k]!)).toBeLessThan(0.03));
+  });
+  it('rejects inconsistent models and data', () => {
+    const m = model('softmax', 'linear');
+    expect(() => sampleGaussianMoE({ ...m, shared: [{ weight: 1, expert: [1], variance: 1 }] }, 5, new Rng(1))).toThrow(/shared atom 0/);
+    expect(() => gaussianMoENll(m, new Float64Array(3), new Float64Array(2))).toThrow(/n·d/);
+    expect(() => sampleGaussianMoE(m, 0, new Rng(1))).toThrow(/positive integer/);
+  });
+});
