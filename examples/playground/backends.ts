@@ -3,7 +3,9 @@
  * gpu.js comes from its own browser build (gpu-browser.min.js sets `window.GPU`) and is injected into
  * moegrad's gpu.js backend, so the library bundle never carries gpu.js's Node code.
  */
-import { useBackend, getBackend, createGpujsBackend, type GpujsBackend, type GpujsConstructor } from '../../index.js';
+import {
+  useBackend, withBackend, getBackend, createGpujsBackend, f32MatmulErrorBound, type GpujsBackend, type GpujsConstructor, type Tensor,
+} from '../../index.js';
 
 export interface BackendChoice {
   readonly id: string;
@@ -17,7 +19,7 @@ export interface BackendChoice {
 export const BACKEND_CHOICES: BackendChoice[] = [
   { id: 'cpu', label: 'cpu (moegrad kernel)', unavailable: null, note: '' },
   { id: 'gpujs-webgl2', label: 'gpu.js · WebGL2', unavailable: 'not probed yet', note: '' },
-  { id: 'gpujs-webgpu', label: 'gpu.js · WebGPU', unavailable: 'not probed yet', note: '' },
+  { id: 'gpujs-webgpu', label: 'gpu.js · WebGPU (async check)', unavailable: 'not probed yet', note: '' },
 ];
 
 const instances = new Map<string, GpujsBackend>();
@@ -44,14 +46,23 @@ async function webgpuAdapterNote(): Promise<string> {
   } catch (e) { return `requestAdapter failed: ${message(e)}`; }
 }
 
-/** Probes what this browser offers and fills in `unavailable` / `note`. */
+/**
+ * Probes what this browser offers and fills in `unavailable` / `note`. WebGPU readback is asynchronous
+ * in gpu.js while the engine's matmul is synchronous, so WebGPU cannot train here: with an adapter it is
+ * offered as an async check (`webgpuCheck`) of the experts' first-layer products, never to `useBackend`.
+ */
 export async function probeBackends(): Promise<void> {
   const GPU = gpujsGlobal();
+  const adapter = await webgpuAdapterNote();
   for (const [id, mode] of [['gpujs-webgl2', 'webgl2'], ['gpujs-webgpu', 'webgpu']] as const) {
     const choice = BACKEND_CHOICES.find((c) => c.id === id)!;
     if (!GPU) { choice.unavailable = 'gpu-browser.min.js did not load (window.GPU is not gpu.js)'; continue; }
+    if (mode === 'webgpu') {
+      choice.note = `${adapter}; gpu.js reads WebGPU back asynchronously, so it can check a matmul but not train`;
+      if (!adapter.startsWith('adapter')) { choice.unavailable = `no WebGPU adapter (${adapter})`; continue; }
+    }
     try {
-      const backend = createGpujsBackend({ mode, GPU, name: `gpujs:${mode}` });
+      const backend = createGpujsBackend({ mode, GPU, name: `gpujs:${mode}`, asyncOnly: mode === 'webgpu' });
       backend.init(); // creates the gpu.js instance: throws when this mode cannot run here
       instances.set(id, backend);
       choice.unavailable = null;
@@ -59,14 +70,50 @@ export async function probeBackends(): Promise<void> {
       choice.unavailable = message(e);
     }
   }
-  BACKEND_CHOICES.find((c) => c.id === 'gpujs-webgpu')!.note = await webgpuAdapterNote();
 }
+
+export interface WebgpuCheck {
+  readonly kernelClass: string | null;
+  readonly describe: string;
+  /** The product checked: [batch, m, k] · [batch, k, n]. */
+  readonly shape: string;
+  readonly maxAbsDiff: number;
+  /** Whether every element is within the float32 error bound of the CPU result. */
+  readonly withinBound: boolean;
+}
+
+/**
+ * Runs x · W1[e] for every expert e (batched [E, N, 2]·[E, 2, H]) on gpu.js WebGPU with `matmulAsync`
+ * and compares it with the CPU backend, element by element, against the float32 error bound.
+ */
+export async function webgpuCheck(points: Tensor, w1: Tensor): Promise<WebgpuCheck> {
+  const backend = instances.get('gpujs-webgpu');
+  const choice = BACKEND_CHOICES.find((c) => c.id === 'gpujs-webgpu')!;
+  if (!backend) throw new Error(`playground: WebGPU unavailable: ${choice.unavailable ?? 'not probed'}`);
+  const [E, D, H] = w1.shape as [number, number, number];
+  const N = points.shape[0]!;
+  const a = new Float64Array(E * N * D);
+  for (let e = 0; e < E; e++) a.set(points.data, e * N * D);
+  const gpu = new Float64Array(E * N * H), cpu = new Float64Array(E * N * H);
+  await backend.matmulAsync(a, w1.data, gpu, E, N, D, H);
+  withBackend('cpu', () => getBackend().matmul(a, w1.data, cpu, E, N, D, H));
+  const bound = f32MatmulErrorBound(a, w1.data, E, N, D, H);
+  let maxAbsDiff = 0, withinBound = true;
+  for (let i = 0; i < cpu.length; i++) {
+    const d = Math.abs(gpu[i]! - cpu[i]!);
+    maxAbsDiff = Math.max(maxAbsDiff, d);
+    if (!(d <= bound[i]!)) withinBound = false;
+  }
+  return { kernelClass: backend.kernelClass, describe: backend.describe(), shape: `[${E}, ${N}, ${D}]·[${E}, ${D}, ${H}]`, maxAbsDiff, withinBound };
+}
+
 
 /** Selects a backend by choice id; returns what the engine reports it will run. */
 export function selectBackend(id: string): string {
   const choice = BACKEND_CHOICES.find((c) => c.id === id);
   if (!choice) throw new Error(`playground: unknown backend choice '${id}'`);
   if (choice.unavailable) throw new Error(`playground: backend '${id}' unavailable: ${choice.unavailable}`);
+  if (id === 'gpujs-webgpu') throw new Error('playground: gpu.js WebGPU is async-only; it cannot run training (use webgpuCheck)');
   const gpujs = instances.get(id);
   useBackend(gpujs ?? 'cpu');
   return getBackend().describe();

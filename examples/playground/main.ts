@@ -7,7 +7,8 @@ import {
   type PlaygroundConfig, type Dataset, type TrainState, type StepResult, type PointInspection, type GateKind, type TaskName,
 } from './model.js';
 import { EXPERT_COLORS, drawRegions, drawPrediction, drawCurves, drawBars, gradTableHtml, toDomain, toPixel } from './draw.js';
-import { BACKEND_CHOICES, probeBackends, selectBackend, backendReport } from './backends.js';
+import { BACKEND_CHOICES, probeBackends, selectBackend, backendReport, webgpuCheck, type BackendChoice, type WebgpuCheck } from './backends.js';
+import type { Tensor } from '../../index.js';
 
 const GRID_RES = 72;
 const STEPS_PER_FRAME = 4;
@@ -151,13 +152,16 @@ function buildControls(): void {
   $('step').onclick = () => safely('step', () => { steps(1); render(); });
   $('reset').onclick = () => { reset(); redraw(); };
 
-  $('backends').innerHTML = BACKEND_CHOICES.map((c) =>
-    `<label class="${c.unavailable ? 'unavailable' : ''}" title="${escapeHtml(c.unavailable ?? '')}"><input type="radio" name="backend" value="${c.id}"` +
-    `${c.unavailable ? ' disabled' : ''}${c.id === backendId ? ' checked' : ''}> ${c.label}${c.unavailable ? ' (n/a)' : ''}</label>` +
-    (c.note || c.unavailable ? `<div class="note">${escapeHtml([c.note, shortReason(c.unavailable)].filter(Boolean).join(' · '))}</div>` : '')).join('');
+  const note = (c: BackendChoice) => (c.note || c.unavailable
+    ? `<div class="note">${escapeHtml([c.unavailable ? shortReason(c.unavailable) : '', c.note].filter(Boolean).join(' · '))}</div>` : '');
+  $('backends').innerHTML = BACKEND_CHOICES.map((c) => c.id === 'gpujs-webgpu'
+    ? `<button id="webgpuCheck" class="small"${c.unavailable ? ' disabled' : ''} title="${escapeHtml(c.unavailable ?? '')}">${c.label}</button>${note(c)}`
+    : `<label class="${c.unavailable ? 'unavailable' : ''}" title="${escapeHtml(c.unavailable ?? '')}"><input type="radio" name="backend" value="${c.id}"` +
+      `${c.unavailable ? ' disabled' : ''}${c.id === backendId ? ' checked' : ''}> ${c.label}${c.unavailable ? ' (n/a)' : ''}</label>${note(c)}`).join('');
   document.querySelectorAll<HTMLInputElement>('input[name=backend]').forEach((input) => {
     input.onchange = () => safely('backend switch', () => { setBackend(input.value); render(); setStatus(`backend: ${backendReport().describe}`); });
   });
+  $('webgpuCheck').onclick = () => { void runWebgpuCheck().catch((e: unknown) => setStatus(`WebGPU check failed: ${String(e)}`, true)); };
 
   const canvas = $('regions') as HTMLCanvasElement;
   let dragging = false;
@@ -169,6 +173,16 @@ function buildControls(): void {
   canvas.onpointerdown = (ev) => { dragging = true; canvas.setPointerCapture(ev.pointerId); move(ev); };
   canvas.onpointermove = (ev) => { if (dragging) move(ev); };
   canvas.onpointerup = () => { dragging = false; };
+}
+
+/** The experts' first layer on the data points, on gpu.js WebGPU (async) vs the CPU kernel. */
+async function runWebgpuCheck(): Promise<WebgpuCheck> {
+  const w1 = (train.params.experts as { w1?: Tensor }).w1;
+  if (!w1) throw new Error('playground: experts have no w1');
+  const r = await webgpuCheck(data.x, w1);
+  setStatus(`WebGPU check: ${r.shape} ran on ${r.kernelClass} (${r.describe}); max |Δ| vs cpu ${r.maxAbsDiff.toExponential(2)}, ` +
+    `${r.withinBound ? 'within' : 'OUTSIDE'} the float32 bound`, !r.withinBound);
+  return r;
 }
 
 /** The API the browser test drives (and a handy console entry point). */
@@ -187,6 +201,7 @@ const api = {
   },
   inspect(p: [number, number]): PointInspection { point = p; return render(); },
   backends: () => BACKEND_CHOICES.map((c) => ({ ...c })),
+  webgpuCheck: runWebgpuCheck,
   /** The toy data set for a config, as plain arrays (the test checks it is bit-identical to Node's). */
   dataset(cfg: PlaygroundConfig): { x: number[]; labels: number[] } {
     const d = makeTask(cfg.task, cfg.seed, cfg.numPoints);

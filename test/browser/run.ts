@@ -166,9 +166,22 @@ async function main(): Promise<number> {
       checks.check('gpu.js run really computed in float32 (differs from float64 Node)', drift > 0, `max |Δ params| ${drift.toExponential(2)}`);
     }
 
-    // 4. WebGPU: used when offered, otherwise reported with its reason.
+    // 4. WebGPU: without --enable-unsafe-webgpu headless Chromium offers no adapter; with it, SwiftShader's.
     const webgpu = choices.find((c) => c.id === 'gpujs-webgpu');
-    console.log(`info  webgpu in this browser: ${webgpu?.unavailable === null ? 'available' : `unavailable (${webgpu?.unavailable ?? 'not listed'})`}`);
+    console.log(`info  webgpu with the default flags: ${webgpu?.unavailable === null ? 'available' : `unavailable (${webgpu?.unavailable ?? 'not listed'})`}`);
+    const gpuContext = await launch(await mkdtemp(join(tmpdir(), 'moegrad-chromium-webgpu-')), ['--enable-unsafe-webgpu']);
+    try {
+      const gpuPage = await openPlayground(gpuContext, server.url, problems);
+      const wg = (await gpuPage.evaluate(() => window.playground!.backends())).find((c) => c.id === 'gpujs-webgpu');
+      if (checks.check('with --enable-unsafe-webgpu: gpu.js WebGPU offered', wg?.unavailable === null, `${wg?.note ?? ''} ${wg?.unavailable ?? ''}`)) {
+        const r = await gpuPage.evaluate(() => window.playground!.webgpuCheck());
+        checks.check('WebGPU check ran on WebGPUKernel, within the float32 bound of the CPU result',
+          r.kernelClass === 'WebGPUKernel' && r.describe === 'gpujs:webgpu' && r.withinBound,
+          `${r.shape} on ${r.kernelClass} ('${r.describe}'), max |Δ| ${r.maxAbsDiff.toExponential(2)}`);
+      }
+    } finally {
+      await gpuContext.close().catch(() => undefined);
+    }
 
     // Screenshot: a trained model, cpu backend, a point inspected.
     await page.evaluate(() => {
