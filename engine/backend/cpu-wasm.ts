@@ -118,11 +118,14 @@ export class WasmGemm {
       if (mPad > m) view.fill(0, aDst + m * k, aDst + mPad * k);
       packB(bm, b * k * n, view, (L.bBase + b * L.bStride) / es, k, n, nPad, nr);
     }
-    // task split: row chunks, a multiple of MR, ~4 per thread, at most 128 rows (A chunk stays in L2)
+    // task split: row chunks, a multiple of MR; single thread: ≤ 128 rows (the A chunk stays in L2);
+    // threaded: ~8 chunks per thread and ≤ 64 rows, so a descheduled thread (shared machine) leaves
+    // little for the others to wait on — the rest is taken dynamically
     const workers = threads > 1 ? Math.min(threads - 1, this.threadsReady()) : 0;
     const parts = workers + 1;
-    let rpt = Math.ceil(mPad / Math.max(1, Math.ceil((4 * parts) / batch)) / L.mr) * L.mr;
-    rpt = Math.max(L.mr, Math.min(rpt, 128));
+    const perBatch = workers > 0 ? Math.max(1, Math.ceil((8 * parts) / batch)) : 1;
+    let rpt = Math.ceil(mPad / perBatch / L.mr) * L.mr;
+    rpt = Math.max(L.mr, Math.min(rpt, workers > 0 ? 64 : 128));
     const tpb = Math.ceil(mPad / rpt);
     const ctrl = new Int32Array(buf, CTRL_BASE, 64);
     const total = batch * tpb;
