@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../engine/index.js';
+import {
+  THM_TRUTHS, alignReluScale, alignSoftmaxGauge, fitThm, gaussianMoENll, initNearTruth, lossD1, packModel, sampleGaussianMoE,
+  EXPERIMENTS, findExperiment, type GaussianMoE,
+} from '../../moe/stats/index.js';
+
+const nll = (m: GaussianMoE, data: { x: Float64Array; y: Float64Array }) => { const th = packModel(m); return gaussianMoENll(m, data.x, data.y)(th, new Float64Array(th.length)); };
+
+describe('2505.10860 Thm 1–4 setup', () => {
+  const truth = THM_TRUTHS.thm1;
+  const data = sampleGaussianMoE(truth, 300, new Rng(4));
+  const init = initNearTruth(truth, new Rng(5), 0.3);
+
+  it('starts over-specified: 2 shared + 3 routed atoms with the true masses split', () => {
+    expect(init.shared).toHaveLength(2);
+    expect(init.routed).toHaveLength(3);
+    expect(init.shared[0]!.weight + init.shared[1]!.weight).toBeCloseTo(1, 12);
+  });
+  it('gauge alignments leave the likelihood unchanged and move the fit towards the truth', () => {
+    const shifted: GaussianMoE = { ...init, routed: init.routed.map((a) => ({ ...a, beta0: a.beta0 + 3, beta1: a.beta1.map((b) => b - 2) })),
+      shared: init.shared.map((a) => ({ ...a, expert: [a.expert[0]! * 2, a.expert[1]! * 2, a.expert[2]! / 2] })) };
+    expect(nll(shifted, data)).toBeCloseTo(nll(init, data), 10);
+    const aligned = alignReluScale(alignSoftmaxGauge(shifted, truth), truth);
+    expect(nll(aligned, data)).toBeCloseTo(nll(init, data), 10);
+    expect(lossD1(aligned, truth)).toBeLessThan(lossD1(shifted, truth));
+  });
+  it('fitThm is deterministic per seed and improves on its start', () => {
+    const a = fitThm(truth, 400, 11, { maxIter: 150 }), b = fitThm(truth, 400, 11, { maxIter: 150 });
+    expect(a.fit).toEqual(b.fit);
+    expect(a.nll).toBe(b.nll);
+  });
+  it('the D1 of the MLE shrinks with n (mean over 3 seeds, n = 200 vs 5000)', () => {
+    const mean = (n: number) => [1, 2, 3].reduce((s, seed) => s + lossD1(fitThm(truth, n, seed, { maxIter: 300 }).fit, truth), 0) / 3;
+    expect(mean(5000)).toBeLessThan(0.5 * mean(200));
+  });
+  it('registry: thm1..thm4 plus the extra experiments, with serializable cells', () => {
+    for (const name of ['thm1', 'thm2', 'thm3', 'thm4']) expect(findExperiment(name)?.reported?.[0]?.value).toBeGreaterThan(0.4);
+    const names = EXPERIMENTS.map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
+    const full = findExperiment('thm1')!.cells({ quick: false });
+    expect(new Set(full.map((c) => c.n)).size).toBe(10);
+    expect(full).toHaveLength(100);
+    expect(JSON.parse(JSON.stringify(full))).toEqual(full);
+  });
+});
