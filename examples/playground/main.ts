@@ -28,6 +28,8 @@ const jainHistory: number[] = [];
 let point: [number, number] = [0.35, -0.45];
 let running = false;
 let backendId = 'cpu';
+/** What the matmul backend reported right after the last training step (the grid and inspection run after it). */
+let trainRan: ReturnType<typeof backendReport> | null = null;
 
 function setStatus(text: string, error = false): void {
   const s = $('status');
@@ -51,6 +53,7 @@ function steps(n: number): StepResult[] {
     lossHistory.push(last.loss); jainHistory.push(last.jain);
     out.push(last);
   }
+  if (n > 0) trainRan = backendReport();
   return out;
 }
 
@@ -75,7 +78,7 @@ function render(): PointInspection {
     (last ? `  ·  Jain (${last.jainOf}) ${last.jain.toFixed(3)}  ·  accuracy ${(100 * last.accuracy).toFixed(1)}%` : '');
   const info = inspectPoint(train.params, config, point);
   renderInspect(info);
-  const ran = backendReport();
+  const ran = trainRan ?? backendReport();
   $('backendRan').textContent = ran.describe + (ran.kernelClass ? ` [${ran.kernelClass}]` : '');
   $('stats').textContent = `step ${train.step}` + (last ? `  loss ${last.loss.toFixed(5)}` : '');
   return info;
@@ -119,6 +122,7 @@ function syncControls(): void {
 function setBackend(id: string): string {
   const described = selectBackend(id);
   backendId = id;
+  trainRan = null;
   document.querySelectorAll<HTMLInputElement>('input[name=backend]').forEach((input) => { input.checked = input.value === id; });
   return described;
 }
@@ -196,7 +200,7 @@ const api = {
     return {
       losses: results.map((r) => r.loss), accuracies: results.map((r) => r.accuracy),
       load: results.map((r) => Array.from(r.load)), jain: results.map((r) => r.jain),
-      params: flattenParams(train.params), backend: backendReport(),
+      params: flattenParams(train.params), backend: trainRan ?? backendReport(),
     };
   },
   inspect(p: [number, number]): PointInspection { point = p; return render(); },
