@@ -12,7 +12,7 @@ import {
 import { type ExpertShape, type GaussianMoE, type RoutedGateKind, layoutOf } from './gaussian-moe.js';
 
 /** Parameters of a Gaussian MoE as a tensor tree (k1 shared, k2 routed atoms, p1/p2 expert params). */
-export interface GaussianMoEParams {
+export type GaussianMoEParams = {
   sharedLogits: Tensor;  // [k1]   log ω (normalised by a softmax)
   sharedExpert: Tensor;  // [k1, p1]
   sharedLogVar: Tensor;  // [k1]   log τ
@@ -20,7 +20,7 @@ export interface GaussianMoEParams {
   beta1: Tensor;         // [k2, d]
   routedExpert: Tensor;  // [k2, p2]
   routedLogVar: Tensor;  // [k2]   log ν
-}
+};
 
 /**
  * Routed log-gate log G(x) [n, k2] from logits z [n, k2]. The one place to switch to the fused gate
