@@ -23,5 +23,7 @@ export type { MatmulBackend, Calibration, CalibrationEntry } from './backend/bac
 export { createGpujsBackend, f32MatmulErrorBound, GPUJS_MODES } from './backend/gpujs.js';
 export type { GpujsBackend, GpujsBackendOptions, GpujsMode, GpujsStats } from './backend/gpujs.js';
 export { preloadGpujs, gpujsAvailable } from './backend/gpujs-loader.js';
+export { createGpujsWorkerBackend, gpujsWorkerSupported } from './backend/gpujs-worker.js';
+export type { GpujsWorkerMode, GpujsWorkerOptions } from './backend/gpujs-worker.js';
 export type { GpujsConstructor, GpujsInputFn } from './backend/gpujs-loader.js';
 export * from './ops/index.js';

@@ -4,6 +4,7 @@
  *
  * Selection: `useBackend('cpu')` (the default), `useBackend('gpujs')` (gpu.js picks its mode),
  * `useBackend('gpujs:webgl2' | 'gpujs:webgl' | 'gpujs:headlessgl' | 'gpujs:webasm' | 'gpujs:cpu')`,
+ * `useBackend('gpujs:webgpu')` (Node: gpu.js WebGPU on a worker thread, made synchronous),
  * or `useBackend('auto')`, which times a 256³ float32 product once on every candidate and keeps the
  * fastest one that also computes it correctly. `getBackend().describe()` says what really ran.
  */
@@ -13,6 +14,7 @@ import { ValueError } from '../errors.js';
 import { Rng } from '../rng.js';
 import { createGpujsBackend, GPUJS_MODES, WEBGPU_ASYNC, f32MatmulErrorBound } from './gpujs.js';
 import type { GpujsBackend, GpujsMode } from './gpujs.js';
+import { createGpujsWorkerBackend, gpujsWorkerSupported } from './gpujs-worker.js';
 
 export interface MatmulBackend {
   /** Registry name, e.g. `cpu`, `gpujs`. */
@@ -51,7 +53,14 @@ function resolve(name: string): MatmulBackend {
   const found = registry.get(name);
   if (found) return found;
   const mode = gpujsModeOf(name);
-  if (mode === 'webgpu') throw new ValueError('useBackend', WEBGPU_ASYNC);
+  if (mode === 'webgpu') {
+    // gpu.js reads WebGPU back asynchronously: in Node a worker thread makes it synchronous; browsers can't block.
+    if (!gpujsWorkerSupported()) throw new ValueError('useBackend', WEBGPU_ASYNC);
+    const backend = createGpujsWorkerBackend({ mode: 'webgpu' });
+    backend.init(); // starts the worker and runs a 1×1×1 product: no adapter → throws now, with gpu.js's reason
+    registry.set(name, backend);
+    return backend;
+  }
   if (mode) {
     const backend = createGpujsBackend({ mode });
     backend.init(); // loads gpu.js and constructs its GPU now, so an unusable mode fails here, not mid-training
@@ -103,8 +112,13 @@ export interface Calibration {
   entries: CalibrationEntry[];
 }
 
-/** gpu.js modes `auto` tries (gpu.js's own JS `cpu` mode is never faster than moegrad's CPU kernel). */
-const AUTO_GPUJS = ['gpujs:headlessgl', 'gpujs:webgl2', 'gpujs:webgl', 'gpujs:webasm'];
+/**
+ * gpu.js modes `auto` tries (gpu.js's own JS `cpu` mode is never faster than moegrad's CPU kernel);
+ * `gpujs:webgpu` only where a worker thread can make it synchronous (Node).
+ */
+function autoGpujsCandidates(): string[] {
+  return ['gpujs:headlessgl', 'gpujs:webgl2', 'gpujs:webgl', ...(gpujsWorkerSupported() ? ['gpujs:webgpu'] : []), 'gpujs:webasm'];
+}
 
 let lastCalibration: Calibration | null = null;
 let defaultCalibration: Calibration | null = null; // the one `auto` uses, kept once made
@@ -134,7 +148,7 @@ export function calibrateBackends(options: { size?: number; reps?: number; force
   const ref = new Float32Array(n * n);
   cpuBackend.matmul(a, b, ref, 1, n, n, n);
   const bound = f32MatmulErrorBound(a, b, 1, n, n, n);
-  const names = options.candidates ?? [...new Set([...registry.keys(), ...AUTO_GPUJS])].filter((x) => x !== 'auto');
+  const names = options.candidates ?? [...new Set([...registry.keys(), ...autoGpujsCandidates()])].filter((x) => x !== 'auto');
   const entries: CalibrationEntry[] = [];
   let best: { backend: MatmulBackend; gflops: number } | null = null;
   for (const name of names) {

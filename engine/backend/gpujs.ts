@@ -26,7 +26,7 @@ export type GpujsMode = 'gpu' | 'webgl2' | 'webgl' | 'headlessgl' | 'webgpu' | '
 export const GPUJS_MODES: readonly GpujsMode[] = ['gpu', 'webgl2', 'webgl', 'headlessgl', 'webgpu', 'webasm', 'cpu'];
 
 /** gpu.js kernel class → the name `describe()` reports after `gpujs:`. */
-const KERNEL_CLASS_MODE: Record<string, string> = {
+export const KERNEL_CLASS_MODE: Readonly<Record<string, string>> = {
   HeadlessGLKernel: 'headlessgl',
   WebGL2Kernel: 'webgl2',
   WebGLKernel: 'webgl',
@@ -42,13 +42,13 @@ export const WEBGPU_ASYNC = "gpu.js mode 'webgpu' is asynchronous only (its read
 const GL_CLASSES = new Set(['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel']);
 
 /** Kernels kept per backend (each new shape compiles one: ~10–150 ms); the oldest is destroyed beyond this. */
-const KERNEL_CACHE_LIMIT = 256;
+export const KERNEL_CACHE_LIMIT = 256;
 
 /**
  * One output cell of a tile: C[y][x] = Σ_p A[y][p]·B[p][x], p < K with K a compile-time constant.
  * A string, not a function, so no TypeScript/bundler transform can change what gpu.js parses.
  */
-const MATMUL_SOURCE = `function matmulTile(a, b) {
+export const MATMUL_SOURCE = `function matmulTile(a, b) {
   let sum = 0;
   for (let p = 0; p < this.constants.K; p++) {
     sum += a[this.thread.y][p] * b[p][this.thread.x];
