@@ -38,12 +38,12 @@ const loc = (a: RegAtom): number[] => [a.b1, a.e1, a.e2];
  */
 export function cellErrors(fit: RegressionMoE, truth: RegressionMoE): { exact: number; over: number; sizes: number[] } {
   const cells = voronoiCells(fit.atoms.map(loc), truth.atoms.map(loc));
-  const acc = { exact: [0, 0], over: [0, 0] };
+  const acc: { exact: [number, number]; over: [number, number] } = { exact: [0, 0], over: [0, 0] };
   cells.forEach((cell, j) => {
     const t = loc(truth.atoms[j]!), bucket = cell.length === 1 ? acc.exact : acc.over;
     for (const i of cell) { bucket[0] += Math.hypot(...loc(fit.atoms[i]!).map((v, q) => v - t[q]!)); bucket[1]++; }
   });
-  const avg = (b: number[]) => (b[1]! > 0 ? b[0]! / b[1]! : NaN);
+  const avg = (b: [number, number]) => (b[1] > 0 ? b[0] / b[1] : NaN);
   return { exact: avg(acc.exact), over: avg(acc.over), sizes: cells.map((c) => c.length) };
 }
 
