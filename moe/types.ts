@@ -40,6 +40,13 @@ export interface GateOutput {
 export interface RouteOptions {
   /** Per-expert capacity for dispatch (tokens); dropless when omitted. */
   readonly capacity?: number;
+  /**
+   * Selection-only bias [E] (DeepSeek-V3 loss-free balancing): changes which experts are chosen,
+   * never the weights, and gets no gradient. Used by normalizedSigmoid gates; others reject it.
+   */
+  readonly bias?: Float64Array;
+  /** Temperature gates: τ for this call (a schedule), overriding the configured or learned τ. */
+  readonly tau?: number;
 }
 
 /**

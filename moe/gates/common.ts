@@ -1,0 +1,100 @@
+/**
+ * Shared pieces of the gates: argument checks (errors name the gate and the shapes/values), the
+ * integer top-K selection (engine `selectTopK`: ties → lowest index), gather/scatter helpers for
+ * VJPs, and the GateOutput assembly. Nothing here is on the tape except through engine ops.
+ */
+import { Tensor, ShapeError, ValueError, fmtShape, takeAlongAxis, scatterAlongAxis, selectTopK } from '../../engine/index.js';
+import { buildRoutingPlan } from '../routing.js';
+import type { GateOutput } from '../types.js';
+
+/** Options every gate function accepts. */
+export interface GateOptions {
+  /** Per-expert capacity (tokens) for the dispatch plan; dropless when omitted. */
+  readonly capacity?: number;
+}
+
+/** Checks `x` is a finite float tensor of the given rank; returns its shape. */
+export function checkFinite(op: string, x: unknown, name: string, rank: number, what: string): readonly number[] {
+  if (!(x instanceof Tensor)) throw new ShapeError(op, `${name} must be a Tensor ${what}; got ${typeof x}`);
+  if (x.rank !== rank || x.shape.some((d) => d < 1)) throw new ShapeError(op, `${name} must be ${what} with every dim ≥ 1; got ${fmtShape(x.shape)}`);
+  const d = x.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i]!)) {
+      throw new ValueError(op, `${name} ${fmtShape(x.shape)} contain ${Number.isNaN(d[i]!) ? 'NaN' : String(d[i])} at flat index ${i}; gates need finite values`);
+    }
+  }
+  return x.shape;
+}
+
+/** Router logits [T, E]: rank 2, finite. Returns T and E. */
+export function checkLogits(op: string, logits: unknown, name = 'logits'): { T: number; E: number } {
+  const [T, E] = checkFinite(op, logits, name, 2, '[T, E]') as [number, number];
+  return { T, E };
+}
+
+/** k must be an integer in [1, n]. */
+export function checkK(op: string, k: unknown, n: number, name = 'k', of = 'E'): number {
+  if (!Number.isInteger(k) || (k as number) < 1 || (k as number) > n) {
+    throw new ValueError(op, `${name} must be an integer in [1, ${of} = ${n}]; got ${String(k)}`);
+  }
+  return k as number;
+}
+
+/** Dispatch capacity: ≥ 1 token, integer or Infinity. */
+export function checkCapacity(op: string, capacity: number | undefined): number {
+  if (capacity === undefined) return Infinity;
+  if (!(capacity >= 1) || !(Number.isInteger(capacity) || capacity === Infinity)) {
+    throw new ValueError(op, `capacity must be an integer ≥ 1 token (or Infinity); got ${capacity}`);
+  }
+  return capacity;
+}
+
+/**
+ * Row-wise top-k of `values` viewed as [rows, n] (best first). NOTE: ties → lowest index (engine
+ * `selectTopK`); −Infinity entries are never preferred over finite ones (used for masking).
+ */
+export function rowTopK(values: ArrayLike<number>, rows: number, n: number, k: number): Int32Array {
+  const out = new Int32Array(rows * k);
+  const order = new Int32Array(n);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < n; j++) order[j] = j;
+    selectTopK(order, k, (j) => values[r * n + j]!);
+    out.set(order.subarray(0, k), r * k);
+  }
+  return out;
+}
+
+/** [T·E] indices 0..E−1 for every row (dense gates). */
+export function denseIndices(T: number, E: number): Int32Array {
+  const out = new Int32Array(T * E);
+  for (let i = 0; i < out.length; i++) out[i] = i % E;
+  return out;
+}
+
+/** x[..., idx] along `axis`, or x itself when `idx` is null (dense: identity selection). */
+export const gatherAlong = (x: Tensor, idx: Int32Array | null, axis: number): Tensor => (idx ? takeAlongAxis(x, idx, axis) : x);
+
+/** Scatter-add back along `axis` to size n, or x itself when `idx` is null. */
+export const scatterAlong = (x: Tensor, idx: Int32Array | null, axis: number, n: number): Tensor => (idx ? scatterAlongAxis(x, idx, axis, n) : x);
+
+/** Assembles a GateOutput and its routing plan. */
+export function gateOutput(
+  weights: Tensor, indices: Int32Array, scores: Tensor, logits: Tensor | undefined, numExperts: number, capacity: number,
+): GateOutput {
+  const T = weights.shape[0]!, K = weights.shape[1]!;
+  const plan = buildRoutingPlan(indices, T, numExperts, K, capacity);
+  return logits ? { weights, indices, scores, logits, plan } : { weights, indices, scores, plan };
+}
+
+/** Smallest gap between the k-th and (k+1)-th value over rows of [rows, n] (Infinity when k = n). */
+export function topKGap(values: ArrayLike<number>, rows: number, n: number, k: number): number {
+  if (k >= n) return Infinity;
+  let gap = Infinity;
+  const row = new Float64Array(n);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < n; j++) row[j] = values[r * n + j]!;
+    row.sort((a, b) => b - a);
+    gap = Math.min(gap, row[k - 1]! - row[k]!);
+  }
+  return gap;
+}

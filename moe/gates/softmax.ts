@@ -1,0 +1,71 @@
+/**
+ * Softmax gates (spec §1.1, §1.2): the dense softmax and Mixtral's top-K softmax renormalized over
+ * the selected experts. Both (and the temperature and Laplace gates) use one fused kernel,
+ * `subsetSoftmax`: a max-shifted softmax of z/τ over a per-row subset of the experts.
+ */
+import { Tensor, fromData, record, mul, sub, div, neg, sum, square, reshape, lseLine } from '../../engine/index.js';
+import { allocate } from '../../engine/tensor.js';
+import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
+import type { GateOutput } from '../types.js';
+
+/**
+ * Fused softmax over a subset: w[t,j] = exp(u_j − lse_{j'}(u_{j'})), u_j = z[t, idx[t,j]] / τ.
+ * z [T, E], idx [T·K] (null: all E, K = E), τ a scalar tensor or null (τ = 1) → w [T, K].
+ *
+ * VJP (T(t) = selected set, fixed): with g_u = w ⊙ (g − ⟨g, w⟩) per row,
+ *   ∂L/∂z = scatter(g_u / τ) (zero off the selected set),   ∂L/∂τ = −(1/τ²) Σ_{t,j} g_u[t,j] · z[t, idx[t,j]].
+ * Written with engine ops on the inputs and the output, so grad of grad works.
+ */
+export function subsetSoftmax(op: string, z: Tensor, idx: Int32Array | null, tau: Tensor | null): Tensor {
+  const T = z.shape[0]!, E = z.shape[1]!;
+  const K = idx ? idx.length / T : E;
+  const invTau = tau ? 1 / tau.item() : 1;
+  const d = z.data;
+  const out = allocate(z.dtype, T * K);
+  const u = new Float64Array(K);
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < K; j++) u[j] = d[t * E + (idx ? idx[t * K + j]! : j)]! * invTau;
+    const lse = lseLine(u, 0, 1, K); // max-shifted: exp never overflows, log never sees 0
+    for (let j = 0; j < K; j++) out[t * K + j] = Math.exp(u[j]! - lse);
+  }
+  const w = fromData(out, [T, K]);
+  const inputs = tau ? [z, tau] : [z];
+  return record(op, inputs, w, (dy, needs) => {
+    // Shape: [T, K] — gradient w.r.t. u = z_selected / τ
+    const gu = mul(w, sub(dy, sum(mul(dy, w), 1, true)));
+    const dz = needs[0] ? scatterAlong(tau ? div(gu, tau) : gu, idx, 1, E) : null;
+    if (!tau) return [dz];
+    const dtau = needs[1] ? reshape(neg(div(sum(mul(gu, gatherAlong(z, idx, 1))), square(tau))), tau.shape) : null;
+    return [dz, dtau];
+  });
+}
+
+/**
+ * Dense softmax gate: w = softmax(z) row-wise.  logits [T, E] → weights = scores [T, E], K = E,
+ * indices 0..E−1 per token.  VJP: g_z = w ⊙ (g − ⟨g, w⟩). Smooth everywhere.
+ */
+export function softmaxGate(logits: Tensor, options: GateOptions = {}): GateOutput {
+  const op = 'softmaxGate';
+  const { T, E } = checkLogits(op, logits);
+  const capacity = checkCapacity(op, options.capacity);
+  const w = subsetSoftmax(op, logits, null, null);
+  return gateOutput(w, denseIndices(T, E), w, logits, E, capacity);
+}
+
+/**
+ * Top-K softmax, renormalized over the selected (Mixtral): T(t) = top-k of z[t] (ties → lowest
+ * index; selection on the full logit, bias included), w[t,j] = exp(z_{idx_j}) / Σ_{i∈T} exp(z_i).
+ * logits [T, E] → weights [T, k] (best expert first), scores = softmax(z) [T, E] over all experts.
+ * VJP: on T, g_z = w ⊙ (g − ⟨g, w⟩); NOTE: unselected logits get exactly zero gradient. The weights
+ * jump at a tie for the k-th place (spec §1.2); the selection is a constant for autodiff.
+ */
+export function topKSoftmaxGate(logits: Tensor, k: number, options: GateOptions = {}): GateOutput {
+  const op = 'topKSoftmaxGate';
+  const { T, E } = checkLogits(op, logits);
+  checkK(op, k, E);
+  const capacity = checkCapacity(op, options.capacity);
+  const idx = rowTopK(logits.data, T, E, k);
+  const weights = subsetSoftmax(op, logits, idx, null);
+  const scores = subsetSoftmax(op, logits, null, null);
+  return gateOutput(weights, idx, scores, logits, E, capacity);
+}
