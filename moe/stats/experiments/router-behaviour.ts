@@ -74,7 +74,7 @@ export const routerBehaviour: Experiment = {
     return {
       id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed, ms: Date.now() - t0,
       metrics: { [`${variant}: saturation@5%`]: at5, [`${variant}: mean change rate`]: changeLate, [`${variant}: final Jain`]: curve.jain[curve.jain.length - 1]!, [`${variant}: final probe MSE`]: curve.loss[curve.loss.length - 1]! },
-      info: { config: variant, curve },
+      info: { config: variant, curve: { ...curve, changeRate: curve.changeRate.map((v) => (Number.isFinite(v) ? v : null)) } },
     };
   },
   summarize(results): ExperimentSummary {
