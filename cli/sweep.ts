@@ -24,22 +24,29 @@ export function shardCells(cells: readonly Cell[], shard: Shard | null): Cell[] 
   return shard ? cells.filter((_, k) => k % shard.count === shard.index - 1) : [...cells];
 }
 
-/** A progress reporter: a cli-progress bar on a TTY, otherwise a line every 10%. */
-function progress(total: number, label: string) {
+/**
+ * A progress reporter: a cli-progress bar on a TTY, otherwise a line every 10%. Progress (and so the
+ * ETA) is measured in work units — the sum of the finished cells' n, since a fit costs about O(n) —
+ * rather than in cells, because big cells run first.
+ */
+function progress(cells: readonly Cell[], label: string) {
+  const total = cells.reduce((s, c) => s + c.n, 0), count = cells.length;
+  let work = 0, done = 0;
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({ stream: process.stderr, format: `${label} [{bar}] {percentage}% | {value}/{total} cells | ETA {eta_formatted} | elapsed {duration_formatted}`, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
-    bar.start(total, 0);
-    return { tick: (done: number) => bar.update(done), stop: () => bar.stop() };
+    const bar = new cliProgress.SingleBar({ stream: process.stderr, format: `${label} [{bar}] {percentage}% | {cells}/${count} cells | ETA {eta_formatted} | elapsed {duration_formatted}`, etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+    bar.start(total, 0, { cells: 0 });
+    return { tick: (c?: Cell) => { if (c) { work += c.n; done++; } bar.update(work, { cells: done }); }, stop: () => bar.stop() };
   }
   const t0 = Date.now();
   let lastDecile = -1;
   return {
-    tick: (done: number) => {
-      const dec = Math.floor((10 * done) / Math.max(1, total));
+    tick: (c?: Cell) => {
+      if (c) { work += c.n; done++; }
+      const dec = Math.floor((10 * work) / Math.max(1, total));
       if (dec !== lastDecile) {
         lastDecile = dec;
-        const el = (Date.now() - t0) / 1000, eta = done > 0 ? (el * (total - done)) / done : NaN;
-        process.stderr.write(`${label}: ${done}/${total} cells (${Math.round((100 * done) / Math.max(1, total))}%), elapsed ${el.toFixed(0)} s, ETA ${Number.isFinite(eta) ? eta.toFixed(0) + ' s' : '?'}\n`);
+        const el = (Date.now() - t0) / 1000, eta = work > 0 ? (el * (total - work)) / work : NaN;
+        process.stderr.write(`${label}: ${done}/${count} cells (${Math.round((100 * work) / Math.max(1, total))}% of the work), elapsed ${el.toFixed(0)} s, ETA ${Number.isFinite(eta) ? eta.toFixed(0) + ' s' : '?'}\n`);
       }
     },
     stop: () => {},
@@ -48,12 +55,13 @@ function progress(total: number, label: string) {
 
 /** Runs the cells on `workers` threads (inline when workers = 0). Results come back in cell order. */
 export async function runCells(exp: Experiment, cells: readonly Cell[], workers: number, label = exp.name): Promise<CellResult[]> {
-  const bar = progress(cells.length, label);
+  const bar = progress(cells, label);
+  const byId = new Map(cells.map((c) => [c.id, c]));
   const results = new Map<string, CellResult>();
-  bar.tick(0);
+  bar.tick();
   try {
     if (workers <= 0) {
-      for (const c of cells) { results.set(c.id, exp.runCell(c)); bar.tick(results.size); }
+      for (const c of cells) { results.set(c.id, exp.runCell(c)); bar.tick(c); }
     } else {
       const queue = [...cells].sort((a, b) => b.n - a.n);
       const self = fileURLToPath(import.meta.url);
@@ -81,7 +89,7 @@ export async function runCells(exp: Experiment, cells: readonly Cell[], workers:
             active--;
             if (msg.error !== undefined || !msg.result) { finish(new Error(`cell ${msg.cellId ?? '?'} failed: ${msg.error ?? 'no result'}`)); return; }
             results.set(msg.result.id, msg.result);
-            bar.tick(results.size);
+            bar.tick(byId.get(msg.result.id));
             feed(w);
             finish();
           });
