@@ -41,7 +41,7 @@ export const biasBalancing: Experiment = {
   description: 'Loss-free bias balancing (DeepSeek-V3) vs Switch aux loss vs none on skewed data: max/mean load, Jain index, task loss',
   paper: 'arXiv 2412.19437 §2.1.2 (auxiliary-loss-free balancing) vs Switch Transformer aux loss; spec §6.1, §6.4, §7 item 12',
   cells({ quick }) {
-    const seeds = quick ? 3 : 8, steps = quick ? 200 : 1000;
+    const seeds = quick ? 5 : 10, steps = quick ? 1000 : 3000;
     const out: Cell[] = [];
     for (const method of Object.keys(METHODS) as Method[]) for (let rep = 0; rep < seeds; rep++) {
       out.push({ id: `${method}/rep=${rep}`, n: steps, rep, seed: seedOf('bias-balancing', rep), params: { method, steps } });

@@ -51,7 +51,7 @@ export const routerBehaviour: Experiment = {
   description: 'Router saturation, change rate and Jain index while training a toy sparse MoE: softmax vs normalized sigmoid, with/without shared experts',
   paper: 'arXiv 2505.10860 §3.3 / App. H (router analysis); spec §5.4, §7 item 11',
   cells({ quick }) {
-    const seeds = quick ? 3 : 8, steps = quick ? 200 : 1000;
+    const seeds = quick ? 5 : 10, steps = quick ? 1000 : 3000;
     const out: Cell[] = [];
     for (const variant of Object.keys(VARIANTS) as Variant[]) for (let rep = 0; rep < seeds; rep++) {
       out.push({ id: `${variant}/rep=${rep}`, n: steps, rep, seed: seedOf('router-behaviour', rep), params: { variant, steps } });
