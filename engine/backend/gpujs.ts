@@ -37,7 +37,8 @@ export const KERNEL_CLASS_MODE: Readonly<Record<string, string>> = {
 
 /** Why `webgpu` cannot serve the synchronous matmul the engine's ops call. */
 export const WEBGPU_ASYNC = "gpu.js mode 'webgpu' is asynchronous only (its readback needs mapAsync), but the engine's "
-  + "matmul is synchronous: use 'webgl2' in browsers, or createGpujsBackend({ mode: 'webgpu', asyncOnly: true }).matmulAsync()";
+  + "matmul is synchronous: in Node, useBackend('gpujs:webgpu') runs it on a worker thread; in browsers use 'webgl2', "
+  + "or createGpujsBackend({ mode: 'webgpu', asyncOnly: true }).matmulAsync()";
 
 const GL_CLASSES = new Set(['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel']);
 
