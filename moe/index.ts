@@ -1,5 +1,6 @@
 /** moegrad MoE API: gates, experts, dispatch/combine, the layer, losses, diagnostics, statistics. */
 export type { RoutingPlan, GateOutput } from './types.js';
+export type { Gate, RouteOptions } from './types.js';
 export { buildRoutingPlan } from './routing.js';
 export * from './gates/index.js';
 export * from './layer/index.js';
