@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     `**Machine:** ${machine}.`,
     '',
     `**Load:** 1-minute load average ${loadStart.toFixed(2)} at the start and ${loadEnd.toFixed(2)} at the end. `
-      + (Math.max(loadStart, loadEnd) > 1 ? 'The machine was shared with other work while this ran, so absolute figures are inflated by contention; the ratios (measured in the same process, interleaved round by round) are the comparable numbers.' : 'The machine was mostly idle.'),
+      + (loadStart > 0.5 ? 'The machine was shared with other work while this ran, so absolute figures are inflated by contention; the ratios (measured in the same process, interleaved round by round) are the comparable numbers.' : 'Nothing else was running when the bench started (the end figure includes the bench itself).'),
     '',
     `Method: medians of ${REPS} timed runs after 1 warm-up, contestants interleaved round by round in one process. `
       + 'moegrad timings are `backend.matmul` on typed arrays, including copies into wasm memory, B packing and the copy out; '

@@ -63,7 +63,8 @@ export async function interleaved(contestants: Contestant[], reps: number, warmu
 export function machineLine(): string {
   const cpus = os.cpus();
   const load = os.loadavg().map((l) => l.toFixed(2)).join(' / ');
-  return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} logical cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, `
+  const avail = typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length;
+  return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} logical cores${avail !== cpus.length ? ` (${avail} available to this process)` : ''}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, `
     + `Node ${process.version} (V8 ${process.versions.v8}), ${os.type()} ${os.release()}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, `
     + `load average at start ${load}`;
 }

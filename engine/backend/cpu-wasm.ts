@@ -73,6 +73,19 @@ export class WasmGemm {
     this.bytes = buildGemmModule(config, { min: 1, max: MAX_PAGES, shared: this.shared });
     const inst = new WebAssembly.Instance(new WebAssembly.Module(this.bytes as BufferSource), { env: { memory: this.memory } });
     this.exports = inst.exports as unknown as GemmExports;
+    this.warmUp();
+  }
+
+  /**
+   * V8 first runs wasm on its baseline compiler (~4× slower here) and tiers a function up only
+   * after it has run for a while; a few small products per dtype (~ms) trigger that up front so
+   * the first real calls do not pay it.
+   */
+  private warmUp(): void {
+    for (const T of [Float32Array, Float64Array]) {
+      const a = new T(32 * 256).fill(1), b = new T(256 * 32).fill(1), c = new T(32 * 32);
+      for (let r = 0; r < 12; r++) this.matmul(a, b, c, 1, 32, 256, 32, 1);
+    }
   }
 
   /** Starts worker threads (once); returns how many are ready now. */
