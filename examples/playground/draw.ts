@@ -136,26 +136,46 @@ function cell(v: number, maxAbs: number): string {
 }
 
 /**
+ * Which axis of a router parameter runs over the experts: the last one for linear routers
+ * (W [D, E], b [E]), the first for Laplace centroids ω [E, D]; -1 when none (τ, group router).
+ */
+export function expertAxis(name: string, shape: readonly number[], numExperts: number): number {
+  if (/centroid/i.test(name)) return shape[0] === numExperts ? 0 : -1;
+  return shape.length > 0 && shape[shape.length - 1] === numExperts ? shape.length - 1 : -1;
+}
+
+/** The gradient of one parameter for expert e, as a list (one value per slice along the other axes). */
+export function expertSlice(g: PointInspection['grads'][number], numExperts: number, e: number): number[] {
+  const axis = expertAxis(g.name, g.shape, numExperts);
+  if (axis < 0) return [];
+  const stride = g.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = g.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const out: number[] = [];
+  for (let o = 0; o < outer; o++) for (let i = 0; i < stride; i++) out.push(g.values[(o * numExperts + e) * stride + i]!);
+  return out;
+}
+
+/**
  * The router gradients as one table: a column per expert; each parameter tensor contributes one row
  * per slice along its expert axis (W [D, E] → D rows, centroids [E, D] → D rows, b [E] → one row).
+ * Parameters without an expert axis (τ, the group router) get one row with their values listed.
  */
 export function gradTableHtml(grads: PointInspection['grads'], numExperts: number): string {
   const maxAbs = Math.max(1e-12, ...grads.flatMap((g) => g.values.map(Math.abs)));
   const head = Array.from({ length: numExperts }, (_, e) => `<th><span class="chip" style="background:${EXPERT_COLORS[e % 8]}"></span>e${e}</th>`).join('');
   const rows: string[] = [];
   for (const g of grads) {
-    const s = g.shape;
-    const axis = s[s.length - 1] === numExperts ? s.length - 1 : s.indexOf(numExperts);
-    if (axis < 0) { // not per expert (e.g. a temperature τ): one labelled row
-      rows.push(`<tr><th>${g.name}</th>${g.values.map((v) => cell(v, maxAbs)).join('')}<td colspan="${Math.max(0, numExperts - g.values.length)}"></td></tr>`);
+    const axis = expertAxis(g.name, g.shape, numExperts);
+    if (axis < 0) {
+      const vals = g.values.map((v) => v.toFixed(4)).join(', ');
+      rows.push(`<tr><th>${g.name}${g.shape.length ? ` [${g.shape.join(', ')}]` : ''}</th><td colspan="${numExperts}" class="wide">${vals}</td></tr>`);
       continue;
     }
-    const stride = s.slice(axis + 1).reduce((a, b) => a * b, 1);
-    const outer = s.slice(0, axis).reduce((a, b) => a * b, 1);
-    for (let o = 0; o < outer; o++) for (let i = 0; i < stride; i++) {
-      const label = s.length === 1 ? g.name : axis === s.length - 1 ? `${g.name}[${o},·]` : `${g.name}[·,${i}]`;
-      const vals = Array.from({ length: numExperts }, (_, e) => g.values[(o * numExperts + e) * stride + i]!);
-      rows.push(`<tr><th>${label}</th>${vals.map((v) => cell(v, maxAbs)).join('')}</tr>`);
+    const perExpert = Array.from({ length: numExperts }, (_, e) => expertSlice(g, numExperts, e));
+    const nRows = perExpert[0]!.length;
+    for (let r = 0; r < nRows; r++) {
+      const label = g.shape.length === 1 ? g.name : axis === 0 ? `${g.name}[·,${r}]` : `${g.name}[${r},·]`;
+      rows.push(`<tr><th>${label}</th>${perExpert.map((vals) => cell(vals[r]!, maxAbs)).join('')}</tr>`);
     }
   }
   return `<table class="grads"><tr><th></th>${head}</tr>${rows.join('')}</table>`;

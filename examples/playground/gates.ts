@@ -1,37 +1,49 @@
 /**
- * The gates the playground offers. Until moe/gates exports `makeGate`, a stand-in linear router with
- * a dense softmax and a Mixtral top-k softmax (engine ops only) implements the Gate interface.
+ * The gates the playground offers: every kind of moegrad's `makeGate` (issue #3, spec §1), with the
+ * page's single "k" control mapped onto each kind's own settings.
  */
-import {
-  Rng, Tensor, randn, zeros, add, matmul, softmax, topk, buildRoutingPlan, type GateOutput,
-} from '../../index.js';
-import type { Gate, RouteOptions } from '../../moe/types.js';
+import { makeGate, type Gate, type GateConfig, type GateKind, type RouterParams } from '../../index.js';
 
-export type GateKind = 'softmax' | 'topKSoftmax';
+export type { GateKind };
 
-export const GATE_KINDS: readonly { kind: GateKind; label: string; sparse: boolean }[] = [
-  { kind: 'softmax', label: 'softmax (dense)', sparse: false },
-  { kind: 'topKSoftmax', label: 'top-k softmax (Mixtral)', sparse: true },
+export interface GateChoice {
+  readonly kind: GateKind;
+  readonly label: string;
+  /** Whether k applies (false: the gate is dense, every expert gets every point). */
+  readonly sparse: boolean;
+  /** One line for the learner: the formula and what to look for. */
+  readonly note: string;
+}
+
+export const GATE_KINDS: readonly GateChoice[] = [
+  { kind: 'softmax', label: 'softmax (dense)', sparse: false, note: 'w = softmax(xW + b) over all E experts: every expert runs on every point.' },
+  { kind: 'topKSoftmax', label: 'top-k softmax (Mixtral)', sparse: true, note: 'Keep the k largest logits, softmax over those k only: unselected experts get zero gradient.' },
+  { kind: 'softmaxTopK', label: 'softmax → top-k (DeepSeekMoE)', sparse: true, note: 'Softmax over all E, then keep the k largest probabilities without renormalizing: unselected logits still get gradient through the normalizer.' },
+  { kind: 'temperature', label: 'temperature softmax (learnable τ)', sparse: true, note: 'softmax(z/τ) with τ = exp(logTau) learned; ∂o/∂logTau is shown too. k = E makes it dense.' },
+  { kind: 'hierarchical', label: 'hierarchical softmax (2 groups)', sparse: true, note: 'Pick 1 of 2 groups, then k experts inside it: w = p(group)·p(expert | group). Needs an even E.' },
+  { kind: 'sigmoid', label: 'sigmoid (unnormalized)', sparse: true, note: 'w = σ(z) for the k largest logits, no normalization: weights need not sum to 1. k = E makes it dense.' },
+  { kind: 'normalizedSigmoid', label: 'normalized sigmoid (DeepSeek-V3)', sparse: true, note: 'σ(z) for the top k, renormalized to sum to 1 (no router bias, as in DeepSeek-V3).' },
+  { kind: 'laplace', label: 'Laplace (distance to centroids)', sparse: true, note: 'softmax(−‖x − ω_e‖) over the top k: each expert owns the points nearest its centroid ω_e.' },
 ];
 
-type LinearRouter = { readonly w: Tensor; readonly b: Tensor };
+/** Groups of the hierarchical gate. */
+export const HIERARCHICAL_GROUPS = 2;
 
-/** A Gate for the playground: `k` is ignored by dense gates (they route to all E). */
-export function playgroundGate(kind: GateKind, numExperts: number, k: number): Gate<LinearRouter> {
-  const E = numExperts, K = kind === 'softmax' ? E : k;
-  return {
-    name: kind, numExperts: E, topK: K,
-    init: (rng: Rng, dModel: number) => ({ w: randn(rng, [dModel, E], 1), b: zeros([E]) }),
-    route(params: LinearRouter, x: Tensor, options?: RouteOptions): GateOutput {
-      const T = x.shape[0]!;
-      const logits = add(matmul(x, params.w), params.b);
-      const scores = softmax(logits, 1);
-      if (kind === 'softmax') {
-        const indices = new Int32Array(T * E).map((_, i) => i % E);
-        return { weights: scores, indices, scores, logits, plan: buildRoutingPlan(indices, T, E, E, options?.capacity) };
-      }
-      const top = topk(logits, K, 1);
-      return { weights: softmax(top.values, 1), indices: top.indices, scores, logits, plan: buildRoutingPlan(top.indices, T, E, K, options?.capacity) };
-    },
-  };
+/** The makeGate config for a page setting (E experts, k chosen). */
+export function gateConfig(kind: GateKind, numExperts: number, k: number): GateConfig {
+  const E = numExperts, K = Math.min(Math.max(1, k), E);
+  switch (kind) {
+    case 'softmax': return { kind, numExperts: E };
+    case 'hierarchical': {
+      const perGroup = E / HIERARCHICAL_GROUPS;
+      return { kind, numExperts: E, numGroups: HIERARCHICAL_GROUPS, kGroups: 1, kExperts: Math.min(K, perGroup) };
+    }
+    case 'laplace': return { kind, numExperts: E, topK: K, initStd: 0.6 };
+    default: return { kind, numExperts: E, topK: K };
+  }
+}
+
+/** A Gate for the playground (`k` is ignored by dense gates; hierarchical caps it at E/2). */
+export function playgroundGate(kind: GateKind, numExperts: number, k: number): Gate<RouterParams> {
+  return makeGate(gateConfig(kind, numExperts, k));
 }

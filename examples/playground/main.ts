@@ -3,10 +3,10 @@
  * (model.ts). Also exposes `window.playground`, the small API the headless-Chromium test drives.
  */
 import {
-  DEFAULT_CONFIG, GATE_KINDS, TASKS, makeTask, initTraining, trainStep, gridView, inspectPoint, flattenParams,
+  DEFAULT_CONFIG, GATE_KINDS, HIERARCHICAL_GROUPS, TASKS, makeTask, initTraining, trainStep, gridView, inspectPoint, flattenParams,
   type PlaygroundConfig, type Dataset, type TrainState, type StepResult, type PointInspection, type GateKind, type TaskName,
 } from './model.js';
-import { EXPERT_COLORS, drawRegions, drawPrediction, drawCurves, drawBars, gradTableHtml, toDomain, toPixel } from './draw.js';
+import { EXPERT_COLORS, expertSlice, drawRegions, drawPrediction, drawCurves, drawBars, gradTableHtml, toDomain, toPixel } from './draw.js';
 import { BACKEND_CHOICES, probeBackends, selectBackend, backendReport, webgpuCheck, type BackendChoice, type WebgpuCheck } from './backends.js';
 import type { Tensor } from '../../index.js';
 
@@ -65,6 +65,14 @@ function renderInspect(info: PointInspection): void {
     `<span class="chip" style="background:${EXPERT_COLORS[e % 8]}"></span>e${e} w=${info.weights[k]!.toFixed(3)}`).join(' &nbsp; ');
   $('outputLine').textContent = `y = (${info.y[0].toFixed(3)}, ${info.y[1].toFixed(3)}),  o = y₁ − y₀ = ${info.output.toFixed(3)}`;
   $('grads').innerHTML = gradTableHtml(info.grads, config.numExperts);
+  // Read off the numbers: do experts the router did not select still receive gradient?
+  const unselected = Array.from({ length: config.numExperts }, (_, e) => e).filter((e) => !selected.has(e));
+  const leaking = unselected.filter((e) => info.grads.some((g) => expertSlice(g, config.numExperts, e).some((v) => v !== 0)));
+  $('hint').textContent = unselected.length === 0
+    ? 'Dense routing: every expert is selected, so every expert\'s router parameters get gradient.'
+    : leaking.length === 0
+      ? `Unselected experts (${unselected.map((e) => `e${e}`).join(', ')}) get exactly zero gradient: the weights depend only on the selected logits.`
+      : `Unselected experts ${leaking.map((e) => `e${e}`).join(', ')} still get gradient: their logits enter the weights through the normalization.`;
 }
 
 function render(): PointInspection {
@@ -99,10 +107,21 @@ function loop(): void {
 }
 
 function configure(partial: Partial<PlaygroundConfig>): void {
-  config = { ...config, ...partial };
-  if (config.topK > config.numExperts) config = { ...config, topK: config.numExperts };
+  config = normalizeConfig({ ...config, ...partial });
   syncControls();
   reset();
+}
+
+/** Keeps a config within what its gate accepts, so the controls show what really runs. */
+function normalizeConfig(c: PlaygroundConfig): PlaygroundConfig {
+  let { numExperts, topK } = c;
+  if (c.gate === 'hierarchical' && numExperts % HIERARCHICAL_GROUPS !== 0) numExperts += 1; // E = groups · experts per group
+  topK = Math.max(1, Math.min(topK, maxK(c.gate, numExperts)));
+  return { ...c, numExperts, topK };
+}
+
+function maxK(gate: GateKind, numExperts: number): number {
+  return gate === 'hierarchical' ? numExperts / HIERARCHICAL_GROUPS : numExperts;
 }
 
 function syncControls(): void {
@@ -110,13 +129,13 @@ function syncControls(): void {
   ($('gate') as HTMLSelectElement).value = config.gate;
   const experts = $('experts') as HTMLInputElement, topk = $('topk') as HTMLInputElement;
   experts.value = String(config.numExperts); $('expertsOut').textContent = String(config.numExperts);
-  topk.max = String(config.numExperts); topk.value = String(config.topK);
+  topk.max = String(maxK(config.gate, config.numExperts)); topk.value = String(config.topK);
   const sparse = GATE_KINDS.find((g) => g.kind === config.gate)?.sparse ?? true;
   topk.disabled = !sparse;
   $('topkOut').textContent = sparse ? String(config.topK) : `dense (all ${config.numExperts})`;
   ($('lr') as HTMLSelectElement).value = String(config.lr);
   ($('seed') as HTMLInputElement).value = String(config.seed);
-  $('gateNote').textContent = GATE_KINDS.find((g) => g.kind === config.gate)?.label ?? '';
+  $('gateNote').textContent = GATE_KINDS.find((g) => g.kind === config.gate)?.note ?? '';
 }
 
 function setBackend(id: string): string {

@@ -8,9 +8,9 @@ import {
   MoELayer, routerDiagnostics, jainIndex,
   type AdamState, type TensorTree, type GateOutput, type MoELayerConfig, type MoELayerParams,
 } from '../../index.js';
-import { GATE_KINDS, playgroundGate, type GateKind } from './gates.js';
+import { GATE_KINDS, HIERARCHICAL_GROUPS, playgroundGate, type GateKind } from './gates.js';
 
-export { GATE_KINDS, type GateKind };
+export { GATE_KINDS, HIERARCHICAL_GROUPS, type GateKind };
 
 export type TaskName = 'xor' | 'rings' | 'spiral';
 export const TASKS: readonly TaskName[] = ['xor', 'rings', 'spiral'];

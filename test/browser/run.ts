@@ -47,6 +47,12 @@ const SCREENSHOT = join(ROOT, 'docs/playground.png');
 
 type TrainOut = ReturnType<PlaygroundApi['train']>;
 
+/** Largest |browser − node| seen on the float64 (cpu) runs, over losses, parameters, scores and grads. */
+let cpuWorst = { abs: 0, what: '' };
+function noteWorst(label: string, a: readonly number[], b: readonly number[]): void {
+  a.forEach((v, i) => { const d = Math.abs(v - b[i]!); if (d > cpuWorst.abs) cpuWorst = { abs: d, what: `${label} [${i}]: ${v} vs ${b[i]}` }; });
+}
+
 /** The same training the page runs, in Node, with the same model code and seed. */
 function nodeTrain(config: PlaygroundConfig, steps: number) {
   const data = makeTask(config.task, config.seed, config.numPoints);
@@ -76,6 +82,11 @@ function compareRun(checks: Checks, label: string, page: TrainOut & { inspect: R
   // Integer routing (which expert each point goes to) must match exactly on float64; on float32 a
   // point within rounding of a tie may flip, so load and accuracy get a 2% slack there.
   const slack = routingExact ? 0 : 0.02;
+  if (routingExact) {
+    noteWorst(`${label} losses`, page.losses, node.losses);
+    noteWorst(`${label} params`, page.params, node.params);
+    noteWorst(`${label} ∂o/∂router`, page.inspect.grads.flatMap((g) => g.values), node.inspect.grads.flatMap((g) => g.values));
+  }
   checks.arrays(`${label}: losses`, page.losses, node.losses, atol, rtol);
   checks.arrays(`${label}: accuracies`, page.accuracies, node.accuracies, slack, 0);
   checks.arrays(`${label}: expert load`, page.load.flat(), node.load.flat(), slack, 0);
@@ -145,6 +156,7 @@ async function main(): Promise<number> {
       const config: PlaygroundConfig = { ...base, gate: g.kind };
       compareRun(checks, `cpu · ${g.kind}`, await pageTrain(page, config, 'cpu', STEPS), nodeTrain(config, STEPS), CPU_ATOL, CPU_RTOL, true);
     }
+    console.log(`info  cpu runs, largest |browser − node| over ${GATE_KINDS.length} gates: ${cpuWorst.abs.toExponential(2)} (${cpuWorst.what})`);
     const pageData = await page.evaluate((cfg) => window.playground!.dataset(cfg), base);
     const nodeData = makeTask(base.task, base.seed, base.numPoints);
     checks.arrays(`data set '${base.task}' (seed ${SEED}) bit-identical`, [...pageData.x, ...pageData.labels], [...nodeData.x.toArray(), ...nodeData.labels]);
