@@ -5,8 +5,11 @@
  *   npx esbuild test/backend/gpujs-device-probe.ts --bundle --platform=node --format=esm \
  *     --external:gpu.js --external:webgpu --outfile=.gpurun/run.mjs
  *   # carry .gpurun/ with: node (xz), node_modules/{gpu.js,acorn,gpu-mock.js,webgpu} (linux-x64 dawn.node only),
- *   # and Debian's libvulkan1 deb; there: dpkg -x the deb to /, ldconfig,
- *   # VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp node run.mjs
+ *   # and Debian's libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 debs; there: dpkg -x them
+ *   # all to / (the NVIDIA Vulkan ICD, libGLX_nvidia, needs glvnd's libGLdispatch: with libvulkan1 alone the
+ *   # loader says "Could not get 'vkCreateInstance'"), ldconfig, then
+ *   # VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json XDG_RUNTIME_DIR=/tmp \
+ *   #   LD_LIBRARY_PATH=/usr/local/nvidia/lib64 node run.mjs
  *
  * Path: useBackend('gpujs:webgpu') → gpu.js on a worker thread → webgpu@0.2.9 (Dawn, glibc ≥ 2.38) → Vulkan
  * → the NVIDIA driver. Times the synchronous matmul for n = 256…4096 (checked against the CPU kernel for
