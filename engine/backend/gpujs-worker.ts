@@ -41,6 +41,9 @@ interface WorkerThreads {
   isMainThread: boolean;
 }
 
+/** Longest wait for `init()`'s 1×1×1 probe (worker start, adapter, first compile: ~0.5 s on an H100). */
+const PROBE_TIMEOUT_MS = 30_000;
+
 interface Reply { ok: boolean; cls?: string; fallbackReason?: string | null; error?: string }
 
 // Plain JS, eval'd in the worker (no TypeScript, no imports from this package).
@@ -200,11 +203,12 @@ export function createGpujsWorkerBackend(options: GpujsWorkerOptions = {}): Gpuj
     f.set(b.subarray(0, bLen), aLen);
     Atomics.store(wk.ctrl, 0, 1);
     wk.port.postMessage({ data, ctrl: wk.ctrl.buffer, batch, m, k, n });
-    const waited = Atomics.wait(wk.ctrl, 0, 1, timeoutMs);
+    const limit = probe ? Math.min(timeoutMs, PROBE_TIMEOUT_MS) : timeoutMs;
+    const waited = Atomics.wait(wk.ctrl, 0, 1, limit);
     const reply = wk.wt.receiveMessageOnPort(wk.port)?.message as Reply | undefined;
     if (waited === 'timed-out' || !reply) {
       stop(); // its state is unknown: the next call starts a fresh worker
-      throw new ValueError(name, `gpu.js worker gave no result for ${batch}×[${m}, ${k}]@[${k}, ${n}] within ${timeoutMs} ms`);
+      throw new ValueError(name, `gpu.js worker gave no result for ${batch}×[${m}, ${k}]@[${k}, ${n}] within ${limit} ms`);
     }
     if (!reply.ok) {
       if (kernelClass === null) stop(); // never worked: don't keep a broken worker around
