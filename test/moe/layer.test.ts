@@ -7,14 +7,16 @@ import {
 import { MoELayer, type MoELayerConfig, type MoELayerParams } from '../../moe/layer/layer.js';
 import { applyExpert, EXPERT_KINDS, type ExpertKind } from '../../moe/experts/families.js';
 import { composedSoftmaxTopKGate, checkGradOfGrad } from './layer.helpers.js';
+import { makeGate, type GateConfig } from '../../moe/gates/make-gate.js';
 
 function config(kind: ExpertKind, E: number, K: number, extra: Partial<MoELayerConfig> = {}): MoELayerConfig {
   return { dModel: 3, dHidden: 4, numExperts: E, topK: K, gate: composedSoftmaxTopKGate(E, K), expert: kind, ...extra };
 }
 
 /** Σ_e w[t,e]·expert_e(x[t]) + Σ_s shared_s(x[t]) with every expert run densely on every token. */
-function denseReference(params: MoELayerParams, x: Tensor, cfg: MoELayerConfig, keep?: Float64Array): Tensor {
-  const g = composedSoftmaxTopKGate(cfg.numExperts, cfg.topK).route(params.router as never, x);
+function denseReference(params: MoELayerParams, x: Tensor, cfg: MoELayerConfig, keep?: Float64Array, bias?: Float64Array): Tensor {
+  const gate = 'route' in cfg.gate ? composedSoftmaxTopKGate(cfg.numExperts, cfg.topK) : makeGate(cfg.gate);
+  const g = gate.route(params.router as never, x, bias ? { bias } : {});
   const w = keep ? mul(g.weights, tensor(Array.from(keep), g.weights.shape)) : g.weights;
   const dense = scatterAlongAxis(w, g.indices, 1, cfg.numExperts); // [T, E], zeros where unselected
   let y: Tensor | null = null;
@@ -65,6 +67,53 @@ describe('MoELayer equals the dense reference Σ_e w[t,e]·expert_e(x[t])', () =
     const r = randn(rng, [3, 3]);
     const inner = (a: { p: MoELayerParams; x: Tensor }) => sum(mul(MoELayer.apply(a.p, a.x, cfg).y, r));
     expect(checkGradOfGrad(inner, { p: params, x: randn(rng, [3, 3]) }, 2).maxRelError).toBeLessThan(1e-6);
+  });
+});
+
+describe('MoELayer with the gates of moe/gates (makeGate configs)', () => {
+  const gates: [string, GateConfig, number][] = [
+    ['softmaxTopK', { kind: 'softmaxTopK', numExperts: 5, topK: 2 }, 2],
+    ['topKSoftmax (Mixtral)', { kind: 'topKSoftmax', numExperts: 5, topK: 2 }, 2],
+    ['normalizedSigmoid top-2 (DeepSeek-V3)', { kind: 'normalizedSigmoid', numExperts: 4, topK: 2, routeScale: 1.5 }, 2],
+    ['normalizedSigmoid group-limited', { kind: 'normalizedSigmoid', numExperts: 6, topK: 2, numGroups: 3, topGroups: 2 }, 2],
+    ['dense sigmoid', { kind: 'sigmoid', numExperts: 3 }, 3],
+    ['laplace top-2', { kind: 'laplace', numExperts: 4, topK: 2 }, 2],
+  ];
+  for (const [name, gate, K] of gates) {
+    it(`${name}: equals the dense reference in value and gradient`, () => {
+      const rng = new Rng(name.length);
+      const cfg: MoELayerConfig = { dModel: 3, dHidden: 4, numExperts: gate.numExperts, topK: K, gate, expert: 'gelu', numShared: 1 };
+      const params = jitter(rng, MoELayer.init(rng, cfg));
+      const x = randn(rng, [6, 3]), r = randn(rng, [6, 3]);
+      const { y, gate: g } = MoELayer.apply(params, x, cfg);
+      expect(g.weights.shape).toEqual([6, K]);
+      const ref = denseReference(params, x, cfg);
+      y.toArray().forEach((v, i) => expect(v).toBeCloseTo(ref.data[i]!, 12));
+      const gs = treeLeaves(grad((p: MoELayerParams) => sum(mul(MoELayer.apply(p, x, cfg).y, r)))(params));
+      const gd = treeLeaves(grad((p: MoELayerParams) => sum(mul(denseReference(p, x, cfg), r)))(params));
+      gs.forEach((t, i) => t.data.forEach((v, j) => expect(v).toBeCloseTo(gd[i]!.data[j]!, 11)));
+    });
+  }
+
+  it('normalizedSigmoid: the selection bias steers routing, gets no gradient, and the layer gradchecks', () => {
+    const rng = new Rng(21);
+    const cfg: MoELayerConfig = { dModel: 3, dHidden: 3, numExperts: 4, topK: 1, gate: { kind: 'normalizedSigmoid', numExperts: 4, topK: 1 }, expert: 'swiglu', numShared: 1 };
+    const params = jitter(rng, MoELayer.init(rng, cfg));
+    const x = randn(rng, [5, 3]);
+    const bias = Float64Array.from([0, 0, 10, 0]);
+    const out = MoELayer.apply(params, x, cfg, { bias });
+    expect(Array.from(out.aux.load)).toEqual([0, 0, 5, 0]);
+    const ref = denseReference(params, x, cfg, undefined, bias);
+    out.y.toArray().forEach((v, i) => expect(v).toBeCloseTo(ref.data[i]!, 12));
+    const report = gradcheck((a: { p: MoELayerParams; x: Tensor }) => MoELayer.apply(a.p, a.x, cfg, { bias }).y, { p: params, x }, { mode: 'directional', samples: 4, seed: 2 });
+    expect(report.ok, report.summary).toBe(true);
+  });
+
+  it('a gate config that disagrees with the layer is rejected at init', () => {
+    expect(() => MoELayer.init(new Rng(0), { dModel: 2, dHidden: 2, numExperts: 4, topK: 2, gate: { kind: 'softmaxTopK', numExperts: 4, topK: 1 }, expert: 'relu' }))
+      .toThrow(/MoELayer.init: the gate routes to 1 of 4 experts but the layer has topK = 2/);
+    expect(() => MoELayer.init(new Rng(0), { dModel: 2, dHidden: 2, numExperts: 4, topK: 2, gate: { kind: 'softmaxTopK', numExperts: 4, topK: 2 }, expert: 'relu' }))
+      .not.toThrow();
   });
 });
 
