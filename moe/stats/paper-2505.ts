@@ -162,7 +162,7 @@ const limitCache = new Map<string, GaussianMoE>();
 function d4Limit(limitN: number, seed: number): GaussianMoE {
   const key = `${limitN}/${seed}`;
   let lim = limitCache.get(key);
-  if (!lim) { lim = fitThm(THM_TRUTHS.thm4, limitN, seed, { tol: 1e-10, maxIter: 3000 }).fit; limitCache.set(key, lim); }
+  if (!lim) { lim = fitThm(THM_TRUTHS.thm4, limitN, seed).fit; limitCache.set(key, lim); }
   return lim;
 }
 
@@ -178,7 +178,7 @@ function makeThm(name: ThmName): Experiment {
       const reps = quick ? 6 : 10;
       const cells: Cell[] = [];
       for (const n of ns) for (let rep = 0; rep < reps; rep++) {
-        cells.push({ id: `n=${n}/rep=${rep}`, n, rep, seed: 1000003 * (rep + 1) + n, params: { limitN: quick ? 100000 : 400000 } });
+        cells.push({ id: `n=${n}/rep=${rep}`, n, rep, seed: 1000003 * (rep + 1) + n, params: { limitN: quick ? 50000 : 200000 } });
       }
       return cells;
     },
@@ -189,7 +189,7 @@ function makeThm(name: ThmName): Experiment {
       if (name === 'thm1') value = lossD1(r.fit, truth);
       else if (name === 'thm2') value = lossD2(r.fit, truth);
       else if (name === 'thm3') value = lossD3(r.fit, truth);
-      else value = lossD4(r.fit, truth, d4Limit(Number(cell.params.limitN ?? 400000), 777));
+      else value = lossD4(r.fit, truth, d4Limit(Number(cell.params.limitN ?? 200000), 777));
       return { id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed, metrics: { [loss]: value },
         info: { nll: r.nll, iterations: r.iterations, converged: r.converged, reason: r.reason }, ms: Date.now() - t0 } satisfies CellResult;
     },
