@@ -14,16 +14,18 @@ export interface MoeResult {
   rows: { label: string; tokensPerSec: number | null; msPerStep: number | null; describe: string; note?: string }[];
 }
 
+type MakeGate = (config: { kind: string; numExperts: number; topK?: number }) => unknown;
+
 interface MoELayerApi {
   init(rng: Rng, config: object): unknown;
   apply(params: unknown, x: Tensor, config: object): { y: Tensor };
 }
 
-async function loadMoELayer(): Promise<MoELayerApi | string> {
+async function loadMoELayer(): Promise<{ layer: MoELayerApi; makeGate?: MakeGate } | string> {
   try {
-    const mod = (await import('../moe/index.js')) as { MoELayer?: MoELayerApi };
+    const mod = (await import('../moe/index.js')) as { MoELayer?: MoELayerApi; makeGate?: MakeGate };
     if (!mod.MoELayer || typeof mod.MoELayer.apply !== 'function') return 'MoELayer is not exported from moe/index.ts yet';
-    return mod.MoELayer;
+    return { layer: mod.MoELayer, ...(typeof mod.makeGate === 'function' ? { makeGate: mod.makeGate } : {}) };
   } catch (e) {
     return `moe/index.ts failed to load: ${(e as Error).message.split('\n')[0]}`;
   }
@@ -34,15 +36,18 @@ export async function benchMoe(cfg: MoeBenchConfig, reps: number, log: (s: strin
   log(`MoE layer T=${cfg.T} d=${cfg.d} h=${cfg.h} E=${cfg.E} top-${cfg.K} shared=${cfg.shared} float32, forward+backward`);
   const contestants: Contestant[] = [];
   const describes: string[] = [];
-  const layer = await loadMoELayer();
+  const loaded = await loadMoELayer();
   let missing: string | undefined;
-  if (typeof layer === 'string') {
-    missing = layer;
-    log(`  moegrad: ${layer}`);
+  if (typeof loaded === 'string') {
+    missing = loaded;
+    log(`  moegrad: ${loaded}`);
   } else {
+    const { layer, makeGate } = loaded;
+    const gateConfig = { kind: 'topKSoftmax', numExperts: cfg.E, topK: cfg.K };
     const config = {
       dModel: cfg.d, dHidden: cfg.h, numExperts: cfg.E, topK: cfg.K, numShared: cfg.shared,
-      gate: { kind: 'topKSoftmax', numExperts: cfg.E, topK: cfg.K }, expert: 'relu', dtype: 'float32',
+      // a GateConfig, or (if the layer does not resolve configs itself yet) the Gate made from it
+      gate: makeGate ? makeGate(gateConfig) : gateConfig, expert: 'relu', dtype: 'float32',
     };
     try {
       const rng = new Rng(1);

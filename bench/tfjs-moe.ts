@@ -21,7 +21,7 @@ export interface TfMoe {
  * tfjs's own gather gradient needs UnsortedSegmentSum, which the wasm backend does not register;
  * a permutation's gradient is just the inverse permutation, a plain (forward) gather.
  */
-function permuteRows(x: tf.Tensor2D, idx: tf.Tensor1D, inv: tf.Tensor1D): tf.Tensor2D {
+export function permuteRows(x: tf.Tensor2D, idx: tf.Tensor1D, inv: tf.Tensor1D): tf.Tensor2D {
   const f = tf.customGrad(((src: tf.Tensor) => ({
     value: tf.gather(src, idx),
     gradFunc: (dy: tf.Tensor) => [tf.gather(dy, inv)],
