@@ -59,8 +59,8 @@ export async function probeBackends(): Promise<void> {
     if (!GPU) { choice.unavailable = 'gpu-browser.min.js did not load (window.GPU is not gpu.js)'; continue; }
     if (mode === 'webgpu') {
       // gpu.js reads WebGPU results back asynchronously, so WebGPU can check a matmul here but not train.
+      if (!adapter.startsWith('adapter')) { choice.unavailable = `no WebGPU adapter: ${adapter}`; continue; }
       choice.note = adapter;
-      if (!adapter.startsWith('adapter')) { choice.unavailable = 'no WebGPU adapter'; continue; }
     }
     try {
       const backend = createGpujsBackend({ mode, GPU, name: `gpujs:${mode}`, asyncOnly: mode === 'webgpu' });

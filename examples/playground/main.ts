@@ -11,7 +11,9 @@ import { BACKEND_CHOICES, probeBackends, selectBackend, backendReport, webgpuChe
 import type { Tensor } from '../../index.js';
 
 const GRID_RES = 72;
-const STEPS_PER_FRAME = 4;
+/** Training steps per animation frame: as many as fit in this budget (at least one, at most MAX). */
+const FRAME_BUDGET_MS = 25;
+const MAX_STEPS_PER_FRAME = 8;
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -88,6 +90,7 @@ function render(): PointInspection {
   renderInspect(info);
   const ran = trainRan ?? backendReport();
   $('backendRan').textContent = ran.describe + (ran.kernelClass ? ` [${ran.kernelClass}]` : '');
+  if (!$('status').classList.contains('error')) setStatus(`matmul backend: ${ran.describe}`);
   $('stats').textContent = `step ${train.step}` + (last ? `  loss ${last.loss.toFixed(5)}` : '');
   return info;
 }
@@ -102,7 +105,12 @@ function safely<T>(what: string, fn: () => T): T | undefined {
 
 function loop(): void {
   if (!running) return;
-  safely('training', () => { steps(STEPS_PER_FRAME); render(); });
+  safely('training', () => {
+    const t0 = performance.now();
+    let n = 0;
+    do { steps(1); n++; } while (n < MAX_STEPS_PER_FRAME && performance.now() - t0 < FRAME_BUDGET_MS);
+    render();
+  });
   if (running) requestAnimationFrame(loop);
 }
 
@@ -250,6 +258,7 @@ async function start(): Promise<void> {
   render();
   window.playground = api;
   setStatus(`ready · matmul backend: ${backendReport().describe}`);
+  document.body.dataset.ready = 'true';
 }
 
 start().catch((e: unknown) => {

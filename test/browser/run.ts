@@ -148,6 +148,20 @@ async function main(): Promise<number> {
     checks.check('dragging the point moves the inspected x', before !== after && Math.abs(ax - ex) < 0.02 && Math.abs(ay - ey) < 0.02,
       `${before} → ${after}, expected ≈ (${ex.toFixed(2)}, ${ey.toFixed(2)})`);
 
+    // The controls: pick a gate, train live for a moment, pause, step once.
+    await page.selectOption('#gate', 'laplace');
+    const gradRows = await page.locator('#grads th').allTextContents();
+    checks.check('choosing the Laplace gate shows ∂o/∂centroids', gradRows.some((t) => t.startsWith('router.centroids')), gradRows.filter((t) => t.startsWith('router')).join(' '));
+    await page.click('#train');
+    await page.waitForFunction(() => /step ([1-9]\d*)/.test(document.getElementById('stats')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    await page.click('#train');
+    const paused = (await page.textContent('#stats')) ?? '';
+    await page.click('#step');
+    const stepped = (await page.textContent('#stats')) ?? '';
+    const stepOf = (t: string) => Number(/step (\d+)/.exec(t)?.[1] ?? NaN);
+    checks.check('Train runs live, Pause stops, Step adds one step', stepOf(paused) > 0 && stepOf(stepped) === stepOf(paused) + 1 && (await page.textContent('#train')) === 'Train',
+      `${paused} → ${stepped}`);
+
     // 2. CPU: float64 agreement with Node (routing decisions and data bit-identical), for every gate.
     const base: PlaygroundConfig = { ...DEFAULT_CONFIG, seed: SEED };
     const cpuNow = await page.evaluate(() => window.playground!.setBackend('cpu'));
@@ -195,14 +209,19 @@ async function main(): Promise<number> {
       await gpuContext.close().catch(() => undefined);
     }
 
-    // Screenshot: a trained model, cpu backend, a point inspected.
-    await page.evaluate(() => {
+    // Screenshot: 150 steps on the cpu backend, 5 more on gpu.js WebGL2 (the page then shows what ran), a point inspected.
+    const shot = await page.evaluate(() => {
       const pg = window.playground!;
       pg.setBackend('cpu');
       pg.configure({ task: 'xor', gate: 'topKSoftmax', numExperts: 4, topK: 2, seed: 7 });
       pg.train(150);
+      pg.setBackend('gpujs-webgl2');
+      const last = pg.train(5);
       pg.inspect([0.35, -0.45]);
+      return last.backend;
     });
+    checks.check('screenshot state: last steps ran on gpu.js WebGL2', shot.kernelClass === 'WebGL2Kernel', `${shot.describe} [${shot.kernelClass}]`);
+    checks.check('page shows the backend that ran', ((await page.textContent('#backendRan')) ?? '').includes('WebGL2Kernel'), (await page.textContent('#backendRan')) ?? '');
     await mkdir(join(ROOT, 'docs'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     checks.check('screenshot saved', existsSync(SCREENSHOT), SCREENSHOT);
