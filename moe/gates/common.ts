@@ -86,15 +86,19 @@ export function gateOutput(
   return logits ? { weights, indices, scores, logits, plan } : { weights, indices, scores, plan };
 }
 
-/** Smallest gap between the k-th and (k+1)-th value over rows of [rows, n] (Infinity when k = n). */
+/**
+ * Selection margin of a row-wise top-k over [rows, n]: the smallest gap between consecutive sorted
+ * values among the top min(k + 1, n) of each row. It covers the k-th/(k+1)-th boundary (which
+ * experts are chosen) and the order inside the top-k (the column order of the weights).
+ */
 export function topKGap(values: ArrayLike<number>, rows: number, n: number, k: number): number {
-  if (k >= n) return Infinity;
   let gap = Infinity;
   const row = new Float64Array(n);
+  const last = Math.min(k, n - 1);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < n; j++) row[j] = values[r * n + j]!;
     row.sort((a, b) => b - a);
-    gap = Math.min(gap, row[k - 1]! - row[k]!);
+    for (let j = 0; j < last; j++) gap = Math.min(gap, row[j]! - row[j + 1]!);
   }
   return gap;
 }

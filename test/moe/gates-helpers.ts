@@ -5,7 +5,7 @@
  * taken inside f).
  */
 import {
-  Rng, Tensor, grad, vjp, randn, rand, fromData, sum, mul, add, concat, reshape, softmax, sigmoid, topk,
+  Rng, Tensor, grad, vjp, randn, rand, fromData, sum, mul, add, concat, reshape, softmax, sigmoid, topk, stableSigmoid,
 } from '../../engine/index.js';
 import {
   softmaxGate, topKSoftmaxGate, softmaxTopKGate, temperatureSoftmaxGate, hierarchicalSoftmaxGate, sigmoidGate,
@@ -137,3 +137,17 @@ export function gradOfGradError(f: (xs: Tensor[]) => Tensor, xs: Tensor[], seed 
   return worst;
 }
 
+/** Group-limited routing by brute force: a different code path from the gate's (sorts, no selectTopK). */
+export function referenceV3Selection(z: Tensor, k: number, bias: Float64Array, G: number, keep: number): number[][] {
+  const [T, E] = z.shape as [number, number], M = E / G;
+  const out: number[][] = [];
+  for (let t = 0; t < T; t++) {
+    const s = Array.from({ length: E }, (_, e) => stableSigmoid(z.get(t, e)) + bias[e]!);
+    const byScore = (a: number, b: number, v: (i: number) => number) => v(b) - v(a) || a - b;
+    const gScore = (a: number) => { const g = s.slice(a * M, a * M + M).sort((x, y) => y - x); return g[0]! + (M > 1 ? g[1]! : 0); };
+    const kept = Array.from({ length: G }, (_, a) => a).sort((a, b) => byScore(a, b, gScore)).slice(0, keep);
+    const pool = Array.from({ length: E }, (_, e) => e).filter((e) => kept.includes(Math.floor(e / M)));
+    out.push(pool.sort((a, b) => byScore(a, b, (e) => s[e]!)).slice(0, k));
+  }
+  return out;
+}

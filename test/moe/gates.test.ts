@@ -6,14 +6,14 @@
  */
 import { describe, it, expect } from 'vitest';
 import {
-  Rng, Tensor, tensor, randn, scalar, grad, vjp, sum, mul, topk, fromData, ValueError, ShapeError,
+  Rng, Tensor, tensor, randn, scalar, grad, vjp, sum, mul, topk, fromData, cast, reshape, ValueError, ShapeError,
 } from '../../engine/index.js';
 import {
   softmaxGate, topKSoftmaxGate, softmaxTopKGate, temperatureSoftmaxGate, hierarchicalSoftmaxGate, sigmoidGate,
   normalizedSigmoidGate, laplaceGate, laplaceLogits, type NormalizedSigmoidOptions,
 } from '../../moe/gates/index.js';
 import type { GateOutput } from '../../moe/types.js';
-import { gateCases, maxDiff, vjpOf, secondOrder, gradOfGradError, logitsWithGap } from './gates-helpers.js';
+import { gateCases, maxDiff, vjpOf, secondOrder, gradOfGradError, logitsWithGap, referenceV3Selection } from './gates-helpers.js';
 
 const rows = (g: GateOutput) => { const [T, K] = g.weights.shape as [number, number]; return Array.from({ length: T }, (_, t) => Array.from(g.weights.data.subarray(t * K, t * K + K))); };
 const rowSums = (g: GateOutput) => rows(g).map((r) => r.reduce((a, b) => a + b, 0));
@@ -186,21 +186,6 @@ describe('DeepSeek-V3 selection-only bias', () => {
   });
 });
 
-/** Group-limited routing by brute force: a different code path from the gate's (sorts, no selectTopK). */
-function referenceV3Selection(z: Tensor, k: number, bias: Float64Array, G: number, keep: number): number[][] {
-  const [T, E] = z.shape as [number, number], M = E / G;
-  const out: number[][] = [];
-  for (let t = 0; t < T; t++) {
-    const s = Array.from({ length: E }, (_, e) => 1 / (1 + Math.exp(-z.get(t, e))) + bias[e]!);
-    const byScore = (a: number, b: number, v: (i: number) => number) => v(b) - v(a) || a - b;
-    const gScore = (a: number) => { const g = s.slice(a * M, a * M + M).sort((x, y) => y - x); return g[0]! + (M > 1 ? g[1]! : 0); };
-    const kept = Array.from({ length: G }, (_, a) => a).sort((a, b) => byScore(a, b, gScore)).slice(0, keep);
-    const pool = Array.from({ length: E }, (_, e) => e).filter((e) => kept.includes(Math.floor(e / M)));
-    out.push(pool.sort((a, b) => byScore(a, b, (e) => s[e]!)).slice(0, k));
-  }
-  return out;
-}
-
 describe('selection: group-limited routing and ties → lowest index', () => {
   it('group-limited selection matches a brute-force reference (8 experts, 4 groups, keep 2, top-3)', () => {
     for (let seed = 0; seed < 20; seed++) {
@@ -262,6 +247,25 @@ describe('extreme logits (±1e4) stay finite in value and gradient', () => {
     expect(g.weights.get(0, 0)).toBeCloseTo(0.25, 12);
     expect(g.weights.get(0, 1)).toBeCloseTo(0.75, 12);
   });
+});
+
+describe('float32 logits stay float32 in weights, scores and gradients', () => {
+  const z = cast(randn(new Rng(4), [3, 4]), 'float32');
+  const gates: [string, (x: Tensor) => GateOutput][] = [
+    ['softmaxGate', (x) => softmaxGate(x)], ['topKSoftmaxGate', (x) => topKSoftmaxGate(x, 2)], ['softmaxTopKGate', (x) => softmaxTopKGate(x, 2)],
+    ['temperatureSoftmaxGate', (x) => temperatureSoftmaxGate(x, scalar(0.5, 'float32'), 2)], ['sigmoidGate', (x) => sigmoidGate(x, 2)],
+    ['normalizedSigmoidGate', (x) => normalizedSigmoidGate(x, { k: 2, numGroups: 2, topGroups: 1 })],
+    ['hierarchicalSoftmaxGate', (x) => hierarchicalSoftmaxGate(x, reshape(x, [3, 4, 1]))], ['laplaceGate', (x) => laplaceGate(x, x, 2)],
+  ];
+  for (const [name, gate] of gates) {
+    it(name, () => {
+      const g = gate(z);
+      expect([g.weights.dtype, g.scores.dtype]).toEqual(['float32', 'float32']);
+      const dz = grad((x: Tensor) => sum(mul(gate(x).weights, cast(randn(new Rng(1), g.weights.shape), 'float32'))))(z);
+      expect(dz.dtype).toBe('float32');
+      expect(allFinite(dz.data)).toBe(true);
+    });
+  }
 });
 
 describe('Laplace gate: distances and the subgradient at x = ω_e', () => {
