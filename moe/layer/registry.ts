@@ -11,6 +11,9 @@ import { segmentMatmul, segmentOuter } from '../experts/segment-matmul.js';
 import { initExperts, applyExperts, EXPERT_KINDS, type ExpertKind, type ExpertParams } from '../experts/families.js';
 import { switchAuxLoss, routerZLoss, expertBalanceLoss, deviceBalanceLoss, sequenceBalanceLoss } from '../losses.js';
 import type { RoutingPlan } from '../types.js';
+import { MoELayer, type MoELayerConfig } from './layer.js';
+import { topKMargin } from '../diagnostics.js';
+import { treeLeaves, treeMap } from '../../engine/index.js';
 
 /** A dimension in [lo, min(size, hi)]. */
 const dim = (rng: Rng, size: number, lo: number, hi: number) => lo + rng.int(Math.max(1, Math.min(size, hi) - lo + 1));
@@ -140,6 +143,30 @@ export const LAYER_OPS: OpSpec[] = [
         run: ([z]) => sequenceBalanceLoss({ scores: c.scores(z!), indices: c.indices }, { seqLen: c.L, alpha: 0.3 }),
         label: `sigmoid scores, ${seqs} sequences of ${c.L}, ${c.text}`,
       };
+    },
+  },
+  {
+    // The whole layer: normalized-sigmoid router + routed SwiGLU experts + one shared expert.
+    // Redrawn until every token's top-K margin exceeds 1e-3, so finite differences never flip a selection.
+    name: 'MoELayer', family: 'moe-layer',
+    sample: (rng, size) => {
+      const E = dim(rng, size, 2, 4), K = 1 + rng.int(E - 1), T = dim(rng, size, 1, 4), D = dim(rng, size, 1, 3);
+      const config: MoELayerConfig = {
+        dModel: D, dHidden: 2, numExperts: E, topK: K, expert: 'swiglu', numShared: 1,
+        gate: { kind: 'normalizedSigmoid', numExperts: E, topK: K },
+      };
+      for (;;) {
+        const params = treeMap(MoELayer.init(rng, config), (p) => randn(rng, p.shape, 0.8));
+        const x = randn(rng, [T, D]);
+        const margins = topKMargin(MoELayer.apply(params, x, config).gate.scores, K);
+        if (margins.some((m) => m < 1e-3)) continue;
+        const leaves = treeLeaves(params);
+        return {
+          inputs: [x, ...leaves],
+          run: ([xi, ...ps]) => { let i = 0; return MoELayer.apply(treeMap(params, () => ps[i++]!), xi!, config).y; },
+          label: `T=${T} D=${D} E=${E} K=${K} swiglu + 1 shared, normalizedSigmoid`,
+        };
+      }
     },
   },
 ];

@@ -162,6 +162,11 @@ describe('capacity, fine-grained experts, float32', () => {
     const g = grad((p: MoELayerParams) => sum(MoELayer.apply(p, cast(x, 'float32'), cfg32).y))(p32);
     expect(treeLeaves(g).every((t) => t.dtype === 'float32')).toBe(true);
     expect((MoELayer.init(new Rng(1), cfg32).experts as { w1: Tensor }).w1.dtype).toBe('float32');
+    // with a gate from makeGate (its router params are cast to the layer dtype at init)
+    const ns: MoELayerConfig = { ...cfg32, gate: { kind: 'normalizedSigmoid', numExperts: 4, topK: 2 } };
+    const out = MoELayer.apply(MoELayer.init(new Rng(2), ns), cast(x, 'float32'), ns, { bias: new Float64Array(4) });
+    expect(out.y.dtype).toBe('float32');
+    expect(out.gate.weights.dtype).toBe('float32');
   });
 
   it('is deterministic per seed', () => {
