@@ -136,7 +136,9 @@ export function normalizedSigmoidGate(logits: Tensor, options: NormalizedSigmoid
     if (k > topGroups! * (E / G)) {
       throw new ValueError(op, `k = ${k} exceeds the ${topGroups}·${E / G} = ${topGroups! * (E / G)} experts in the kept groups`);
     }
-    groups = { numGroups: G, topGroups: topGroups!, groupScore: options.groupScore ?? 'top2Sum' };
+    const groupScore = options.groupScore ?? 'top2Sum';
+    if (groupScore !== 'top2Sum' && groupScore !== 'max') throw new ValueError(op, `groupScore must be 'top2Sum' or 'max'; got '${String(groupScore)}'`);
+    groups = { numGroups: G, topGroups: topGroups!, groupScore };
   }
   const idx = selectNormalizedSigmoid(op, logits, k, bias, groups);
   return gateOutput(normalizedSigmoid(op, logits, idx, routeScale), idx, scores, logits, E, capacity);

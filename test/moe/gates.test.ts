@@ -294,6 +294,7 @@ describe('bad input: clear errors naming the gate and the shapes/values', () => 
     ['groups not dividing E', () => normalizedSigmoidGate(z, { k: 1, numGroups: 3, topGroups: 1 }), /normalizedSigmoidGate: numGroups must be a positive integer dividing E = 4; got 3/, ValueError],
     ['topGroups > numGroups', () => normalizedSigmoidGate(z, { k: 1, numGroups: 2, topGroups: 3 }), /topGroups must be an integer in \[1, numGroups = 2\]; got 3/, ValueError],
     ['k beyond the kept groups', () => normalizedSigmoidGate(z, { k: 3, numGroups: 2, topGroups: 1 }), /k = 3 exceeds the 1·2 = 2 experts in the kept groups/, ValueError],
+    ['unknown group score', () => normalizedSigmoidGate(z, { k: 1, numGroups: 2, topGroups: 1, groupScore: 'mean' as never }), /groupScore must be 'top2Sum' or 'max'; got 'mean'/, ValueError],
     ['bias of wrong length', () => normalizedSigmoidGate(z, { k: 2, bias: new Float64Array(3) }), /normalizedSigmoidGate: bias must have one entry per expert, \[4\]; got \[3\]/, ShapeError],
     ['bias Tensor of wrong shape', () => normalizedSigmoidGate(z, { k: 2, bias: randn(new Rng(0), [2, 2]) }), /bias must have one entry per expert, \[4\]; got \[2, 2\]/, ShapeError],
     ['NaN bias', () => normalizedSigmoidGate(z, { k: 2, bias: Float64Array.from([0, NaN, 0, 0]) }), /bias\[1\] must be finite; got NaN/, ValueError],
