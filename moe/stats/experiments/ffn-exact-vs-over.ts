@@ -58,8 +58,8 @@ export const ffnExactVsOver: Experiment = {
     { label: 'over-cell per-atom error slope, FFN (theory)', value: -0.25, axis: 'n' },
   ],
   cells({ quick }) {
-    const ns = quick ? logSpaced(1000, 16000, 5) : logSpaced(1000, 100000, 7);
-    const reps = quick ? 5 : 10;
+    const ns = quick ? logSpaced(4000, 32000, 4) : logSpaced(2000, 128000, 7);
+    const reps = quick ? 8 : 20;
     const out: Cell[] = [];
     for (const config of Object.keys(CONFIGS) as ConfigName[]) {
       for (const n of ns) for (let rep = 0; rep < reps; rep++) {

@@ -55,9 +55,14 @@ export function expertValue(kind: RegExpert, a: RegAtom, x: number): number {
 
 /** Indices of the K̄ largest β1_i·x (ties → lower index), the theory's top-K selection. */
 function selectTopK(b1: ArrayLike<number>, x: number, k: number): number[] {
-  const idx = Array.from({ length: b1.length }, (_, i) => i);
-  idx.sort((i, j) => b1[j]! * x - b1[i]! * x || i - j);
-  return idx.slice(0, k);
+  // Partial selection (k and the atom count are small): repeatedly take the best remaining.
+  const chosen: number[] = [];
+  for (let r = 0; r < k; r++) {
+    let best = -1;
+    for (let i = 0; i < b1.length; i++) if (!chosen.includes(i) && (best < 0 || b1[i]! * x > b1[best]! * x)) best = i;
+    chosen.push(best);
+  }
+  return chosen;
 }
 
 /** Gate values g(x) ∈ R^k (plain numbers). */
@@ -161,7 +166,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 export function lseObjective(like: RegressionMoE, data: { x: Float64Array; y: Float64Array }): (theta: Float64Array, grad: Float64Array) => number {
   const k = like.atoms.length, nFree = pinned(like) ? k - 1 : k, n = data.x.length;
   const z = new Float64Array(k), g = new Float64Array(k), h = new Float64Array(k), dh1 = new Float64Array(k), dh2 = new Float64Array(k);
-  const b1s = new Float64Array(k);
+  const b1s = new Float64Array(k), on = new Uint8Array(k);
   return (theta, grad) => {
     grad.fill(0);
     for (let i = 0; i < nFree; i++) b1s[i] = theta[i]!;
@@ -179,10 +184,11 @@ export function lseObjective(like: RegressionMoE, data: { x: Float64Array; y: Fl
       g.fill(0);
       if (like.gate === 'sigmoid') for (let i = 0; i < k; i++) g[i] = stableSigmoid(z[i]!);
       else {
-        const active = like.gate === 'topk' ? selectTopK(b1s, x, like.topK!) : null;
+        on.fill(like.gate === 'topk' ? 0 : 1);
+        if (like.gate === 'topk') for (const i of selectTopK(b1s, x, like.topK!)) on[i] = 1;
         let zmax = -Infinity, s = 0;
-        for (let i = 0; i < k; i++) if (!active || active.includes(i)) zmax = Math.max(zmax, z[i]!);
-        for (let i = 0; i < k; i++) if (!active || active.includes(i)) { g[i] = Math.exp(z[i]! - zmax); s += g[i]!; }
+        for (let i = 0; i < k; i++) if (on[i]) zmax = Math.max(zmax, z[i]!);
+        for (let i = 0; i < k; i++) if (on[i]) { g[i] = Math.exp(z[i]! - zmax); s += g[i]!; }
         for (let i = 0; i < k; i++) g[i] = g[i]! / s;
       }
       let f = 0;
