@@ -45,7 +45,7 @@ export interface BuildReport {
 }
 
 /** esbuild plugin: fail on static Node built-in imports, keep guarded dynamic ones external. */
-function browserSafety(externalDynamic: string[], stubbed: string[]): esbuild.Plugin {
+export function browserSafety(externalDynamic: string[], stubbed: string[]): esbuild.Plugin {
   return {
     name: 'moegrad-browser-safety',
     setup(build) {

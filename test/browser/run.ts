@@ -170,6 +170,25 @@ async function main(): Promise<number> {
       const config: PlaygroundConfig = { ...base, gate: g.kind };
       compareRun(checks, `cpu · ${g.kind}`, await pageTrain(page, config, 'cpu', STEPS), nodeTrain(config, STEPS), CPU_ATOL, CPU_RTOL, true);
     }
+    // Every gate × E × k the controls allow trains a step and inspects a point (finite numbers, no throw).
+    const sweep = await page.evaluate((gates) => {
+      const pg = window.playground!;
+      const bad: string[] = [];
+      let runs = 0;
+      for (const gate of gates) for (const E of [2, 3, 5, 8]) for (const k of [1, 2, E]) {
+        try {
+          const cfg = pg.configure({ gate: gate as 'softmax', numExperts: E, topK: k, seed: 11 });
+          const r = pg.train(2);
+          const ins = pg.inspect([0.2, 0.1]);
+          runs++;
+          const nums = [...r.losses, ...r.params, ...ins.scores, ...ins.weights, ...ins.grads.flatMap((g) => g.values)];
+          if (!nums.every(Number.isFinite)) bad.push(`${gate} E=${E} k=${k}: non-finite numbers`);
+          if (ins.scores.length !== cfg.numExperts) bad.push(`${gate} E=${E} k=${k}: ${ins.scores.length} scores for E=${cfg.numExperts}`);
+        } catch (e) { bad.push(`${gate} E=${E} k=${k}: ${e instanceof Error ? e.message : String(e)}`); }
+      }
+      return { runs, bad };
+    }, GATE_KINDS.map((g) => g.kind));
+    checks.check(`every gate × E ∈ {2,3,5,8} × k trains and inspects (${sweep.runs} configs)`, sweep.bad.length === 0, sweep.bad.slice(0, 4).join(' | '));
     console.log(`info  cpu runs, largest |browser − node| over ${GATE_KINDS.length} gates: ${cpuWorst.abs.toExponential(2)} (${cpuWorst.what})`);
     const pageData = await page.evaluate((cfg) => window.playground!.dataset(cfg), base);
     const nodeData = makeTask(base.task, base.seed, base.numPoints);
@@ -195,7 +214,8 @@ async function main(): Promise<number> {
     // 4. WebGPU: without --enable-unsafe-webgpu headless Chromium offers no adapter; with it, SwiftShader's.
     const webgpu = choices.find((c) => c.id === 'gpujs-webgpu');
     console.log(`info  webgpu with the default flags: ${webgpu?.unavailable === null ? 'available' : `unavailable (${webgpu?.unavailable ?? 'not listed'})`}`);
-    const gpuContext = await launch(await mkdtemp(join(tmpdir(), 'moegrad-chromium-webgpu-')), ['--enable-unsafe-webgpu']);
+    const gpuProfile = await mkdtemp(join(tmpdir(), 'moegrad-chromium-webgpu-'));
+    const gpuContext = await launch(gpuProfile, ['--enable-unsafe-webgpu']);
     try {
       const gpuPage = await openPlayground(gpuContext, server.url, problems);
       const wg = (await gpuPage.evaluate(() => window.playground!.backends())).find((c) => c.id === 'gpujs-webgpu');
@@ -207,6 +227,7 @@ async function main(): Promise<number> {
       }
     } finally {
       await gpuContext.close().catch(() => undefined);
+      await rm(gpuProfile, { recursive: true, force: true });
     }
 
     // Screenshot: 150 steps on the cpu backend, 5 more on gpu.js WebGL2 (the page then shows what ran), a point inspected.
