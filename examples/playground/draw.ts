@@ -53,7 +53,8 @@ function drawData(canvas: HTMLCanvasElement, data: Dataset): void {
 }
 
 /** Top-1 expert regions, shaded by that expert's weight, with the data and the inspection point. */
-export function drawRegions(canvas: HTMLCanvasElement, grid: GridView, data: Dataset, point: readonly [number, number]): void {
+export function drawRegions(canvas: HTMLCanvasElement, grid: GridView, data: Dataset, point: readonly [number, number],
+  centroids: readonly (readonly [number, number])[] | null = null): void {
   const cols = EXPERT_COLORS.map(rgb);
   paintField(canvas, grid.res, (i) => {
     const [r, g, b] = cols[grid.expert[i]! % cols.length]!;
@@ -62,6 +63,13 @@ export function drawRegions(canvas: HTMLCanvasElement, grid: GridView, data: Dat
   });
   drawData(canvas, data);
   const c = ctx2d(canvas);
+  centroids?.forEach(([x, y], e) => { // Laplace centroids ω_e: a cross in the expert's colour
+    const [cx, cy] = toPixel(canvas, x, y);
+    c.lineWidth = 5; c.strokeStyle = '#fff';
+    c.beginPath(); c.moveTo(cx - 7, cy - 7); c.lineTo(cx + 7, cy + 7); c.moveTo(cx + 7, cy - 7); c.lineTo(cx - 7, cy + 7); c.stroke();
+    c.lineWidth = 3; c.strokeStyle = EXPERT_COLORS[e % EXPERT_COLORS.length]!;
+    c.stroke();
+  });
   const [px, py] = toPixel(canvas, point[0], point[1]);
   c.lineWidth = 2; c.strokeStyle = '#000';
   c.beginPath(); c.arc(px, py, 9, 0, 2 * Math.PI); c.stroke();

@@ -3,7 +3,7 @@
  * (model.ts). Also exposes `window.playground`, the small API the headless-Chromium test drives.
  */
 import {
-  DEFAULT_CONFIG, GATE_KINDS, HIERARCHICAL_GROUPS, TASKS, makeTask, initTraining, trainStep, gridView, inspectPoint, flattenParams,
+  DEFAULT_CONFIG, GATE_KINDS, HIERARCHICAL_GROUPS, TASKS, makeTask, initTraining, trainStep, gridView, inspectPoint, flattenParams, centroidsOf,
   type PlaygroundConfig, type Dataset, type TrainState, type StepResult, type PointInspection, type GateKind, type TaskName,
 } from './model.js';
 import { EXPERT_COLORS, expertSlice, drawRegions, drawPrediction, drawCurves, drawBars, gradTableHtml, toDomain, toPixel } from './draw.js';
@@ -65,7 +65,8 @@ function renderInspect(info: PointInspection): void {
   drawBars($('scores') as HTMLCanvasElement, info.scores, selected, Math.max(1, ...info.scores));
   $('selection').innerHTML = 'selected: ' + info.selected.map((e, k) =>
     `<span class="chip" style="background:${EXPERT_COLORS[e % 8]}"></span>e${e} w=${info.weights[k]!.toFixed(3)}`).join(' &nbsp; ');
-  $('outputLine').textContent = `y = (${info.y[0].toFixed(3)}, ${info.y[1].toFixed(3)}),  o = y₁ − y₀ = ${info.output.toFixed(3)}`;
+  $('outputLine').textContent = `y = (${info.y[0].toFixed(3)}, ${info.y[1].toFixed(3)}),  o = y₁ − y₀ = ${info.output.toFixed(3)}` +
+    (info.tau !== undefined ? `,  τ = ${info.tau.toPrecision(3)}` : '');
   $('grads').innerHTML = gradTableHtml(info.grads, config.numExperts);
   // Read off the numbers: do experts the router did not select still receive gradient?
   const unselected = Array.from({ length: config.numExperts }, (_, e) => e).filter((e) => !selected.has(e));
@@ -73,13 +74,13 @@ function renderInspect(info: PointInspection): void {
   $('hint').textContent = unselected.length === 0
     ? 'Dense routing: every expert is selected, so every expert\'s router parameters get gradient.'
     : leaking.length === 0
-      ? `Unselected experts (${unselected.map((e) => `e${e}`).join(', ')}) get exactly zero gradient: the weights depend only on the selected logits.`
+      ? `Unselected experts (${unselected.map((e) => `e${e}`).join(', ')}) get exactly zero gradient: the weights depend only on the selected experts' scores.`
       : `Unselected experts ${leaking.map((e) => `e${e}`).join(', ')} still get gradient: their logits enter the weights through the normalization.`;
 }
 
 function render(): PointInspection {
   const grid = gridView(train.params, config, GRID_RES);
-  drawRegions($('regions') as HTMLCanvasElement, grid, data, point);
+  drawRegions($('regions') as HTMLCanvasElement, grid, data, point, centroidsOf(train.params));
   drawPrediction($('prediction') as HTMLCanvasElement, grid, data);
   drawCurves($('loss') as HTMLCanvasElement, lossHistory, jainHistory, last?.jainOf ?? 'load');
   const load = last ? Array.from(last.load) : new Array<number>(config.numExperts).fill(0);
@@ -140,7 +141,8 @@ function syncControls(): void {
   topk.max = String(maxK(config.gate, config.numExperts)); topk.value = String(config.topK);
   const sparse = GATE_KINDS.find((g) => g.kind === config.gate)?.sparse ?? true;
   topk.disabled = !sparse;
-  $('topkOut').textContent = sparse ? String(config.topK) : `dense (all ${config.numExperts})`;
+  $('topkOut').textContent = !sparse ? `dense (all ${config.numExperts})`
+    : config.gate === 'hierarchical' ? `${config.topK} per group (K = ${HIERARCHICAL_GROUPS * config.topK})` : String(config.topK);
   ($('lr') as HTMLSelectElement).value = String(config.lr);
   ($('seed') as HTMLInputElement).value = String(config.seed);
   $('gateNote').textContent = GATE_KINDS.find((g) => g.kind === config.gate)?.note ?? '';

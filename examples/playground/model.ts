@@ -190,12 +190,15 @@ export interface PointInspection {
   readonly output: number;
   /** One row per router parameter tensor: its name, shape and gradient values (row-major). */
   readonly grads: { name: string; shape: readonly number[]; values: number[] }[];
+  /** The temperature τ = exp(logTau) when the gate learns one. */
+  readonly tau?: number;
 }
 
 export function inspectPoint(params: MoEParams, config: PlaygroundConfig, point: readonly [number, number]): PointInspection {
   const x = tensor([[point[0], point[1]]]);
   const r = noGrad(() => forward(params, x, config));
   const K = r.gate.plan.topK;
+  const router = params.router as Record<string, TensorTree>;
   const outputOf = (router: MoEParams['router']) => {
     const y = forward({ ...params, router }, x, config).y;
     return sum(sub(slice(y, [0, 1], [1, 2]), slice(y, [0, 0], [1, 1])));
@@ -207,7 +210,16 @@ export function inspectPoint(params: MoEParams, config: PlaygroundConfig, point:
   return {
     scores: r.gate.scores.toArray(), selected: Array.from(r.gate.indices.subarray(0, K)),
     weights: r.gate.weights.toArray().slice(0, K), y: [y[0]!, y[1]!], output: y[1]! - y[0]!, grads,
+    ...(router.logTau instanceof Tensor ? { tau: Math.exp(router.logTau.item()) } : {}),
   };
+}
+
+/** Laplace centroids ω [E, 2] as points, or null for gates without them. */
+export function centroidsOf(params: MoEParams): [number, number][] | null {
+  const c = (params.router as Record<string, TensorTree>).centroids;
+  if (!(c instanceof Tensor)) return null;
+  const d = c.data;
+  return Array.from({ length: c.shape[0]! }, (_, e) => [d[2 * e]!, d[2 * e + 1]!]);
 }
 
 /** A compact fingerprint of a parameter tree: every leaf's values, flattened in tree order. */
