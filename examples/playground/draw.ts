@@ -65,7 +65,7 @@ export function drawRegions(canvas: HTMLCanvasElement, grid: GridView, data: Dat
   const c = ctx2d(canvas);
   centroids?.forEach(([x, y], e) => { // Laplace centroids ω_e: a cross in the expert's colour
     const [cx, cy] = toPixel(canvas, x, y);
-    c.lineWidth = 5; c.strokeStyle = '#fff';
+    c.lineWidth = 6; c.strokeStyle = '#1d2433';
     c.beginPath(); c.moveTo(cx - 7, cy - 7); c.lineTo(cx + 7, cy + 7); c.moveTo(cx + 7, cy - 7); c.lineTo(cx - 7, cy + 7); c.stroke();
     c.lineWidth = 3; c.strokeStyle = EXPERT_COLORS[e % EXPERT_COLORS.length]!;
     c.stroke();

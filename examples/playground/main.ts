@@ -71,11 +71,16 @@ function renderInspect(info: PointInspection): void {
   // Read off the numbers: do experts the router did not select still receive gradient?
   const unselected = Array.from({ length: config.numExperts }, (_, e) => e).filter((e) => !selected.has(e));
   const leaking = unselected.filter((e) => info.grads.some((g) => expertSlice(g, config.numExperts, e).some((v) => v !== 0)));
-  $('hint').textContent = unselected.length === 0
-    ? 'Dense routing: every expert is selected, so every expert\'s router parameters get gradient.'
-    : leaking.length === 0
-      ? `Unselected experts (${unselected.map((e) => `e${e}`).join(', ')}) get exactly zero gradient: the weights depend only on the selected experts' scores.`
-      : `Unselected experts ${leaking.map((e) => `e${e}`).join(', ')} still get gradient: their logits enter the weights through the normalization.`;
+  const allZero = info.grads.every((g) => g.values.every((v) => v === 0));
+  $('hint').textContent = allZero
+    ? (info.selected.length === 1 || info.weights.every((w) => w === 1)
+      ? 'Every router gradient is zero here: the selected expert\'s weight is exactly 1, a constant.'
+      : 'Every router gradient is zero at this point.')
+    : unselected.length === 0
+      ? 'Dense routing: every expert is selected, so every expert\'s router parameters get gradient.'
+      : leaking.length === 0
+        ? `Unselected experts (${unselected.map((e) => `e${e}`).join(', ')}) get exactly zero gradient: the weights depend only on the selected experts' scores.`
+        : `Unselected experts ${leaking.map((e) => `e${e}`).join(', ')} still get gradient: their logits enter the weights through the normalization.`;
 }
 
 function render(): PointInspection {
