@@ -1,7 +1,8 @@
 /**
  * The playground's model, DOM-free so the browser page and the Node test (test/browser/run.ts) run
- * the very same code: a 2-D toy classification task, a small MoE whose output is the two class
- * logits, full-batch Adam training, and router inspection at one point.
+ * the very same code: a 2-D toy classification task, the library's MoELayer (a makeGate router and
+ * relu experts 2 → H → 2) whose output is read as the two class logits, full-batch Adam training,
+ * and router inspection at one point (scores, selection, weights, ∂o/∂router parameters).
  */
 import {
   Rng, Tensor, tensor, noGrad, valueAndGrad, grad, adam, crossEntropy, sub, sum, slice, treePaths, treeLeaves,
