@@ -17,8 +17,8 @@ export { matmulBlocked, matmulTiled, matmulJs } from './cpu-js.js';
 
 /** Below this many multiply-adds (batch·m·k·n) the JS kernel runs. */
 export const JS_MAX_MACS = 8192;
-/** From this many multiply-adds on, worker threads join (when available). */
-export const THREAD_MIN_MACS = 1 << 20;
+/** From this many multiply-adds on (≈ 161³), worker threads join (when available); at 128³ the wake-up cost still ate the gain on the quiet 2-core run. */
+export const THREAD_MIN_MACS = 1 << 22;
 
 export type CpuMode = 'auto' | 'js' | 'wasm' | 'wasm-threads';
 
