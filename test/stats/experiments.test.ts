@@ -160,3 +160,14 @@ describe('experiments 2–6 are registered, seeded and deterministic', () => {
     expect(s.rows.length).toBeGreaterThan(0);
   }, 30_000);
 });
+
+describe('topk-overfit split bookkeeping', () => {
+  it('splitKeptFraction counts fits whose two halves of atom 1 stay within 0.5 of it', async () => {
+    const { splitKeptFraction, TOPK_TRUTH } = await import('../../moe/stats/experiments/topk-overfit.js');
+    const a = TOPK_TRUTH.atoms[0]!, near = [a.b1 + 0.1, a.b0, a.e1, a.e2], far = [a.b1, a.b0, a.e1 + 2, a.e2];
+    const mk = (id: string, atoms: number[][]): CellResult => ({ id, n: 10, rep: 0, seed: 0, metrics: {}, info: { atoms } });
+    const f = splitKeptFraction([mk('K=2/a', [near, near]), mk('K=2/b', [near, far]), mk('K=3/a', [near, near])]);
+    expect(f.get('K=2')).toBe(0.5);
+    expect(f.get('K=3')).toBe(1);
+  });
+});

@@ -16,7 +16,6 @@ import type { Cell, CellResult, Experiment, ExperimentSummary } from '../experim
 import { logSpaced } from '../rates.js';
 import { type RegressionMoE, sampleRegression, splitInit, fitRegression, l2Distance, gateUsage, seedOf } from './regression-moe.js';
 import { rateSummary } from './summary.js';
-import { voronoiCells } from '../voronoi.js';
 
 const RANGE = [-2, 2] as const;
 const NOISE = 0.1;
@@ -29,14 +28,20 @@ export const TOPK_TRUTH: RegressionMoE = {
 
 const loc = (a: { b1: number; e1: number; e2: number }): number[] => [a.b1, a.e1, a.e2];
 
-/** Fraction of fits (per K̄) whose Voronoi cells (on β1, η) still hold a 2-atom cell at the end. */
+/**
+ * Fraction of fits (per K̄) in which the split survived: both halves of true atom 1 (fitted atoms 0
+ * and 1) still lie within 0.5 of it in (β1, η). A Voronoi cell count alone would also count an atom
+ * that wandered far off and is merely nearest to some true atom.
+ */
 export function splitKeptFraction(results: readonly CellResult[]): Map<string, number> {
   const acc = new Map<string, [number, number]>();
+  const t = loc(TOPK_TRUTH.atoms[0]!);
   for (const r of results) {
-    const key = r.id.split('/')[0]!, sizes = r.info?.cellSizes;
-    if (!Array.isArray(sizes)) continue;
+    const key = r.id.split('/')[0]!, atoms = r.info?.atoms;
+    if (!Array.isArray(atoms)) continue;
+    const near = (a: unknown) => Array.isArray(a) && Math.hypot(Number(a[0]) - t[0]!, Number(a[2]) - t[1]!, Number(a[3]) - t[2]!) < 0.5;
     const a = acc.get(key) ?? [0, 0];
-    a[0] += sizes.some((s) => typeof s === 'number' && s > 1) ? 1 : 0; a[1]++;
+    a[0] += near(atoms[0]) && near(atoms[1]) ? 1 : 0; a[1]++;
     acc.set(key, a);
   }
   return new Map([...acc].map(([k, [kept, all]]) => [k, kept / all]));
@@ -65,7 +70,7 @@ export const topkOverfit: Experiment = {
     return {
       id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed, ms: Date.now() - t0,
       metrics: { [`K̄=${kBar}: ‖f̂−f*‖`]: l2Distance(model, TOPK_TRUTH, RANGE) },
-      info: { cellSizes: voronoiCells(model.atoms.map(loc), TOPK_TRUTH.atoms.map(loc)).map((c) => c.length), iterations: result.iterations, converged: result.converged, reason: result.reason, usage: Array.from(gateUsage(model, RANGE)),
+      info: { iterations: result.iterations, converged: result.converged, reason: result.reason, usage: Array.from(gateUsage(model, RANGE)),
         atoms: model.atoms.map((a) => [a.b1, a.b0, a.e1, a.e2]) },
     };
   },
