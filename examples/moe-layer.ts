@@ -8,7 +8,6 @@
  * The inputs are skewed (a shared offset μ), so the untrained router prefers a few experts; the bias
  * rule evens the load out while the loss falls. Prints loss and router diagnostics every few steps.
  */
-import { pathToFileURL } from 'node:url';
 import { Rng, randn, add, mse, scale, valueAndGrad, adam, type AdamState } from '../engine/index.js';
 import { MoELayer, type MoELayerConfig, type MoELayerParams } from '../moe/layer/layer.js';
 import { sequenceBalanceLoss } from '../moe/losses.js';
@@ -99,8 +98,9 @@ export function runMoeLayerDemo(options: MoeLayerDemoOptions = {}): MoeLayerDemo
   return result!;
 }
 
-const entry = process.argv[1];
-if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
+// Run when executed directly (no node: import, so a browser bundle can import runMoeLayerDemo too).
+const entry = typeof process !== 'undefined' ? process.argv?.[1]?.replace(/\\/g, '/') : undefined;
+if (entry && decodeURIComponent(import.meta.url).endsWith(entry)) {
   const r = runMoeLayerDemo();
   console.log(`loss ${r.initialLoss.toFixed(4)} → ${r.finalLoss.toFixed(4)}, Jain ${r.initialJain.toFixed(3)} → ${r.jain.toFixed(3)}`);
 }
