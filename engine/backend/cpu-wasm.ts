@@ -11,7 +11,7 @@ import { startWorkers, type ThreadPool } from './threads.js';
 
 const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB: larger products fall back to the JS kernel
-const K_BLOCK = 256;
+const K_BLOCK_DEFAULT = { f32: 256, f64: 256 };
 
 interface GemmExports { run(ctrl: number): number }
 
@@ -98,6 +98,12 @@ export class WasmGemm {
     return waitMs > 0 ? this.pool.waitReady(waitMs) : this.pool.ready();
   }
 
+  /** Stops this engine's worker threads (they are unref'd, so this is only needed to free them early). */
+  stopThreads(): void {
+    this.pool?.stop();
+    this.pool = undefined;
+  }
+
   /** Bytes needed for a product; undefined if it exceeds the memory limit. */
   fits(isF64: boolean, batch: number, m: number, k: number, n: number): boolean {
     return this.layout(isF64, batch, m, k, n).end <= MAX_PAGES * PAGE;
@@ -124,12 +130,13 @@ export class WasmGemm {
     const buf = this.memory.buffer;
     const view: TypedArray = isF64 ? new Float64Array(buf) : new Float32Array(buf);
     const { es, mPad, nPad, nr } = L;
+    const kc = (this.config.kc ?? K_BLOCK_DEFAULT)[isF64 ? 'f64' : 'f32'];
     for (let b = 0; b < batch; b++) {
       // A rows, zero padding rows below
       const aDst = (L.aBase + b * L.aStride) / es;
       view.set(a.subarray(b * m * k, (b + 1) * m * k), aDst);
       if (mPad > m) view.fill(0, aDst + m * k, aDst + mPad * k);
-      packB(bm, b * k * n, view, (L.bBase + b * L.bStride) / es, k, n, nPad, nr);
+      packB(bm, b * k * n, view, (L.bBase + b * L.bStride) / es, k, n, nPad, nr, kc);
     }
     // task split: row chunks, a multiple of MR; single thread: ≤ 128 rows (the A chunk stays in L2);
     // threaded: ~8 chunks per thread and ≤ 64 rows, so a descheduled thread (shared machine) leaves
@@ -138,7 +145,7 @@ export class WasmGemm {
     const parts = workers + 1;
     const perBatch = workers > 0 ? Math.max(1, Math.ceil((8 * parts) / batch)) : 1;
     let rpt = Math.ceil(mPad / perBatch / L.mr) * L.mr;
-    rpt = Math.max(L.mr, Math.min(rpt, workers > 0 ? 64 : 128));
+    rpt = Math.max(L.mr, Math.floor(Math.min(rpt, workers > 0 ? 64 : (this.config.maxRows ?? 128)) / L.mr) * L.mr); // a multiple of MR: tiles never cross chunks
     const tpb = Math.ceil(mPad / rpt);
     const ctrl = new Int32Array(buf, CTRL_BASE, 64);
     const total = batch * tpb;
@@ -147,7 +154,7 @@ export class WasmGemm {
       ctrl[Ctrl.A] = L.aBase; ctrl[Ctrl.B] = L.bBase; ctrl[Ctrl.C] = L.cBase;
       ctrl[Ctrl.A_STRIDE] = L.aStride; ctrl[Ctrl.B_STRIDE] = L.bStride; ctrl[Ctrl.C_STRIDE] = L.cStride;
       ctrl[Ctrl.K] = k; ctrl[Ctrl.LDA] = k * es; ctrl[Ctrl.LDC] = nPad * es; ctrl[Ctrl.PANELS] = nPad / nr;
-      ctrl[Ctrl.KC] = K_BLOCK; ctrl[Ctrl.ROWS_PER_TASK] = rpt; ctrl[Ctrl.TASKS_PER_BATCH] = tpb; ctrl[Ctrl.TOTAL] = total; ctrl[Ctrl.M_PAD] = mPad;
+      ctrl[Ctrl.KC] = kc; ctrl[Ctrl.ROWS_PER_TASK] = rpt; ctrl[Ctrl.TASKS_PER_BATCH] = tpb; ctrl[Ctrl.TOTAL] = total; ctrl[Ctrl.M_PAD] = mPad;
       Atomics.store(ctrl, Ctrl.NEXT, 0); Atomics.store(ctrl, Ctrl.DONE, 0);
     };
     let helpers = 0;
@@ -181,9 +188,9 @@ export class WasmGemm {
 }
 
 /** Packs B [k, n] into k-blocks of column panels of width nr (zero-padded to nPad columns). */
-function packB(src: TypedArray, off: number, dst: TypedArray, dOff: number, k: number, n: number, nPad: number, nr: number): void {
-  for (let p0 = 0; p0 < k; p0 += K_BLOCK) {
-    const kc = Math.min(K_BLOCK, k - p0);
+function packB(src: TypedArray, off: number, dst: TypedArray, dOff: number, k: number, n: number, nPad: number, nr: number, kBlock: number): void {
+  for (let p0 = 0; p0 < k; p0 += kBlock) {
+    const kc = Math.min(kBlock, k - p0);
     const blockBase = dOff + p0 * nPad;
     for (let j0 = 0; j0 < nPad; j0 += nr) {
       const panel = blockBase + j0 * kc;

@@ -126,6 +126,21 @@ describe('kernel variants', () => {
     }
   });
 
+  it('row chunks stay multiples of the tile height (6-row tiles, 32-row cap, a 4-row last chunk, threaded too)', () => {
+    const g = new WasmGemm({ f32: { mr: 6, nv: 2 }, f64: { mr: 6, nv: 1 }, unroll: 4, fma: false, maxRows: 32, kc: { f32: 64, f64: 100 } });
+    g.threadsReady(10_000);
+    for (const T of [Float32Array, Float64Array] as Ctor[]) {
+      for (const threads of [1, 2]) {
+        const shape: Shape4 = [2, 514, 150, 37]; // 514 rows pad to 516 = 16·32 + 4
+        const rng = new Rng(threads);
+        const a = filled(T, 2 * 514 * 150, rng), b = filled(T, 2 * 150 * 37, rng), out = new T(2 * 514 * 37).fill(Number.NaN);
+        g.matmul(a, b, out, ...shape, threads);
+        expect(checkAgainstReference(a, b, out, shape)).toBeLessThanOrEqual(1);
+      }
+    }
+    g.stopThreads();
+  });
+
   // relaxed-simd validates in Node 20 only behind a flag:
   //   npx vitest run test/backend/cpu.test.ts -t relaxed --execArgv=--experimental-wasm-relaxed-simd
   it.skipIf(!wasmRelaxedFmaSupported())('relaxed-simd FMA kernel agrees with the reference', () => {

@@ -38,6 +38,10 @@ export interface GemmConfig {
   unroll: number;
   /** Use relaxed-simd fused multiply-add. */
   fma: boolean;
+  /** k-block length per dtype (the packed B block kc × n and the A chunk rows × kc should stay in L2). */
+  kc?: { f32: number; f64: number };
+  /** Most rows of C per task on a single thread (default 128). */
+  maxRows?: number;
 }
 
 export const DEFAULT_GEMM_CONFIG: GemmConfig = { f32: { mr: 4, nv: 2 }, f64: { mr: 4, nv: 2 }, unroll: 4, fma: false };
