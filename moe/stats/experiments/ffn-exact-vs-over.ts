@@ -51,7 +51,7 @@ const asRegAtoms = (m: RegressionMoE) => m.atoms.map((a) => ({ beta0: a.b0, beta
 
 export const ffnExactVsOver: Experiment = {
   name: 'ffn-exact-vs-over',
-  description: 'Exact- vs over-specified softmax MoE (LSE): per-atom rates n^-1/2 vs n^-1/4 for GELU FFN experts; linear experts stall',
+  description: 'Exact- vs over-specified softmax MoE (LSE): per-atom error rates (claim: n^-1/2 exact, n^-1/4 over for GELU FFN; linear experts much slower)',
   paper: 'arXiv 2503.03213 (softmax-gated MoE regression) / 2505.10860 Thm 1–2 pattern; spec §7 items 3–4',
   reported: [
     { label: 'exact-cell per-atom error slope (theory)', value: -0.5, axis: 'n' },

@@ -49,7 +49,7 @@ export function splitKeptFraction(results: readonly CellResult[]): Map<string, n
 
 export const topkOverfit: Experiment = {
   name: 'topk-overfit',
-  description: 'Top-K over-fitting: with a split true expert, K̄ = K = 2 active experts plateau, K̄ = 3 converges (‖f̂−f*‖ vs n)',
+  description: 'Top-K over-fitting (claim: K̄ below the split cells\' total size plateaus, enough K̄ converges): K̄ = 2 vs 3 with a split true expert, ‖f̂−f*‖ vs n',
   paper: 'arXiv 2505.10860 App. F Prop. 6 / arXiv 2309.13850 (top-K sparse softmax gating); spec §7 item 10',
   cells({ quick }) {
     const ns = quick ? logSpaced(1000, 16000, 5) : logSpaced(1000, 100000, 7);
