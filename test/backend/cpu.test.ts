@@ -92,6 +92,16 @@ describe('cpu matmul parity vs float64 reference (error ≤ (K+2)·u·Σ|a||b|)'
       }), { numRuns: 25, seed: 7 });
   });
 
+  it('float64 results are bit-identical on every path (same k order, no FMA), so dispatch never changes numbers', () => {
+    for (const [i, shape] of [...ODD_SHAPES, [1, 130, 700, 90] as Shape4].entries()) {
+      const [batch, m, k, n] = shape;
+      const rng = new Rng(900 + i);
+      const a = filled(Float64Array, batch * m * k, rng), b = filled(Float64Array, batch * k * n, rng);
+      const outs = Object.values(paths).map((be) => { const o = new Float64Array(batch * m * n); be.matmul(a, b, o, batch, m, k, n); return o; });
+      for (const o of outs.slice(1)) expect(o).toEqual(outs[0]);
+    }
+  });
+
   it('growing shapes (wasm memory grows between calls) stay correct', () => {
     for (const [i, s] of [8, 40, 130, 300, 520].entries()) {
       for (const T of [Float32Array, Float64Array] as Ctor[]) {
