@@ -120,6 +120,12 @@ async function main(): Promise<void> {
     '',
     '## Matmul (n×n @ n×n)',
     '',
+    'Rows: `cpu` is the default backend (size-dispatched; threaded from 2²² multiply-adds), `cpu-wasm-1thread` the same '
+      + 'WebAssembly SIMD kernel on one thread, `cpu-js` the pure-JS fallback, `gpujs` gpu.js in its default mode. '
+      + 'tfjs-backend-wasm runs on one thread in Node: its threaded build starts Workers from `blob:` URLs, which Node\'s '
+      + 'worker_threads rejects (ERR_WORKER_PATH, checked with WASM_HAS_MULTITHREAD_SUPPORT forced on), so '
+      + '`cpu-wasm-1thread` vs `tfjs-wasm` is the like-for-like single-core comparison and `cpu` vs `tfjs-wasm` what a user gets.',
+    '',
     matmulTables(matmul),
     '## MoE layer, forward + backward',
     '',
