@@ -104,7 +104,7 @@ export class WasmGemm {
     this.pool = undefined;
   }
 
-  /** Bytes needed for a product; undefined if it exceeds the memory limit. */
+  /** Whether a product fits the 2 GiB memory limit (larger ones go to the JS kernel). */
   fits(isF64: boolean, batch: number, m: number, k: number, n: number): boolean {
     return this.layout(isF64, batch, m, k, n).end <= MAX_PAGES * PAGE;
   }
