@@ -75,11 +75,10 @@ export function makeTfMoe(cfg: MoeBenchConfig, seed: number): TfMoe {
           // the K chosen logits per token (one-hot contraction), softmax renormalised over them
           const weights = tf.softmax(tf.sum(tf.mul(tf.expandDims(logits, 1), pick), 2), 1);
           const xs = tf.gather(x, tokenIdx) as tf.Tensor2D; // x is data: no gradient through this gather
-          const outs: tf.Tensor2D[] = [];
-          for (let e = 0; e < E; e++) {
-            const n = offsets[e + 1]! - offsets[e]!;
-            if (n > 0) outs.push(ffn(e, tf.slice(xs, [offsets[e]!, 0], [n, d])));
-          }
+          // per-expert blocks with tf.split (its gradient is one concat, cheaper than a pad per slice)
+          const used = Array.from({ length: E }, (_, e) => e).filter((e) => offsets[e + 1]! > offsets[e]!);
+          const blocks = tf.split(xs, used.map((e) => offsets[e + 1]! - offsets[e]!), 0) as tf.Tensor2D[];
+          const outs = used.map((e, i) => ffn(e, blocks[i]!));
           const wSlot = permuteRows(tf.reshape(weights, [T * K, 1]), choiceIdx, slotIdx);
           const weighted = tf.mul(tf.concat(outs, 0), wSlot) as tf.Tensor2D;
           let y = tf.sum(tf.reshape(permuteRows(weighted, slotIdx, choiceIdx), [T, K, d]), 1);
