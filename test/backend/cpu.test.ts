@@ -194,7 +194,7 @@ describe('dispatch and describe()', () => {
     const g = wasmGemm()!;
     if (!g.shared || g.threadsReady() === 0) return; // single-core machine: nothing to assert
     let sawThreads = false;
-    for (let i = 0; i < 5 && !sawThreads; i++) {
+    for (let i = 0; i < 30 && !sawThreads; i++) { // on a loaded machine the worker may miss a few calls
       expect(runPath('threads', Float32Array, [1, 256, 128, 256], i)).toBeLessThanOrEqual(1);
       sawThreads = /x\dthreads$/.test(paths.threads.describe());
     }
