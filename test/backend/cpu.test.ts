@@ -185,9 +185,15 @@ describe('dispatch and describe()', () => {
     const big: Shape4 = [1, 16, 64, THREAD_MIN_MACS / 1024];
     expect(runPath('auto', Float64Array, small, 2)).toBeLessThanOrEqual(1);
     expect(paths.auto.describe()).toBe('cpu:wasm-simd-f64x2');
-    expect(runPath('auto', Float64Array, big, 2)).toBeLessThanOrEqual(1);
-    if (threadsAvailable) expect(paths.auto.describe()).toMatch(/^cpu:wasm-simd(-fma)?-f64x2x[2-9]threads$/);
-    else expect(paths.auto.describe()).toBe('cpu:wasm-simd-f64x2');
+    // from the threshold on, threads are requested; a busy worker may still miss one call, so retry
+    let described = '';
+    for (let i = 0; i < 30 && !/threads$/.test(described); i++) {
+      expect(runPath('auto', Float64Array, big, 2)).toBeLessThanOrEqual(1);
+      described = paths.auto.describe();
+      if (!threadsAvailable) break;
+    }
+    if (threadsAvailable) expect(described).toMatch(/^cpu:wasm-simd(-fma)?-f64x2x[2-9]threads$/);
+    else expect(described).toBe('cpu:wasm-simd-f64x2');
   });
 
   it('the threaded path really uses the workers on a large product', () => {
