@@ -13,7 +13,11 @@ const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB: larger products fall back to the JS kernel
 const K_BLOCK_DEFAULT = { f32: 256, f64: 256 };
 
-interface GemmExports { run(ctrl: number): number }
+interface GemmExports {
+  run(ctrl: number): number;
+  pack_f32(src: number, dst: number, k: number, n: number, nPad: number, kc: number, fullPanels: number): void;
+  pack_f64(src: number, dst: number, k: number, n: number, nPad: number, kc: number, fullPanels: number): void;
+}
 
 /** True where WebAssembly with 128-bit SIMD validates (Node ≥ 16.4, current browsers). */
 export function wasmSimdSupported(): boolean {
@@ -115,8 +119,9 @@ export class WasmGemm {
     const align = (x: number): number => Math.ceil(x / 64) * 64;
     const aStride = align(mPad * k * es), bStride = align(k * nPad * es), cStride = align(mPad * nPad * es);
     const aBase = align(CTRL_BASE + CTRL_BYTES + 768);
-    const bBase = aBase + batch * aStride, cBase = bBase + batch * bStride, end = cBase + batch * cStride;
-    return { es, mr, nr, mPad, nPad, aStride, bStride, cStride, aBase, bBase, cBase, end };
+    const bBase = aBase + batch * aStride, cBase = bBase + batch * bStride, rawB = cBase + batch * cStride;
+    const end = rawB + align(k * n * es); // rawB: one row-major B, the source wasm `pack` reads
+    return { es, mr, nr, mPad, nPad, aStride, bStride, cStride, aBase, bBase, cBase, rawB, end };
   }
 
   /**
@@ -136,7 +141,11 @@ export class WasmGemm {
       const aDst = (L.aBase + b * L.aStride) / es;
       view.set(a.subarray(b * m * k, (b + 1) * m * k), aDst);
       if (mPad > m) view.fill(0, aDst + m * k, aDst + mPad * k);
-      packB(bm, b * k * n, view, (L.bBase + b * L.bStride) / es, k, n, nPad, nr, kc);
+      // B: raw copy (memcpy), full panels packed by wasm (v128 copies), the partial panel here
+      view.set(bm.subarray(b * k * n, (b + 1) * k * n), L.rawB / es);
+      const full = Math.floor(n / nr), bDst = L.bBase + b * L.bStride;
+      (isF64 ? this.exports.pack_f64 : this.exports.pack_f32)(L.rawB, bDst, k, n, nPad, kc, full);
+      if (full * nr < n) packTail(bm, b * k * n, view, bDst / es, k, n, nPad, nr, kc, full * nr);
     }
     // task split: row chunks, a multiple of MR; single thread: ≤ 128 rows (the A chunk stays in L2);
     // threaded: ~8 chunks per thread and ≤ 64 rows, so a descheduled thread (shared machine) leaves
@@ -187,19 +196,16 @@ export class WasmGemm {
   }
 }
 
-/** Packs B [k, n] into k-blocks of column panels of width nr (zero-padded to nPad columns). */
-function packB(src: TypedArray, off: number, dst: TypedArray, dOff: number, k: number, n: number, nPad: number, nr: number, kBlock: number): void {
+/** Packs the last, partial column panel (columns j0..n−1, zero-padded to nr) of B [k, n]. */
+function packTail(src: TypedArray, off: number, dst: TypedArray, dOff: number, k: number, n: number, nPad: number, nr: number, kBlock: number, j0: number): void {
+  const w = n - j0;
   for (let p0 = 0; p0 < k; p0 += kBlock) {
     const kc = Math.min(kBlock, k - p0);
-    const blockBase = dOff + p0 * nPad;
-    for (let j0 = 0; j0 < nPad; j0 += nr) {
-      const panel = blockBase + j0 * kc;
-      const w = Math.min(nr, n - j0);
-      for (let p = 0; p < kc; p++) {
-        const s = off + (p0 + p) * n + j0, d = panel + p * nr;
-        for (let c = 0; c < w; c++) dst[d + c] = src[s + c]!;
-        for (let c = w; c < nr; c++) dst[d + c] = 0;
-      }
+    const panel = dOff + p0 * nPad + j0 * kc;
+    for (let p = 0; p < kc; p++) {
+      const s = off + (p0 + p) * n + j0, d = panel + p * nr;
+      for (let c = 0; c < w; c++) dst[d + c] = src[s + c]!;
+      for (let c = w; c < nr; c++) dst[d + c] = 0;
     }
   }
 }

@@ -146,7 +146,41 @@ function runFunc(gemmF32: number, gemmF64: number): FuncBuilder {
   return f;
 }
 
-/** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`; imports `env.memory`. */
+/**
+ * pack(src, dst, k, n, nPad, kc, fullPanels): copies the full-width column panels of a row-major
+ * B [k, n] (at src) into the k-block × panel layout at dst with v128 loads/stores. The last,
+ * partial panel (n mod NR columns) is left to the host.
+ */
+function packFunc(isF64: boolean, nv: number): FuncBuilder {
+  const es = isF64 ? 8 : 4, nr = nv * (16 / es);
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32], []);
+  const [SRC, DST, K, N, NPAD, KC, FULL] = [0, 1, 2, 3, 4, 5, 6] as const;
+  const p0 = f.local(I32), kcl = f.local(I32), jp = f.local(I32), p = f.local(I32), s = f.local(I32), d = f.local(I32);
+  f.i32(0).set(p0);
+  f.whileLoop(() => f.get(p0).get(K).op(Op.i32GeU), () => {
+    // kcl = min(KC, K − p0)
+    f.get(K).get(p0).op(Op.i32Sub).set(kcl);
+    f.get(KC).get(kcl).get(KC).get(kcl).op(Op.i32LtU, Op.select).set(kcl);
+    f.i32(0).set(jp);
+    f.whileLoop(() => f.get(jp).get(FULL).op(Op.i32GeU), () => {
+      // s = src + (p0·n + jp·NR)·es ; d = dst + (p0·nPad + jp·NR·kcl)·es
+      f.get(SRC).get(p0).get(N).op(Op.i32Mul).get(jp).i32(nr).op(Op.i32Mul, Op.i32Add).i32(es).op(Op.i32Mul, Op.i32Add).set(s);
+      f.get(DST).get(p0).get(NPAD).op(Op.i32Mul).get(jp).i32(nr).op(Op.i32Mul).get(kcl).op(Op.i32Mul, Op.i32Add).i32(es).op(Op.i32Mul, Op.i32Add).set(d);
+      f.i32(0).set(p);
+      f.whileLoop(() => f.get(p).get(kcl).op(Op.i32GeU), () => {
+        for (let v = 0; v < nv; v++) f.get(d).get(s).simdMem(Simd.load, 0, v * 16).simdMem(Simd.store, 0, v * 16);
+        f.get(s).get(N).i32(es).op(Op.i32Mul, Op.i32Add).set(s);
+        f.addTo(d, nr * es);
+        f.addTo(p, 1);
+      });
+      f.addTo(jp, 1);
+    });
+    f.get(p0).get(kcl).op(Op.i32Add).set(p0);
+  });
+  return f;
+}
+
+/** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`, `pack_f32`, `pack_f64`; imports `env.memory`. */
 export function buildGemmModule(config: GemmConfig, memory: { min: number; max: number; shared: boolean }): Uint8Array {
   return assemble({
     memory,
@@ -154,6 +188,8 @@ export function buildGemmModule(config: GemmConfig, memory: { min: number; max: 
       { name: 'gemm_f32', fn: gemmFunc(false, config.f32, config.unroll, config.fma) },
       { name: 'gemm_f64', fn: gemmFunc(true, config.f64, config.unroll, config.fma) },
       { name: 'run', fn: runFunc(0, 1) },
+      { name: 'pack_f32', fn: packFunc(false, config.f32.nv) },
+      { name: 'pack_f64', fn: packFunc(true, config.f64.nv) },
     ],
   });
 }
