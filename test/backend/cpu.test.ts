@@ -123,7 +123,7 @@ describe('cpu matmul parity vs float64 reference (error ≤ (K+2)·u·Σ|a||b|)'
 });
 
 describe('kernel variants', () => {
-  it('other register-tile shapes (6×8 f32, 3×8 f64, unroll 2) agree with the reference', () => {
+  it('other register-tile shapes (6×8 f32, 3×8 f64, unroll 2: load-splat A) agree with the reference', () => {
     const g = new WasmGemm({ f32: { mr: 6, nv: 2 }, f64: { mr: 3, nv: 4 }, unroll: 2, fma: false });
     for (const [i, shape] of ODD_SHAPES.entries()) {
       for (const T of [Float32Array, Float64Array] as Ctor[]) {

@@ -42,12 +42,17 @@ export interface GemmConfig {
   kc?: { f32: number; f64: number };
   /** Most rows of C per task on a single thread (default 128). */
   maxRows?: number;
+  /**
+   * float32 only: read A as one v128 per row per 4 k-steps and broadcast lanes with a shuffle,
+   * instead of one load32_splat per row per k-step (needs unroll a multiple of 4).
+   */
+  shuffleA?: boolean;
 }
 
-export const DEFAULT_GEMM_CONFIG: GemmConfig = { f32: { mr: 4, nv: 2 }, f64: { mr: 4, nv: 2 }, unroll: 4, fma: false };
+export const DEFAULT_GEMM_CONFIG: GemmConfig = { f32: { mr: 4, nv: 2 }, f64: { mr: 4, nv: 2 }, unroll: 4, fma: false, shuffleA: true };
 
 /** gemm(a, bp, c, lda, ldc, kc, rows, panels, accumulate): C[rows, panels·NR] (+)= A[rows, kc]·Bp. */
-function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boolean): FuncBuilder {
+function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boolean, shuffleA = false): FuncBuilder {
   const es = isF64 ? 8 : 4, lanes = 16 / es, { mr, nv } = shape, nr = nv * lanes;
   const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
   const [A, BP, C, LDA, LDC, KC, ROWS, PANELS, ACC] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
@@ -56,15 +61,22 @@ function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boole
   const acc = Array.from({ length: mr * nv }, () => f.local(V128));
   const bv = Array.from({ length: nv }, () => f.local(V128));
   const as = f.local(V128);
+  const vecA = shuffleA && !isF64 && unroll % 4 === 0;
+  const av = vecA ? Array.from({ length: mr }, () => f.local(V128)) : [];
   const splat = isF64 ? Simd.load64Splat : Simd.load32Splat;
   const add = isF64 ? Simd.f64x2Add : Simd.f32x4Add, mul = isF64 ? Simd.f64x2Mul : Simd.f32x4Mul;
   const madd = isF64 ? Simd.f64x2RelaxedMadd : Simd.f32x4RelaxedMadd;
 
   /** One k-step at static element offset u: loads B vectors, then per row splat A and accumulate. */
-  const step = (u: number): void => {
+  const step = (u: number, vectorA = false): void => {
     for (let v = 0; v < nv; v++) f.get(bptr).simdMem(Simd.load, 4, (u * nr + v * lanes) * es).set(bv[v]!);
     for (let r = 0; r < mr; r++) {
-      f.get(aRow[r]!).simdMem(splat, isF64 ? 3 : 2, u * es).set(as);
+      if (vectorA) {
+        // every 4th step: load A[r, u..u+3]; then broadcast lane u mod 4
+        if (u % 4 === 0) f.get(aRow[r]!).simdMem(Simd.load, 0, u * es).set(av[r]!);
+        const l = u % 4;
+        f.get(av[r]!).get(av[r]!).simd(Simd.shuffle).op(...Array.from({ length: 16 }, (_, i) => 4 * l + (i % 4))).set(as);
+      } else f.get(aRow[r]!).simdMem(splat, isF64 ? 3 : 2, u * es).set(as);
       for (let v = 0; v < nv; v++) {
         const c = acc[r * nv + v]!;
         if (fma) f.get(as).get(bv[v]!).get(c).simd(madd).set(c);
@@ -97,7 +109,7 @@ function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boole
       for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) f.v128Zero().set(acc[r * nv + v]!);
       f.op(Op.end);
       f.get(bpan).set(bptr).get(KC).set(q);
-      f.whileLoop(() => f.get(q).i32(unroll).op(Op.i32LtS), () => { for (let u = 0; u < unroll; u++) step(u); advance(unroll); });
+      f.whileLoop(() => f.get(q).i32(unroll).op(Op.i32LtS), () => { for (let u = 0; u < unroll; u++) step(u, vecA); advance(unroll); });
       f.whileLoop(() => f.get(q).i32(1).op(Op.i32LtS), () => { step(0); advance(1); });
       for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) { cAddr(r); f.get(acc[r * nv + v]!).simdMem(Simd.store, 4, v * 16); }
       f.addTo(i, mr);
@@ -185,7 +197,7 @@ export function buildGemmModule(config: GemmConfig, memory: { min: number; max: 
   return assemble({
     memory,
     funcs: [
-      { name: 'gemm_f32', fn: gemmFunc(false, config.f32, config.unroll, config.fma) },
+      { name: 'gemm_f32', fn: gemmFunc(false, config.f32, config.unroll, config.fma, config.shuffleA) },
       { name: 'gemm_f64', fn: gemmFunc(true, config.f64, config.unroll, config.fma) },
       { name: 'run', fn: runFunc(0, 1) },
       { name: 'pack_f32', fn: packFunc(false, config.f32.nv) },
