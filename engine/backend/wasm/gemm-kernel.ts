@@ -43,8 +43,8 @@ export interface GemmConfig {
   /** Most rows of C per task on a single thread (default 128). */
   maxRows?: number;
   /**
-   * float32 only: read A as one v128 per row per 4 k-steps and broadcast lanes with a shuffle,
-   * instead of one load32_splat per row per k-step (needs unroll a multiple of 4).
+   * Read A as one v128 per row per 4 (f32) or 2 (f64) k-steps and broadcast lanes with a shuffle,
+   * instead of one load-splat per row per k-step (needs unroll a multiple of the lane count).
    */
   shuffleA?: boolean;
 }
@@ -61,7 +61,7 @@ function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boole
   const acc = Array.from({ length: mr * nv }, () => f.local(V128));
   const bv = Array.from({ length: nv }, () => f.local(V128));
   const as = f.local(V128);
-  const vecA = shuffleA && !isF64 && unroll % 4 === 0;
+  const vecA = shuffleA && unroll % lanes === 0;
   const av = vecA ? Array.from({ length: mr }, () => f.local(V128)) : [];
   const splat = isF64 ? Simd.load64Splat : Simd.load32Splat;
   const add = isF64 ? Simd.f64x2Add : Simd.f32x4Add, mul = isF64 ? Simd.f64x2Mul : Simd.f32x4Mul;
@@ -72,10 +72,10 @@ function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boole
     for (let v = 0; v < nv; v++) f.get(bptr).simdMem(Simd.load, 4, (u * nr + v * lanes) * es).set(bv[v]!);
     for (let r = 0; r < mr; r++) {
       if (vectorA) {
-        // every 4th step: load A[r, u..u+3]; then broadcast lane u mod 4
-        if (u % 4 === 0) f.get(aRow[r]!).simdMem(Simd.load, 0, u * es).set(av[r]!);
-        const l = u % 4;
-        f.get(av[r]!).get(av[r]!).simd(Simd.shuffle).op(...Array.from({ length: 16 }, (_, i) => 4 * l + (i % 4))).set(as);
+        // every `lanes`-th step: load A[r, u..u+lanes); then broadcast lane u mod lanes
+        if (u % lanes === 0) f.get(aRow[r]!).simdMem(Simd.load, 0, u * es).set(av[r]!);
+        const l = u % lanes;
+        f.get(av[r]!).get(av[r]!).simd(Simd.shuffle).op(...Array.from({ length: 16 }, (_, i) => es * l + (i % es))).set(as);
       } else f.get(aRow[r]!).simdMem(splat, isF64 ? 3 : 2, u * es).set(as);
       for (let v = 0; v < nv; v++) {
         const c = acc[r * nv + v]!;
