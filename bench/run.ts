@@ -3,7 +3,7 @@
  * MoE layer forward+backward tokens/s (moegrad vs tfjs wasm), gradient-certificate time, and an
  * optional PyTorch ratio. Progress goes to stderr; the results are written to bench/RESULTS.md.
  */
-import { writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -21,25 +21,32 @@ const REPS = quick ? 5 : 7;
 const MOE = { T: quick ? 1024 : 4096, d: 256, h: 512, E: 16, K: 2, shared: 1 };
 const MOE_REPS = 5;
 
+interface CertRow { op: string; pass: boolean }
+interface Cert { ok: boolean; maxRelError: number; secondOrderMaxRel: number; casesPerOp: number; entries: readonly CertRow[] }
+type CertifyFn = (ops: readonly unknown[], options: { onRow?: (row: CertRow) => void }) => Cert;
+
+/** Times the gradient certificate over every registered op (engine + MoE), in process. */
 async function certifyTime(): Promise<string> {
-  const eng = (await import('../engine/index.js')) as Record<string, unknown>;
-  const certify = eng['certify'];
-  if (typeof certify !== 'function') {
-    const cli = join(here, '..', 'engine', 'certify-cli.ts');
-    if (!existsSync(cli)) return 'not run: neither `certify` in engine/index.ts nor engine/certify-cli.ts exists yet';
-    const t = performance.now();
-    const r = spawnSync(process.execPath, ['--import', 'tsx', cli], { encoding: 'utf8', cwd: join(here, '..') });
-    const secs = (performance.now() - t) / 1000;
-    const last = r.stdout.trim().split('\n').at(-1) ?? '';
-    return `${secs.toFixed(2)} s for \`npm run certify\` as a subprocess (includes Node + tsx start-up), exit code ${r.status}${last ? `; last line: ${last}` : ''}`;
+  let certify: CertifyFn, ops: unknown[];
+  try {
+    certify = ((await import('../engine/certify.js')) as unknown as { certify: CertifyFn }).certify;
+    ops = [...((await import('../engine/ops/registry.js')) as { ENGINE_OPS: readonly unknown[] }).ENGINE_OPS];
+  } catch (e) {
+    return `not run: engine/certify.ts is not loadable yet (${(e as Error).message.split('\n')[0]})`;
   }
-  let summary = '';
-  const ms = await timeOnce(async () => {
-    const report = await (certify as () => unknown)();
-    const r = report as { maxRelError?: number; entries?: unknown[]; ok?: boolean } | undefined;
-    if (r && typeof r === 'object') summary = [r.entries ? `${r.entries.length} ops` : '', r.maxRelError !== undefined ? `max rel error ${r.maxRelError.toExponential(2)}` : '', r.ok !== undefined ? (r.ok ? 'ok' : 'FAILED') : ''].filter(Boolean).join(', ');
-  });
-  return `${(ms / 1000).toFixed(2)} s${summary ? ` (${summary})` : ''}`;
+  let moeNote = ' (engine ops only: moe/registry.ts did not load)';
+  try {
+    ops.push(...((await import('../moe/registry.js')) as { MOE_OPS: readonly unknown[] }).MOE_OPS);
+    moeNote = '';
+  } catch { /* engine ops only */ }
+  let done = 0;
+  const t = performance.now();
+  const cert = certify(ops, { onRow: (row) => { done++; if (done % 10 === 0 || !row.pass) log(`  ${done}/${ops.length} ${row.op}${row.pass ? '' : ' FAILED'}`); } });
+  const secs = (performance.now() - t) / 1000;
+  const failed = cert.entries.filter((r) => !r.pass).map((r) => r.op);
+  return `${secs.toFixed(2)} s for ${cert.entries.length} ops × ${cert.casesPerOp} cases, first and second order${moeNote}; `
+    + `max relative error ${cert.maxRelError.toExponential(2)} (second order ${cert.secondOrderMaxRel.toExponential(2)}), `
+    + (cert.ok ? 'all pass' : `FAILED: ${failed.join(', ')}`);
 }
 
 function torchRatio(moe: MoeResult): string {
