@@ -31,12 +31,17 @@ export class Tape {
 }
 
 const activeTapes: Tape[] = [];
-let pausedDepth = 0;
+/**
+ * Tapes below this index are paused by `noGrad`. Tapes pushed inside a `noGrad` block record as
+ * usual, so a `grad`/`vjp` evaluated inside `noGrad` still works (gradcheck's finite differences
+ * of a first gradient rely on this); only the enclosing tapes see nothing.
+ */
+let pausedBelow = 0;
 
 /** Records an op's output on every active tape that tracks one of its inputs; returns `output`. */
 export function record(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn): Tensor {
-  if (pausedDepth > 0 || activeTapes.length === 0) return output;
-  for (const tape of activeTapes) {
+  for (let t = pausedBelow; t < activeTapes.length; t++) {
+    const tape = activeTapes[t]!;
     let any = false;
     const needs = inputs.map((x) => { const t = tape.tracked.has(x); any ||= t; return t; });
     if (any) {
@@ -49,7 +54,7 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, vj
 
 /** True when ops currently record (some tape is active and recording is not paused). */
 export function isRecording(): boolean {
-  return pausedDepth === 0 && activeTapes.length > 0;
+  return activeTapes.length > pausedBelow;
 }
 
 /** Runs `fn` with a fresh tape pushed; the tape is popped even if `fn` throws. */
@@ -63,13 +68,17 @@ export function withTape<T>(tape: Tape, fn: () => T): T {
   }
 }
 
-/** Runs `fn` without recording anything on any tape (like `torch.no_grad`). */
+/**
+ * Runs `fn` without recording anything on the tapes active now (like `torch.no_grad`). A `grad`
+ * or `vjp` called inside `fn` still differentiates its own function.
+ */
 export function noGrad<T>(fn: () => T): T {
-  pausedDepth++;
+  const saved = pausedBelow;
+  pausedBelow = activeTapes.length;
   try {
     return fn();
   } finally {
-    pausedDepth--;
+    pausedBelow = saved;
   }
 }
 

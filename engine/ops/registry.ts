@@ -5,6 +5,7 @@
  */
 import type { Tensor } from '../tensor.js';
 import type { Rng } from '../rng.js';
+import { ENGINE_OP_ENTRIES } from './registry-entries.js';
 
 /** One concrete test case: float64 inputs and the function of them to differentiate. */
 export interface OpCase {
@@ -29,5 +30,5 @@ export interface OpSpec {
   readonly tolerance?: { readonly eps?: number; readonly atol?: number; readonly rtol?: number };
 }
 
-/** Engine ops; filled in by registry entries below (see engine/ops/registry-entries.ts). */
-export const ENGINE_OPS: OpSpec[] = [];
+/** Every differentiable engine op with its test domain (the entries live in engine/ops/registry-entries.ts). */
+export const ENGINE_OPS: readonly OpSpec[] = ENGINE_OP_ENTRIES;

@@ -1,0 +1,140 @@
+/**
+ * The gradient certificate: every registered op gradchecked in float64 on random cases from its
+ * domain, first order (the VJP against central differences) and second order (the VJP of the VJP,
+ * x ↦ vjp(f, x)(r) for a fixed random r, against central differences of the first gradient), so
+ * "grad of grad works for every op" is measured rather than assumed.
+ *
+ * Browser-safe (no `node:` imports); the CLI (engine/certify-cli.ts) prints and writes it.
+ */
+import type { Tensor } from './tensor.js';
+import { fromData, allocate } from './tensor.js';
+import { Rng } from './rng.js';
+import { vjp } from './autodiff.js';
+import { gradcheck, type GradcheckReport } from './gradcheck.js';
+import { concat, reshape } from './ops/shape-ops.js';
+import { ENGINE_OPS, type OpSpec, type OpCase } from './ops/registry.js';
+
+/** Maximum relative error (gradcheck's definition) an op may show, first and second order. */
+export const CERTIFICATE_MAX_REL_ERROR = 1e-6;
+
+export interface CertifyOptions {
+  /** Random cases per op (default 8); case c uses size 2 + (c mod 4). */
+  readonly casesPerOp?: number;
+  /** Master seed (default 0). Each op's cases derive from it and the op's name, not its position. */
+  readonly seed?: number;
+  /** Also check second order (default true). */
+  readonly secondOrder?: boolean;
+  /** Called after each op (progress output). */
+  readonly onRow?: (row: CertificateRow) => void;
+}
+
+export interface CertificateRow {
+  readonly op: string;
+  readonly family: string;
+  readonly cases: number;
+  readonly maxAbsError: number;
+  readonly maxRelError: number;
+  /** Max relative error of the second-order check (NaN when skipped). */
+  readonly secondOrderMaxRel: number;
+  readonly pass: boolean;
+  /** Label of the case with the largest relative error (first or second order), or the error thrown. */
+  readonly worst: string;
+}
+
+export interface Certificate {
+  /** True when every row passes. */
+  readonly ok: boolean;
+  readonly threshold: number;
+  readonly casesPerOp: number;
+  readonly seed: number;
+  /** Worst first-order relative error over all ops. */
+  readonly maxRelError: number;
+  readonly secondOrderMaxRel: number;
+  readonly entries: readonly CertificateRow[];
+}
+
+/** FNV-1a hash of a string, so an op's cases do not change when ops are added before it. */
+function hashName(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** All gradients of a case, flattened and joined into one vector (the second-order function's output). */
+function flatJoin(ts: readonly Tensor[]): Tensor {
+  const flat = ts.map((t) => reshape(t, [t.size]));
+  return flat.length === 1 ? flat[0]! : concat(flat, 0);
+}
+
+/** The seed for case `c` of `op` under master seed `seed`. */
+export function caseSeed(op: string, seed: number, c: number): number {
+  return (hashName(op) ^ Math.imul(seed + 1, 0x9e3779b1)) + c * 7919;
+}
+
+export interface CaseResult {
+  readonly label: string;
+  readonly first: GradcheckReport;
+  readonly second: GradcheckReport | null;
+}
+
+/**
+ * Gradchecks one case: first order with a random cotangent (gradcheck's, never all ones), and
+ * optionally second order, gradcheck of xs ↦ vjp(run, xs)(r) with r random.
+ */
+export function checkCase(spec: OpSpec, opCase: OpCase, seed: number, secondOrder = true): CaseResult {
+  const tol = { eps: spec.tolerance?.eps ?? 1e-6, atol: spec.tolerance?.atol ?? 1e-6, rtol: spec.tolerance?.rtol ?? 1e-5 };
+  const inputs = opCase.inputs.slice();
+  const run = (xs: Tensor[]) => opCase.run(xs);
+  const first = gradcheck(run, inputs, { ...tol, seed });
+  if (!secondOrder) return { label: opCase.label, first, second: null };
+  const out = run(inputs);
+  const rng = new Rng(seed ^ 0x5bd1e995);
+  const r = allocate(out.dtype, out.size);
+  for (let i = 0; i < r.length; i++) r[i] = rng.normal();
+  const cot = fromData(r, out.shape);
+  const firstGrad = (xs: Tensor[]) => flatJoin(vjp(run, xs).vjp(cot));
+  const second = gradcheck(firstGrad, inputs, { ...tol, seed: seed + 1 });
+  return { label: opCase.label, first, second };
+}
+
+/**
+ * Certifies `ops` (default: the engine's registry; pass `[...ENGINE_OPS, ...MOE_OPS]` for all).
+ * An op passes when every case's first- and second-order max relative error is ≤ 1e-6 and no
+ * case throws.
+ */
+export function certify(ops: readonly OpSpec[] = ENGINE_OPS, options: CertifyOptions = {}): Certificate {
+  const { casesPerOp = 8, seed = 0, secondOrder = true, onRow } = options;
+  const entries: CertificateRow[] = [];
+  for (const spec of ops) {
+    let maxAbs = 0, maxRel = 0, maxRel2 = secondOrder ? 0 : NaN, worstRel = -1, worst = '', failed = '';
+    for (let c = 0; c < casesPerOp; c++) {
+      const s = caseSeed(spec.name, seed, c);
+      let label = '(sampling)';
+      try {
+        const opCase = spec.sample(new Rng(s), 2 + (c % 4));
+        label = opCase.label;
+        const res = checkCase(spec, opCase, s, secondOrder);
+        maxAbs = Math.max(maxAbs, res.first.maxAbsError);
+        maxRel = Math.max(maxRel, res.first.maxRelError);
+        if (res.second) maxRel2 = Math.max(maxRel2, res.second.maxRelError);
+        if (Number.isNaN(res.first.maxRelError) || Number.isNaN(res.second?.maxRelError)) failed ||= `NaN error in ${label}`;
+        const rel = Math.max(res.first.maxRelError, res.second?.maxRelError ?? 0);
+        if (rel > worstRel) { worstRel = rel; worst = label; }
+      } catch (e) {
+        failed ||= `${label}: ${(e as Error).message}`;
+      }
+    }
+    const pass = !failed && maxRel <= CERTIFICATE_MAX_REL_ERROR && (!secondOrder || maxRel2 <= CERTIFICATE_MAX_REL_ERROR);
+    const row: CertificateRow = { op: spec.name, family: spec.family, cases: casesPerOp, maxAbsError: maxAbs, maxRelError: maxRel, secondOrderMaxRel: maxRel2, pass, worst: failed || worst };
+    entries.push(row);
+    onRow?.(row);
+  }
+  return {
+    ok: entries.every((e) => e.pass),
+    threshold: CERTIFICATE_MAX_REL_ERROR,
+    casesPerOp, seed,
+    maxRelError: entries.reduce((m, e) => Math.max(m, e.maxRelError), 0),
+    secondOrderMaxRel: secondOrder ? entries.reduce((m, e) => Math.max(m, e.secondOrderMaxRel), 0) : NaN,
+    entries,
+  };
+}
