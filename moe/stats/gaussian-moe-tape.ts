@@ -9,6 +9,7 @@ import {
   type Tensor, add, concat, exp, fromData, gelu, log, logSoftmax, logsumexp, matmul, mean, mul, neg, relu, scale, sigmoid,
   slice, square, sub, sum, tanh, transpose, reshape,
 } from '../../engine/index.js';
+import { normalizedSigmoidGate, softmaxGate } from '../gates/index.js';
 import { type ExpertShape, type GaussianMoE, type RoutedGateKind, layoutOf } from './gaussian-moe.js';
 
 /** Parameters of a Gaussian MoE as a tensor tree (k1 shared, k2 routed atoms, p1/p2 expert params). */
@@ -23,13 +24,18 @@ export type GaussianMoEParams = {
 };
 
 /**
- * Routed log-gate log G(x) [n, k2] from logits z [n, k2]. The one place to switch to the fused gate
- * ops of moe/gates: softmax → log softmax; normalized sigmoid → log σ(z) − log Σ_l σ(z_l).
+ * Routed log-gate log G(x) [n, k2] from logits z [n, k2], through the fused dense gate ops of
+ * moe/gates (their weights are [n, k2] in expert order for dense gates): softmax, or the dense
+ * normalized sigmoid σ(z_j)/Σ_l σ(z_l) of 2505.10860 Eq. (8). `composed: true` builds the same
+ * quantity from engine ops (log-softmax; log σ − log Σσ), used to cross-check the gate ops.
  */
-export function routedLogGate(kind: RoutedGateKind, z: Tensor): Tensor {
-  if (kind === 'softmax') return logSoftmax(z, -1);
-  const s = sigmoid(z);
-  return sub(log(s), log(sum(s, -1, true)));
+export function routedLogGate(kind: RoutedGateKind, z: Tensor, composed = false): Tensor {
+  if (composed) {
+    if (kind === 'softmax') return logSoftmax(z, -1);
+    const s = sigmoid(z);
+    return sub(log(s), log(sum(s, -1, true)));
+  }
+  return log((kind === 'softmax' ? softmaxGate(z) : normalizedSigmoidGate(z)).weights);
 }
 
 /** Expert means [n, k] for inputs x [n, d] and expert parameters [k, p] (layout of `expertMean`). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, fromData, valueAndGrad } from '../../engine/index.js';
-import { type GaussianMoE, componentWeights, gaussianMoENll, gaussianMoENllTape, packModel, sampleGaussianMoE, tapeParamsFromFlat, unpackModel, flattenTree } from '../../moe/stats/index.js';
+import { type GaussianMoE, componentWeights, gaussianMoENll, gaussianMoENllTape, packModel, sampleGaussianMoE, tapeParamsFromFlat, unpackModel, flattenTree, routedLogGate } from '../../moe/stats/index.js';
 
 const ffn = (fam: 'relu' | 'gelu' | 'tanh' | 'sigmoid', bias = true) => ({ family: fam, bias });
 function model(gate: 'softmax' | 'normalizedSigmoid', fam: 'linear' | 'relu' | 'gelu' | 'tanh', d = 2): GaussianMoE {
@@ -28,6 +28,13 @@ describe('fused Gaussian-MoE likelihood vs the tape', () => {
       for (let i = 0; i < gTree.length; i++) expect(gTree[i]).toBeCloseTo(gTape[i]!, 10);
     });
   }
+  it('the fused gate ops and the engine-op composition give the same log-gates', () => {
+    const z = fromData(Float64Array.from({ length: 12 }, (_, i) => Math.sin(i) * 3), [4, 3]);
+    for (const kind of ['softmax', 'normalizedSigmoid'] as const) {
+      const a = routedLogGate(kind, z).toArray(), b = routedLogGate(kind, z, true).toArray();
+      a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 12));
+    }
+  });
   it('works with routed experts only (mass 1) and shared only', () => {
     for (const m of [{ ...model('softmax', 'linear'), shared: [] }, { ...model('softmax', 'linear'), routed: [] }]) {
       const { x, y } = sampleGaussianMoE(m, 20, new Rng(1));

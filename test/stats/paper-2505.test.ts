@@ -34,6 +34,10 @@ describe('2505.10860 Thm 1–4 setup', () => {
     const mean = (n: number) => [1, 2, 3].reduce((s, seed) => s + lossD1(fitThm(truth, n, seed, { maxIter: 300 }).fit, truth), 0) / 3;
     expect(mean(5000)).toBeLessThan(0.5 * mean(200));
   });
+  it('gateBox keeps the routed gate parameters in the compact box', () => {
+    const r = fitThm(THM_TRUTHS.thm4, 300, 3, { gateBox: 1, maxIter: 200 });
+    for (const a of r.raw.routed) { expect(Math.abs(a.beta0)).toBeLessThan(1.05); expect(Math.abs(a.beta1[0]!)).toBeLessThan(1.05); }
+  });
   it('registry: thm1..thm4 plus the extra experiments, with serializable cells', () => {
     for (const name of ['thm1', 'thm2', 'thm3', 'thm4']) expect(findExperiment(name)?.reported?.[0]?.value).toBeGreaterThan(0.4);
     const names = EXPERIMENTS.map((e) => e.name);
