@@ -97,7 +97,7 @@ function binary(name: string, f: (a: Tensor, b: Tensor) => Tensor, draw: (rng: R
 function untied(rng: Rng, sa: number[], sb: number[]): [Tensor, Tensor] {
   for (;;) {
     const a = uniform(rng, sa), b = uniform(rng, sb);
-    const gap = abs(sub(a, b)).data.reduce((m, v) => Math.min(m, v), Infinity);
+    const gap = Math.min(...Array.from(abs(sub(a, b)).data));
     if (gap > 0.01) return [a, b];
   }
 }
