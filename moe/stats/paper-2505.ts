@@ -15,7 +15,10 @@
  * - softmax gauge: softmax(β1 x + β0) is invariant to adding one (c1, c0) to every atom, so before
  *   measuring, fitted gates are shifted so that log Σ e^{β0} and the e^{β0}-weighted mean of β1
  *   match the truth's (the paper's A.2 would pin the last atom instead, but its own truth violates A.2);
- * - D4's misspecified limit Ǧ2 is a fit at n = `limitN` on an independent draw (fixed seed).
+ * - D4's misspecified limit Ǧ2 is a fit at n = `limitN` on an independent draw (fixed seed);
+ * - Thm 3/4 (normalized sigmoid): the routed gate parameters are kept in |β0|, |β1| ≤ 5 (A.1's
+ *   compact parameter space), see `withGateBox`; Thm 3 also rescales the σ(β0) (`alignSigmoidScale`);
+ * - ReLU experts: positive homogeneity is removed before measuring (`alignReluScale`).
  */
 import { Rng } from '../../engine/index.js';
 import type { Cell, CellResult, Experiment, ExperimentSummary } from './experiment.js';
