@@ -28,10 +28,14 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return true;
 }
 
-/** Turns a possibly negative axis into `0..rank-1`; throws a ShapeError naming the op otherwise. */
-export function normalizeAxis(axis: number, rank: number, op: string): number {
+/**
+ * Turns a possibly negative axis into `0..rank-1`; throws a ShapeError naming the op (and the
+ * shape, when given) otherwise.
+ */
+export function normalizeAxis(axis: number, rank: number, op: string, shape?: Shape): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
-    throw new ShapeError(op, `axis ${axis} is out of range for a tensor of rank ${rank}`);
+    const of = shape ? `shape ${fmtShape(shape)} (rank ${rank})` : `a tensor of rank ${rank}`;
+    throw new ShapeError(op, `axis ${axis} is out of range for ${of}; valid axes are ${-rank}..${rank - 1}`);
   }
   return axis < 0 ? axis + rank : axis;
 }

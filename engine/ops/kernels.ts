@@ -32,7 +32,7 @@ export function mapBinary(a: Tensor, b: Tensor, f: (u: number, v: number) => num
 export interface AxisLayout { readonly outer: number; readonly n: number; readonly inner: number; readonly axis: number }
 
 export function axisLayout(shape: Shape, axisIn: number, op: string): AxisLayout {
-  const axis = normalizeAxis(axisIn, shape.length, op);
+  const axis = normalizeAxis(axisIn, shape.length, op, shape);
   return {
     axis,
     outer: sizeOf(shape.slice(0, axis)),

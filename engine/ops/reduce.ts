@@ -15,11 +15,12 @@ import { softmax } from './softmax.js';
 import { scatterAlongAxis } from './index-ops.js';
 
 /** Axis list → sorted unique normalized axes (undefined = all axes). */
-function normalizeAxes(axis: number | readonly number[] | undefined, rank: number, op: string): number[] {
+function normalizeAxes(axis: number | readonly number[] | undefined, shape: Shape, op: string): number[] {
+  const rank = shape.length;
   if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
   const list = typeof axis === 'number' ? [axis] : axis;
-  const norm = list.map((a) => normalizeAxis(a, rank, op));
-  if (new Set(norm).size !== norm.length) throw new ShapeError(op, `repeated axis in ${fmtShape(list)}`);
+  const norm = list.map((a) => normalizeAxis(a, rank, op, shape));
+  if (new Set(norm).size !== norm.length) throw new ShapeError(op, `repeated axis in ${fmtShape(list)} for shape ${fmtShape(shape)}`);
   return norm.sort((a, b) => a - b);
 }
 
@@ -27,7 +28,7 @@ function normalizeAxes(axis: number | readonly number[] | undefined, rank: numbe
 export function sum(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   const op = 'sum';
   assertTensor(x, op);
-  const axes = normalizeAxes(axis, x.rank, op);
+  const axes = normalizeAxes(axis, x.shape, op);
   const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const outShape = keepDims ? keptShape : x.shape.filter((_, i) => !axes.includes(i));
   const out = allocate(x.dtype, sizeOf(keptShape));
@@ -40,7 +41,7 @@ export function sum(x: Tensor, axis?: number | readonly number[], keepDims = fal
 /** Mean over `axis` (all by default) = sum / count. */
 export function mean(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   assertTensor(x, 'mean');
-  const axes = normalizeAxes(axis, x.rank, 'mean');
+  const axes = normalizeAxes(axis, x.shape, 'mean');
   const count = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
   if (count === 0) throw new ValueError('mean', `mean over an empty axis of ${fmtShape(x.shape)}`);
   return scale(sum(x, axes, keepDims), 1 / count);
@@ -52,7 +53,7 @@ export function mean(x: Tensor, axis?: number | readonly number[], keepDims = fa
  */
 export function variance(x: Tensor, axis?: number | readonly number[], keepDims = false, correction = 0): Tensor {
   assertTensor(x, 'variance');
-  const axes = normalizeAxes(axis, x.rank, 'variance');
+  const axes = normalizeAxes(axis, x.shape, 'variance');
   const count = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
   if (count - correction <= 0) throw new ValueError('variance', `needs more than ${correction} elements along the axes; got ${count} (shape ${fmtShape(x.shape)})`);
   const centered = sub(x, mean(x, axes, true));

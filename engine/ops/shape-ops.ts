@@ -66,7 +66,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const op = 'permute';
   assertTensor(x, op);
   const rank = x.rank;
-  const norm = axes.map((a) => normalizeAxis(a, rank, op));
+  const norm = axes.map((a) => normalizeAxis(a, rank, op, x.shape));
   if (norm.length !== rank || new Set(norm).size !== rank) {
     throw new ShapeError(op, `axes ${fmtShape(axes)} are not a permutation of ${rank} axes (input ${fmtShape(x.shape)})`);
   }
@@ -142,7 +142,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   xs.forEach((x, i) => assertTensor(x, op, `tensor ${i}`));
   commonDType(op, ...xs);
   const first = xs[0]!;
-  const ax = normalizeAxis(axis, first.rank, op);
+  const ax = normalizeAxis(axis, first.rank, op, first.shape);
   for (const x of xs) {
     if (x.rank !== first.rank || x.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
       throw new ShapeError(op, `all shapes must match except on axis ${ax}; got ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
@@ -170,7 +170,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 
 /** Inserts a size-1 axis at `axis` (negative counts from the end of the new rank). */
 export function expandDims(x: Tensor, axis: number): Tensor {
-  const ax = normalizeAxis(axis, x.rank + 1, 'expandDims');
+  const ax = normalizeAxis(axis, x.rank + 1, 'expandDims', x.shape);
   const shape = x.shape.slice();
   shape.splice(ax, 0, 1);
   return reshape(x, shape);
@@ -179,7 +179,7 @@ export function expandDims(x: Tensor, axis: number): Tensor {
 /** Removes size-1 axes (all of them, or the one given). */
 export function squeeze(x: Tensor, axis?: number): Tensor {
   if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
-  const ax = normalizeAxis(axis, x.rank, 'squeeze');
+  const ax = normalizeAxis(axis, x.rank, 'squeeze', x.shape);
   if (x.shape[ax] !== 1) throw new ShapeError('squeeze', `axis ${axis} has size ${x.shape[ax]}, not 1 (shape ${fmtShape(x.shape)})`);
   return reshape(x, x.shape.filter((_, i) => i !== ax));
 }
@@ -193,6 +193,6 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
     assertTensor(x, op);
     if (!sameShape(x.shape, first.shape)) throw new ShapeError(op, `all tensors must have the same shape; got ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
   }
-  const ax = normalizeAxis(axis, first.rank + 1, op);
+  const ax = normalizeAxis(axis, first.rank + 1, op, first.shape);
   return concat(xs.map((x) => expandDims(x, ax)), ax);
 }
