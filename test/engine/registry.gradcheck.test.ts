@@ -24,6 +24,10 @@ const ALL_OPS = [...ENGINE_OPS, ...MOE_OPS];
  *   Fix belongs in moe/gates (difference form, or a sampler margin from centroids); reported.
  */
 const SECOND_ORDER_LIMIT: Readonly<Record<string, number>> = { laplaceGate: 1e-5 };
+// The fast-check seed is fixed so the suite is deterministic. Other seeds currently find one more
+// borderline entry: sequenceBalanceLoss (seed 1007916338, size 3) reaches 1.14e-6 first order at
+// ε = 1e-6 (abs error 7e-12 on a 3e-6 entry: finite-difference roundoff; its entry should declare
+// tolerance { eps: 1e-5 } as the gate entries do). Reported to the layer owner.
 
 describe('op registry', () => {
   it('lists every differentiable engine op', () => {
@@ -57,7 +61,7 @@ describe.each(ALL_OPS.map((spec) => [spec.name, spec] as const))('gradcheck %s',
         if (!(first.maxRelError <= CERTIFICATE_MAX_REL_ERROR)) throw new Error(`first order, ${where}: ${first.summary}`);
         if (!(second!.maxRelError <= (SECOND_ORDER_LIMIT[spec.name] ?? CERTIFICATE_MAX_REL_ERROR))) throw new Error(`second order, ${where}: ${second!.summary}`);
       }),
-      { numRuns: 40, seed: 20261124 },
+      { numRuns: 100, seed: 20261124 },
     );
   });
 });
