@@ -1,6 +1,8 @@
 /** The certificate catches wrong first-order VJPs and VJPs that are not themselves differentiable. */
 import { describe, it, expect } from 'vitest';
-import { certify, ENGINE_OPS, record, mul, rand, fromData, type OpSpec, type Tensor } from '../../engine/index.js';
+import {
+  certify, ENGINE_OPS, record, mul, rand, fromData, gradcheck, tanh, matmul, randn, exp, Rng, type OpSpec, type Tensor,
+} from '../../engine/index.js';
 
 /** x² with a chosen VJP, registered like a real op. */
 function squareWith(name: string, vjp: (x: Tensor, dy: Tensor) => Tensor): OpSpec {
@@ -38,5 +40,28 @@ describe('certify', () => {
     const row = certify([broken], { casesPerOp: 1 }).entries[0]!;
     expect(row.pass).toBe(false);
     expect(row.worst).toContain('no domain');
+  });
+});
+
+describe('gradcheck modes', () => {
+  it("'directional' passes a correct gradient and catches a wrong one; richardson tightens the estimate", () => {
+    const rng = new Rng(2);
+    const p = { a: randn(rng, [4, 3]), b: randn(rng, [3, 2]) };
+    const f = (q: typeof p) => tanh(matmul(q.a, q.b));
+    const rep = gradcheck(f, p, { mode: 'directional', samples: 6, seed: 1 });
+    expect(rep.ok).toBe(true);
+    expect(rep.checked).toBe(6);
+    expect(rep.maxRelError).toBeLessThan(1e-7);
+    const wrong = squareWith('wrongDir', (x, dy) => mul(dy, x));
+    const c = wrong.sample(rng, 3);
+    const bad = gradcheck((xs: Tensor[]) => c.run(xs), c.inputs.slice(), { mode: 'directional' });
+    expect(bad.ok).toBe(false);
+    expect(bad.summary).toContain('FAILED');
+    // a coarse step: plain central differences show O(ε²) truncation, one Richardson step removes it
+    const x = rand(rng, [3], -1, 1);
+    const plain = gradcheck((t: Tensor) => exp(t), x, { eps: 1e-2 });
+    const rich = gradcheck((t: Tensor) => exp(t), x, { eps: 1e-2, richardson: true });
+    expect(plain.maxRelError).toBeGreaterThan(1e-6);
+    expect(rich.maxRelError).toBeLessThan(plain.maxRelError / 100);
   });
 });
