@@ -135,6 +135,9 @@ export const LAYER_OPS: OpSpec[] = [
   },
   {
     name: 'sequenceBalanceLoss', family: 'moe-loss',
+    // eps 1e-5 (like the gate entries): at 1e-6 the finite difference's own roundoff reaches ~1e-6
+    // relative on some draws (seed 1007916338, size 3), which is the checker's error, not the VJP's.
+    tolerance: { eps: 1e-5 },
     sample: (rng, size) => {
       const seqs = 1 + rng.int(3);
       const c = lossCase(rng, size, 'sigmoid', seqs);

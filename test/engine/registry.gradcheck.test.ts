@@ -15,19 +15,12 @@ import { MOE_OPS } from '../../moe/registry.js';
 
 const ALL_OPS = [...ENGINE_OPS, ...MOE_OPS];
 
-/**
- * Second-order limits above 1e-6, each with its cause (first order is never relaxed):
- * - laplaceGate: its VJP forms g_x = Σ_e c_e(ω_e − x) as rowsum(c)·x − c·ω with c = g/‖x − ω‖, which
- *   cancels ~3 digits when a token is near a centroid (the sampler allows ‖x_t − ω_e‖ ≈ 2.5e-3,
- *   e.g. seed 18, size 3). The analytic second derivative is right to ~1e-10 absolute; it is the
- *   finite-difference reference, taken of that first gradient, that is noisy (2e-6 relative).
- *   Fix belongs in moe/gates (difference form, or a sampler margin from centroids); reported.
- */
-const SECOND_ORDER_LIMIT: Readonly<Record<string, number>> = { laplaceGate: 1e-5 };
-// The fast-check seed is fixed so the suite is deterministic. Other seeds currently find one more
-// borderline entry: sequenceBalanceLoss (seed 1007916338, size 3) reaches 1.14e-6 first order at
-// ε = 1e-6 (abs error 7e-12 on a 3e-6 entry: finite-difference roundoff; its entry should declare
-// tolerance { eps: 1e-5 } as the gate entries do). Reported to the layer owner.
+// The fast-check seed is fixed so the suite is deterministic (CI reruns see the same cases); the
+// criterion is the certificate's, first and second order, with no per-op exceptions.
+// Known borderline under other seeds (checker, not VJP): laplaceGate with D = 1, where −|x − ω| is
+// piecewise linear, has second-derivative entries that are exactly 0 analytically; the Richardson
+// finite difference returns ~1e-12 there, which the relative-error floor (1e-3 of the largest entry)
+// reads as ~2e-6 (e.g. fast-check seed 7). Absolute error 8e-12.
 
 describe('op registry', () => {
   it('lists every differentiable engine op', () => {
@@ -59,7 +52,7 @@ describe.each(ALL_OPS.map((spec) => [spec.name, spec] as const))('gradcheck %s',
         const { first, second } = checkCase(spec, opCase, seed, true);
         const where = `${spec.name} on ${opCase.label}`;
         if (!(first.maxRelError <= CERTIFICATE_MAX_REL_ERROR)) throw new Error(`first order, ${where}: ${first.summary}`);
-        if (!(second!.maxRelError <= (SECOND_ORDER_LIMIT[spec.name] ?? CERTIFICATE_MAX_REL_ERROR))) throw new Error(`second order, ${where}: ${second!.summary}`);
+        if (!(second!.maxRelError <= CERTIFICATE_MAX_REL_ERROR)) throw new Error(`second order, ${where}: ${second!.summary}`);
       }),
       { numRuns: 100, seed: 20261124 },
     );
