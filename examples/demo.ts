@@ -1,27 +1,52 @@
 /**
- * End-to-end demo (`npm start`): trains a small model with moegrad's tape and prints the loss,
- * then gradchecks it. Later issues grow this into the MoE demo.
+ * End-to-end demo (`npm start`, or `moegrad demo`). Three parts, each a real run:
+ *   1. trains a DeepSeek-style MoE layer (shared expert + normalized sigmoid gate + loss-free bias
+ *      balancing) on seeded synthetic data, printing loss and router diagnostics;
+ *   2. prints the gradient certificate: every registered op (engine + MoE) gradchecked in float64,
+ *      first and second order;
+ *   3. runs one quick reproduction of 2505.10860 Thm 1 (softmax gating, ReLU experts, MLE) and prints
+ *      the fitted rate with its bootstrap interval and where the SVG plot went.
+ * `--skip-reproduce` stops after part 2 (about 20 s instead of about 1–2 minutes).
  */
-import { Rng, randn, tensor, matmul, add, tanh, mse, valueAndGrad, adam, gradcheck, type Tensor, type AdamState } from '../engine/index.js';
+import { ENGINE_OPS, certify } from '../engine/index.js';
+import { MOE_OPS } from '../moe/registry.js';
+import { runMoeLayerDemo } from './moe-layer.js';
 
-type Params = { w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor };
-const rng = new Rng(42);
-const x = randn(rng, [64, 2]);
-// Target: y = sin(2·x0)·x1, a smooth non-linear function.
-const xs = x.toArray();
-const y = tensor(Array.from({ length: 64 }, (_, i) => [Math.sin(2 * xs[2 * i]!) * xs[2 * i + 1]!]));
+const rule = (title: string) => console.log(`\n== ${title} ${'='.repeat(Math.max(0, 72 - title.length))}`);
 
-let params: Params = { w1: randn(rng, [2, 16], 0.5), b1: randn(rng, [16], 0.1), w2: randn(rng, [16, 1], 0.5), b2: randn(rng, [1], 0.1) };
-const model = (p: Params) => add(matmul(tanh(add(matmul(x, p.w1), p.b1)), p.w2), p.b2);
-const loss = (p: Params) => mse(model(p), y);
+/** Runs the demo; returns the process exit code (non-zero if a check failed). */
+export async function runDemo(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const unknown = argv.filter((a) => a !== '--skip-reproduce');
+  if (unknown.length > 0) {
+    process.stderr.write(`demo: unknown argument(s) ${unknown.join(' ')}\nusage: npm start [-- --skip-reproduce]\n`);
+    return 2;
+  }
 
-let state: AdamState<Params> | undefined;
-const step = valueAndGrad(loss);
-for (let i = 0; i <= 300; i++) {
-  const { value, grad } = step(params);
-  ({ params, state } = adam(params, grad, { lr: 0.02 }, state));
-  if (i % 50 === 0) console.log(`step ${String(i).padStart(3)}  loss ${value.item().toFixed(5)}`);
+  rule('1. DeepSeek-style MoE layer: shared expert, normalized sigmoid top-2, loss-free balancing');
+  const layer = runMoeLayerDemo({ steps: 150, seed: 7 });
+  console.log(`loss ${layer.initialLoss.toFixed(4)} → ${layer.finalLoss.toFixed(4)}; ` +
+    `Jain's index of expert load ${layer.initialJain.toFixed(3)} → ${layer.jain.toFixed(3)}; drop rate ${(100 * layer.dropRate).toFixed(1)}%`);
+
+  rule('2. Gradient certificate (float64, central differences, first and second order)');
+  const ops = [...ENGINE_OPS, ...MOE_OPS];
+  const t0 = performance.now();
+  const cert = certify(ops, { casesPerOp: 4, seed: 0 });
+  const failed = cert.entries.filter((r) => !r.pass);
+  const families = new Map<string, number>();
+  for (const r of cert.entries) families.set(r.family, (families.get(r.family) ?? 0) + 1);
+  console.log(`${cert.entries.length} ops (${[...families].map(([f, n]) => `${n} ${f}`).join(', ')}), 4 random cases each`);
+  console.log(`${cert.entries.length - failed.length}/${cert.entries.length} pass; worst max rel error ${cert.maxRelError.toExponential(2)} ` +
+    `(second order ${cert.secondOrderMaxRel.toExponential(2)}; threshold ${cert.threshold.toExponential(0)}); ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  for (const r of failed) console.log(`  FAIL ${r.op}: ${r.worst}`);
+  console.log('full table: npm run certify');
+  if (!cert.ok) return 1;
+
+  if (argv.includes('--skip-reproduce')) return 0;
+  rule('3. Quick reproduction: 2505.10860 Thm 1 (paper-reported exponent 0.451)');
+  // The CLI is Node-only (worker threads, file output, vega rendering), so it is loaded here, lazily.
+  const cli = await import('../cli/moegrad.js');
+  return cli.main(['reproduce', 'thm1', '--quick', '--out', 'out/demo-thm1']);
 }
-const report = gradcheck(loss, params, { mode: 'directional', samples: 8, seed: 1 });
-console.log(report.summary);
-if (!report.ok) process.exit(1);
+
+// A script: runs on load, both as `tsx examples/demo.ts` and when `moegrad demo` imports it.
+process.exitCode = await runDemo();
