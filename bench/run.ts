@@ -67,7 +67,7 @@ function matmulTables(rows: MatmulRow[]): string {
   for (const dtype of ['float32', 'float64'] as const) {
     const labels = [...new Set(rows.filter((r) => r.dtype === dtype).map((r) => r.label))];
     out.push(`### ${dtype}: GFLOP/s (2n³ / median time)${dtype === 'float64' ? ' — tfjs has no float64, so ratios are against its float32 figures' : ''}\n`);
-    out.push(`| backend | ${SIZES.map((n) => `n = ${n}`).join(' | ')} | what ran (describe()) |`);
+    out.push(`| backend | ${SIZES.map((n) => `n = ${n}`).join(' | ')} | what ran at the largest n (describe()) |`);
     out.push(`|---|${SIZES.map(() => '---:').join('|')}|---|`);
     for (const label of labels) {
       const cells = SIZES.map((n) => { const r = rows.find((x) => x.n === n && x.dtype === dtype && x.label === label); return r?.gflops != null ? fmt(r.gflops) : r?.note ?? '—'; });
