@@ -167,16 +167,72 @@ export function sampleGaussianMoE(m: GaussianMoE, n: number, rng: Rng, xRange: r
   return { x, y };
 }
 
+/** Gauss–Hermite rule ∫ e^{−t²} g(t) dt ≈ Σ w_k g(t_k) (Newton on the orthonormal recurrence; weights sum to √π). */
+export function gaussHermite(m: number): { nodes: Float64Array; weights: Float64Array } {
+  if (!(Number.isInteger(m) && m >= 1 && m <= 200)) throw new ValueError('gaussHermite', `m must be an integer in [1, 200]; got ${m}`);
+  const t = new Float64Array(m), w = new Float64Array(m), PIM4 = Math.pow(Math.PI, -0.25);
+  let z = 0;
+  for (let i = 0; i < (m + 1) >> 1; i++) {
+    if (i === 0) z = Math.sqrt(2 * m + 1) - 1.85575 * Math.pow(2 * m + 1, -0.16667);
+    else if (i === 1) z -= 1.14 * Math.pow(m, 0.426) / z;
+    else if (i === 2) z = 1.86 * z - 0.86 * t[0]!;
+    else if (i === 3) z = 1.91 * z - 0.91 * t[1]!;
+    else z = 2 * z - t[i - 2]!;
+    let pp = 1;
+    for (let it = 0; it < 100; it++) {
+      let p1 = PIM4, p2 = 0;
+      for (let j = 1; j <= m; j++) { const p3 = p2; p2 = p1; p1 = z * Math.sqrt(2 / j) * p2 - Math.sqrt((j - 1) / j) * p3; }
+      pp = Math.sqrt(2 * m) * p2;
+      const z1 = z; z = z1 - p1 / pp;
+      if (Math.abs(z - z1) <= 1e-14 * Math.max(1, Math.abs(z))) break;
+    }
+    t[i] = z; t[m - 1 - i] = -z; w[i] = 2 / (pp * pp); w[m - 1 - i] = w[i]!;
+  }
+  return { nodes: t, weights: w };
+}
+
+/**
+ * A deterministic quadrature of the population distribution of (x, y) under `truth` (d = 1 only):
+ * x on the midpoint rule with `xNodes` points over `xRange`, and, for every true component c at x,
+ * y = mean_c(x) + √(2 v_c)·t_k on the `yNodes`-point Gauss–Hermite rule, with weight
+ * (1/xNodes)·weight_c(x)·w_k/√π (the weights sum to 1). `gaussianMoENll(like, x, y, w)` on it is
+ * E[−log f_like(Y|X)], i.e. KL(truth‖like) up to a constant: its minimiser is the KL projection.
+ */
+export function populationQuadrature(truth: GaussianMoE, xNodes = 300, yNodes = 16, xRange: readonly [number, number] = [-3, 3]): { x: Float64Array; y: Float64Array; w: Float64Array } {
+  checkModel('populationQuadrature', truth);
+  if (truth.d !== 1) throw new ValueError('populationQuadrature', `only d = 1 is supported; got d = ${truth.d}`);
+  if (!(Number.isInteger(xNodes) && xNodes >= 1)) throw new ValueError('populationQuadrature', `xNodes must be a positive integer; got ${xNodes}`);
+  const gh = gaussHermite(yNodes), K = truth.shared.length + truth.routed.length, total = xNodes * K * yNodes;
+  const x = new Float64Array(total), y = new Float64Array(total), w = new Float64Array(total), cw = new Float64Array(K), xv = new Float64Array(1);
+  const [lo, hi] = xRange;
+  let o = 0;
+  for (let i = 0; i < xNodes; i++) {
+    xv[0] = lo + (hi - lo) * (i + 0.5) / xNodes;
+    componentWeights(truth, xv, 0, cw);
+    for (let c = 0; c < K; c++) {
+      const shared = c < truth.shared.length, atom = shared ? truth.shared[c]! : truth.routed[c - truth.shared.length]!;
+      const mean = expertMean(shared ? truth.sharedExpert : truth.routedExpert, 1, atom.expert, 0, xv, 0), sd = Math.sqrt(2 * atom.variance);
+      for (let k = 0; k < yNodes; k++, o++) { x[o] = xv[0]; y[o] = mean + sd * gh.nodes[k]!; w[o] = cw[c]! * gh.weights[k]! / (Math.sqrt(Math.PI) * xNodes); }
+    }
+  }
+  return { x, y, w };
+}
+
 const LOG_2PI = Math.log(2 * Math.PI);
 
 /**
  * Average negative log-likelihood −(1/n) Σ log f(y_i|x_i) on the flat layout of `like`, with its
  * exact gradient (responsibility form: ∇ = −(1/n) Σ_i Σ_c r_ic ∇ log(weight_c · N_c)).
+ * With `weights` (≥ 0, one per point) it is the weighted mean −Σ w_i log f(y_i|x_i) / Σ w_i, e.g. a
+ * quadrature of the population NLL (`populationQuadrature`).
  */
-export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Array): FlatObjective {
+export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Array, weights?: Float64Array): FlatObjective {
   checkModel('gaussianMoENll', like);
   const n = y.length, d = like.d;
   if (x.length !== n * d) throw new ValueError('gaussianMoENll', `x must hold n·d = ${n * d} values; got ${x.length}`);
+  if (weights && weights.length !== n) throw new ValueError('gaussianMoENll', `weights must hold n = ${n} values; got ${weights.length}`);
+  const wTotal = weights ? weights.reduce((a, b) => a + b, 0) : n;
+  if (!(wTotal > 0)) throw new ValueError('gaussianMoENll', `weights must have a positive sum; got ${wTotal}`);
   const L = layoutOf(like), k1 = like.shared.length, k2 = like.routed.length, K = k1 + k2;
   const logcS = Math.log(k2 === 0 ? 1 : k1 === 0 ? 0 : 0.5), logcR = Math.log(k1 === 0 ? 1 : 0.5);
   const softmax = like.gate === 'softmax';
@@ -230,10 +286,11 @@ export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Arr
       }
       let lmx = -Infinity; for (let c = 0; c < K; c++) if (lp[c]! > lmx) lmx = lp[c]!;
       let se = 0; for (let c = 0; c < K; c++) { lp[c] = Math.exp(lp[c]! - lmx); se += lp[c]!; }
-      total -= lmx + Math.log(se);
-      // Responsibilities r_c (posterior of component c); gradient of −log f.
+      const ws = weights ? weights[s]! : 1;
+      total -= ws * (lmx + Math.log(se));
+      // Responsibilities r_c (posterior of component c), times the point's weight; gradient of −log f.
       let RS = 0, RR = 0;
-      for (let c = 0; c < K; c++) { lp[c] = lp[c]! / se; if (c < k1) RS += lp[c]!; else RR += lp[c]!; }
+      for (let c = 0; c < K; c++) { lp[c] = ws * lp[c]! / se; if (c < k1) RS += lp[c]!; else RR += lp[c]!; }
       for (let i = 0; i < k1; i++) {
         const o = i * L.sharedStride, r = lp[i]!, e = resid[i]!, v = vars[i]!, gm = -r * e / v;
         grad[o] = grad[o]! - (r - omega[i]! * RS);
@@ -249,7 +306,7 @@ export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Arr
         grad[o + 1 + d + L.p2] = grad[o + 1 + d + L.p2]! - r * (-0.5 + e * e * inv2v[c]!);
       }
     }
-    for (let q = 0; q < grad.length; q++) grad[q] = grad[q]! / n;
-    return total / n;
+    for (let q = 0; q < grad.length; q++) grad[q] = grad[q]! / wTotal;
+    return total / wTotal;
   };
 }

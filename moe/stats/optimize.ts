@@ -21,6 +21,11 @@ export interface MinimizeOptions {
   readonly memory?: number;
   /** Largest allowed |change| of any coordinate in one step (default Infinity); keeps flat directions from jumping. */
   readonly maxStep?: number;
+  /**
+   * The `tol` test must hold on this many consecutive iterations (default 1). One tiny step (a
+   * line search that backtracked far) is not convergence on a flat ridge; patience > 1 waits for a run.
+   */
+  readonly patience?: number;
 }
 
 export interface MinimizeResult {
@@ -40,7 +45,8 @@ function maxAbs(a: Float64Array): number { let m = 0; for (let i = 0; i < a.leng
  * the line search (the step halves), so an objective may return Infinity/NaN outside its domain.
  */
 export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: MinimizeOptions = {}): MinimizeResult {
-  const { tol = 1e-6, gtol = 1e-9, maxIter = 1000, memory = 10, maxStep = Infinity } = opts;
+  const { tol = 1e-6, gtol = 1e-9, maxIter = 1000, memory = 10, maxStep = Infinity, patience = 1 } = opts;
+  if (!(Number.isInteger(patience) && patience >= 1)) throw new ValueError('lbfgs', `patience must be an integer ≥ 1; got ${patience}`);
   const p = theta0.length;
   let x = Float64Array.from(theta0);
   let g = new Float64Array(p);
@@ -49,7 +55,7 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
   if (!Number.isFinite(fx)) throw new ValueError('lbfgs', `objective is not finite at the starting point (${fx})`);
   const S: Float64Array[] = [], Y: Float64Array[] = [], rho: number[] = [];
   const dir = new Float64Array(p), alpha = new Float64Array(memory);
-  let xNew = new Float64Array(p), gNew = new Float64Array(p);
+  let xNew = new Float64Array(p), gNew = new Float64Array(p), calm = 0;
   for (let it = 0; it < maxIter; it++) {
     if (maxAbs(g) <= gtol) return { theta: x, value: fx, iterations: it, evaluations: evals, converged: true, reason: 'gtol' };
     // Two-loop recursion: dir = −H·g.
@@ -89,7 +95,8 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
     }
     const fOld = fx;
     [x, xNew] = [xNew, x]; [g, gNew] = [gNew, g]; fx = fNew;
-    if (Math.abs(fOld - fx) <= tol * Math.max(1, Math.abs(fOld))) {
+    calm = Math.abs(fOld - fx) <= tol * Math.max(1, Math.abs(fOld)) ? calm + 1 : 0;
+    if (calm >= patience) {
       return { theta: x, value: fx, iterations: it + 1, evaluations: evals, converged: true, reason: 'tol' };
     }
   }

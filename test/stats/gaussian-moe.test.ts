@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, fromData, valueAndGrad } from '../../engine/index.js';
+import { gaussHermite, populationQuadrature } from '../../moe/stats/gaussian-moe.js';
 import { type GaussianMoE, componentWeights, gaussianMoENll, gaussianMoENllTape, packModel, sampleGaussianMoE, tapeParamsFromFlat, unpackModel, flattenTree, routedLogGate } from '../../moe/stats/index.js';
 
 const ffn = (fam: 'relu' | 'gelu' | 'tanh' | 'sigmoid', bias = true) => ({ family: fam, bias });
@@ -67,5 +68,41 @@ describe('sampler and layout', () => {
     expect(() => sampleGaussianMoE({ ...m, shared: [{ weight: 1, expert: [1], variance: 1 }] }, 5, new Rng(1))).toThrow(/shared atom 0/);
     expect(() => gaussianMoENll(m, new Float64Array(3), new Float64Array(2))).toThrow(/n·d/);
     expect(() => sampleGaussianMoE(m, 0, new Rng(1))).toThrow(/positive integer/);
+  });
+});
+
+describe('weighted likelihood and population quadrature', () => {
+  it('gaussHermite integrates normal moments exactly: E t^0, t^2, t^4, t^6 = 1, ½, ¾, 15/8', () => {
+    for (const m of [4, 9, 16]) {
+      const { nodes, weights } = gaussHermite(m);
+      const mom = (k: number) => nodes.reduce((s, t, i) => s + weights[i]! * t ** k, 0) / Math.sqrt(Math.PI);
+      expect(mom(0)).toBeCloseTo(1, 12); expect(mom(1)).toBeCloseTo(0, 12);
+      expect(mom(2)).toBeCloseTo(0.5, 12); expect(mom(4)).toBeCloseTo(0.75, 11); expect(mom(6)).toBeCloseTo(15 / 8, 10);
+    }
+  });
+  it('integer weights equal repeating the points (value and gradient)', () => {
+    const m = model('normalizedSigmoid', 'relu', 1);
+    const { x, y } = sampleGaussianMoE(m, 12, new Rng(8));
+    const w = Float64Array.from({ length: 12 }, (_, i) => 1 + (i % 3));
+    const xr: number[] = [], yr: number[] = [];
+    w.forEach((k, i) => { for (let r = 0; r < k; r++) { xr.push(x[i]!); yr.push(y[i]!); } });
+    const th = packModel(m), g1 = new Float64Array(th.length), g2 = new Float64Array(th.length);
+    expect(gaussianMoENll(m, x, y, w)(th, g1)).toBeCloseTo(gaussianMoENll(m, Float64Array.from(xr), Float64Array.from(yr))(th, g2), 12);
+    for (let i = 0; i < th.length; i++) expect(g1[i]).toBeCloseTo(g2[i]!, 12);
+    expect(() => gaussianMoENll(m, x, y, new Float64Array(3))).toThrow(/weights must hold n = 12/);
+  });
+  it('populationQuadrature: weights sum to 1, its NLL matches a large Monte Carlo sample and is stationary at the truth', () => {
+    const m = model('normalizedSigmoid', 'linear', 1);
+    const q = populationQuadrature(m, 200, 16);
+    expect(q.w.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    const th = packModel(m), g = new Float64Array(th.length);
+    const pop = gaussianMoENll(m, q.x, q.y, q.w)(th, g);
+    for (const v of g) expect(Math.abs(v)).toBeLessThan(1e-3); // E[∇ log f*] = 0 at the truth
+    const mc = sampleGaussianMoE(m, 20000, new Rng(2));
+    expect(Math.abs(gaussianMoENll(m, mc.x, mc.y)(th, new Float64Array(th.length)) - pop)).toBeLessThan(0.03);
+    const worse = unpackModel(m, th.map((v, i) => v + 0.05 * Math.sin(i)));
+    const thw = packModel(worse);
+    expect(gaussianMoENll(worse, q.x, q.y, q.w)(thw, new Float64Array(th.length))).toBeGreaterThan(pop); // KL > 0
+    expect(() => populationQuadrature(model('softmax', 'linear', 2))).toThrow(/only d = 1/);
   });
 });

@@ -48,3 +48,24 @@ describe('tapeObjective', () => {
     expect(adamMinimize(f, [0], { lr: 0.1, maxIter: 300 }).theta).toEqual(a.theta);
   });
 });
+
+describe('lbfgs patience', () => {
+  // f = Σ_i (x_i − 1)² / 10^i with a tiny coordinate step cap: progress per step is small from the
+  // start, so with tol 1e-4 a single calm step ends the run far from the optimum.
+  const illScaled = (x: Float64Array, g: Float64Array) => {
+    let f = 0; for (let i = 0; i < x.length; i++) { const s = 10 ** -i; f += s * (x[i]! - 1) ** 2; g[i] = 2 * s * (x[i]! - 1); } return f;
+  };
+  it('patience k needs k consecutive calm iterations, so it stops later and lower than patience 1', () => {
+    const opts = { tol: 1e-4, maxStep: 0.01, maxIter: 5000 } as const;
+    const one = lbfgs(illScaled, [0, 0, 0, 0], opts), ten = lbfgs(illScaled, [0, 0, 0, 0], { ...opts, patience: 10 });
+    expect(one.reason).toBe('tol');
+    expect(ten.iterations).toBeGreaterThanOrEqual(one.iterations + 9);
+    expect(ten.value).toBeLessThan(one.value);
+    // Without a step cap the same problem converges in a few steps under either rule.
+    expect(lbfgs(illScaled, [0, 0, 0, 0], { tol: 1e-12, patience: 3 }).value).toBeLessThan(1e-10);
+  });
+  it('rejects patience < 1 or non-integer', () => {
+    expect(() => lbfgs(illScaled, [0, 0], { patience: 0 })).toThrow(/patience must be an integer ≥ 1/);
+    expect(() => lbfgs(illScaled, [0, 0], { patience: 1.5 })).toThrow(/patience/);
+  });
+});

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../engine/index.js';
 import {
   THM_TRUTHS, alignReluScale, alignSoftmaxGauge, fitThm, gaussianMoENll, initNearTruth, lossD1, packModel, sampleGaussianMoE,
-  EXPERIMENTS, findExperiment, type GaussianMoE,
+  EXPERIMENTS, findExperiment, lossD4, type GaussianMoE,
 } from '../../moe/stats/index.js';
+import { populationQuadrature } from '../../moe/stats/gaussian-moe.js';
+import { lossD4Inf, populationLimit } from '../../moe/stats/paper-2505.js';
 
 const nll = (m: GaussianMoE, data: { x: Float64Array; y: Float64Array }) => { const th = packModel(m); return gaussianMoENll(m, data.x, data.y)(th, new Float64Array(th.length)); };
 
@@ -46,5 +48,29 @@ describe('2505.10860 Thm 1–4 setup', () => {
     expect(new Set(full.map((c) => c.n)).size).toBe(10);
     expect(full).toHaveLength(100);
     expect(JSON.parse(JSON.stringify(full))).toEqual(full);
+  });
+});
+
+describe('Thm 4 reference limit: population KL projection', () => {
+  // Coarse quadrature keeps this fast; the experiment uses 300 × 16 nodes.
+  const opts = { xNodes: 60, yNodes: 8, maxIter: 3000, gateBox: 5 } as const;
+  const popNll = (m: GaussianMoE, truth: GaussianMoE) => { const q = populationQuadrature(truth, 60, 8); const th = packModel(m); return gaussianMoENll(m, q.x, q.y, q.w)(th, new Float64Array(th.length)); };
+  it('well-specified (Thm 1, softmax): the projection attains the truth\'s population NLL (KL → 0)', () => {
+    const lim = populationLimit(THM_TRUTHS.thm1, { ...opts, gateBox: undefined });
+    // |gap| < 1e-6: the coarse 60 × 8 rule is not exact across the ReLU kinks, so the gap may be ±1e-7.
+    expect(Math.abs(lim.nll - popNll(THM_TRUTHS.thm1, THM_TRUTHS.thm1))).toBeLessThan(1e-6);
+  });
+  it('dense regime (Thm 4) in the box: misspecified, so the projection keeps a positive KL and no atom vanishes', () => {
+    const lim = populationLimit(THM_TRUTHS.thm4, opts);
+    const excess = lim.nll - popNll(THM_TRUTHS.thm4, THM_TRUTHS.thm4);
+    expect(excess).toBeGreaterThan(1e-5);
+    expect(excess).toBeLessThan(1e-2);
+    for (const a of lim.raw.routed) expect(Math.abs(a.beta0)).toBeLessThan(5.01);
+    // It is deterministic (no sample), and lossD4Inf is the minimum over the given limits.
+    expect(populationLimit(THM_TRUTHS.thm4, opts).raw).toEqual(lim.raw);
+    const fit = fitThm(THM_TRUTHS.thm4, 300, 9, { gateBox: 5, maxIter: 100 }).fit;
+    const far = { ...lim.fit, routed: lim.fit.routed.map((a) => ({ ...a, beta0: a.beta0 + 1 })) };
+    expect(lossD4Inf(fit, THM_TRUTHS.thm4, [far, lim.fit])).toBe(Math.min(lossD4(fit, THM_TRUTHS.thm4, far), lossD4(fit, THM_TRUTHS.thm4, lim.fit)));
+    expect(lossD4Inf(lim.fit, THM_TRUTHS.thm4, [far, lim.fit])).toBeLessThan(1e-3);
   });
 });
