@@ -17,7 +17,7 @@
  */
 import type { TypedArray } from '../tensor.js';
 import { ValueError } from '../errors.js';
-import { KERNEL_CACHE_LIMIT, KERNEL_CLASS_MODE, MATMUL_SOURCE, type GpujsBackend } from './gpujs.js';
+import { KERNEL_CACHE_LIMIT, KERNEL_CLASS_MODE, MATMUL_SOURCE, describeRun, type GpujsBackend } from './gpujs.js';
 
 /** gpu.js modes that can run in the worker: `webgpu` is the point; `webasm` and `cpu` test the bridge. */
 export type GpujsWorkerMode = 'webgpu' | 'webasm' | 'cpu';
@@ -236,8 +236,7 @@ export function createGpujsWorkerBackend(options: GpujsWorkerOptions = {}): Gpuj
     get fallbackReason() { return fallbackReason; },
     describe() {
       if (kernelClass === null) return `${name} (worker thread; nothing has run yet)`;
-      const ran = `gpujs:${KERNEL_CLASS_MODE[kernelClass] ?? kernelClass}`;
-      return fallbackReason ? `${ran} (fell back: ${fallbackReason})` : ran;
+      return describeRun(kernelClass, fallbackReason);
     },
     matmul,
     /** Blocks like `matmul` (the wait happens in Atomics.wait); provided for interface parity. */

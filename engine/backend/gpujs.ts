@@ -35,6 +35,12 @@ export const KERNEL_CLASS_MODE: Readonly<Record<string, string>> = {
   CPUKernel: 'cpu',
 };
 
+/** `describe()` text for a kernel class that ran: `gpujs:<mode>`, plus the fallback reason if any. */
+export function describeRun(kernelClass: string, fallbackReason: string | null): string {
+  const ran = `gpujs:${KERNEL_CLASS_MODE[kernelClass] ?? kernelClass}`;
+  return fallbackReason ? `${ran} (fell back: ${fallbackReason})` : ran;
+}
+
 /** Why `webgpu` cannot serve the synchronous matmul the engine's ops call. */
 export const WEBGPU_ASYNC = "gpu.js mode 'webgpu' is asynchronous only (its readback needs mapAsync), but the engine's "
   + "matmul is synchronous: in Node, useBackend('gpujs:webgpu') runs it on a worker thread; in browsers use 'webgl2', "
@@ -262,8 +268,7 @@ export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBack
         const chosen = gpu?.Kernel ? lib?.kernelClasses.get(gpu.Kernel) ?? gpu.Kernel.name : undefined;
         return chosen ? `gpujs:${KERNEL_CLASS_MODE[chosen] ?? chosen} (chosen by gpu.js; nothing has run yet)` : `${name} (nothing has run yet)`;
       }
-      const ran = `gpujs:${KERNEL_CLASS_MODE[kernelClass] ?? kernelClass}`;
-      return fallbackReason ? `${ran} (fell back: ${fallbackReason})` : ran;
+      return describeRun(kernelClass, fallbackReason);
     },
     matmul(a, b, out, batch, m, k, n) {
       if (mode === 'webgpu') throw new ValueError('matmul', WEBGPU_ASYNC);
