@@ -2,8 +2,8 @@
 export type { Json, Cell, CellResult, SummaryRow, RateAxis, RateFit, PlotSpec, ExperimentSummary, ReportedValue, Experiment } from './experiment.js';
 export { linearFit, axisValue, fitRate, fitRates, groupByN, summaryRows, logSpaced } from './rates.js';
 export type { FitRateOptions } from './rates.js';
-export { lbfgs, adamMinimize, tapeObjective, flattenTree, unflattenTree } from './optimize.js';
-export type { FlatObjective, MinimizeOptions, MinimizeResult, AdamLoopOptions } from './optimize.js';
+export { lbfgs, adamMinimize, tapeObjective, flattenTree, unflattenTree, maxAbs, checkCount } from './optimize.js';
+export type { FlatObjective, MinimizeOptions, MinimizeResult, AdamLoopOptions, StopReason } from './optimize.js';
 export { expertParamCount, expertMean, layoutOf, packModel, unpackModel, componentWeights, sampleGaussianMoE, gaussianMoENll } from './gaussian-moe.js';
 export type { ExpertFamily, ExpertShape, RoutedGateKind, SharedAtom, RoutedAtom, GaussianMoE } from './gaussian-moe.js';
 export { voronoiCells, voronoiLoss, perAtomErrors, rOrder, lossD1, lossD2, lossD3, lossD4, regressionVoronoiLoss } from './voronoi.js';

@@ -2,8 +2,12 @@
  * Full-batch optimizers on a flat parameter vector: L-BFGS (two-loop recursion + backtracking
  * Armijo line search) and Adam, plus `tapeObjective`, which turns a loss written with engine ops
  * over a parameter tree into a flat (value, gradient) function whose gradient comes from the tape.
- * Stopping rules follow 2505.10860 App. G.1 by default: relative objective change < 1e-6, at most
- * 1000 iterations.
+ *
+ * Stopping rule (research grade, the default): stop when max|∇f| ≤ gtol (1e-6), or when the relative
+ * change of f stays ≤ tol (1e-10) for `patience` (20) consecutive iterations, or at maxIter (5000).
+ * One calm step is not convergence: on the near-flat directions of an over-specified mixture a
+ * backtracked step can change f by < 1e-10 while the gradient is still 1e-4. 2505.10860 App. G.1's EM
+ * used a relative tolerance of 1e-6 and 1000 iterations; that rule stops such fits early.
  */
 import { type Tensor, type TensorTree, fromData, treeLeaves, treeMap, valueAndGrad, ValueError } from '../../engine/index.js';
 
@@ -11,42 +15,63 @@ import { type Tensor, type TensorTree, fromData, treeLeaves, treeMap, valueAndGr
 export type FlatObjective = (theta: Float64Array, grad: Float64Array) => number;
 
 export interface MinimizeOptions {
-  /** Stop when |f_k − f_{k+1}| ≤ tol·max(1, |f_k|) (default 1e-6, the paper's EM tolerance). */
+  /** Relative change test: |f_k − f_{k+1}| ≤ tol·max(1, |f_k|) (default 1e-10). */
   readonly tol?: number;
-  /** Stop when ‖∇f‖∞ ≤ gtol (default 1e-9). */
+  /** Stop when ‖∇f‖∞ ≤ gtol (default 1e-6). */
   readonly gtol?: number;
-  /** Iteration cap (default 1000). */
+  /** Iteration cap (default 5000). */
   readonly maxIter?: number;
   /** L-BFGS memory (default 10). */
   readonly memory?: number;
   /** Largest allowed |change| of any coordinate in one step (default Infinity); keeps flat directions from jumping. */
   readonly maxStep?: number;
   /**
-   * The `tol` test must hold on this many consecutive iterations (default 1). One tiny step (a
+   * The `tol` test must hold on this many consecutive iterations (default 20). One tiny step (a
    * line search that backtracked far) is not convergence on a flat ridge; patience > 1 waits for a run.
    */
   readonly patience?: number;
 }
+
+/** Why a minimisation stopped: gradient rule, patient relative-change rule, iteration cap, or no descent step found. */
+export type StopReason = 'gtol' | 'tol' | 'maxIter' | 'lineSearch';
 
 export interface MinimizeResult {
   readonly theta: Float64Array;
   readonly value: number;
   readonly iterations: number;
   readonly evaluations: number;
+  /** True for 'gtol' and 'tol'. */
   readonly converged: boolean;
-  readonly reason: 'tol' | 'gtol' | 'maxIter' | 'lineSearch';
+  readonly reason: StopReason;
+  /** max|∇f| at the returned θ. */
+  readonly gradMax: number;
 }
 
 function dot(a: Float64Array, b: Float64Array): number { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!; return s; }
-function maxAbs(a: Float64Array): number { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!)); return m; }
+/** ‖a‖∞ (NaN if any entry is NaN). */
+export function maxAbs(a: ArrayLike<number>): number { let m = 0; for (let i = 0; i < a.length; i++) { const v = Math.abs(a[i]!); if (!(v <= m)) m = v; } return m; }
+
+/** Throws unless `v` is a finite number (optionally an integer) ≥ `min`. Loop counts must never be ∞. */
+export function checkCount(op: string, name: string, v: number, min: number, integer = true): void {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v >= min && (!integer || Number.isInteger(v)))) {
+    throw new ValueError(op, `${name} must be a finite ${integer ? 'integer' : 'number'} ≥ ${min}; got ${String(v)}`);
+  }
+}
 
 /**
  * Minimises `f` with L-BFGS. Deterministic. Non-finite trial values are treated as "too far" by
  * the line search (the step halves), so an objective may return Infinity/NaN outside its domain.
+ * When the line search fails along the quasi-Newton direction, the memory is dropped and steepest
+ * descent is tried once before giving up with reason 'lineSearch'.
  */
 export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: MinimizeOptions = {}): MinimizeResult {
-  const { tol = 1e-6, gtol = 1e-9, maxIter = 1000, memory = 10, maxStep = Infinity, patience = 1 } = opts;
+  const { tol = 1e-10, gtol = 1e-6, maxIter = 5000, memory = 10, maxStep = Infinity, patience = 20 } = opts;
   if (!(Number.isInteger(patience) && patience >= 1)) throw new ValueError('lbfgs', `patience must be an integer ≥ 1; got ${patience}`);
+  checkCount('lbfgs', 'maxIter', maxIter, 0);
+  checkCount('lbfgs', 'memory', memory, 1);
+  checkCount('lbfgs', 'tol', tol, 0, false);
+  checkCount('lbfgs', 'gtol', gtol, 0, false);
+  if (!(maxStep > 0)) throw new ValueError('lbfgs', `maxStep must be > 0; got ${maxStep}`);
   const p = theta0.length;
   let x = Float64Array.from(theta0);
   let g = new Float64Array(p);
@@ -56,8 +81,27 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
   const S: Float64Array[] = [], Y: Float64Array[] = [], rho: number[] = [];
   const dir = new Float64Array(p), alpha = new Float64Array(memory);
   let xNew = new Float64Array(p), gNew = new Float64Array(p), calm = 0;
+  const done = (it: number, reason: StopReason): MinimizeResult =>
+    ({ theta: x, value: fx, iterations: it, evaluations: evals, converged: reason === 'gtol' || reason === 'tol', reason, gradMax: maxAbs(g) });
+  const steepest = () => {
+    S.length = 0; Y.length = 0; rho.length = 0;
+    const sc = 1 / Math.max(1, maxAbs(g));
+    for (let i = 0; i < p; i++) dir[i] = -g[i]! * sc;
+    return dot(g, dir);
+  };
+  /** Backtracking Armijo search along `dir` from step 1 (or less, so no coordinate moves more than maxStep). */
+  const search = (slope: number): number => {
+    let step = Math.min(1, maxStep / Math.max(1e-300, maxAbs(dir)));
+    for (let ls = 0; ls < 40; ls++) {
+      for (let i = 0; i < p; i++) xNew[i] = x[i]! + step * dir[i]!;
+      const fNew = f(xNew, gNew); evals++;
+      if (Number.isFinite(fNew) && fNew <= fx + 1e-4 * step * slope) return fNew;
+      step *= 0.5;
+    }
+    return NaN;
+  };
   for (let it = 0; it < maxIter; it++) {
-    if (maxAbs(g) <= gtol) return { theta: x, value: fx, iterations: it, evaluations: evals, converged: true, reason: 'gtol' };
+    if (maxAbs(g) <= gtol) return done(it, 'gtol');
     // Two-loop recursion: dir = −H·g.
     for (let i = 0; i < p; i++) dir[i] = -g[i]!;
     for (let k = S.length - 1; k >= 0; k--) {
@@ -71,21 +115,10 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
       const s = S[k]!; for (let i = 0; i < p; i++) dir[i] = dir[i]! + (alpha[k]! - b) * s[i]!;
     }
     let slope = dot(g, dir);
-    if (!(slope < 0)) { // not a descent direction: restart from steepest descent
-      S.length = 0; Y.length = 0; rho.length = 0;
-      const sc = 1 / Math.max(1, maxAbs(g));
-      for (let i = 0; i < p; i++) dir[i] = -g[i]! * sc;
-      slope = dot(g, dir);
-    }
-    // Backtracking Armijo line search from step 1 (or less, if a coordinate would move more than maxStep).
-    let step = Math.min(1, maxStep / Math.max(1e-300, maxAbs(dir))), fNew = NaN, accepted = false;
-    for (let ls = 0; ls < 40; ls++) {
-      for (let i = 0; i < p; i++) xNew[i] = x[i]! + step * dir[i]!;
-      fNew = f(xNew, gNew); evals++;
-      if (Number.isFinite(fNew) && fNew <= fx + 1e-4 * step * slope) { accepted = true; break; }
-      step *= 0.5;
-    }
-    if (!accepted) return { theta: x, value: fx, iterations: it, evaluations: evals, converged: false, reason: 'lineSearch' };
+    if (!(slope < 0)) slope = steepest(); // not a descent direction: restart from steepest descent
+    let fNew = search(slope);
+    if (Number.isNaN(fNew) && S.length > 0) fNew = search(steepest());
+    if (Number.isNaN(fNew)) return done(it, 'lineSearch');
     const s = new Float64Array(p), y = new Float64Array(p);
     for (let i = 0; i < p; i++) { s[i] = xNew[i]! - x[i]!; y[i] = gNew[i]! - g[i]!; }
     const sy = dot(s, y);
@@ -96,11 +129,9 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
     const fOld = fx;
     [x, xNew] = [xNew, x]; [g, gNew] = [gNew, g]; fx = fNew;
     calm = Math.abs(fOld - fx) <= tol * Math.max(1, Math.abs(fOld)) ? calm + 1 : 0;
-    if (calm >= patience) {
-      return { theta: x, value: fx, iterations: it + 1, evaluations: evals, converged: true, reason: 'tol' };
-    }
+    if (calm >= patience) return done(it + 1, maxAbs(g) <= gtol ? 'gtol' : 'tol');
   }
-  return { theta: x, value: fx, iterations: maxIter, evaluations: evals, converged: false, reason: 'maxIter' };
+  return done(maxIter, maxAbs(g) <= gtol ? 'gtol' : 'maxIter');
 }
 
 export interface AdamLoopOptions { readonly lr?: number; readonly beta1?: number; readonly beta2?: number; readonly eps?: number; readonly maxIter?: number; readonly tol?: number }
@@ -108,6 +139,11 @@ export interface AdamLoopOptions { readonly lr?: number; readonly beta1?: number
 /** Full-batch Adam on a flat vector; stops on relative objective change < tol (checked every step) or maxIter. */
 export function adamMinimize(f: FlatObjective, theta0: ArrayLike<number>, opts: AdamLoopOptions = {}): MinimizeResult {
   const { lr = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, maxIter = 1000, tol = 0 } = opts;
+  checkCount('adamMinimize', 'maxIter', maxIter, 1);
+  checkCount('adamMinimize', 'lr', lr, 0, false);
+  checkCount('adamMinimize', 'tol', tol, 0, false);
+  checkCount('adamMinimize', 'eps', eps, 0, false);
+  if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new ValueError('adamMinimize', `beta1, beta2 must lie in [0, 1); got ${beta1}, ${beta2}`);
   const p = theta0.length, x = Float64Array.from(theta0), g = new Float64Array(p);
   const m = new Float64Array(p), v = new Float64Array(p);
   let fx = f(x, g), prev = fx;
@@ -119,10 +155,10 @@ export function adamMinimize(f: FlatObjective, theta0: ArrayLike<number>, opts: 
       x[i] = x[i]! - (lr * m[i]! / c1) / (Math.sqrt(v[i]! / c2) + eps);
     }
     fx = f(x, g);
-    if (tol > 0 && Math.abs(prev - fx) <= tol * Math.max(1, Math.abs(prev))) return { theta: x, value: fx, iterations: t, evaluations: t + 1, converged: true, reason: 'tol' };
+    if (tol > 0 && Math.abs(prev - fx) <= tol * Math.max(1, Math.abs(prev))) return { theta: x, value: fx, iterations: t, evaluations: t + 1, converged: true, reason: 'tol', gradMax: maxAbs(g) };
     prev = fx;
   }
-  return { theta: x, value: fx, iterations: maxIter, evaluations: maxIter + 1, converged: false, reason: 'maxIter' };
+  return { theta: x, value: fx, iterations: maxIter, evaluations: maxIter + 1, converged: false, reason: 'maxIter', gradMax: maxAbs(g) };
 }
 
 /** Flattens a tensor tree into one float64 vector (leaf order of `treeLeaves`). */
