@@ -51,9 +51,11 @@ export interface SummaryRow {
   readonly count: number;
 }
 
-/** The x-axis a rate is fitted against: `n` (slope of log loss vs log n, negative for decay) or
- *  `logn/n` (slope of log loss vs log(log n / n), the papers' `O_P((log n / n)^a)` exponent a). */
-export type RateAxis = 'n' | 'logn/n';
+/** The x-axis a rate is fitted against: `n` (slope of log loss vs log n, negative for decay),
+ *  `logn/n` (slope of log loss vs log(log n / n), the papers' `O_P((log n / n)^a)` exponent a), or
+ *  `1/logn` (slope of log loss vs log(1/log n): a loss ∝ (log n)^(−a) has slope a; rates slower than
+ *  any polynomial, arXiv 2503.03213). */
+export type RateAxis = 'n' | 'logn/n' | '1/logn';
 
 /** A fitted rate: log-log least squares over the per-n means, with a bootstrap interval. */
 export interface RateFit {
@@ -68,6 +70,17 @@ export interface RateFit {
   readonly reported?: number;
   /** What theory predicts (e.g. 0.5), when stated. */
   readonly expected?: number;
+  /** R² of the least-squares line through the per-n log means. */
+  readonly r2?: number;
+  /** Slope of log(median loss) on the same axis. */
+  readonly slopeMedian?: number;
+  /** Slope of mean(log loss) on the same axis. */
+  readonly slopeMeanLog?: number;
+  /** Fewest and most usable repetitions at one n. */
+  readonly reps?: readonly [number, number];
+  /** The slope a pure n^(−theoryExponent) law has on this axis over the same n grid (`powerLawSlope`). */
+  readonly theory?: number;
+  readonly theoryExponent?: number;
 }
 
 /** How the CLI should draw the summary (vega-lite, log-log, mean ± std error bars, fitted lines). */

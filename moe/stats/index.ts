@@ -1,7 +1,7 @@
 /** moegrad statistics toolkit: synthetic MoE data, estimators, Voronoi losses, rate fits, experiments. */
 export type { Json, Cell, CellResult, SummaryRow, RateAxis, RateFit, PlotSpec, ExperimentSummary, ReportedValue, Experiment } from './experiment.js';
-export { linearFit, axisValue, fitRate, fitRates, groupByN, summaryRows, logSpaced } from './rates.js';
-export type { FitRateOptions } from './rates.js';
+export { linearFit, axisValue, fitRate, fitRates, groupByN, summaryRows, logSpaced, powerLawSlope } from './rates.js';
+export type { FitRateOptions, RateStatistic } from './rates.js';
 export { lbfgs, adamMinimize, tapeObjective, flattenTree, unflattenTree, maxAbs, checkCount } from './optimize.js';
 export type { FlatObjective, MinimizeOptions, MinimizeResult, AdamLoopOptions, StopReason } from './optimize.js';
 export { expertParamCount, expertMean, layoutOf, packModel, unpackModel, componentWeights, sampleGaussianMoE, gaussianMoENll } from './gaussian-moe.js';

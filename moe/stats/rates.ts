@@ -25,26 +25,58 @@ export function linearFit(xs: ArrayLike<number>, ys: ArrayLike<number>): { slope
   return { slope, intercept: my - slope * mx, r2: syy > 0 ? (sxy * sxy) / (sxx * syy) : 1 };
 }
 
-/** The regressor for an axis: log n, or log(log n / n). */
+/**
+ * The regressor for an axis: log n ('n'), log(log n / n) ('logn/n', the papers' x-axis), or
+ * log(1 / log n) ('1/logn', for rates slower than any polynomial: a loss ∝ (log n)^(−a) has slope +a).
+ */
 export function axisValue(n: number, axis: RateAxis): number {
-  if (!(n > 1)) throw new ValueError('axisValue', `n must be > 1; got ${n}`);
-  return axis === 'n' ? Math.log(n) : Math.log(Math.log(n) / n);
+  if (!(n > 1) || (axis === '1/logn' && !(n > Math.E))) throw new ValueError('axisValue', `n must be > ${axis === '1/logn' ? 'e' : 1}; got ${n}`);
+  switch (axis) {
+    case 'n': return Math.log(n);
+    case 'logn/n': return Math.log(Math.log(n) / n);
+    case '1/logn': return -Math.log(Math.log(n));
+    default: throw new ValueError('axisValue', `axis must be 'n', 'logn/n' or '1/logn'; got ${String(axis)}`);
+  }
 }
 
-/** Slope of log(mean loss) on the axis, from per-n groups of repeated losses (non-finite and ≤ 0 values skipped). */
-function slopeOfMeans(groups: readonly { n: number; values: readonly number[] }[], axis: RateAxis): { slope: number; intercept: number } {
+/**
+ * The slope a pure power law loss ∝ n^(−exponent) has on `axis` over the grid `ns` (least squares
+ * over the grid points). On 'n' it is −exponent; on 'logn/n' it is not `exponent`: n^(−1/2) has
+ * slope ≈ 0.575 against log(log n / n) for n in [1e2, 1e5] (the log factor stretches the axis).
+ * This is the theory line to compare a fitted slope with.
+ */
+export function powerLawSlope(ns: readonly number[], exponent: number, axis: RateAxis): number {
+  return linearFit(ns.map((n) => axisValue(n, axis)), ns.map((n) => -exponent * Math.log(n))).slope;
+}
+
+/** How a group of repeated losses is reduced to one number per n before the log-log fit. */
+export type RateStatistic = 'mean' | 'median' | 'meanLog';
+
+function reduce(values: readonly number[], stat: RateStatistic): number {
+  if (stat === 'mean') return Math.log(values.reduce((s, v) => s + v, 0) / values.length);
+  if (stat === 'meanLog') return values.reduce((s, v) => s + Math.log(v), 0) / values.length;
+  const v = [...values].sort((a, b) => a - b), m = v.length >> 1;
+  return Math.log(v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2);
+}
+
+const usable = (values: readonly number[]) => values.filter((v) => Number.isFinite(v) && v > 0);
+
+/** Slope of log(statistic of the losses) on the axis, from per-n groups (non-finite and ≤ 0 values skipped). */
+function slopeOf(groups: readonly { n: number; values: readonly number[] }[], axis: RateAxis, stat: RateStatistic = 'mean'): { slope: number; intercept: number; r2: number } {
   const xs: number[] = [], ys: number[] = [];
   for (const g of groups) {
-    const ok = g.values.filter((v) => Number.isFinite(v) && v > 0);
+    const ok = usable(g.values);
     if (ok.length === 0) continue;
     xs.push(axisValue(g.n, axis));
-    ys.push(Math.log(ok.reduce((s, v) => s + v, 0) / ok.length));
+    ys.push(reduce(ok, stat));
   }
   return linearFit(xs, ys);
 }
 
 export interface FitRateOptions {
   readonly axis?: RateAxis;
+  /** Per-n statistic regressed (default 'mean': log of the mean loss, as the papers plot). */
+  readonly statistic?: RateStatistic;
   /** Bootstrap resamples (default 1000). */
   readonly resamples?: number;
   /** Central interval level (default 0.95). */
@@ -53,22 +85,30 @@ export interface FitRateOptions {
 }
 
 /**
- * Fits log(mean loss over reps) = c + slope·axis(n) and a percentile bootstrap interval: each
- * resample redraws the repetitions within every n (with replacement) and refits.
+ * Fits log(statistic of the losses at n) = c + slope·axis(n) and a percentile bootstrap interval:
+ * each resample redraws the repetitions within every n (with replacement) and refits.
  * With axis 'n' a loss ∝ n^{-a} gives slope −a; with axis 'logn/n' a loss ∝ (log n/n)^a gives slope +a.
+ * Refuses (ValueError) when no interval can be had: fewer than 2 usable (finite, > 0) repetitions
+ * at some n, or no spread at all between repetitions — a zero-width "95 % CI" would be a false claim.
  */
-export function fitRate(groups: readonly { n: number; values: readonly number[] }[], opts: FitRateOptions = {}): { slope: number; intercept: number; ci: [number, number] } {
-  const { axis = 'n', resamples = 1000, level = 0.95, seed = 0 } = opts;
-  const { slope, intercept } = slopeOfMeans(groups, axis);
+export function fitRate(groups: readonly { n: number; values: readonly number[] }[], opts: FitRateOptions = {}): { slope: number; intercept: number; r2: number; ci: [number, number] } {
+  const { axis = 'n', resamples = 1000, level = 0.95, seed = 0, statistic = 'mean' } = opts;
+  if (!(Number.isInteger(resamples) && resamples >= 2 && resamples <= 1e6)) throw new ValueError('fitRate', `resamples must be an integer in [2, 1e6]; got ${resamples}`);
+  if (!(level > 0 && level < 1)) throw new ValueError('fitRate', `level must lie in (0, 1); got ${level}`);
+  const used = groups.map((g) => ({ n: g.n, values: usable(g.values) })).filter((g) => g.values.length > 0);
+  const thin = used.find((g) => g.values.length < 2);
+  if (thin) throw new ValueError('fitRate', `no resampling spread: n = ${thin.n} has ${thin.values.length} usable repetition; every n needs ≥ 2 for a bootstrap interval`);
+  if (used.length > 0 && used.every((g) => g.values.every((v) => v === g.values[0]))) throw new ValueError('fitRate', 'no resampling spread: the repetitions at every n are identical');
+  const { slope, intercept, r2 } = slopeOf(used, axis, statistic);
   const rng = new Rng(seed);
   const boots: number[] = [];
   for (let b = 0; b < resamples; b++) {
-    const resampled = groups.map((g) => ({ n: g.n, values: g.values.map(() => g.values[rng.int(g.values.length)]!) }));
-    try { boots.push(slopeOfMeans(resampled, axis).slope); } catch { /* degenerate resample: skip */ }
+    const resampled = used.map((g) => ({ n: g.n, values: g.values.map(() => g.values[rng.int(g.values.length)]!) }));
+    boots.push(slopeOf(resampled, axis, statistic).slope);
   }
   boots.sort((a, b) => a - b);
-  const q = (p: number) => boots.length === 0 ? NaN : boots[Math.min(boots.length - 1, Math.max(0, Math.round(p * (boots.length - 1))))]!;
-  return { slope, intercept, ci: [q((1 - level) / 2), q(1 - (1 - level) / 2)] };
+  const q = (p: number) => boots[Math.min(boots.length - 1, Math.max(0, Math.round(p * (boots.length - 1))))]!;
+  return { slope, intercept, r2, ci: [q((1 - level) / 2), q(1 - (1 - level) / 2)] };
 }
 
 /** Groups results by n for one metric. */
@@ -99,20 +139,30 @@ export function summaryRows(results: readonly CellResult[], series?: readonly st
   return rows;
 }
 
-/** Rate fits for several series at once (what most `summarize` implementations need). */
+/**
+ * Rate fits for several series at once (what most `summarize` implementations need). Each fit also
+ * carries the slopes of the per-n median and of the mean of log losses (robust to a few far-off
+ * fits), the repetitions per n, and — with `theoryExponent` — the slope a pure n^(−exponent) law has
+ * on the same axis and grid (`powerLawSlope`).
+ */
 export function fitRates(
   results: readonly CellResult[],
-  specs: readonly { series: string; axis?: RateAxis; reported?: number; expected?: number }[],
+  specs: readonly { series: string; axis?: RateAxis; reported?: number; expected?: number; theoryExponent?: number }[],
   opts: { resamples?: number; seed?: number } = {},
 ): RateFit[] {
   const out: RateFit[] = [];
   for (const s of specs) {
-    const groups = groupByN(results, s.series);
+    const groups = groupByN(results, s.series).filter((g) => usable(g.values).length > 0);
     if (groups.length < 2) continue;
     const axis = s.axis ?? 'n';
     const f = fitRate(groups, { axis, resamples: opts.resamples ?? 1000, seed: opts.seed ?? 0 });
-    out.push({ label: s.series, axis, slope: f.slope, intercept: f.intercept, ci: f.ci,
-      ...(s.reported !== undefined ? { reported: s.reported } : {}), ...(s.expected !== undefined ? { expected: s.expected } : {}) });
+    const ns = groups.map((g) => g.n), reps = groups.map((g) => usable(g.values).length);
+    const theory = s.theoryExponent !== undefined ? powerLawSlope(ns, s.theoryExponent, axis) : undefined;
+    out.push({ label: s.series, axis, slope: f.slope, intercept: f.intercept, ci: f.ci, r2: f.r2,
+      slopeMedian: slopeOf(groups, axis, 'median').slope, slopeMeanLog: slopeOf(groups, axis, 'meanLog').slope,
+      reps: [Math.min(...reps), Math.max(...reps)],
+      ...(s.reported !== undefined ? { reported: s.reported } : {}), ...(s.expected !== undefined ? { expected: s.expected } : {}),
+      ...(theory !== undefined ? { theory, theoryExponent: s.theoryExponent! } : {}) });
   }
   return out;
 }

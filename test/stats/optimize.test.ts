@@ -57,12 +57,21 @@ describe('lbfgs patience', () => {
   };
   it('patience k needs k consecutive calm iterations, so it stops later and lower than patience 1', () => {
     const opts = { tol: 1e-4, maxStep: 0.01, maxIter: 5000 } as const;
-    const one = lbfgs(illScaled, [0, 0, 0, 0], opts), ten = lbfgs(illScaled, [0, 0, 0, 0], { ...opts, patience: 10 });
+    const one = lbfgs(illScaled, [0, 0, 0, 0], { ...opts, patience: 1 }), ten = lbfgs(illScaled, [0, 0, 0, 0], { ...opts, patience: 10 });
     expect(one.reason).toBe('tol');
     expect(ten.iterations).toBeGreaterThanOrEqual(one.iterations + 9);
     expect(ten.value).toBeLessThan(one.value);
     // Without a step cap the same problem converges in a few steps under either rule.
     expect(lbfgs(illScaled, [0, 0, 0, 0], { tol: 1e-12, patience: 3 }).value).toBeLessThan(1e-10);
+  });
+  it('defaults to the research stopping rule: max|∇| ≤ 1e-6, else 20 calm iterations, and reports gradMax', () => {
+    const r = lbfgs(rosenbrock, [-1.2, 1]);
+    expect(r.reason).toBe('gtol');
+    expect(r.gradMax).toBeLessThanOrEqual(1e-6);
+    const capped = lbfgs(illScaled, [0, 0, 0, 0], { tol: 1e-4, maxStep: 0.01 });
+    expect(capped.iterations).toBeGreaterThanOrEqual(20);
+    expect(capped.gradMax).toBeGreaterThan(0);
+    expect(() => lbfgs(rosenbrock, [0, 0], { maxIter: Infinity })).toThrow(/lbfgs: maxIter must be a finite integer/);
   });
   it('rejects patience < 1 or non-integer', () => {
     expect(() => lbfgs(illScaled, [0, 0], { patience: 0 })).toThrow(/patience must be an integer ≥ 1/);

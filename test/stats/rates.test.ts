@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../engine/index.js';
-import { axisValue, fitRate, fitRates, linearFit, logSpaced, summaryRows } from '../../moe/stats/index.js';
+import { axisValue, fitRate, fitRates, linearFit, logSpaced, powerLawSlope, summaryRows } from '../../moe/stats/index.js';
 import type { CellResult } from '../../moe/stats/index.js';
 
 describe('linearFit', () => {
@@ -21,7 +21,8 @@ describe('linearFit', () => {
 function powerLaw(a: number, noise: number, seed: number, axis: 'n' | 'logn/n' = 'n') {
   const rng = new Rng(seed);
   return logSpaced(100, 100000, 8).map((n) => ({
-    n, values: Array.from({ length: 10 }, () => 3 * Math.exp((axis === 'n' ? -a * Math.log(n) : a * Math.log(Math.log(n) / n)) + noise * rng.normal())),
+    // With noise 0 the repetitions are c·(1 ± 0.1) around the exact law: the mean is exact, the spread non-zero.
+    n, values: Array.from({ length: 10 }, (_, k) => 3 * (noise === 0 ? 1 + (k % 2 ? 0.1 : -0.1) : 1) * Math.exp((axis === 'n' ? -a * Math.log(n) : a * Math.log(Math.log(n) / n)) + noise * rng.normal())),
   }));
 }
 
@@ -61,5 +62,45 @@ describe('summaries', () => {
   });
   it('logSpaced spans the range', () => {
     expect(logSpaced(100, 100000, 10)).toEqual([100, 215, 464, 1000, 2154, 4642, 10000, 21544, 46416, 100000]);
+  });
+});
+
+describe('rates for research claims', () => {
+  it('powerLawSlope: n^-1/2 has slope −0.5 on log n but ≈ 0.575 on log(log n / n) over [1e2, 1e5]', () => {
+    const ns = logSpaced(100, 100000, 10);
+    expect(powerLawSlope(ns, 0.5, 'n')).toBeCloseTo(-0.5, 12);
+    const onPaperAxis = powerLawSlope(ns, 0.5, 'logn/n');
+    expect(onPaperAxis).toBeGreaterThan(0.57);
+    expect(onPaperAxis).toBeLessThan(0.58);
+    // A narrower grid gives a different slope: the theory line depends on the grid.
+    expect(Math.abs(powerLawSlope(logSpaced(100, 1e4, 5), 0.5, 'logn/n') - onPaperAxis)).toBeGreaterThan(0.005);
+  });
+  it("the '1/logn' axis recovers a (log n)^-a law and axisValue rejects n ≤ e there", () => {
+    const groups = logSpaced(100, 100000, 6).map((n, k) => ({ n, values: [2, 3].map((c) => c * (1 + 0.01 * k) ** 0 * Math.log(n) ** -0.7) }));
+    expect(fitRate(groups, { axis: '1/logn', resamples: 20 }).slope).toBeCloseTo(0.7, 10);
+    expect(() => axisValue(2, '1/logn')).toThrow(/axisValue: n must be > e/);
+  });
+  it('refuses a rate fit with one repetition per n or no spread (no zero-width interval)', () => {
+    const one = logSpaced(100, 10000, 4).map((n) => ({ n, values: [1 / Math.sqrt(n)] }));
+    expect(() => fitRate(one)).toThrow(/fitRate: no resampling spread: n = 100 has 1 usable repetition/);
+    const same = logSpaced(100, 10000, 4).map((n) => ({ n, values: [1 / n, 1 / n] }));
+    expect(() => fitRate(same)).toThrow(/identical/);
+    expect(() => fitRate(powerLaw(0.5, 0.1, 2), { resamples: Infinity })).toThrow(/resamples must be an integer/);
+  });
+  it('median and mean-of-log slopes resist one far-off repetition that moves the mean slope', () => {
+    const rng = new Rng(11);
+    const ns = logSpaced(100, 100000, 8);
+    const results: CellResult[] = [];
+    ns.forEach((n, i) => {
+      for (let rep = 0; rep < 9; rep++) {
+        const outlier = i === ns.length - 1 && rep === 0;
+        results.push({ id: `${n}/${rep}`, n, rep, seed: rep, metrics: { L: outlier ? 1e3 / Math.sqrt(n) : Math.exp(0.05 * rng.normal()) / Math.sqrt(n) } });
+      }
+    });
+    const [f] = fitRates(results, [{ series: 'L', theoryExponent: 0.5 }], { resamples: 50 });
+    expect(f!.slopeMedian!).toBeCloseTo(-0.5, 1);
+    expect(Math.abs(f!.slopeMedian! - f!.slope)).toBeGreaterThan(0.1);
+    expect(f!.theory).toBeCloseTo(-0.5, 12);
+    expect(f!.reps).toEqual([9, 9]);
   });
 });
