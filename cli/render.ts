@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { axisValue } from '../moe/stats/rates.js';
+import { importVega, importVegaLite } from './optional-deps.js';
 import type { CellResult, Experiment, ExperimentSummary } from '../moe/stats/experiment.js';
 
 /** The vega-lite spec of an experiment summary (exported for tests and for custom rendering). */
@@ -37,8 +38,8 @@ export function plotSpec(summary: ExperimentSummary): Record<string, unknown> {
 
 /** Renders a vega-lite spec to an SVG string (headless). */
 export async function renderSvg(vlSpec: Record<string, unknown>): Promise<string> {
-  const vl = await import('vega-lite');
-  const vega = await import('vega');
+  const vl = await importVegaLite();
+  const vega = await importVega();
   const compiled = vl.compile(vlSpec as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG();

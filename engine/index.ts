@@ -32,4 +32,6 @@ export { preloadGpujs, gpujsAvailable } from './backend/gpujs-loader.js';
 export { createGpujsWorkerBackend, gpujsWorkerSupported } from './backend/gpujs-worker.js';
 export type { GpujsWorkerMode, GpujsWorkerOptions } from './backend/gpujs-worker.js';
 export type { GpujsConstructor, GpujsInputFn } from './backend/gpujs-loader.js';
+export { OptionalDependencyError, OPTIONAL_DEPENDENCIES, installCommand } from './optional-dep.js';
+export type { OptionalDependencyInfo, OptionalPackage } from './optional-dep.js';
 export * from './ops/index.js';

@@ -10,7 +10,14 @@
  *   3. in Node ≥ 20.16, `require('gpu.js')` through `process.getBuiltinModule('module').createRequire`,
  *      synchronously, so the sync matmul API can use it on first call;
  *   4. `await preloadGpujs()` (a guarded dynamic `import('gpu.js')`) for runtimes without (3).
+ *
+ * gpu.js is an optional peer dependency (see {@link OPTIONAL_DEPENDENCIES}): when it is not installed,
+ * {@link loadGpujs} throws an {@link OptionalDependencyError} that says `npm install gpu.js@2.24.1`.
+ *
+ * @module
  */
+import { MoegradError, ValueError } from '../errors.js';
+import { OptionalDependencyError, importOptional, requireOptional } from '../optional-dep.js';
 
 /** The slice of a gpu.js kernel (its run shortcut) that moegrad uses. */
 export interface GpujsKernelRun {
@@ -34,8 +41,11 @@ export type GpujsConstructor = new (settings?: { mode?: string }) => GpujsInstan
 /** gpu.js's `input(flat, [width, height])`: wraps a flat array as a 2-D argument without a JS copy. */
 export type GpujsInputFn = (value: Float32Array, size: number[]) => unknown;
 
+/** The parts of gpu.js that moegrad uses, found by {@link gpujsFrom}. */
 export interface GpujsModule {
+  /** The `GPU` constructor. */
   GPU: GpujsConstructor;
+  /** gpu.js's `input` helper. */
   input: GpujsInputFn;
   /** gpu.js's kernel classes by their source names, to name the class that ran even in a minified build. */
   kernelClasses: ReadonlyMap<unknown, string>;
@@ -45,20 +55,22 @@ const KERNEL_CLASS_NAMES = ['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel', '
 
 let cached: GpujsModule | Error | undefined;
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** The pieces of gpu.js moegrad needs from a module object or the browser global. */
+/**
+ * The pieces of gpu.js moegrad needs from a module object or the browser global.
+ *
+ * @param lib - gpu.js's module exports (Node) or the browser's `GPU` global.
+ * @param GPU - a `GPU` constructor that overrides `lib.GPU`.
+ * @throws {@link ValueError} when `lib`/`GPU` is not gpu.js (no constructor with `createKernel`, or no `input`).
+ */
 export function gpujsFrom(lib: unknown, GPU?: GpujsConstructor): GpujsModule {
   const l = (lib ?? {}) as { GPU?: unknown; input?: unknown };
   const ctor = GPU ?? (typeof l.GPU === 'function' ? (l.GPU as GpujsConstructor) : undefined);
   // gpu-browser.js copies every export onto the GPU constructor, `input` included.
   const input = typeof l.input === 'function' ? l.input : (ctor as unknown as { input?: unknown } | undefined)?.input;
   if (!ctor || typeof (ctor as unknown as { prototype?: { createKernel?: unknown } }).prototype?.createKernel !== 'function') {
-    throw new Error('not gpu.js: expected a GPU constructor with createKernel');
+    throw new ValueError('gpujsFrom', `not gpu.js: expected a GPU constructor with createKernel; got ${ctor === undefined ? 'none' : typeof ctor}`);
   }
-  if (typeof input !== 'function') throw new Error('gpu.js `input` helper not found (pass it next to GPU)');
+  if (typeof input !== 'function') throw new ValueError('gpujsFrom', `gpu.js \`input\` helper not found (pass it next to GPU); got ${typeof input}`);
   const kernelClasses = new Map<unknown, string>();
   for (const source of [l, ctor] as Record<string, unknown>[]) {
     for (const name of KERNEL_CLASS_NAMES) if (typeof source[name] === 'function') kernelClasses.set(source[name], name);
@@ -73,19 +85,23 @@ function loadSync(): GpujsModule | Error {
   }
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   if (typeof proc?.getBuiltinModule !== 'function') {
-    return new Error('gpu.js is not loaded: in a browser pass it in (createGpujsBackend({ GPU })) or load gpu-browser.js; '
+    return new MoegradError('loadGpujs', 'gpu.js is not loaded: in a browser pass it in (createGpujsBackend({ GPU })) or load gpu-browser.js; '
       + 'in Node < 20.16 call `await preloadGpujs()` first');
   }
   try {
-    const mod = proc.getBuiltinModule('module') as { createRequire(url: string): (id: string) => unknown };
-    const require = mod.createRequire(import.meta.url);
-    return gpujsFrom(require('gpu.js'));
+    return gpujsFrom(requireOptional('gpu.js', 'loadGpujs'));
   } catch (e) {
-    return new Error(`cannot load gpu.js: ${message(e)}`);
+    return e instanceof OptionalDependencyError ? e : new OptionalDependencyError('loadGpujs', 'gpu.js', 'failed', e);
   }
 }
 
-/** gpu.js, loaded on first use; throws an Error that says why when it cannot be loaded. */
+/**
+ * gpu.js, loaded on first use (the result, or the failure, is cached).
+ *
+ * @throws {@link OptionalDependencyError} when gpu.js is not installed (the message says
+ *   `npm install gpu.js@2.24.1`) or fails to load; {@link MoegradError} in a runtime without a
+ *   synchronous `require` before {@link preloadGpujs}.
+ */
 export function loadGpujs(): GpujsModule {
   cached ??= loadSync();
   if (cached instanceof Error) throw cached;
@@ -99,17 +115,17 @@ export function gpujsAvailable(): boolean {
 
 /**
  * Loads gpu.js with a dynamic `import()` (for runtimes where the synchronous path is unavailable).
- * Resolves to false, without throwing, when it cannot be loaded.
+ * Resolves to false, without throwing, when it cannot be loaded; {@link loadGpujs} then throws the
+ * reason ({@link OptionalDependencyError} naming the package to install).
  */
 export async function preloadGpujs(): Promise<boolean> {
   if (cached !== undefined && !(cached instanceof Error)) return true;
   try {
-    const specifier = 'gpu.js'; // a variable, so bundlers leave it alone
-    const lib = (await import(/* @vite-ignore */ specifier)) as { default?: unknown };
+    const lib = await importOptional<{ default?: unknown }>('gpu.js', 'preloadGpujs');
     cached = gpujsFrom(lib.default ?? lib);
     return true;
   } catch (e) {
-    cached = new Error(`cannot load gpu.js: ${message(e)}`);
+    cached = e instanceof OptionalDependencyError ? e : new OptionalDependencyError('preloadGpujs', 'gpu.js', 'failed', e);
     return false;
   }
 }

@@ -18,6 +18,7 @@
 import type { TypedArray } from '../tensor.js';
 import { ValueError } from '../errors.js';
 import { KERNEL_CACHE_LIMIT, KERNEL_CLASS_MODE, MATMUL_SOURCE, describeRun, type GpujsBackend } from './gpujs.js';
+import { assertOptionalInstalled } from '../optional-dep.js';
 
 /** gpu.js modes that can run in the worker: `webgpu` is the point; `webasm` and `cpu` test the bridge. */
 export type GpujsWorkerMode = 'webgpu' | 'webasm' | 'cpu';
@@ -174,6 +175,7 @@ export function createGpujsWorkerBackend(options: GpujsWorkerOptions = {}): Gpuj
     if (worker) return worker;
     const wt = workerThreads();
     if (!wt) throw new ValueError(name, 'needs Node ≥ 20.16 (worker_threads through process.getBuiltinModule) and SharedArrayBuffer');
+    assertOptionalInstalled('gpu.js', name); // a clear 'npm install gpu.js' error instead of the worker's require failure
     const { port1, port2 } = new wt.MessageChannel();
     const w = new wt.Worker(WORKER_SOURCE, {
       eval: true,

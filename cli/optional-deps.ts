@@ -1,0 +1,16 @@
+/**
+ * The CLI's optional plotting packages (vega, vega-lite: optional peer dependencies of moegrad),
+ * imported on first use. When one is missing the import throws an OptionalDependencyError whose
+ * message names the package and says `npm install 'vega@…' 'vega-lite@…'`.
+ */
+import { importOptional } from '../engine/optional-dep.js';
+
+/** vega-lite (compiles the plot spec), or an OptionalDependencyError naming it. */
+export function importVegaLite(): Promise<typeof import('vega-lite')> {
+  return importOptional<typeof import('vega-lite')>('vega-lite', 'renderSvg');
+}
+
+/** vega (renders the compiled spec to SVG headless), or an OptionalDependencyError naming it. */
+export function importVega(): Promise<typeof import('vega')> {
+  return importOptional<typeof import('vega')>('vega', 'renderSvg');
+}
