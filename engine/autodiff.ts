@@ -7,6 +7,7 @@ import { Tape, backward, record, withTape } from './tape.js';
 import { type TensorTree, treeLeaves, treeMap } from './tree.js';
 import { ShapeError, DTypeError, fmtShape } from './errors.js';
 import { sameShape } from './shape.js';
+import { checkFunction, checkTensor } from './validate.js';
 
 /**
  * A differentiable alias of `x` (same data). Tracking the alias, not `x` itself, keeps each
@@ -41,6 +42,7 @@ export interface ValueAndGrad<T extends TensorTree> {
 export function valueAndGrad<T extends TensorTree, R extends unknown[] = []>(
   f: (x: T, ...rest: R) => Tensor,
 ): (x: T, ...rest: R) => ValueAndGrad<T> {
+  checkFunction('valueAndGrad', f);
   return (x: T, ...rest: R) => {
     const { tape, inputs, leaves, out } = trace(x, (xi) => f(xi, ...rest), 'grad');
     if (out.size !== 1) {
@@ -54,6 +56,7 @@ export function valueAndGrad<T extends TensorTree, R extends unknown[] = []>(
 
 /** `grad(f)(x, ...rest)` → ∂f/∂x for scalar-valued `f`, in the structure of `x`. */
 export function grad<T extends TensorTree, R extends unknown[] = []>(f: (x: T, ...rest: R) => Tensor): (x: T, ...rest: R) => T {
+  checkFunction('grad', f);
   const vg = valueAndGrad(f);
   return (x: T, ...rest: R) => vg(x, ...rest).grad;
 }
@@ -67,6 +70,7 @@ export interface VjpResult<T extends TensorTree> {
 
 /** Vector–Jacobian product for any-shaped outputs: `vjp(f, x).vjp(dy) = (∂f/∂x)ᵀ dy`. */
 export function vjp<T extends TensorTree>(f: (x: T) => Tensor, x: T): VjpResult<T> {
+  checkFunction('vjp', f);
   const { tape, inputs, leaves, out } = trace(x, f, 'vjp');
   return {
     value: out,
@@ -84,5 +88,6 @@ export function vjp<T extends TensorTree>(f: (x: T) => Tensor, x: T): VjpResult<
 
 /** The same values with no gradient flowing back (`jax.lax.stop_gradient`, `tensor.detach()`). */
 export function stopGradient(x: Tensor): Tensor {
+  checkTensor('stopGradient', x, 'x');
   return fromData(x.data, x.shape);
 }

@@ -57,7 +57,16 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
 
 /** Validates a user-supplied shape: non-negative integers. */
 export function checkShape(shape: Shape, op: string): void {
+  if (!Array.isArray(shape)) {
+    throw new ShapeError(op, `shape must be an array of non-negative integers; got ${shape === null ? 'null' : typeof shape}`);
+  }
+  let n = 1;
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `shape entries must be non-negative integers; got ${fmtShape(shape)}`);
+    n *= d;
   }
+  if (n > MAX_ELEMENTS) throw new ShapeError(op, `shape ${fmtShape(shape)} has ${n} elements, more than the ${MAX_ELEMENTS} a tensor can hold`);
 }
+
+/** Most elements one tensor may hold (2^31 − 1: typed-array lengths and Int32 indices). */
+export const MAX_ELEMENTS = 0x7fffffff;

@@ -5,6 +5,11 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
 import { type Shape, sizeOf, checkShape } from './shape.js';
 import type { Rng } from './rng.js';
+import { formatTensor } from './format.js';
+
+/** Node's `util.inspect.custom` (a registered symbol, so no `node:util` import is needed; browser-safe). */
+const INSPECT: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
+import { checkDType, checkTensor, checkNumber, checkCountIn, describeValue, MAX_COUNT } from './validate.js';
 
 export type DType = 'float64' | 'float32';
 export type TypedArray = Float64Array | Float32Array;
@@ -24,6 +29,11 @@ export class Tensor {
 
   /** Internal: wraps `data` without copying. Use the factories (`tensor`, `zeros`, ...) instead. */
   constructor(data: TypedArray, shape: Shape) {
+    if (!(data instanceof Float64Array || data instanceof Float32Array)) {
+      throw new DTypeError('Tensor', `data must be a Float64Array or Float32Array; got ${describeValue(data)}`);
+    }
+    if (!Array.isArray(shape)) throw new ShapeError('Tensor', `shape must be an array of non-negative integers; got ${describeValue(shape)}`);
+    checkShape(shape, 'Tensor');
     if (data.length !== sizeOf(shape)) {
       throw new ShapeError('Tensor', `data has ${data.length} elements but shape ${fmtShape(shape)} needs ${sizeOf(shape)}`);
     }
@@ -74,14 +84,33 @@ export class Tensor {
     return this.#data[off]!;
   }
 
+  /**
+   * The values, shape and dtype, printed like PyTorch (summarised with `...` above 1000 elements):
+   * `tensor([[1.0000, 2.5000],\n        [3.0000, 4.0000]], shape=[2, 2], dtype=float64)`.
+   * See {@link formatTensor} for the rules and for other print options.
+   */
   toString(): string {
-    return `Tensor(${fmtShape(this.shape)}, ${this.dtype})`;
+    return formatTensor(this);
+  }
+
+  /**
+   * Node's `util.inspect` hook (`console.log(t)`, the REPL): the same text as {@link Tensor.toString}.
+   * Nested deeper than `util.inspect`'s `depth`, a tensor prints as `Tensor([2, 2], float64)`.
+   */
+  [INSPECT](depth: number): string {
+    return depth < 0 ? `Tensor(${fmtShape(this.shape)}, ${this.dtype})` : formatTensor(this);
   }
 }
 
 /** Allocates a buffer of the given dtype. */
 export function allocate(dtype: DType, n: number): TypedArray {
-  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+  if (dtype !== 'float64' && dtype !== 'float32') checkDType('allocate', dtype);
+  if (!(Number.isInteger(n) && n >= 0 && n <= MAX_COUNT)) checkCountIn('allocate', 'length', n, 0, MAX_COUNT);
+  try {
+    return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+  } catch (e) {
+    throw new ValueError('allocate', `cannot allocate ${n} ${dtype} elements (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 /** Wraps freshly computed data as a tensor (no copy). */
@@ -119,6 +148,11 @@ function flattenNested(value: NestedArray, shape: number[], out: number[], dim: 
  */
 export function tensor(values: NestedArray | ArrayLike<number>, shape?: Shape, dtype: DType = 'float64'): Tensor {
   const op = 'tensor';
+  checkDType(op, dtype);
+  if (shape !== undefined && !Array.isArray(shape)) throw new ShapeError(op, `shape must be an array of non-negative integers; got ${describeValue(shape)}`);
+  if (typeof values !== 'number' && (values === null || typeof values !== 'object')) {
+    throw new ValueError(op, `values must be a number, a (nested) array of numbers or a typed array; got ${describeValue(values)}`);
+  }
   let flat: ArrayLike<number>;
   let inferred: number[];
   if (typeof values === 'number') { flat = [values]; inferred = []; }
@@ -136,27 +170,40 @@ export function tensor(values: NestedArray | ArrayLike<number>, shape?: Shape, d
     throw new ShapeError(op, `got ${flat.length} values, which does not fit shape ${fmtShape(finalShape)}`);
   }
   const data = allocate(dtype, flat.length);
-  for (let i = 0; i < flat.length; i++) data[i] = flat[i]!;
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    if (typeof v !== 'number') throw new ValueError(op, `values must be numbers; got ${describeValue(v)} at flat index ${i}`);
+    data[i] = v;
+  }
   return new Tensor(data, finalShape);
 }
 
 /** A tensor filled with `value`. */
 export function full(shape: Shape, value: number, dtype: DType = 'float64'): Tensor {
-  checkShape(shape, 'full');
+  return fill('full', shape, value, dtype);
+}
+
+function fill(op: string, shape: Shape, value: number, dtype: DType): Tensor {
+  checkShape(shape, op);
+  checkDType(op, dtype);
+  if (typeof value !== 'number') throw new ValueError(op, `value must be a number; got ${describeValue(value)}`);
   const data = allocate(dtype, sizeOf(shape));
   data.fill(value);
   return new Tensor(data, shape);
 }
 
-export function zeros(shape: Shape, dtype: DType = 'float64'): Tensor { return full(shape, 0, dtype); }
-export function ones(shape: Shape, dtype: DType = 'float64'): Tensor { return full(shape, 1, dtype); }
-export function scalar(value: number, dtype: DType = 'float64'): Tensor { return full([], value, dtype); }
+export function zeros(shape: Shape, dtype: DType = 'float64'): Tensor { return fill('zeros', shape, 0, dtype); }
+export function ones(shape: Shape, dtype: DType = 'float64'): Tensor { return fill('ones', shape, 1, dtype); }
+export function scalar(value: number, dtype: DType = 'float64'): Tensor { return fill('scalar', [], value, dtype); }
 
 /** `[start, start+step, ...)` below `stop`, like `numpy.arange`. */
 export function arange(start: number, stop?: number, step = 1, dtype: DType = 'float64'): Tensor {
+  checkDType('arange', dtype);
   if (stop === undefined) { stop = start; start = 0; }
-  if (step === 0 || !Number.isFinite(step)) throw new ValueError('arange', `step must be finite and non-zero; got ${step}`);
-  const n = Math.max(0, Math.ceil((stop - start) / step));
+  checkNumber('arange', 'start', start);
+  checkNumber('arange', 'stop', stop);
+  if (step === 0 || !Number.isFinite(step)) throw new ValueError('arange', `step must be finite and non-zero; got ${describeValue(step)}`);
+  const n = checkCountIn('arange', 'number of elements ⌈(stop − start)/step⌉', Math.max(0, Math.ceil((stop - start) / step)), 0, MAX_COUNT);
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return new Tensor(data, [n]);
@@ -165,6 +212,9 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
 /** Standard normal samples scaled by `std` (default 1). */
 export function randn(rng: Rng, shape: Shape, std = 1, dtype: DType = 'float64'): Tensor {
   checkShape(shape, 'randn');
+  checkDType('randn', dtype);
+  checkRng('randn', rng);
+  checkNumber('randn', 'std', std, { min: 0 });
   const data = allocate(dtype, sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = std * rng.normal();
   return new Tensor(data, shape);
@@ -173,6 +223,10 @@ export function randn(rng: Rng, shape: Shape, std = 1, dtype: DType = 'float64')
 /** Uniform samples in [low, high). */
 export function rand(rng: Rng, shape: Shape, low = 0, high = 1, dtype: DType = 'float64'): Tensor {
   checkShape(shape, 'rand');
+  checkDType('rand', dtype);
+  checkRng('rand', rng);
+  checkNumber('rand', 'low', low);
+  checkNumber('rand', 'high', high, { min: low });
   const data = allocate(dtype, sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * rng.uniform();
   return new Tensor(data, shape);
@@ -180,6 +234,8 @@ export function rand(rng: Rng, shape: Shape, low = 0, high = 1, dtype: DType = '
 
 /** Same values in another dtype (a copy; not differentiable across dtypes). */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  checkTensor('cast', x, 'x');
+  checkDType('cast', dtype);
   const data = allocate(dtype, x.size);
   data.set(x.data);
   return new Tensor(data, x.shape);
@@ -198,5 +254,11 @@ export function commonDType(op: string, ...xs: readonly Tensor[]): DType {
 
 /** Throws unless `x` is a Tensor (catches plain arrays passed by mistake). */
 export function assertTensor(x: unknown, op: string, name = 'input'): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new DTypeError(op, `${name} must be a Tensor; got ${x === null ? 'null' : typeof x}`);
+  checkTensor(op, x, name);
+}
+
+function checkRng(op: string, rng: unknown): void {
+  if (rng === null || typeof rng !== 'object' || typeof (rng as Rng).normal !== 'function' || typeof (rng as Rng).uniform !== 'function') {
+    throw new ValueError(op, `rng must be an Rng; got ${describeValue(rng)}`);
+  }
 }

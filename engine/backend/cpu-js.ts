@@ -15,8 +15,8 @@ export function matmulBlocked(a: TypedArray, aOff: number, b: TypedArray, bOff: 
     for (let i = 0; i < m; i++) {
       const cRow = cOff + i * n, aRow = aOff + i * k;
       for (let p = p0; p < p1; p++) {
+        // No `av === 0` shortcut: 0·∞ and 0·NaN must give NaN (IEEE), as on the wasm and tiled paths.
         const av = a[aRow + p]!;
-        if (av === 0) continue;
         const bRow = bOff + p * n;
         for (let j = 0; j < n; j++) c[cRow + j] = c[cRow + j]! + av * b[bRow + j]!;
       }

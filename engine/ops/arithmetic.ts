@@ -8,6 +8,7 @@ import { record } from '../tape.js';
 import { sameShape, broadcastShapes } from '../shape.js';
 import { ValueError } from '../errors.js';
 import { asTensor, mapUnary, mapBinary } from './kernels.js';
+import { checkNumber, describeValue } from '../validate.js';
 import { broadcastTo } from './shape-ops.js';
 
 type Operand = Tensor | number;
@@ -60,14 +61,18 @@ export const div = defineBinary('div', (u, v) => u / v, (_a, b, y, dy, needs) =>
   needs[0] ? div(dy, b) : null,
   needs[1] ? neg(div(mul(dy, y), b)) : null,
 ]);
-/** max(a, b).  NOTE: at a tie the gradient goes to `a`. */
-export const maximum = defineBinary('maximum', (u, v) => (u >= v ? u : v), (a, b, _y, dy, needs) => {
-  const pickA = compareMask(a, b, (u, v) => u >= v);
+/**
+ * max(a, b), IEEE/PyTorch semantics: NaN on either side gives NaN (`maximum(NaN, 1)` and
+ * `maximum(1, NaN)` are both NaN). NOTE: at a tie the gradient goes to `a`; where a is NaN it goes
+ * to a, where only b is NaN to b (the NaN operand "wins").
+ */
+export const maximum = defineBinary('maximum', (u, v) => (u >= v || u !== u ? u : v), (a, b, _y, dy, needs) => {
+  const pickA = compareMask(a, b, (u, v) => u >= v || u !== u);
   return [needs[0] ? mul(dy, pickA) : null, needs[1] ? mul(dy, sub(1, pickA)) : null];
 });
-/** min(a, b).  NOTE: at a tie the gradient goes to `a`. */
-export const minimum = defineBinary('minimum', (u, v) => (u <= v ? u : v), (a, b, _y, dy, needs) => {
-  const pickA = compareMask(a, b, (u, v) => u <= v);
+/** min(a, b), NaN-propagating like {@link maximum}. NOTE: at a tie the gradient goes to `a`. */
+export const minimum = defineBinary('minimum', (u, v) => (u <= v || u !== u ? u : v), (a, b, _y, dy, needs) => {
+  const pickA = compareMask(a, b, (u, v) => u <= v || u !== u);
   return [needs[0] ? mul(dy, pickA) : null, needs[1] ? mul(dy, sub(1, pickA)) : null];
 });
 
@@ -84,6 +89,9 @@ export function where(mask: Tensor | ArrayLike<boolean | number>, a: Operand, b:
   const op = 'where';
   let at = asTensor(a, b, op), bt = asTensor(b, at, op);
   commonDType(op, at, bt);
+  if (!(mask instanceof Tensor) && !Array.isArray(mask) && !ArrayBuffer.isView(mask)) {
+    throw new ValueError(op, `mask must be a Tensor, an array or a typed array; got ${describeValue(mask)}`);
+  }
   const maskT = mask instanceof Tensor ? mask : fromData(Float64Array.from(mask as ArrayLike<number>, (v) => (v ? 1 : 0)), [(mask as ArrayLike<number>).length]);
   const shape = broadcastShapes(broadcastShapes(at.shape, bt.shape, op), maskT.shape, op);
   at = broadcastTo(at, shape); bt = broadcastTo(bt, shape);
@@ -124,8 +132,8 @@ export function stableSigmoid(v: number): number {
 export const sigmoid = defineUnary('sigmoid', stableSigmoid, (_x, y, dy) => mul(dy, mul(y, sub(1, y))));
 /** softplus(x) = log(1+eˣ) = max(x,0) + log1p(e^−|x|).  dx = dy·σ(x) */
 export const softplus = defineUnary('softplus', (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))), (x, _y, dy) => mul(dy, sigmoid(x)));
-/** max(x, 0).  NOTE: relu'(0) = 0. */
-export const relu = defineUnary('relu', (v) => (v > 0 ? v : 0), (x, _y, dy) => mul(dy, mapUnary(x, (v) => (v > 0 ? 1 : 0))));
+/** max(x, 0); relu(NaN) = NaN (PyTorch).  NOTE: relu'(0) = 0; the gradient passes where x is NaN. */
+export const relu = defineUnary('relu', (v) => (v <= 0 ? 0 : v), (x, _y, dy) => mul(dy, mapUnary(x, (v) => (v <= 0 ? 0 : 1))));
 /** x·σ(x).  dx = dy·σ(x)(1 + x(1 − σ(x))) */
 export const silu = defineUnary('silu', (v) => v * stableSigmoid(v), (x, _y, dy) => {
   const s = sigmoid(x);
@@ -171,14 +179,20 @@ export const erf = defineUnary('erf', erfScalar, (x, _y, dy) => mul(dy, mul(exp(
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
+/** |x| from which tanh(√(2/π)(x + 0.044715x³)) rounds to ±1 exactly (the argument exceeds 19.06 from |x| ≈ 9). */
+const GELU_TANH_SATURATION = 30;
 /** GELU, tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
  *  dx = dy·[0.5(1+t) + 0.5x(1−t²)·√(2/π)(1 + 3·0.044715x²)] */
 export const geluTanh = defineUnary('geluTanh',
   (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v))),
   (x, _y, dy) => {
-    const t = tanh(mul(add(x, mul(pow(x, 3), GELU_C)), SQRT_2_OVER_PI));
-    const du = mul(add(mul(square(x), 3 * GELU_C), 1), SQRT_2_OVER_PI);
-    return mul(dy, add(mul(add(t, 1), 0.5), mul(mul(x, sub(1, square(t))), mul(du, 0.5))));
+    // Evaluated at x clamped to ±GELU_TANH_SATURATION, where tanh is exactly ±1 in float64, so the
+    // formula is unchanged for |x| below it and gives 0.5(1 + sign x) beyond — instead of
+    // x·(1 − t²)·du = huge·0·∞ = NaN once x³ or x² overflow (|x| ≳ 1e103 / 1e154).
+    const xc = minimum(maximum(x, -GELU_TANH_SATURATION), GELU_TANH_SATURATION);
+    const t = tanh(mul(add(xc, mul(pow(xc, 3), GELU_C)), SQRT_2_OVER_PI));
+    const du = mul(add(mul(square(xc), 3 * GELU_C), 1), SQRT_2_OVER_PI);
+    return mul(dy, add(mul(add(t, 1), 0.5), mul(mul(xc, sub(1, square(t))), mul(du, 0.5))));
   });
 /**
  * GELU, exact: x·Φ(x) with Φ the standard normal CDF, Φ(x) = erfc(−x/√2)/2 (accurate in relative
@@ -193,6 +207,7 @@ export const geluErf = defineUnary('geluErf',
   });
 /** GELU: `gelu(x)` is the exact erf form; pass `'tanh'` for the tanh approximation. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  if (approximate !== 'none' && approximate !== 'tanh') throw new ValueError('gelu', `approximate must be 'none' or 'tanh'; got ${describeValue(approximate)}`);
   return approximate === 'tanh' ? geluTanh(x) : geluErf(x);
 }
 
@@ -200,13 +215,14 @@ export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
 export function pow(x: Tensor, p: number): Tensor {
   const op = 'pow';
   const xt = asTensor(x, x, op);
-  if (!Number.isFinite(p)) throw new ValueError(op, `exponent must be finite; got ${p}`);
+  checkNumber(op, 'exponent p', p);
   const y = mapUnary(xt, (v) => Math.pow(v, p));
   return record(op, [xt], y, (dy) => [p === 0 ? mul(dy, 0) : mul(dy, mul(pow(xt, p - 1), p))]);
 }
 
 /** c·x for a constant c (cheaper than mul with broadcasting). dx = c·dy */
 export function scale(x: Tensor, c: number): Tensor {
+  if (typeof c !== 'number') throw new ValueError('scale', `c must be a number; got ${describeValue(c)}`);
   const y = mapUnary(asTensor(x, x, 'scale'), (v) => v * c);
   return record('scale', [x], y, (dy) => [scale(dy, c)]);
 }

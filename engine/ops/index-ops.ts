@@ -8,9 +8,10 @@ import { record } from '../tape.js';
 import { sizeOf } from '../shape.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { axisLayout, forEachLine } from './kernels.js';
+import { checkCountIn, checkDType, checkIndexArray, MAX_COUNT } from '../validate.js';
 
 function checkIndices(op: string, indices: Int32Array, bound: number): void {
-  if (!(indices instanceof Int32Array)) throw new ValueError(op, 'indices must be an Int32Array');
+  checkIndexArray(op, indices);
   for (let i = 0; i < indices.length; i++) {
     const v = indices[i]!;
     if (v < 0 || v >= bound) throw new ValueError(op, `index ${v} at position ${i} is out of range [0, ${bound})`);
@@ -21,6 +22,7 @@ function checkIndices(op: string, indices: Int32Array, bound: number): void {
 export function gatherRows(x: Tensor, indices: Int32Array): Tensor {
   const op = 'gatherRows';
   assertTensor(x, op);
+  checkIndexArray(op, indices);
   if (x.rank < 1) throw new ShapeError(op, `needs rank ≥ 1; got ${fmtShape(x.shape)}`);
   const n = x.shape[0]!;
   checkIndices(op, indices, n);
@@ -36,6 +38,8 @@ export function gatherRows(x: Tensor, indices: Int32Array): Tensor {
 export function scatterAddRows(x: Tensor, indices: Int32Array, numRows: number): Tensor {
   const op = 'scatterAddRows';
   assertTensor(x, op);
+  checkIndexArray(op, indices);
+  checkCountIn(op, 'numRows', numRows, 0, MAX_COUNT);
   if (x.rank < 1 || x.shape[0] !== indices.length) {
     throw new ShapeError(op, `source must have one row per index; got ${fmtShape(x.shape)} and ${indices.length} indices`);
   }
@@ -70,6 +74,7 @@ function alongAxisLayout(op: string, shape: readonly number[], indices: Int32Arr
 export function takeAlongAxis(x: Tensor, indices: Int32Array, axis = -1): Tensor {
   const op = 'takeAlongAxis';
   assertTensor(x, op);
+  checkIndexArray(op, indices);
   const { layout, k, idxShape } = alongAxisLayout(op, x.shape, indices, axis);
   checkIndices(op, indices, layout.n);
   const out = allocate(x.dtype, indices.length);
@@ -94,6 +99,8 @@ export function takeAlongAxis(x: Tensor, indices: Int32Array, axis = -1): Tensor
 export function scatterAlongAxis(x: Tensor, indices: Int32Array, axis: number, size: number): Tensor {
   const op = 'scatterAlongAxis';
   assertTensor(x, op);
+  checkIndexArray(op, indices);
+  checkCountIn(op, 'size', size, 0, MAX_COUNT);
   if (indices.length !== x.size) throw new ShapeError(op, `indices (${indices.length}) must match the source ${fmtShape(x.shape)}`);
   checkIndices(op, indices, size);
   const layout = axisLayout(x.shape, axis, op);
@@ -117,7 +124,10 @@ export function scatterAlongAxis(x: Tensor, indices: Int32Array, axis: number, s
 /** One-hot rows: [indices.length, depth], a constant (indices are not differentiable). */
 export function oneHot(indices: Int32Array, depth: number, dtype: DType = 'float64'): Tensor {
   const op = 'oneHot';
-  if (!Number.isInteger(depth) || depth <= 0) throw new ValueError(op, `depth must be a positive integer; got ${depth}`);
+  checkDType(op, dtype);
+  checkIndexArray(op, indices);
+  checkCountIn(op, 'depth', depth, 1, MAX_COUNT);
+  if (indices.length * depth > MAX_COUNT) throw new ValueError(op, `${indices.length} rows × depth ${depth} exceed the ${MAX_COUNT} elements a tensor can hold`);
   checkIndices(op, indices, depth);
   const out = allocate(dtype, indices.length * depth);
   for (let i = 0; i < indices.length; i++) out[i * depth + indices[i]!] = 1;

@@ -7,12 +7,29 @@ import { record } from '../tape.js';
 import { type Shape, sizeOf, stridesOf, sameShape, normalizeAxis, checkShape } from '../shape.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { stridedGather, stridedScatterAdd } from './strided.js';
+import { describeValue } from '../validate.js';
+
+/** Throws a ShapeError unless `v` is an array of numbers (shapes, axes, starts/ends). */
+function checkNumberList(op: string, name: string, v: unknown): readonly number[] {
+  if (!Array.isArray(v) || v.some((d) => typeof d !== 'number')) throw new ShapeError(op, `${name} must be an array of numbers; got ${describeValue(v)}`);
+  return v;
+}
+
+/** Throws a ShapeError unless `xs` is a non-empty array of Tensors. */
+function checkTensorList(op: string, xs: unknown): readonly Tensor[] {
+  if (!Array.isArray(xs)) throw new ShapeError(op, `expects an array of tensors; got ${describeValue(xs)}`);
+  if (xs.length === 0) throw new ShapeError(op, 'needs at least one tensor');
+  xs.forEach((x, i) => assertTensor(x, op, `tensor ${i}`));
+  return xs;
+}
 
 /** Same data, new shape (one dim may be −1). dx = reshape(dy, x.shape) */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const op = 'reshape';
   assertTensor(x, op);
+  checkNumberList(op, 'shape', shape);
   const inferAt = shape.indexOf(-1);
+  if (shape.indexOf(-1, inferAt + 1) > inferAt && inferAt >= 0) throw new ShapeError(op, `only one -1 may be inferred; got ${fmtShape(shape)}`);
   let target = shape.slice();
   if (inferAt >= 0) {
     const known = sizeOf(shape.filter((_, i) => i !== inferAt));
@@ -37,6 +54,8 @@ function broadcastStrides(from: Shape, to: Shape): number[] {
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const op = 'broadcastTo';
   assertTensor(x, op);
+  checkNumberList(op, 'shape', shape);
+  checkShape(shape, op);
   if (sameShape(x.shape, shape)) return x;
   const lead = shape.length - x.shape.length;
   const ok = lead >= 0 && x.shape.every((d, i) => d === 1 || d === shape[i + lead]);
@@ -51,6 +70,8 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
 export function sumTo(x: Tensor, shape: Shape): Tensor {
   const op = 'sumTo';
   assertTensor(x, op);
+  checkNumberList(op, 'shape', shape);
+  checkShape(shape, op);
   if (sameShape(x.shape, shape)) return x;
   const lead = x.shape.length - shape.length;
   const ok = lead >= 0 && shape.every((d, i) => d === 1 || d === x.shape[i + lead]);
@@ -65,6 +86,7 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const op = 'permute';
   assertTensor(x, op);
+  checkNumberList(op, 'axes', axes);
   const rank = x.rank;
   const norm = axes.map((a) => normalizeAxis(a, rank, op, x.shape));
   if (norm.length !== rank || new Set(norm).size !== rank) {
@@ -109,6 +131,11 @@ function checkSliceBounds(op: string, shape: Shape, starts: readonly number[], s
 export function slice(x: Tensor, starts: readonly number[], ends?: readonly number[]): Tensor {
   const op = 'slice';
   assertTensor(x, op);
+  checkNumberList(op, 'starts', starts);
+  if (ends !== undefined) checkNumberList(op, 'ends', ends);
+  if (starts.length > x.rank || (ends !== undefined && ends.length > x.rank)) {
+    throw new ShapeError(op, `starts ${fmtShape(starts)}${ends !== undefined ? ` and ends ${fmtShape(ends)}` : ''} have more entries than the rank ${x.rank} of ${fmtShape(x.shape)}`);
+  }
   const st = x.shape.map((d, i) => { const s = starts[i] ?? 0; return s < 0 ? s + d : s; });
   const en = x.shape.map((d, i) => { const e = ends?.[i] ?? d; return e < 0 ? e + d : e; });
   const sizes = st.map((s, i) => en[i]! - s);
@@ -126,6 +153,9 @@ export function slice(x: Tensor, starts: readonly number[], ends?: readonly numb
 export function unslice(x: Tensor, starts: readonly number[], shape: Shape): Tensor {
   const op = 'unslice';
   assertTensor(x, op);
+  checkNumberList(op, 'starts', starts);
+  checkNumberList(op, 'shape', shape);
+  checkShape(shape, op);
   checkSliceBounds(op, shape, starts, x.shape);
   const strides = stridesOf(shape);
   const offset = starts.reduce((acc, s, i) => acc + s * strides[i]!, 0);
@@ -138,8 +168,7 @@ export function unslice(x: Tensor, starts: readonly number[], shape: Shape): Ten
 /** Joins tensors along `axis` (all other dims equal). dxᵢ = slice of dy */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const op = 'concat';
-  if (xs.length === 0) throw new ShapeError(op, 'needs at least one tensor');
-  xs.forEach((x, i) => assertTensor(x, op, `tensor ${i}`));
+  checkTensorList(op, xs);
   commonDType(op, ...xs);
   const first = xs[0]!;
   const ax = normalizeAxis(axis, first.rank, op, first.shape);
@@ -170,6 +199,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 
 /** Inserts a size-1 axis at `axis` (negative counts from the end of the new rank). */
 export function expandDims(x: Tensor, axis: number): Tensor {
+  assertTensor(x, 'expandDims', 'x');
   const ax = normalizeAxis(axis, x.rank + 1, 'expandDims', x.shape);
   const shape = x.shape.slice();
   shape.splice(ax, 0, 1);
@@ -178,6 +208,7 @@ export function expandDims(x: Tensor, axis: number): Tensor {
 
 /** Removes size-1 axes (all of them, or the one given). */
 export function squeeze(x: Tensor, axis?: number): Tensor {
+  assertTensor(x, 'squeeze', 'x');
   if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
   const ax = normalizeAxis(axis, x.rank, 'squeeze', x.shape);
   if (x.shape[ax] !== 1) throw new ShapeError('squeeze', `axis ${axis} has size ${x.shape[ax]}, not 1 (shape ${fmtShape(x.shape)})`);
@@ -187,10 +218,9 @@ export function squeeze(x: Tensor, axis?: number): Tensor {
 /** Stacks equal-shaped tensors along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   const op = 'stack';
-  if (xs.length === 0) throw new ShapeError(op, 'needs at least one tensor');
+  checkTensorList(op, xs);
   const first = xs[0]!;
   for (const x of xs) {
-    assertTensor(x, op);
     if (!sameShape(x.shape, first.shape)) throw new ShapeError(op, `all tensors must have the same shape; got ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
   }
   const ax = normalizeAxis(axis, first.rank + 1, op, first.shape);
