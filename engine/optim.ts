@@ -27,11 +27,28 @@ function stepLeaves<T extends TensorTree>(
   });
 }
 
-export interface SgdOptions { readonly lr: number; readonly momentum?: number; readonly weightDecay?: number }
-export interface SgdState<T extends TensorTree> { readonly velocity: T | null }
+/** Options of {@link sgd}. */
+export interface SgdOptions {
+  /** Learning rate, > 0 and finite. */
+  readonly lr: number;
+  /** Momentum μ ≥ 0 (default 0: plain SGD). */
+  readonly momentum?: number;
+  /** L2 weight decay λ ≥ 0 added to the gradient, g + λp (default 0). */
+  readonly weightDecay?: number;
+}
+/** SGD state: the momentum buffers, pass the returned state to the next step. */
+export interface SgdState<T extends TensorTree> {
+  /** Velocity v per parameter (params' structure), or null without momentum / before the first step. */
+  readonly velocity: T | null;
+}
 
 /** SGD with optional momentum (PyTorch form: v ← μv + g; p ← p − lr·v). */
-export function sgd<T extends TensorTree>(params: T, grads: T, opts: SgdOptions, state: SgdState<T> = { velocity: null }): { params: T; state: SgdState<T> } {
+export function sgd<T extends TensorTree>(params: T, grads: T, opts: SgdOptions, state: SgdState<T> = { velocity: null }): {
+  /** The updated parameters (params' structure, shapes and dtypes). */
+  params: T;
+  /** The state to pass to the next step. */
+  state: SgdState<T>;
+} {
   const op = 'sgd';
   const { lr, momentum = 0, weightDecay = 0 } = checkOptions(op, opts, 'opts') as SgdOptions;
   if (!(typeof lr === 'number' && lr > 0 && Number.isFinite(lr))) throw new ValueError(op, `lr must be > 0 and finite; got ${describeValue(lr)}`);
@@ -55,15 +72,31 @@ export function sgd<T extends TensorTree>(params: T, grads: T, opts: SgdOptions,
   return { params: next, state: { velocity } };
 }
 
+/** Options of {@link adam} and {@link adamw}. */
 export interface AdamOptions {
+  /** Learning rate α, > 0 and finite. */
   readonly lr: number;
+  /** Decay of the first-moment estimate, in [0, 1) (default 0.9). */
   readonly beta1?: number;
+  /** Decay of the second-moment estimate, in [0, 1) (default 0.999). */
   readonly beta2?: number;
+  /** ε ≥ 0 added to √v̂ in the denominator (default 1e-8). */
   readonly eps?: number;
   /** Decoupled weight decay (AdamW) when used through `adamw`; L2 added to the gradient in `adam`. */
   readonly weightDecay?: number;
 }
-export interface AdamState<T extends TensorTree> { readonly step: number; readonly m: T; readonly v: T }
+/**
+ * Adam/AdamW state (Kingma & Ba 2015, Algorithm 1): keep the state returned by each step and pass it
+ * to the next — a fresh state every step makes Adam a sign-descent method.
+ */
+export interface AdamState<T extends TensorTree> {
+  /** Steps taken so far, t (0 for a fresh state); bias corrections use t + 1. */
+  readonly step: number;
+  /** First-moment estimate m (params' structure). */
+  readonly m: T;
+  /** Second-moment estimate v (params' structure). */
+  readonly v: T;
+}
 
 /** Fresh Adam state (zeros like params). */
 export function adamInit<T extends TensorTree>(params: T): AdamState<T> {
@@ -102,11 +135,21 @@ function adamCore<T extends TensorTree>(op: string, params: T, grads: T, opts: A
 }
 
 /** Adam (Kingma & Ba) with bias correction; `weightDecay` adds L2 to the gradient. */
-export function adam<T extends TensorTree>(params: T, grads: T, opts: AdamOptions, state?: AdamState<T>): { params: T; state: AdamState<T> } {
+export function adam<T extends TensorTree>(params: T, grads: T, opts: AdamOptions, state?: AdamState<T>): {
+  /** The updated parameters (params' structure, shapes and dtypes). */
+  params: T;
+  /** The state to pass to the next step. */
+  state: AdamState<T>;
+} {
   return adamCore('adam', params, grads, checkOptions('adam', opts, 'opts'), state, false);
 }
 
 /** AdamW (Loshchilov & Hutter): weight decay decoupled from the adaptive step. */
-export function adamw<T extends TensorTree>(params: T, grads: T, opts: AdamOptions, state?: AdamState<T>): { params: T; state: AdamState<T> } {
+export function adamw<T extends TensorTree>(params: T, grads: T, opts: AdamOptions, state?: AdamState<T>): {
+  /** The updated parameters (params' structure, shapes and dtypes). */
+  params: T;
+  /** The state to pass to the next step. */
+  state: AdamState<T>;
+} {
   return adamCore('adamw', params, grads, { weightDecay: 0.01, ...checkOptions('adamw', opts, 'opts') }, state, true);
 }

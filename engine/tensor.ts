@@ -6,12 +6,14 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
 import { type Shape, sizeOf, checkShape } from './shape.js';
 import type { Rng } from './rng.js';
 import { formatTensor } from './format.js';
+import { checkDType, checkTensor, checkNumber, checkCountIn, describeValue, MAX_COUNT } from './validate.js';
 
 /** Node's `util.inspect.custom` (a registered symbol, so no `node:util` import is needed; browser-safe). */
 const INSPECT: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
-import { checkDType, checkTensor, checkNumber, checkCountIn, describeValue, MAX_COUNT } from './validate.js';
 
+/** Element type of a tensor: IEEE-754 double (the default; gradchecks need it) or single precision. */
 export type DType = 'float64' | 'float32';
+/** The backing buffer of a tensor: `Float64Array` for float64, `Float32Array` for float32. */
 export type TypedArray = Float64Array | Float32Array;
 
 /** Nested number arrays accepted by `tensor()`. */
@@ -19,9 +21,25 @@ export type NestedArray = number | readonly NestedArray[];
 
 let nextId = 0;
 
+/**
+ * An immutable n-d array of float64 (default) or float32 values, row-major (C order). Ops never
+ * mutate a tensor; tensors never carry `.grad` — gradients come from the functional API
+ * ({@link grad}, {@link valueAndGrad}, {@link vjp}), as in JAX.
+ *
+ * Create tensors with the factories ({@link tensor}, {@link zeros}, {@link ones}, {@link full},
+ * {@link arange}, {@link randn}, {@link rand}); read them with {@link Tensor.toArray},
+ * {@link Tensor.toNested}, {@link Tensor.item}, {@link Tensor.get}; print them with `console.log(t)`
+ * or `String(t)` (PyTorch style, see {@link formatTensor}).
+ *
+ * @example
+ * const t = tensor([[1, 2], [3, 4]]);  // shape [2, 2], float64
+ * t.get(1, 0);                          // 3
+ * console.log(t);                       // tensor([[1., 2.], [3., 4.]] …, shape=[2, 2], dtype=float64)
+ */
 export class Tensor {
-  /** Dimensions, frozen. */
+  /** Dimensions, frozen (`[]` for a 0-d tensor). */
   readonly shape: Shape;
+  /** Element type: `'float64'` or `'float32'` (from the backing buffer). */
   readonly dtype: DType;
   /** Unique id, handy for debugging and graph printing. */
   readonly id: number;
@@ -43,7 +61,9 @@ export class Tensor {
     this.id = nextId++;
   }
 
+  /** Number of elements, the product of `shape` (1 for a 0-d tensor). */
   get size(): number { return this.#data.length; }
+  /** Number of dimensions, `shape.length` (0 for a scalar). */
   get rank(): number { return this.shape.length; }
 
   /** Internal: the backing buffer. Ops read it; nobody may write to it after construction. */
@@ -192,8 +212,23 @@ function fill(op: string, shape: Shape, value: number, dtype: DType): Tensor {
   return new Tensor(data, shape);
 }
 
+/**
+ * A tensor of zeros.
+ * @example zeros([2, 3]); zeros([4], 'float32')
+ * @param shape - dimensions (non-negative integers; `[]` gives a 0-d tensor).
+ * @throws {@link ShapeError} for a bad shape; {@link DTypeError} for an unknown dtype.
+ */
 export function zeros(shape: Shape, dtype: DType = 'float64'): Tensor { return fill('zeros', shape, 0, dtype); }
+/**
+ * A tensor of ones.
+ * @param shape - dimensions (non-negative integers; `[]` gives a 0-d tensor).
+ * @throws {@link ShapeError} for a bad shape; {@link DTypeError} for an unknown dtype.
+ */
 export function ones(shape: Shape, dtype: DType = 'float64'): Tensor { return fill('ones', shape, 1, dtype); }
+/**
+ * A 0-d tensor (shape `[]`) holding `value`; read it back with {@link Tensor.item}.
+ * @throws {@link ValueError} when `value` is not a number; {@link DTypeError} for an unknown dtype.
+ */
 export function scalar(value: number, dtype: DType = 'float64'): Tensor { return fill('scalar', [], value, dtype); }
 
 /** `[start, start+step, ...)` below `stop`, like `numpy.arange`. */

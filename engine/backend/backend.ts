@@ -16,6 +16,11 @@ import { createGpujsBackend, GPUJS_MODES, WEBGPU_ASYNC, f32MatmulErrorBound } fr
 import type { GpujsBackend, GpujsMode } from './gpujs.js';
 import { createGpujsWorkerBackend, gpujsWorkerSupported } from './gpujs-worker.js';
 
+/**
+ * A matrix-product backend: the one pluggable kernel of the engine (elementwise ops stay plain loops
+ * next to their VJPs). Select one with {@link useBackend}; implement this to add your own and
+ * register it with {@link registerBackend}.
+ */
 export interface MatmulBackend {
   /** Registry name, e.g. `cpu`, `gpujs`. */
   readonly name: string;
@@ -97,18 +102,23 @@ export function listBackends(): string[] {
 
 /** One candidate's calibration result. */
 export interface CalibrationEntry {
+  /** The candidate's registry name, e.g. `cpu`, `gpujs:webgl2`. */
   name: string;
   /** The candidate's `describe()` after the timed runs (what really ran), or why it could not run. */
   describe: string;
   /** 2·n³ / median seconds / 1e9; null when the candidate failed. */
   gflops: number | null;
+  /** Why the candidate could not run or gave a wrong product (absent when it worked). */
   error?: string;
 }
 
+/** The result of {@link calibrateBackends} (`useBackend('auto')`), also kept for {@link getCalibration}. */
 export interface Calibration {
   /** The fastest correct candidate; now the active backend after `useBackend('auto')`. */
   backend: MatmulBackend;
+  /** n of the timed n×n×n float32 product (256 by default). */
   size: number;
+  /** Every candidate, in the order tried. */
   entries: CalibrationEntry[];
 }
 

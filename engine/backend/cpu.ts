@@ -20,8 +20,13 @@ export const JS_MAX_MACS = 8192;
 /** From this many multiply-adds on (≈ 161³), worker threads join (when available); at 128³ the wake-up cost still ate the gain on the quiet 2-core run. */
 export const THREAD_MIN_MACS = 1 << 22;
 
+/**
+ * CPU kernel paths: `auto` picks by size (JS below {@link JS_MAX_MACS} multiply-adds, WebAssembly SIMD
+ * above, worker threads from {@link THREAD_MIN_MACS}); the others force one path.
+ */
 export type CpuMode = 'auto' | 'js' | 'wasm' | 'wasm-threads';
 
+/** Options of {@link createCpuBackend}; every field is optional. */
 export interface CpuBackendOptions {
   /** Registry name (default `cpu`). */
   name?: string;
@@ -31,6 +36,7 @@ export interface CpuBackendOptions {
   threads?: number;
   /** Overrides of the size thresholds (tests use these to exercise the boundary). */
   jsMaxMacs?: number;
+  /** Multiply-adds (batch·m·k·n) from which worker threads join (default {@link THREAD_MIN_MACS}). */
   threadMinMacs?: number;
 }
 
@@ -45,7 +51,10 @@ export function wasmGemm(): WasmGemm | null {
 }
 
 /** A CPU backend with its own dispatch settings (all share the wasm memory and worker pool). */
-export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend & { lastPath(): string } {
+export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend & {
+  /** The path the last product took, e.g. `wasm-simd-f32x4x2threads` (`''` before the first). */
+  lastPath(): string;
+} {
   const mode = options.mode ?? 'auto';
   const name = options.name ?? (mode === 'auto' ? 'cpu' : `cpu-${mode}`);
   const maxThreads = options.threads ?? hardwareThreads();

@@ -23,7 +23,9 @@ import { assertOptionalInstalled } from '../optional-dep.js';
 /** gpu.js modes that can run in the worker: `webgpu` is the point; `webasm` and `cpu` test the bridge. */
 export type GpujsWorkerMode = 'webgpu' | 'webasm' | 'cpu';
 
+/** Options of {@link createGpujsWorkerBackend}; every field is optional. */
 export interface GpujsWorkerOptions {
+  /** gpu.js mode run in the worker (default `webgpu`). */
   mode?: GpujsWorkerMode;
   /** Registry name; default `gpujs:<mode>`. */
   name?: string;

@@ -23,6 +23,7 @@ import type { GpujsConstructor, GpujsInputFn, GpujsInstance, GpujsKernelRun, Gpu
 /** gpu.js modes. `gpu` lets gpu.js pick (headlessgl → webgl2 → webgl → webasm). */
 export type GpujsMode = 'gpu' | 'webgl2' | 'webgl' | 'headlessgl' | 'webgpu' | 'webasm' | 'cpu';
 
+/** Every {@link GpujsMode}, in the order gpu.js falls back through them. */
 export const GPUJS_MODES: readonly GpujsMode[] = ['gpu', 'webgl2', 'webgl', 'headlessgl', 'webgpu', 'webasm', 'cpu'];
 
 /** gpu.js kernel class → the name `describe()` reports after `gpujs:`. */
@@ -63,6 +64,7 @@ export const MATMUL_SOURCE = `function matmulTile(a, b) {
   return sum;
 }`;
 
+/** Options of {@link createGpujsBackend}; every field is optional. */
 export interface GpujsBackendOptions {
   /** gpu.js mode (default `gpu`: gpu.js's own choice). `webgpu` needs `asyncOnly` (it works through `matmulAsync` only). */
   mode?: GpujsMode;
@@ -82,6 +84,7 @@ export interface GpujsBackendOptions {
   name?: string;
 }
 
+/** Counters of a gpu.js backend ({@link GpujsBackend.stats}). */
 export interface GpujsStats {
   /** Kernels compiled so far (one per distinct tile shape; evicted ones included). */
   compiled: number;
@@ -97,11 +100,13 @@ export interface GpujsStats {
 
 /** A matmul backend running on gpu.js, plus what it learned about where it really ran. */
 export interface GpujsBackend extends MatmulBackend {
+  /** The requested gpu.js mode (what really ran is in `kernelClass` and `describe()`). */
   readonly mode: GpujsMode;
   /** gpu.js kernel class of the last launch (e.g. `WebAssemblyKernel`), or null before the first. */
   readonly kernelClass: string | null;
   /** Why the last launch did not run on the requested mode, or null. */
   readonly fallbackReason: string | null;
+  /** Kernel cache and launch counters. */
   stats(): GpujsStats;
   /**
    * Same contract as `matmul`, awaiting each kernel: the only way to use `webgpu` (gpu.js reads WebGPU

@@ -11,7 +11,8 @@ import { asTensor, mapUnary, mapBinary } from './kernels.js';
 import { checkNumber, describeValue } from '../validate.js';
 import { broadcastTo } from './shape-ops.js';
 
-type Operand = Tensor | number;
+/** An operand of the binary elementwise ops: a tensor, or a number (a float64 0-d tensor, broadcast). */
+export type Operand = Tensor | number;
 
 /** Defines a unary op from its scalar forward and its VJP `(x, y, dy) => dx`. */
 export function defineUnary(name: string, f: (v: number) => number, vjp: (x: Tensor, y: Tensor, dy: Tensor) => Tensor): (x: Tensor) => Tensor {

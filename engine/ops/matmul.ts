@@ -9,6 +9,17 @@ import { ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/backend.js';
 import { reshape, transpose } from './shape-ops.js';
 
+/**
+ * Matrix product on the active matmul backend ({@link getBackend}): `[m, k] @ [k, n] → [m, n]`,
+ * batched `[B, m, k] @ [B, k, n] → [B, m, n]`, or `[B, m, k] @ [k, n] → [B, m, n]` (one right operand
+ * shared by every batch entry). Differentiable: dA = dY·Bᵀ, dB = Aᵀ·dY (and grad of grad).
+ * Both operands must share one dtype, which the result keeps.
+ *
+ * @example
+ * matmul(randn(rng, [8, 16]), randn(rng, [16, 4]));  // [8, 4]
+ * @throws {@link ShapeError} on other ranks or mismatched inner/batch dimensions, e.g.
+ *   `matmul: inner dimensions must match; got [8, 16] and [32, 4]`; {@link DTypeError} on mixed dtypes.
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const op = 'matmul';
   assertTensor(a, op, 'a'); assertTensor(b, op, 'b');

@@ -60,8 +60,21 @@ export function variance(x: Tensor, axis?: number | readonly number[], keepDims 
   return scale(sum(square(centered), axes, keepDims), 1 / (count - correction));
 }
 
-/** Index of the max (or min) along one axis; NOTE: ties go to the lowest index. NaN throws. */
-export function argExtreme(x: Tensor, axis: number, op: string, sign: 1 | -1): { index: Int32Array; shape: number[]; ax: number } {
+/**
+ * Index of the max (`sign` 1) or min (`sign` −1) along one axis; ties go to the lowest index.
+ * Not differentiable (integer output; used by `max`, `min`, `argmax`, `argmin`).
+ *
+ * @param op - the public op name used in errors.
+ * @throws {@link ShapeError} for a bad axis or an empty axis; {@link ValueError} on NaN.
+ */
+export function argExtreme(x: Tensor, axis: number, op: string, sign: 1 | -1): {
+  /** Flat indices along the axis, one per output position (row-major over `shape`). */
+  index: Int32Array;
+  /** The output shape: `x.shape` without the axis. */
+  shape: number[];
+  /** The axis, normalized to [0, rank). */
+  ax: number;
+} {
   const layout = axisLayout(x.shape, axis, op);
   if (layout.n === 0) throw new ShapeError(op, `cannot reduce an empty axis of ${fmtShape(x.shape)}`);
   const d = x.data;

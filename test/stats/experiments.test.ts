@@ -56,13 +56,13 @@ describe('regression MoE (experiments 2–4)', () => {
     expect(R.l2Distance(model, truth, [-2, 2], 200)).toBeLessThan(1e-6);
   });
 
-  it('cellErrors averages per-atom errors over exact and over-specified cells', () => {
+  it('cellErrors: exact cells unweighted, over cells weighted by gate mass (hand cases in paper-2503.test.ts)', () => {
     const t = truth.atoms;
     const fit: R.RegressionMoE = { ...truth, atoms: [
       { ...t[0]!, b1: t[0]!.b1 + 0.3 }, { ...t[0]!, e1: t[0]!.e1 - 0.4 }, { ...t[1]!, e2: t[1]!.e2 + 0.1 }] };
-    const e = cellErrors(fit, truth);
+    const e = cellErrors(fit, truth, [-2, 2]), u = R.gateUsage(fit, [-2, 2]);
     expect(e.sizes).toEqual([2, 1]);
-    expect(e.over).toBeCloseTo((0.3 + 0.4) / 2, 12);
+    expect(e.over).toBeCloseTo((u[0]! * 0.3 + u[1]! * 0.4) / (u[0]! + u[1]!), 12);
     expect(e.exact).toBeCloseTo(0.1, 12);
     expect(Number.isNaN(cellErrors(truth, truth).over)).toBe(true);
   });
@@ -139,6 +139,8 @@ describe('experiments 2–6 are registered, seeded and deterministic', () => {
     'topk-overfit': (c) => ({ ...c, n: 150 }),
     'router-behaviour': (c) => ({ ...c, params: { ...c.params, steps: 6 } }),
     'bias-balancing': (c) => ({ ...c, params: { ...c.params, steps: 6 } }),
+    'temperature-gating': (c) => ({ ...c, n: 150 }),
+    'hierarchical-gating': (c) => ({ ...c, n: 150 }),
   };
   it('names are unique and quick cells have unique ids', () => {
     const names = EXTRA_EXPERIMENTS.map((e) => e.name);

@@ -1,0 +1,214 @@
+/**
+ * arXiv 2503.03213 (softmax-gated MoE regression, least squares): dense-to-sparse (temperature) and
+ * hierarchical two-level softmax gating, each with GELU FFN and linear experts, each exact-specified
+ * (k = k*) and over-specified (k = k* + 1, one true atom split in two at the start). The claim tested
+ * (2503.03213 abstract): strongly identifiable (FFN) experts need polynomially many samples, linear
+ * experts exponentially many — so for each configuration the losses are fitted both as a power law in
+ * n and against 1/log n (arXiv 2401.13875's "as slow as O(1/log n)"), and a verdict is printed.
+ *
+ * Gates (see regression-moe.ts): temperature g = softmax((β1 x + β0)/τ) with τ = e^s fitted (2401.13875);
+ * hierarchical g_ab = softmax_a(ω_a x + α_a)·softmax_{b∈a}(β1_ab x + β0_ab). One atom per softmax is
+ * pinned at (0, 0) (2505.10860 A.2). 2503.03213's own losses for these gates are not available to us:
+ * the loss used is the regression Voronoi template of arXiv 2402.02952 (`regressionVoronoiLoss`),
+ * applied per level for the hierarchical gate and to the scale-invariant (β/τ, η) for the temperature gate.
+ */
+import { Rng } from '../../../engine/index.js';
+import type { Cell, CellResult, Experiment, ExperimentSummary, Json, RateFit } from '../experiment.js';
+import { axisValue, fitRate, fitRates, groupByN, linearFit, logSpaced, summaryRows } from '../rates.js';
+import { voronoiCells, regressionVoronoiLoss, type RegressionAtom } from '../voronoi.js';
+import { type RegressionMoE, type RegExpert, sampleRegression, splitInit, fitRegression, l2Distance, lseAt, groupIndex, seedOf } from './regression-moe.js';
+import { cellErrors } from './ffn-exact-vs-over.js';
+
+const RANGE = [-2, 2] as const;
+const NOISE = 0.1;
+const INIT_NOISE = 0.2;
+
+/** Truths. Temperature: effective logits (β1 x + β0)/τ* = 2x + 0.5 as in ffn-exact-vs-over, with τ* = 0.5. */
+export const TRUTHS_2503: Record<'temperature' | 'hierarchical', Record<RegExpert, RegressionMoE>> = {
+  temperature: {
+    gelu: { gate: 'temperature', expert: 'gelu', tau: 0.5, atoms: [{ b1: 1, b0: 0.25, e1: 2, e2: 1 }, { b1: 0, b0: 0, e1: -2, e2: 1.5 }] },
+    linear: { gate: 'temperature', expert: 'linear', tau: 0.5, atoms: [{ b1: 1, b0: 0.25, e1: 2, e2: -1 }, { b1: 0, b0: 0, e1: -1.5, e2: 1 }] },
+  },
+  // Two groups: group 0 (weight σ(2x + 1)) holds the softmax pair of ffn-exact-vs-over, group 1 one expert.
+  hierarchical: {
+    gelu: { gate: 'hierarchical', expert: 'gelu', groups: [2, 1], groupGates: [{ b1: 2, b0: 1 }, { b1: 0, b0: 0 }],
+      atoms: [{ b1: 2, b0: 0.5, e1: 2, e2: 1 }, { b1: 0, b0: 0, e1: -2, e2: 1.5 }, { b1: 0, b0: 0, e1: -1, e2: -2 }] },
+    linear: { gate: 'hierarchical', expert: 'linear', groups: [2, 1], groupGates: [{ b1: 2, b0: 1 }, { b1: 0, b0: 0 }],
+      atoms: [{ b1: 2, b0: 0.5, e1: 2, e2: -1 }, { b1: 0, b0: 0, e1: -1.5, e2: 1 }, { b1: 0, b0: 0, e1: 1, e2: -2 }] },
+  },
+};
+
+/** Which true atom each fitted atom starts from: exact, or the first true atom split in two. */
+const FROM = { temperature: { exact: [0, 1], over: [0, 0, 1] }, hierarchical: { exact: [0, 1, 2], over: [0, 0, 1, 2] } } as const;
+type Gate2503 = keyof typeof FROM;
+type Spec = 'exact' | 'over';
+const EXPERTS: readonly RegExpert[] = ['gelu', 'linear'];
+const SPECS: readonly Spec[] = ['exact', 'over'];
+const label = (gate: Gate2503, expert: RegExpert, spec: Spec) => `${gate === 'temperature' ? 'temp' : 'hier'} ${expert === 'gelu' ? 'FFN' : 'linear'} ${spec}`;
+
+const toAtoms = (m: RegressionMoE, s = 1): RegressionAtom[] => m.atoms.map((a) => ({ beta0: a.b0 * s, beta1: [a.b1 * s], expert: [a.e1, a.e2] }));
+
+/**
+ * The headline loss. Temperature: `regressionVoronoiLoss` on (β0/τ, β1/τ, η) — the scale group
+ * (β, τ) → (cβ, cτ) leaves the model unchanged, so the loss is taken on its invariants (gauge τ = 1).
+ * Hierarchical, per level: the template on the group gates (mass e^{α_a}, location ω_a), plus, for every
+ * true group j, the template on the within-group atoms (mass e^{β0_ab}, location (β1_ab, η_ab)) of the
+ * fitted groups in j's level-1 Voronoi cell. Other gates: the template on (β0, β1, η). Unitless, ≥ 0.
+ */
+export function voronoiLoss2503(fit: RegressionMoE, truth: RegressionMoE): number {
+  if (fit.gate === 'temperature') return regressionVoronoiLoss(toAtoms(fit, 1 / fit.tau!), toAtoms(truth, 1 / truth.tau!));
+  if (fit.gate !== 'hierarchical') return regressionVoronoiLoss(toAtoms(fit), toAtoms(truth));
+  const level1 = (m: RegressionMoE): RegressionAtom[] => m.groupGates!.map((g) => ({ beta0: g.b0, beta1: [g.b1], expert: [] }));
+  const cells = voronoiCells(fit.groupGates!.map((g) => [g.b1]), truth.groupGates!.map((g) => [g.b1]));
+  const fg = groupIndex(fit), tg = groupIndex(truth), fa = toAtoms(fit), ta = toAtoms(truth);
+  return regressionVoronoiLoss(level1(fit), level1(truth)) + cells.reduce((s, cell, j) =>
+    s + regressionVoronoiLoss(fa.filter((_, i) => cell.includes(fg[i]!)), ta.filter((_, i) => tg[i] === j)), 0);
+}
+
+export type Verdict = 'polynomial' | 'slower than polynomial' | 'cannot decide';
+
+/** Both rate fits of one series and the verdict (see `VERDICT_RULE`). */
+export interface LawComparison {
+  readonly power: { readonly slope: number; readonly ci: readonly [number, number]; readonly r2: number };
+  readonly logLaw: { readonly slope: number; readonly ci: readonly [number, number]; readonly r2: number };
+  /** Bootstrap interval of R²(power law) − R²(1/log n law). */
+  readonly dR2: readonly [number, number];
+  readonly verdict: Verdict;
+  readonly why: string;
+}
+
+export const VERDICT_RULE = 'verdict rule: fit log(mean loss) on log n (power law, slope −p) and on log(1/log n) (loss ∝ (log n)^−a, slope a), '
+  + 'both with 2 parameters; bootstrap (reps resampled within each n, 1000×, seeded) the 95% interval of ΔR² = R²(power) − R²(1/log n). '
+  + '"polynomial" if the power-law slope CI lies below 0 and ΔR² > 0 in the whole interval (a straight log-log line fits better than the (log n)^−a curve); '
+  + '"slower than polynomial" if ΔR² < 0 in the whole interval (the log-log curve flattens as a log law does); otherwise, or with no resolved decay, "cannot decide". '
+  + 'Over two decades log(log n) is nearly linear in log n, so only clean data can decide.';
+
+/**
+ * Fits a series' per-n losses as a power law in n and against 1/log n (`fitRate`, axes 'n' and
+ * '1/logn'), bootstraps ΔR², and applies `VERDICT_RULE`. Throws the ValueError of `fitRate` when no
+ * interval is possible (fewer than 2 usable repetitions at some n, or none with spread).
+ */
+export function compareLaws(groups: readonly { n: number; values: readonly number[] }[], opts: { resamples?: number; seed?: number } = {}): LawComparison {
+  const { resamples = 1000, seed = 0 } = opts;
+  const power = fitRate(groups, { axis: 'n', resamples, seed }), logLaw = fitRate(groups, { axis: '1/logn', resamples, seed });
+  const used = groups.map((g) => ({ n: g.n, values: g.values.filter((v) => Number.isFinite(v) && v > 0) })).filter((g) => g.values.length > 0);
+  const r2diff = (gs: typeof used) => {
+    const ys = gs.map((g) => Math.log(g.values.reduce((s, v) => s + v, 0) / g.values.length));
+    return linearFit(gs.map((g) => axisValue(g.n, 'n')), ys).r2 - linearFit(gs.map((g) => axisValue(g.n, '1/logn')), ys).r2;
+  };
+  const rng = new Rng(seed + 1), boots: number[] = [];
+  for (let b = 0; b < resamples; b++) boots.push(r2diff(used.map((g) => ({ n: g.n, values: g.values.map(() => g.values[rng.int(g.values.length)]!) }))));
+  boots.sort((a, b) => a - b);
+  const q = (p: number) => boots[Math.round(p * (boots.length - 1))]!;
+  const dR2: [number, number] = [q(0.025), q(0.975)];
+  let verdict: Verdict = 'cannot decide', why: string;
+  if (!(power.ci[1] < 0)) why = `no decay resolved (power-law slope CI [${power.ci[0].toFixed(3)}, ${power.ci[1].toFixed(3)}] reaches 0)`;
+  else if (dR2[0] > 0) { verdict = 'polynomial'; why = 'the power law fits better in every resample'; }
+  else if (dR2[1] < 0) { verdict = 'slower than polynomial'; why = 'the 1/log n law fits better in every resample'; }
+  else why = 'both laws fit the data equally well';
+  return { power: { slope: power.slope, ci: power.ci, r2: power.r2 }, logLaw: { slope: logLaw.slope, ci: logLaw.ci, r2: logLaw.r2 }, dR2, verdict, why };
+}
+
+/** Series summarised per configuration, with the power-law exponent theory expects (FFN only). */
+function seriesOf(gate: Gate2503): { series: string; exponent?: number; verdict: boolean; plot: boolean }[] {
+  return EXPERTS.flatMap((expert) => SPECS.flatMap((spec) => {
+    const p = label(gate, expert, spec), ffn = expert === 'gelu';
+    const atom = spec === 'exact' ? `${p}: atom error` : `${p}: over-cell atom error`;
+    return [
+      { series: atom, ...(ffn ? { exponent: spec === 'exact' ? 0.5 : 0.25 } : {}), verdict: true, plot: true },
+      ...(spec === 'over' ? [{ series: `${p}: exact-cell atom error`, ...(ffn ? { exponent: 0.5 } : {}), verdict: false, plot: false }] : []),
+      { series: `${p}: Voronoi loss`, ...(ffn ? { exponent: 0.5 } : {}), verdict: true, plot: false },
+      { series: `${p}: ‖f̂−f*‖`, exponent: 0.5, verdict: false, plot: false },
+    ];
+  }));
+}
+
+function runCell2503(gate: Gate2503, cell: Cell): CellResult {
+  const t0 = Date.now();
+  const expert = cell.params.expert as RegExpert, spec = cell.params.spec as Spec;
+  const truth = TRUTHS_2503[gate][expert];
+  if (!truth || !(spec === 'exact' || spec === 'over')) throw new Error(`${gate}-gating: unknown configuration ${JSON.stringify(cell.params)}`);
+  const rng = new Rng(cell.seed);
+  const data = sampleRegression(truth, cell.n, NOISE, rng, RANGE);
+  const { model, result } = fitRegression(splitInit(truth, FROM[gate][spec], INIT_NOISE, rng), data);
+  const err = cellErrors(model, truth, RANGE), p = label(gate, expert, spec);
+  const metrics: Record<string, number> = { [`${p}: ‖f̂−f*‖`]: l2Distance(model, truth, RANGE), [`${p}: Voronoi loss`]: voronoiLoss2503(model, truth) };
+  if (spec === 'exact') metrics[`${p}: atom error`] = err.exact;
+  else { metrics[`${p}: over-cell atom error`] = err.over; metrics[`${p}: exact-cell atom error`] = err.exact; }
+  const info: { [key: string]: Json } = {
+    config: p, reason: result.reason, iterations: result.iterations, gradMax: result.gradMax, loss: result.value, lossAtTruth: lseAt(truth, data),
+    cellSizes: err.sizes, atoms: model.atoms.map((a) => [a.b1, a.b0, a.e1, a.e2]),
+    ...(model.tau !== undefined ? { tau: model.tau } : {}), ...(model.groupGates ? { groupGates: model.groupGates.map((g) => [g.b1, g.b0]) } : {}),
+  };
+  return { id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed, metrics, ms: Date.now() - t0, info };
+}
+
+/** Per configuration: how the fits stopped, their largest max|∇|, and how many ended below the truth's LSE. */
+function convergenceNotes(results: readonly CellResult[]): string[] {
+  const by = new Map<string, CellResult[]>();
+  for (const r of results) { const c = String(r.info?.config ?? '?'); by.set(c, [...(by.get(c) ?? []), r]); }
+  return [...by.entries()].sort().map(([c, rs]) => {
+    const reasons = new Map<string, number>();
+    for (const r of rs) reasons.set(String(r.info?.reason), (reasons.get(String(r.info?.reason)) ?? 0) + 1);
+    const gmax = Math.max(...rs.map((r) => Number(r.info?.gradMax)));
+    const below = rs.filter((r) => Number(r.info?.loss) <= Number(r.info?.lossAtTruth)).length;
+    const it = rs.map((r) => Number(r.info?.iterations));
+    return `convergence ${c}: ${[...reasons].map(([k, v]) => `${v} ${k}`).join(', ')} of ${rs.length}; max|∇| ≤ ${gmax.toExponential(1)}; iterations ${Math.min(...it)}–${Math.max(...it)}; LSE ≤ LSE at the truth in ${below}/${rs.length}`;
+  });
+}
+
+function summarize2503(gate: Gate2503, results: readonly CellResult[]): ExperimentSummary {
+  const specs = seriesOf(gate), present = new Set(results.flatMap((r) => Object.keys(r.metrics)));
+  const used = specs.filter((s) => present.has(s.series));
+  const fits: RateFit[] = [], notes: string[] = [];
+  for (const s of used) {
+    for (const axis of ['n', '1/logn'] as const) {
+      try {
+        fits.push(...fitRates(results, [{ series: s.series, axis, ...(axis === 'n' && s.exponent !== undefined ? { expected: -s.exponent, theoryExponent: s.exponent } : {}) }], { resamples: 1000, seed: 0 }));
+      } catch (e) { if (axis === 'n') notes.push(`${s.series}: no rate fit (${(e as Error).message})`); }
+    }
+  }
+  for (const s of used.filter((u) => u.verdict)) {
+    const groups = groupByN(results, s.series);
+    if (groups.length < 3) continue;
+    try {
+      const c = compareLaws(groups);
+      const fmt = (f: LawComparison['power']) => `${f.slope.toFixed(3)} [${f.ci[0].toFixed(3)}, ${f.ci[1].toFixed(3)}], R² ${f.r2.toFixed(3)}`;
+      notes.push(`verdict ${s.series}: ${c.verdict.toUpperCase()} — ${c.why}; power law ${fmt(c.power)}; 1/log n ${fmt(c.logLaw)}; ΔR² [${c.dR2[0].toFixed(3)}, ${c.dR2[1].toFixed(3)}]; paper: ${s.series.includes('FFN') ? 'polynomial' : 'slower than polynomial'}`);
+    } catch (e) { notes.push(`verdict ${s.series}: cannot decide (${(e as Error).message})`); }
+  }
+  const over = gate === 'temperature' ? 'k*=2, over k=3' : 'k*=3 (groups of 2 and 1 experts), over k=4 (3 experts in group 0)';
+  notes.push(VERDICT_RULE, ...convergenceNotes(results),
+    `setup: X~U[-2,2], σ=0.1, ${over}; over-specified fits start with true atom 0 split in two (mass halved), init noise 0.2 near the truth (local root near the truth, no random restarts); L-BFGS, stop on max|∇| ≤ 1e-6 or relative change ≤ 1e-10 for 20 iterations, cap 5000.`,
+    'atom errors: ‖loc_i − loc*_j‖ with loc = (β1, η)' + (gate === 'temperature' ? ' and β1/τ in place of β1' : ' plus the group slope ω') + '; over cells weight each fitted atom by its gate mass E_X[g_i(X)] normalised within the cell; Voronoi loss: regression template of arXiv 2402.02952 ' + (gate === 'temperature' ? 'on (β0/τ, β1/τ, η)' : 'applied per level (groups, then experts within matched groups)') + '.',
+    'differs from arXiv 2503.03213: its Voronoi losses and exact gate parametrisations for these gates are not available to us; the theory gives no exponents for linear experts (only "slower than any polynomial"), so those rows have no theory line.'
+    + (gate === 'temperature' ? ' With a linear router τ is not identifiable: (β, τ) and (cβ, cτ) give the same gate (the integrated form of the PDE of 2401.13875), so τ is fitted but measured only through β/τ.' : ''));
+  return {
+    rows: summaryRows(results, used.map((s) => s.series)), fits, notes,
+    plot: { title: `arXiv 2503.03213: ${gate} gating, exact vs over-specified (least squares)`, yLabel: 'mean per-atom parameter error', series: used.filter((s) => s.plot).map((s) => s.series) },
+  };
+}
+
+function make(gate: Gate2503): Experiment {
+  const name = `${gate}-gating`;
+  return {
+    name,
+    description: `${gate === 'temperature' ? 'Dense-to-sparse (temperature)' : 'Hierarchical two-level'} softmax MoE (LSE), FFN vs linear experts, exact vs over-specified: power law vs 1/log n rates with a verdict`,
+    paper: `arXiv 2503.03213 (${gate === 'temperature' ? 'dense-to-sparse gating; 2401.13875' : 'hierarchical softmax gating'}); loss: 2402.02952 regression Voronoi template`,
+    reported: [{ label: 'exact-cell per-atom error slope, FFN (theory)', value: -0.5, axis: 'n' }, { label: 'over-cell per-atom error slope, FFN (theory)', value: -0.25, axis: 'n' }],
+    cells({ quick }) {
+      const ns = quick ? logSpaced(200, 2000, 4) : logSpaced(300, 30000, 9), reps = quick ? 3 : 20;
+      const out: Cell[] = [];
+      for (const expert of EXPERTS) for (const spec of SPECS) for (const n of ns) for (let rep = 0; rep < reps; rep++) {
+        const config = `${expert}-${spec}`;
+        out.push({ id: `${config}/n=${n}/rep=${rep}`, n, rep, seed: seedOf(name, config, n, rep), params: { expert, spec } });
+      }
+      return out;
+    },
+    runCell: (cell) => runCell2503(gate, cell),
+    summarize: (results) => summarize2503(gate, results),
+  };
+}
+
+export const temperatureGating: Experiment = make('temperature');
+export const hierarchicalGating: Experiment = make('hierarchical');
