@@ -29,8 +29,11 @@ function trace<T extends TensorTree>(x: T, f: (x: T) => Tensor, op: string): { t
 }
 
 /** Result of `valueAndGrad`: the function's value and the gradient tree. */
+/** What the function returned by {@link valueAndGrad} returns. */
 export interface ValueAndGrad<T extends TensorTree> {
+  /** f(x), a one-element tensor. */
   readonly value: Tensor;
+  /** ∂f/∂x, with the structure, shapes and dtypes of x. */
   readonly grad: T;
 }
 
@@ -62,7 +65,9 @@ export function grad<T extends TensorTree, R extends unknown[] = []>(f: (x: T, .
 }
 
 /** Result of `vjp`: the value and a function pulling a cotangent `dy` back to `x`. */
+/** What {@link vjp} returns: the primal value and its vector-Jacobian product. */
 export interface VjpResult<T extends TensorTree> {
+  /** f(x), any shape. */
   readonly value: Tensor;
   /** `dy` must have the shape and dtype of `value`. Can be called several times. */
   readonly vjp: (dy: Tensor) => T;

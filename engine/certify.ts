@@ -26,6 +26,7 @@ export const CERTIFICATE_MAX_REL_ERROR = 1e-6;
  */
 export const SECOND_ORDER_EPS = 1e-4;
 
+/** Options of {@link certify}; every field is optional. */
 export interface CertifyOptions {
   /** Random cases per op (default 8); case c uses size 2 + (c mod 4). */
   readonly casesPerOp?: number;
@@ -37,28 +38,44 @@ export interface CertifyOptions {
   readonly onRow?: (row: CertificateRow) => void;
 }
 
+/** One op's line of the {@link Certificate}. */
 export interface CertificateRow {
+  /** The op's registry name ({@link OpSpec.name}). */
   readonly op: string;
+  /** The op's family (e.g. `elementwise`, `gate`), for grouping the table. */
   readonly family: string;
+  /** Cases checked. */
   readonly cases: number;
+  /** Largest first-order |analytic − numeric| over the cases. */
   readonly maxAbsError: number;
+  /** Largest first-order relative error over the cases ({@link GradcheckReport.maxRelError}). */
   readonly maxRelError: number;
   /** Max relative error of the second-order check (NaN when skipped). */
   readonly secondOrderMaxRel: number;
+  /** Both relative errors ≤ {@link CERTIFICATE_MAX_REL_ERROR} and no case threw. */
   readonly pass: boolean;
   /** Label of the case with the largest relative error (first or second order), or the error thrown. */
   readonly worst: string;
 }
 
+/**
+ * The gradient certificate of a set of ops: each op gradchecked in float64 on random cases, first
+ * and second order (what `npm run certify` prints and writes to out/certificate.json).
+ */
 export interface Certificate {
   /** True when every row passes. */
   readonly ok: boolean;
+  /** The pass threshold on the relative errors ({@link CERTIFICATE_MAX_REL_ERROR}). */
   readonly threshold: number;
+  /** Random cases per op. */
   readonly casesPerOp: number;
+  /** Master seed of the cases. */
   readonly seed: number;
   /** Worst first-order relative error over all ops. */
   readonly maxRelError: number;
+  /** Worst second-order relative error over all ops (NaN when second order was skipped). */
   readonly secondOrderMaxRel: number;
+  /** One row per op, in the order given. */
   readonly entries: readonly CertificateRow[];
 }
 
@@ -80,9 +97,13 @@ export function caseSeed(op: string, seed: number, c: number): number {
   return (hashName(op) ^ Math.imul(seed + 1, 0x9e3779b1)) + c * 7919;
 }
 
+/** The result of {@link checkCase}: one op case, first and second order. */
 export interface CaseResult {
+  /** The case's label ({@link OpCase.label}). */
   readonly label: string;
+  /** First order: the op's VJP against central differences. */
   readonly first: GradcheckReport;
+  /** Second order: the VJP of the VJP against central differences of the first gradient (null when skipped). */
   readonly second: GradcheckReport | null;
 }
 

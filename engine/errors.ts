@@ -10,6 +10,7 @@ export function fmtShape(shape: readonly number[]): string {
 
 /** Base class: carries the op name so callers can branch on it. */
 export class MoegradError extends Error {
+  /** The public function or op that threw (the message's `op:` prefix), e.g. `'matmul'`. */
   readonly op: string;
   constructor(op: string, message: string) {
     super(`${op}: ${message}`);

@@ -14,11 +14,13 @@ import { noGrad } from './tape.js';
 import { Rng } from './rng.js';
 import { DTypeError, ValueError } from './errors.js';
 
+/** Options of {@link gradcheck}; every field is optional. */
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
   readonly eps?: number;
   /** Pass if |analytic − numeric| ≤ atol + rtol·|numeric| everywhere (defaults 1e-6, 1e-5). */
   readonly atol?: number;
+  /** Relative tolerance of the pass test (default 1e-5); see {@link GradcheckOptions.atol}. */
   readonly rtol?: number;
   /** 'full' (every element, default) or 'directional' (random directions; for big inputs). */
   readonly mode?: 'full' | 'directional';
@@ -36,16 +38,21 @@ export interface GradcheckOptions {
   readonly allowFloat32?: boolean;
 }
 
+/** The comparison with the largest relative error in a {@link GradcheckReport}. */
 export interface GradcheckWorst {
   /** Path of the input leaf (e.g. `w1`, `[1]`), or `direction` in directional mode. */
   readonly input: string;
   /** Flat element index (or direction number). */
   readonly index: number;
+  /** The analytic (VJP) value, ⟨r, J e⟩ for element e (or ⟨∇F, v⟩ for direction v). */
   readonly analytic: number;
+  /** The central-difference value it was compared with. */
   readonly numeric: number;
 }
 
+/** What {@link gradcheck} found. */
 export interface GradcheckReport {
+  /** True when every comparison passed |analytic − numeric| ≤ atol + rtol·|numeric|. */
   readonly ok: boolean;
   /** max |analytic − numeric| */
   readonly maxAbsError: number;
@@ -56,6 +63,7 @@ export interface GradcheckReport {
   readonly maxRelError: number;
   /** Number of scalar comparisons made. */
   readonly checked: number;
+  /** The comparison with the largest relative error (null when nothing was compared). */
   readonly worst: GradcheckWorst | null;
   /** One line for logs and error messages. */
   readonly summary: string;
@@ -63,7 +71,17 @@ export interface GradcheckReport {
 
 /**
  * Checks the analytic gradient of `f` at `inputs` (a Tensor or tree of Tensors) against central
- * differences. Throws a ValueError on NaN/∞ inputs and a DTypeError on float32 unless allowed.
+ * differences, in float64: F(x) = Σ f(x) ⊙ r with a seeded random cotangent r, analytic vjp(f, x)(r)
+ * vs Σ r ⊙ (f(x + εe) − f(x − εe)) / 2ε for every element (`mode: 'full'`, as PyTorch's
+ * `torch.autograd.gradcheck`) or for a few random directions (`mode: 'directional'`, as JAX's
+ * `check_grads`). It never throws on a wrong gradient: read `ok` and `summary`.
+ *
+ * @example
+ * gradcheck((x: Tensor) => sum(tanh(x)), tensor([0.5, -1])).ok; // true
+ * @param f - any-shaped differentiable function of the inputs.
+ * @param inputs - a Tensor or a tree of Tensors (float64; float32 only with `allowFloat32`).
+ * @throws {@link ValueError} on NaN/∞ inputs or bad options; {@link DTypeError} on float32 inputs
+ *   unless `allowFloat32`.
  */
 export function gradcheck<T extends TensorTree>(f: (x: T) => Tensor, inputs: T, options: GradcheckOptions = {}): GradcheckReport {
   const op = 'gradcheck';

@@ -27,23 +27,23 @@ export interface OptionalDependencyInfo {
   readonly installWith: readonly string[];
 }
 
+/** The name of an optional peer dependency. */
+export type OptionalPackage = 'gpu.js' | 'vega' | 'vega-lite';
+
 /**
  * The optional peer dependencies of moegrad. The ranges equal package.json `peerDependencies`
  * (a test checks it).
  */
-export const OPTIONAL_DEPENDENCIES = {
+export const OPTIONAL_DEPENDENCIES: Readonly<Record<OptionalPackage, OptionalDependencyInfo>> = {
   'gpu.js': { range: '2.24.1', purpose: "the gpu.js matmul backends (useBackend('gpujs'), createGpujsBackend)", installWith: ['gpu.js'] },
   vega: { range: '^6.4.0', purpose: 'the SVG plots of `moegrad reproduce` and `moegrad merge`', installWith: ['vega', 'vega-lite'] },
   'vega-lite': { range: '^6.4.3', purpose: 'the SVG plots of `moegrad reproduce` and `moegrad merge`', installWith: ['vega', 'vega-lite'] },
-} as const satisfies Record<string, OptionalDependencyInfo>;
-
-/** The name of an optional peer dependency. */
-export type OptionalPackage = keyof typeof OPTIONAL_DEPENDENCIES;
+};
 
 /** The `npm install …` command that installs `pkg` (and the packages it must come with). */
 export function installCommand(pkg: OptionalPackage): string {
-  const info: OptionalDependencyInfo = OPTIONAL_DEPENDENCIES[pkg];
-  const spec = (name: string) => `${name}@${(OPTIONAL_DEPENDENCIES as Record<string, OptionalDependencyInfo>)[name]!.range}`;
+  const info = OPTIONAL_DEPENDENCIES[pkg];
+  const spec = (name: string) => `${name}@${OPTIONAL_DEPENDENCIES[name as OptionalPackage].range}`;
   return `npm install ${info.installWith.map((n) => `'${spec(n)}'`).join(' ')}`;
 }
 

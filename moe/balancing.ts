@@ -1,5 +1,6 @@
 /**
- * DeepSeek-V3 auxiliary-loss-free load balancing (spec §6.1). A per-expert bias b is added to the
+ * DeepSeek-V3 auxiliary-loss-free load balancing (Wang et al. 2024, arXiv:2408.15664;
+ * DeepSeek-V3, arXiv:2412.19437 §2.1.2). A per-expert bias b is added to the
  * scores for *selection only*; after each step it moves by a fixed γ towards balance:
  *   `b_i ← b_i + γ · sign(mean_j load_j − load_i)`
  * (overloaded experts go down, underloaded up, an expert exactly at the mean stays). Pure numbers:

@@ -1,6 +1,7 @@
 /**
  * Router diagnostics: plain numbers and typed arrays for logging, computed from raw buffers, so
- * they never touch the tape (spec §5.4, style anchor §3.5). T tokens, E experts, K chosen per token.
+ * they never touch the tape (the router analyses of OLMoE, arXiv:2409.02060 §5, and
+ * 2505.10860 §3.3). T tokens, E experts, K chosen per token.
  */
 import { Tensor, ShapeError, ValueError, fmtShape } from '../engine/index.js';
 import { selectTopK } from '../engine/ops/index-ops.js';
@@ -37,7 +38,8 @@ export function expertImportance(scores: Tensor | Pick<GateOutput, 'scores'>): F
 }
 
 /**
- * Jain's fairness index `J(r) = (Σ r_i)² / (n Σ r_i²)` over non-negative shares r (spec §5.4):
+ * Jain's fairness index `J(r) = (Σ r_i)² / (n Σ r_i²)` over non-negative shares r (Jain, Chiu & Hawe 1984,
+ * DEC-TR-301):
  * 1 when all equal, 1/n when one expert takes everything.
  */
 export function jainIndex(values: ArrayLike<number>): number {
@@ -143,7 +145,7 @@ function meanOverlap(op: string, a: RouterSelection, b: RouterSelection, k?: num
 }
 
 /**
- * Router saturation (OLMoE, 2505.10860 §3.3; spec §5.4), as a fraction in [0, 1]:
+ * Router saturation (OLMoE, arXiv:2409.02060 §5; 2505.10860 §3.3), as a fraction in [0, 1]:
  *   `Sat(t) = (1/N) Σ_i |E_i^(t) ∩ E_i^(T)| / k`,
  * where E_i^(t) is the set of k experts token i activates at checkpoint t and `final` is the last
  * checkpoint. 1 means the checkpoint already routes exactly like the final one.
@@ -153,7 +155,7 @@ export function routerSaturation(current: RouterSelection, final: RouterSelectio
 }
 
 /**
- * Router change rate between consecutive checkpoints (spec §5.4), a fraction in [0, 1]:
+ * Router change rate between consecutive checkpoints (2505.10860 §3.3), a fraction in [0, 1]:
  *   `CR(t) = (1/N) Σ_i |E_i^(t+1) \ E_i^(t)| / k = 1 − (1/N) Σ_i |E_i^(t+1) ∩ E_i^(t)| / k`.
  */
 export function routerChangeRate(previous: RouterSelection, next: RouterSelection, k?: number): number {
@@ -161,7 +163,7 @@ export function routerChangeRate(previous: RouterSelection, next: RouterSelectio
 }
 
 /**
- * Per-token-type expert sets, as the 2505.10860 analysis code computes them (spec §5.4, LibMoE):
+ * Per-token-type expert sets, as the 2505.10860 analysis code computes them (LibMoE, arXiv:2411.00918):
  * for each vocabulary id in `tokenTypes`, count how often its occurrences select each expert
  * (`indices` [T·K] aligned with `tokenIds` [T]), and take the k most selected experts (ties → lowest
  * id). Returns flat sets [N·k] ready for routerSaturation / routerChangeRate. `tokenTypes` defaults to

@@ -1,5 +1,5 @@
 /**
- * Differentiable load-balancing losses and the router z-loss (spec §6). T tokens, E routed experts,
+ * Differentiable load-balancing losses and the router z-loss (sources cited per loss). T tokens, E routed experts,
  * K experts chosen per token. In each balance loss the dispatch fraction f is piecewise constant
  * (a count of integer routing decisions, no gradient) and the mean score P carries the gradient:
  * ∂L/∂s[t,e] = coefficient · f_e / T (chained through any normalization).
@@ -38,7 +38,8 @@ function selectionCounts(r: Routed, from: number, to: number, factor: number): T
 }
 
 /**
- * Switch Transformer / GShard auxiliary load-balancing loss (spec §6.4, style anchor §3.5):
+ * Switch Transformer / GShard auxiliary load-balancing loss (Fedus et al. 2022, arXiv:2101.03961 §2.2;
+ * Lepikhin et al. 2020, arXiv:2006.16668 §2.2):
  *   `L = α · E · Σ_e f_e · P_e`,
  *   `f_e = (1/T) · #{t : e ∈ TopK(t)}` (fraction of tokens whose top-K includes e, a constant),
  *   `P_e = (1/T) · Σ_t s[t,e]` (mean router probability, differentiable).
@@ -55,7 +56,7 @@ export function switchAuxLoss(gate: RoutedScores, options: { readonly coefficien
 }
 
 /**
- * ST-MoE router z-loss (spec §6.5): `L_z = (1/T) Σ_t (log Σ_e exp z[t,e])²` on the router logits
+ * ST-MoE router z-loss (Zoph et al. 2022, arXiv:2202.08906 §3): `L_z = (1/T) Σ_t (log Σ_e exp z[t,e])²` on the router logits
  * [T, E] (or a gate's `logits`). Gradient: `∂L_z/∂z[t] = (2/T) · lse(z[t]) · softmax(z[t])`.
  */
 export function routerZLoss(logits: Tensor | Pick<GateOutput, 'logits'>): Tensor {
@@ -69,7 +70,7 @@ export function routerZLoss(logits: Tensor | Pick<GateOutput, 'logits'>): Tensor
 }
 
 /**
- * DeepSeekMoE expert-level balance loss (spec §6.3): `L_ExpBal = α · Σ_e f_e · P_e` with
+ * DeepSeekMoE expert-level balance loss (Dai et al. 2024, arXiv:2401.06066 §3.3): `L_ExpBal = α · Σ_e f_e · P_e` with
  *   `f_e = E/(K·T) · #{t : e ∈ TopK(t)}` and `P_e = (1/T) Σ_t s[t,e]`,
  * over the E routed experts (N' = mN − K_s and K' = mK − K_s in the paper's notation: shared
  * experts are not in the gate). Uniform routing gives `L = α` (f_e = 1, P_e = 1/E).
@@ -82,7 +83,7 @@ export function expertBalanceLoss(gate: RoutedScores, options: { readonly alpha?
 }
 
 /**
- * DeepSeekMoE device-level balance loss (spec §6.3): experts split into `numDevices` contiguous
+ * DeepSeekMoE device-level balance loss (Dai et al. 2024, arXiv:2401.06066 §3.3): experts split into `numDevices` contiguous
  * equal groups; `L_DevBal = α · Σ_d f'_d · P'_d` with f'_d the mean of the expert-level f_e over
  * device d and P'_d the sum of P_e over it. Uniform routing gives `L = α`.
  */
@@ -98,7 +99,8 @@ export function deviceBalanceLoss(gate: RoutedScores, options: { readonly numDev
 }
 
 /**
- * DeepSeek-V3 complementary sequence-wise balance loss (spec §6.2), averaged over the sequences of
+ * DeepSeek-V3 complementary sequence-wise balance loss (DeepSeek-AI 2024, arXiv:2412.19437
+ * §2.1.2), averaged over the sequences of
  * the batch (tokens are consecutive sequences of `seqLen`): for each sequence,
  *   `L_seq = α · Σ_e f_e · P_e`,  `f_e = E/(K·L) · #{t in seq : e ∈ TopK(t)}`,
  *   `s'[t,e] = s[t,e] / Σ_j s[t,j]`,  `P_e = (1/L) Σ_{t in seq} s'[t,e]`.

@@ -23,15 +23,34 @@ import { OptionalDependencyError, importOptional, requireOptional } from '../opt
 export interface GpujsKernelRun {
   (...args: unknown[]): unknown;
   /** The backend kernel that actually runs; gpu.js swaps it on fallback. */
-  kernel: { constructor: { name: string }; fallbackReason?: string | null };
+  kernel: {
+    /** The kernel's class (e.g. `WebGL2Kernel`). */
+    constructor: {
+      /** The class name (may be minified in a browser build). */
+      name: string;
+    };
+    /** Why gpu.js fell back from the requested kernel, if it did. */
+    fallbackReason?: string | null;
+  };
+  /** Frees the kernel's GPU resources. */
   destroy?: (removeCanvasReferences?: boolean) => void;
 }
 
 /** The slice of a gpu.js `GPU` instance that moegrad uses. */
 export interface GpujsInstance {
+  /** Compiles `source` (a JS function as text) into a kernel for this instance's mode. */
   createKernel(source: string, settings: Record<string, unknown>): GpujsKernelRun;
   /** The kernel class gpu.js chose for this instance (e.g. `WebAssemblyKernel`). */
-  Kernel?: { name: string; features?: { maxTextureSize?: number } | null } | null;
+  Kernel?: {
+    /** The class name. */
+    name: string;
+    /** What the class detected about the device (GL kernels). */
+    features?: {
+      /** GL `MAX_TEXTURE_SIZE`: the largest output tile side. */
+      maxTextureSize?: number;
+    } | null;
+  } | null;
+  /** Frees every kernel and context of the instance. */
   destroy?: () => unknown;
 }
 
@@ -115,7 +134,7 @@ export function gpujsAvailable(): boolean {
 
 /**
  * Loads gpu.js with a dynamic `import()` (for runtimes where the synchronous path is unavailable).
- * Resolves to false, without throwing, when it cannot be loaded; {@link loadGpujs} then throws the
+ * Resolves to false, without throwing, when it cannot be loaded; the gpu.js backends then throw the
  * reason ({@link OptionalDependencyError} naming the package to install).
  */
 export async function preloadGpujs(): Promise<boolean> {

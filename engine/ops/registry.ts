@@ -9,6 +9,7 @@ import { ENGINE_OP_ENTRIES } from './registry-entries.js';
 
 /** One concrete test case: float64 inputs and the function of them to differentiate. */
 export interface OpCase {
+  /** The differentiable float64 inputs, in the order `run` takes them. */
   readonly inputs: readonly Tensor[];
   /** Applies the op (integer parameters such as k or indices are closed over). */
   readonly run: (inputs: readonly Tensor[]) => Tensor;
@@ -16,6 +17,10 @@ export interface OpCase {
   readonly label: string;
 }
 
+/**
+ * A registry entry: an op and the domain its gradient is tested on. Listing it in `ENGINE_OPS` or
+ * `MOE_OPS` makes the property test and the certificate check it (first and second order).
+ */
 export interface OpSpec {
   /** The op's public name, e.g. `softmax`, `topKSoftmaxGate`. */
   readonly name: string;
@@ -27,7 +32,14 @@ export interface OpSpec {
    */
   readonly sample: (rng: Rng, size: number) => OpCase;
   /** Overrides for gradcheck when an op needs them (document why next to the entry). */
-  readonly tolerance?: { readonly eps?: number; readonly atol?: number; readonly rtol?: number };
+  readonly tolerance?: {
+    /** Finite-difference step ({@link GradcheckOptions.eps}). */
+    readonly eps?: number;
+    /** Absolute tolerance ({@link GradcheckOptions.atol}). */
+    readonly atol?: number;
+    /** Relative tolerance ({@link GradcheckOptions.rtol}). */
+    readonly rtol?: number;
+  };
 }
 
 /** Every differentiable engine op with its test domain (the entries live in engine/ops/registry-entries.ts). */

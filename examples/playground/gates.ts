@@ -1,5 +1,5 @@
 /**
- * The gates the playground offers: every kind of moegrad's `makeGate` (issue #3, spec §1), with the
+ * The gates the playground offers: every kind of moegrad's `makeGate` (issue #3), with the
  * page's single "k" control mapped onto each kind's own settings.
  */
 import { makeGate, type Gate, type GateConfig, type GateKind, type RouterParams } from '../../index.js';

@@ -1,5 +1,6 @@
 /**
- * Expert families with parameters batched per expert (leading axis E), spec §2.3:
+ * Expert families with parameters batched per expert (leading axis E); SwiGLU as in
+ * Shazeer 2020 (arXiv:2002.05202), the FFN experts as in Shazeer et al. 2017 (arXiv:1701.06538):
  *   linear:                 h(x) = x·A[e] + b[e]                         A [E,D,O], b [E,O]
  *   relu|gelu|tanh|sigmoid: h(x) = φ(x·W1[e] + b1[e])·W2[e] + b2[e]      W1 [E,D,H], W2 [E,H,O]
  *   swiglu:                 h(x) = (silu(x·Wg[e]) ⊙ (x·Wu[e]))·Wd[e]     Wg, Wu [E,D,H], Wd [E,H,O]

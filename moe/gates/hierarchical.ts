@@ -1,5 +1,6 @@
 /**
- * Hierarchical (two-level) softmax gate (spec §1.4): G groups of M experts, E = G·M,
+ * Hierarchical (two-level) softmax gate (Jordan & Jacobs 1994; Shazeer et al. 2017,
+ * arXiv:1701.06538 appendix B): G groups of M experts, E = G·M,
  * w_{a,b} = softmax_a(z¹) · softmax_b(z²_{a·}), dense or top-k at each level (FuseMoE's
  * HierarchicalMoE: top-k at each level, softmax renormalized over the selected).
  */
@@ -35,7 +36,7 @@ function softmaxInto(v: Float64Array, n: number, out: Float64Array): void {
 /**
  * Fused w[t, i·kE + j] = p_i · q_{j|i}: p = softmax of z¹[t] over the kept groups, q = softmax of
  * z²[t, group_i] over its kept experts.  z¹ [T, G], z² [T, G, M] → w [T, kG·kE].
- * VJP (spec §1.4), with g viewed as [T, kG, kE] and h_i = Σ_j g_ij q_{j|i}:
+ * VJP, with g viewed as [T, kG, kE] and h_i = Σ_j g_ij q_{j|i}:
  *   g_{z¹} = scatter(p ⊙ (h − ⟨h, p⟩)),   g_{z²} = scatter(w ⊙ (g − h)),   0 off the selection.
  * p and q are recomputed with engine softmax (differentiable), so grad of grad works.
  */

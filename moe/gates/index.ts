@@ -1,5 +1,5 @@
 /**
- * Gates (spec §1): fused ops with hand-derived VJPs, each returning a GateOutput
+ * Gates (sources cited per gate): fused ops with hand-derived VJPs, each returning a GateOutput
  * (weights [T, K], indices [T·K], scores [T, E], logits, plan), and `makeGate` for the MoE layer.
  */
 export { softmaxGate, topKSoftmaxGate, subsetSoftmax } from './softmax.js';

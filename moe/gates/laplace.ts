@@ -1,5 +1,5 @@
 /**
- * Laplace gate (spec §1.7, 2410.02935): logits z[t,e] = −‖x_t − ω_e‖₂ (no bias, as FuseMoE's
+ * Laplace gate (Nguyen et al. 2024, arXiv:2410.02935): logits z[t,e] = −‖x_t − ω_e‖₂ (no bias, as FuseMoE's
  * `−cdist(x, W)`), then a softmax, dense or over the top-k renormalized.
  */
 import { Tensor, fromData, record, mul, sub, div, neg, sum, matmul, transpose, reshape, where, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';

@@ -1,6 +1,6 @@
 /**
  * `makeGate(config)`: a Gate (moe/types.ts) with its own router parameters, for the MoE layer.
- * Linear router logits z = x W + b (W [D, E], b [E]; spec §1.0), or Laplace centroids ω [E, D].
+ * Linear router logits z = x W + b (W [D, E], b [E]; Shazeer et al. 2017, arXiv:1701.06538 §2.1), or Laplace centroids ω [E, D].
  */
 import { Tensor, Rng, randn, zeros, scalar, matmul, add, exp, reshape, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
 import type { Gate, GateOutput, RouteOptions } from '../types.js';

@@ -1,5 +1,5 @@
 /**
- * Normalized sigmoid gate (spec §1.6): DeepSeek-V3's sparse router (sigmoid scores, selection-only
+ * Normalized sigmoid gate: DeepSeek-V3's sparse router (arXiv:2412.19437 §2.1.2) (sigmoid scores, selection-only
  * bias for loss-free balancing, group-limited routing, top-K, normalize over the selected, route
  * scale ρ) and the dense theory version of 2505.10860 (normalized over all experts).
  */
@@ -34,7 +34,7 @@ const logSigmoid = (v: number): number => -(Math.max(-v, 0) + Math.log1p(Math.ex
  * Fused w[t,j] = ρ s_j / Σ_{i∈T} s_i, s = σ(z[t, idx[t,j]]) (idx null: all E).  z [T, E] → w [T, K].
  * Forward in log space, ŵ = exp(log s − lse(log s)), so it stays finite when every s underflows
  * (z ≈ −1e4) where s/Σs would be 0/0.
- * VJP (spec §1.6): g_{z,j} = ρ s_j(1−s_j)/S · (g_j − ⟨g, ŵ⟩) = w_j σ(−z_j) (g_j − ⟨g, w⟩/ρ) on the
+ * VJP: g_{z,j} = ρ s_j(1−s_j)/S · (g_j − ⟨g, ŵ⟩) = w_j σ(−z_j) (g_j − ⟨g, w⟩/ρ) on the
  * selected, 0 elsewhere.
  */
 function normalizedSigmoid(op: string, z: Tensor, idx: Int32Array | null, routeScale: number): Tensor {

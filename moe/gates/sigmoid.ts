@@ -1,5 +1,5 @@
 /**
- * Unnormalized sigmoid gate (spec §1.5): w_i = σ(z_i), no competition between experts.
+ * Unnormalized sigmoid gate (Nguyen et al. 2024, arXiv:2405.13997): w_i = σ(z_i), no competition between experts.
  */
 import { Tensor, fromData, record, mul, neg, sigmoid, stableSigmoid } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';

@@ -1,6 +1,6 @@
 /**
- * Softmax over all experts, then keep the top-k without renormalizing (DeepSeekMoE / DeepSeek-V2,
- * spec §1.2 variant B). Unlike Mixtral's gate, the gradient reaches the unselected logits through
+ * Softmax over all experts, then keep the top-k without renormalizing (DeepSeekMoE, arXiv:2401.06066
+ * §2; DeepSeek-V2, arXiv:2405.04434 §2.2). Unlike Mixtral's gate, the gradient reaches the unselected logits through
  * the softmax denominator.
  */
 import { Tensor, fromData, record, mul, sub, sum, scale, softmax, lseLine, ValueError } from '../../engine/index.js';

@@ -1,5 +1,5 @@
 /**
- * Softmax gates (spec §1.1, §1.2): the dense softmax and Mixtral's top-K softmax renormalized over
+ * Softmax gates: the dense softmax (Jacobs et al. 1991) and Mixtral's top-K softmax renormalized over
  * the selected experts. Both (and the temperature and Laplace gates) use one fused kernel,
  * `subsetSoftmax`: a max-shifted softmax of z/τ over a per-row subset of the experts.
  */
@@ -57,7 +57,7 @@ export function softmaxGate(logits: Tensor, options: GateOptions = {}): GateOutp
  * index; selection on the full logit, bias included), w[t,j] = exp(z_{idx_j}) / Σ_{i∈T} exp(z_i).
  * logits [T, E] → weights [T, k] (best expert first), scores = softmax(z) [T, E] over all experts.
  * VJP: on T, g_z = w ⊙ (g − ⟨g, w⟩); NOTE: unselected logits get exactly zero gradient. The weights
- * jump at a tie for the k-th place (spec §1.2); the selection is a constant for autodiff.
+ * jump at a tie for the k-th place (Mixtral: Jiang et al. 2024, arXiv:2401.04088 §2.1); the selection is a constant for autodiff.
  */
 export function topKSoftmaxGate(logits: Tensor, k: number, options: GateOptions = {}): GateOutput {
   const op = 'topKSoftmaxGate';

@@ -1,5 +1,5 @@
 /**
- * Dense-to-sparse gate (spec §1.3): softmax with a temperature, w = softmax(z/τ). A small τ drives
+ * Dense-to-sparse gate (Nie et al. 2021, EvoMoE, arXiv:2112.14397): softmax with a temperature, w = softmax(z/τ). A small τ drives
  * the gate towards one-hot; τ is either learned (a Tensor, which then gets a gradient) or scheduled
  * (a number, a constant for autodiff). Optional top-k renormalizes over the selected, as Mixtral.
  */
@@ -26,7 +26,7 @@ function temperatureTensor(op: string, tau: Tensor | number, like: Tensor): Tens
  * Temperature softmax gate: w = softmax(z/τ), dense (k omitted: weights = scores [T, E]) or over the
  * top-k of z (the same set as the top-k of z/τ since τ > 0), renormalized: weights [T, k].
  * logits [T, E]; tau a scalar Tensor (differentiated) or a number (scheduled); scores = softmax(z/τ).
- * VJP (spec §1.3): g_z = (1/τ) w ⊙ (g − ⟨g, w⟩) on the selected set (0 off it);
+ * VJP: g_z = (1/τ) w ⊙ (g − ⟨g, w⟩) on the selected set (0 off it);
  * ∂L/∂τ = −(1/τ²) Σ_i g_i w_i (z_i − ⟨w, z⟩), summed over tokens.
  */
 export function temperatureSoftmaxGate(logits: Tensor, tau: Tensor | number, k?: number, options: GateOptions = {}): GateOutput {

@@ -1,5 +1,6 @@
 /**
- * The MoE layer (DeepSeekMoE / DeepSeek-V3 form, spec §1.6 and §2.3):
+ * The MoE layer (DeepSeekMoE form, Dai et al. 2024, arXiv:2401.06066 §3.1–3.2, with
+ * DeepSeek-V3's gate, arXiv:2412.19437 §2.1.2):
  *   y[t] = Σ_{s < S_shared} FFN^(s)(x[t])  +  Σ_k w[t,k] · FFN^(r)_{e(t,k)}(x[t])
  * Shared experts have weight 1 and see every token; routed experts see only the tokens the gate
  * sends them: x → gate → dispatch (expert order) → grouped expert FFNs → combine (weighted sum).

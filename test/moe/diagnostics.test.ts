@@ -54,7 +54,7 @@ describe('entropy and top-k margin', () => {
   });
 });
 
-describe('router saturation and change rate (2505.10860 §3.3, spec §5.4)', () => {
+describe('router saturation and change rate (2505.10860 §3.3)', () => {
   // N = 3 tokens, k = 2
   const final = idx(0, 1, 2, 3, 1, 2);
   const early = idx(1, 0, 2, 0, 3, 0); // overlaps 2, 1, 0 ⇒ Sat = 3/6

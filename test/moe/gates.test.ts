@@ -143,7 +143,7 @@ describe('where gradients are exactly zero (and where they are not)', () => {
       }
     }
   });
-  it('temperature: dL/dτ = −(1/τ²) Σ g_i w_i (z_i − ⟨w, z⟩) (spec §1.3), and a scheduled τ is a constant', () => {
+  it('temperature: dL/dτ = −(1/τ²) Σ g_i w_i (z_i − ⟨w, z⟩) (EvoMoE, arXiv:2112.14397), and a scheduled τ is a constant', () => {
     const tau = scalar(0.8);
     const r = randn(new Rng(8), [3, 6]);
     const dtau = grad((t: Tensor) => sum(mul(temperatureSoftmaxGate(z, t).weights, r)))(tau).item();
