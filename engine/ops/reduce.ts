@@ -130,12 +130,12 @@ export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
   return keepDims ? y : reshape(y, reducedShape(x.shape, layout.axis, false));
 }
 
-/** Stable log-sum-exp of one strided line. NaN throws; all −∞ gives −∞. */
-export function lseLine(d: ArrayLike<number>, base: number, stride: number, n: number): number {
+/** Stable log-sum-exp of one strided line. NaN throws a ValueError naming `op`; all −∞ gives −∞. */
+export function lseLine(d: ArrayLike<number>, base: number, stride: number, n: number, op = 'logsumexp'): number {
   let m = -Infinity;
   for (let j = 0; j < n; j++) {
     const v = d[base + j * stride]!;
-    if (Number.isNaN(v)) throw new ValueError('logsumexp', 'input contains NaN');
+    if (Number.isNaN(v)) throw new ValueError(op, 'input contains NaN');
     if (v > m) m = v;
   }
   if (m === -Infinity || m === Infinity) return m;

@@ -7,29 +7,45 @@ import { record } from '../tape.js';
 import { axisLayout, forEachLine } from './kernels.js';
 import { mul, sub, exp } from './arithmetic.js';
 import { sum, lseLine } from './reduce.js';
+import { takeAlongAxis } from './index-ops.js';
+import { assertShape, fmtShape } from '../errors.js';
+import { sameShape } from '../shape.js';
 
-/** y = exp(x − lse(x)) along `axis`.  dx = y ⊙ (dy − Σ(dy ⊙ y)) */
+/** y = exp(x − m)/Σexp(x − m) along `axis` (m the max; {@link softmaxLine}).  dx = y ⊙ (dy − Σ(dy ⊙ y)), centered by {@link weightedCenter} */
 export function softmax(x: Tensor, axis = -1): Tensor {
   const op = 'softmax';
   assertTensor(x, op);
   const layout = axisLayout(x.shape, axis, op);
   const d = x.data;
   const out = allocate(x.dtype, x.size);
-  forEachLine(layout, (base, stride) => {
-    // exp(x − m)/Σexp(x − m) rather than exp(x − lse): lse ≈ m carries an absolute rounding of
-    // ulp(m) (1.8e-12 at |m| = 1e4), which exp turns into a relative error; the ratio keeps ~1 ulp.
-    const m = maxLine(d, base, stride, layout.n);
-    if (!Number.isFinite(m)) {
-      const lse = lseLine(d, base, stride, layout.n); // ±∞ / NaN handling lives there
-      for (let j = 0; j < layout.n; j++) out[base + j * stride] = Math.exp(d[base + j * stride]! - lse);
-      return;
-    }
-    let s = 0;
-    for (let j = 0; j < layout.n; j++) { const e = Math.exp(d[base + j * stride]! - m); out[base + j * stride] = e; s += e; }
-    for (let j = 0; j < layout.n; j++) out[base + j * stride] = out[base + j * stride]! / s;
-  });
+  forEachLine(layout, (base, stride) => softmaxLine(d, base, stride, layout.n, out, base, stride, op));
   const y = fromData(out, x.shape);
-  return record(op, [x], y, (dy) => [mul(y, sub(dy, sum(mul(dy, y), layout.axis, true)))]);
+  return record(op, [x], y, (dy) => [mul(y, weightedCenter(dy, y, layout.axis))]);
+}
+
+/**
+ * g − ⟨g, w⟩ along `axis` for weights w that sum to 1 there (a softmax output): the centering in
+ * every softmax-type VJP, g_x = w ⊙ (g − ⟨g, w⟩). Computed as (g − g_r) − ⟨w, g − g_r⟩ with r the
+ * largest weight of each line — equal when Σw = 1, but without the cancellation of g_r − ⟨g, w⟩
+ * when w_r ≈ 1: for softmax([40, 20]) and g = [1, 0] it gives w₁ = 2.0611536e-9 to full precision,
+ * where g − ⟨g, w⟩ = 1 − w₀ keeps only ulp(1)/w₁ ≈ 5e-8 of it. Differentiable (grad of grad);
+ * r is a constant per line. Shapes of g and w must match.
+ */
+export function weightedCenter(g: Tensor, w: Tensor, axis = -1): Tensor {
+  const op = 'weightedCenter';
+  assertTensor(g, op, 'g'); assertTensor(w, op, 'w');
+  assertShape(sameShape(g.shape, w.shape), op, () => `g and w must have the same shape; got ${fmtShape(g.shape)} and ${fmtShape(w.shape)}`);
+  const layout = axisLayout(w.shape, axis, op);
+  const d = w.data;
+  const ref = new Int32Array(layout.outer * layout.inner);
+  forEachLine(layout, (base, stride, line) => {
+    let best = 0, bestV = -Infinity;
+    for (let j = 0; j < layout.n; j++) { const v = d[base + j * stride]!; if (v > bestV) { bestV = v; best = j; } }
+    ref[line] = best;
+  });
+  if (g.size === 0) return g;
+  const h = sub(g, takeAlongAxis(g, ref, layout.axis)); // g − g_r
+  return sub(h, sum(mul(h, w), layout.axis, true));
 }
 
 /** y = x − lse(x) along `axis`.  dx = dy − exp(y) Σ dy */
@@ -43,7 +59,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
     // (x − m) − log Σexp(x − m): x − m is exact near the max, so y_max keeps full relative precision.
     const m = maxLine(d, base, stride, layout.n);
     if (!Number.isFinite(m)) {
-      const lse = lseLine(d, base, stride, layout.n); // ±∞ / NaN handling lives there
+      const lse = lseLine(d, base, stride, layout.n, op); // ±∞ / NaN handling lives there
       for (let j = 0; j < layout.n; j++) out[base + j * stride] = d[base + j * stride]! - lse;
       return;
     }
@@ -54,6 +70,32 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   });
   const y = fromData(out, x.shape);
   return record(op, [x], y, (dy) => [sub(dy, mul(exp(y), sum(dy, layout.axis, true)))]);
+}
+
+/**
+ * The one softmax kernel (engine `softmax` and every fused MoE gate run it, so they agree to the
+ * last ulp): out[outBase + j·outStride] = exp(x_j − m) / Σ_i exp(x_i − m) over one strided line of
+ * `n` values, m = max x. The ratio, not exp(x − lse): lse ≈ m carries an absolute rounding of ulp(m)
+ * (1.8e-12 at |m| = 1e4, 2 at 1e16) that exp turns into a relative error of the weights — at
+ * [1e16, 1e16, 0, 0] exp(x − lse) gives [1, 1] instead of [0.5, 0.5], and the gradient
+ * w(1 − w) of a dominant weight loses ~ulp(m)/(1 − w) relative accuracy. A NaN throws a ValueError
+ * naming `op`; a line whose max is ±∞ goes through lseLine: all −∞ gives NaN (0/0, as PyTorch), a +∞
+ * entry gives NaN there and 0 elsewhere.
+ * `out` may be the input (in place) when the strides agree.
+ */
+export function softmaxLine(
+  d: ArrayLike<number>, base: number, stride: number, n: number,
+  out: { [i: number]: number }, outBase: number, outStride: number, op = 'softmax',
+): void {
+  const m = maxLine(d, base, stride, n);
+  if (!Number.isFinite(m)) {
+    const lse = lseLine(d, base, stride, n, op); // ±∞ / NaN handling lives there
+    for (let j = 0; j < n; j++) out[outBase + j * outStride] = Math.exp(d[base + j * stride]! - lse);
+    return;
+  }
+  let s = 0;
+  for (let j = 0; j < n; j++) { const e = Math.exp(d[base + j * stride]! - m); out[outBase + j * outStride] = e; s += e; }
+  for (let j = 0; j < n; j++) out[outBase + j * outStride] = out[outBase + j * outStride]! / s;
 }
 
 /** Max of one strided line (NaN is rejected by lseLine, which every caller also runs or falls back to). */

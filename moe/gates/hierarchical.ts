@@ -4,7 +4,7 @@
  * w_{a,b} = softmax_a(z¹) · softmax_b(z²_{a·}), dense or top-k at each level (FuseMoE's
  * HierarchicalMoE: top-k at each level, softmax renormalized over the selected).
  */
-import { Tensor, fromData, record, mul, sub, sum, reshape, expandDims, softmax, lseLine, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, record, mul, sub, sum, reshape, expandDims, softmax, softmaxLine, weightedCenter, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkFinite, checkK, checkCapacity, rowTopK, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
 import type { GateOutput } from '../types.js';
@@ -27,10 +27,9 @@ interface TwoLevelSelection {
   readonly experts: Int32Array | null;
 }
 
-/** out[0..n) = softmax of v[0..n) (max-shifted). */
-function softmaxInto(v: Float64Array, n: number, out: Float64Array): void {
-  const lse = lseLine(v, 0, 1, n);
-  for (let j = 0; j < n; j++) out[j] = Math.exp(v[j]! - lse);
+/** out[0..n) = softmax of v[0..n) (the engine's max-shifted kernel). */
+function softmaxInto(v: Float64Array, n: number, out: Float64Array, op: string): void {
+  softmaxLine(v, 0, 1, n, out, 0, 1, op);
 }
 
 /**
@@ -48,11 +47,11 @@ function twoLevelSoftmax(op: string, z1: Tensor, z2: Tensor, s: TwoLevelSelectio
   const u1 = new Float64Array(kG), p = new Float64Array(kG), u2 = new Float64Array(kE), q = new Float64Array(kE);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < kG; i++) u1[i] = d1[t * G + (s.groups ? s.groups[t * kG + i]! : i)]!;
-    softmaxInto(u1, kG, p);
+    softmaxInto(u1, kG, p, op);
     for (let i = 0; i < kG; i++) {
       const a = s.groups ? s.groups[t * kG + i]! : i;
       for (let j = 0; j < kE; j++) u2[j] = d2[(t * G + a) * M + (s.experts ? s.experts[(t * kG + i) * kE + j]! : j)]!;
-      softmaxInto(u2, kE, q);
+      softmaxInto(u2, kE, q, op);
       for (let j = 0; j < kE; j++) out[(t * kG + i) * kE + j] = p[i]! * q[j]!;
     }
   }
@@ -62,9 +61,10 @@ function twoLevelSoftmax(op: string, z1: Tensor, z2: Tensor, s: TwoLevelSelectio
     const q2 = softmax(gatherAlong(gatherAlong(z2, s.groupRows, 1), s.experts, 2), 2); // Shape: [T, kG, kE]
     const g3 = reshape(dy, [T, kG, kE]);
     const h = sum(mul(g3, q2), 2); // Shape: [T, kG]
-    const dz1 = needs[0] ? scatterAlong(mul(p1, sub(h, sum(mul(h, p1), 1, true))), s.groups, 1, G) : null;
+    // h − ⟨h, p⟩ and g − h = g − ⟨g, q⟩ through weightedCenter: no cancellation at a dominant p or q
+    const dz1 = needs[0] ? scatterAlong(mul(p1, weightedCenter(h, p1, 1)), s.groups, 1, G) : null;
     const dz2 = needs[1]
-      ? scatterAlong(scatterAlong(mul(reshape(w, [T, kG, kE]), sub(g3, expandDims(h, 2))), s.experts, 2, M), s.groupRows, 1, G)
+      ? scatterAlong(scatterAlong(mul(reshape(w, [T, kG, kE]), weightedCenter(g3, q2, 2)), s.experts, 2, M), s.groupRows, 1, G)
       : null;
     return [dz1, dz2];
   });

@@ -3,7 +3,7 @@
  * bias for loss-free balancing, group-limited routing, top-K, normalize over the selected, route
  * scale ρ) and the dense theory version of 2505.10860 (normalized over all experts).
  */
-import { Tensor, fromData, record, mul, sub, sum, scale, neg, sigmoid, lseLine, stableSigmoid, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, record, mul, sub, sum, scale, neg, sigmoid, softmaxLine, weightedCenter, stableSigmoid, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
 import { selectedSigmoid } from './sigmoid.js';
@@ -32,7 +32,7 @@ const logSigmoid = (v: number): number => -(Math.max(-v, 0) + Math.log1p(Math.ex
 
 /**
  * Fused w[t,j] = ρ s_j / Σ_{i∈T} s_i, s = σ(z[t, idx[t,j]]) (idx null: all E).  z [T, E] → w [T, K].
- * Forward in log space, ŵ = exp(log s − lse(log s)), so it stays finite when every s underflows
+ * Forward in log space, ŵ = softmax(log s) (max-shifted ratio), so it stays finite when every s underflows
  * (z ≈ −1e4) where s/Σs would be 0/0.
  * VJP: g_{z,j} = ρ s_j(1−s_j)/S · (g_j − ⟨g, ŵ⟩) = w_j σ(−z_j) (g_j − ⟨g, w⟩/ρ) on the
  * selected, 0 elsewhere.
@@ -44,13 +44,13 @@ function normalizedSigmoid(op: string, z: Tensor, idx: Int32Array | null, routeS
   const ls = new Float64Array(K);
   for (let t = 0; t < T; t++) {
     for (let j = 0; j < K; j++) ls[j] = logSigmoid(d[t * E + (idx ? idx[t * K + j]! : j)]!);
-    const lse = lseLine(ls, 0, 1, K);
-    for (let j = 0; j < K; j++) out[t * K + j] = routeScale * Math.exp(ls[j]! - lse);
+    softmaxLine(ls, 0, 1, K, out, t * K, 1, op); // ŵ = softmax(log s), the engine's kernel
+    if (routeScale !== 1) for (let j = 0; j < K; j++) out[t * K + j] = routeScale * out[t * K + j]!;
   }
   const w = fromData(out, [T, K]);
   return record(op, [z], w, (dy) => {
     const oneMinusS = sigmoid(neg(gatherAlong(z, idx, 1))); // Shape: [T, K]
-    const centered = sub(dy, scale(sum(mul(dy, w), 1, true), 1 / routeScale));
+    const centered = weightedCenter(dy, routeScale === 1 ? w : scale(w, 1 / routeScale), 1); // g − ⟨g, w⟩/ρ
     return [scatterAlong(mul(mul(w, oneMinusS), centered), idx, 1, E)];
   });
 }

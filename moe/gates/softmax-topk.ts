@@ -3,7 +3,7 @@
  * §2; DeepSeek-V2, arXiv:2405.04434 §2.2). Unlike Mixtral's gate, the gradient reaches the unselected logits through
  * the softmax denominator.
  */
-import { Tensor, fromData, record, mul, sub, sum, scale, softmax, lseLine, ValueError } from '../../engine/index.js';
+import { Tensor, fromData, record, mul, scale, softmax, softmaxLine, weightedCenter, ValueError } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, gateOutput, scatterAlong, type GateOptions } from './common.js';
 import { subsetSoftmax } from './softmax.js';
@@ -23,15 +23,16 @@ function softmaxThenSelect(op: string, z: Tensor, idx: Int32Array, routeScale: n
   const T = z.shape[0]!, E = z.shape[1]!, K = idx.length / T;
   const d = z.data;
   const out = allocate(z.dtype, T * K);
+  const p = allocate(z.dtype, E);
   for (let t = 0; t < T; t++) {
-    const lse = lseLine(d, t * E, 1, E);
-    for (let j = 0; j < K; j++) out[t * K + j] = routeScale * Math.exp(d[t * E + idx[t * K + j]!]! - lse);
+    softmaxLine(d, t * E, 1, E, p, 0, 1, op); // p = softmax(z[t]), the engine's kernel
+    for (let j = 0; j < K; j++) out[t * K + j] = routeScale * p[idx[t * K + j]!]!;
   }
   const w = fromData(out, [T, K]);
   return record(op, [z], w, (dy) => {
     const p = softmax(z, 1); // Shape: [T, E]
     const gTilde = scale(scatterAlong(dy, idx, 1, E), routeScale); // Shape: [T, E], zero off the selected
-    return [mul(p, sub(gTilde, sum(mul(dy, w), 1, true)))];
+    return [mul(p, weightedCenter(gTilde, p, 1))]; // ⟨g̃, p⟩ = Σ_j g_j w_j; centered without cancellation
   });
 }
 

@@ -3,13 +3,14 @@
  * the selected experts. Both (and the temperature and Laplace gates) use one fused kernel,
  * `subsetSoftmax`: a max-shifted softmax of z/τ over a per-row subset of the experts.
  */
-import { Tensor, fromData, record, mul, sub, div, neg, sum, square, reshape, lseLine } from '../../engine/index.js';
+import { Tensor, fromData, record, mul, div, neg, sum, square, reshape, softmaxLine, weightedCenter } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
 import type { GateOutput } from '../types.js';
 
 /**
- * Fused softmax over a subset: w[t,j] = exp(u_j − lse_{j'}(u_{j'})), u_j = z[t, idx[t,j]] / τ.
+ * Fused softmax over a subset: w[t,j] = exp(u_j − m)/Σ_{j'} exp(u_{j'} − m), u_j = z[t, idx[t,j]] / τ,
+ * m = max_j u_j (the engine's `softmaxLine`, so a gate equals `softmax` of the same u to the last ulp).
  * z [T, E], idx [T·K] (null: all E, K = E), τ a scalar tensor or null (τ = 1) → w [T, K].
  *
  * VJP (T(t) = selected set, fixed): with g_u = w ⊙ (g − ⟨g, w⟩) per row,
@@ -25,14 +26,13 @@ export function subsetSoftmax(op: string, z: Tensor, idx: Int32Array | null, tau
   const u = new Float64Array(K);
   for (let t = 0; t < T; t++) {
     for (let j = 0; j < K; j++) u[j] = d[t * E + (idx ? idx[t * K + j]! : j)]! * invTau;
-    const lse = lseLine(u, 0, 1, K); // max-shifted: exp never overflows, log never sees 0
-    for (let j = 0; j < K; j++) out[t * K + j] = Math.exp(u[j]! - lse);
+    softmaxLine(u, 0, 1, K, out, t * K, 1, op); // the engine's kernel: exp(u − m)/Σ, same ulp as softmax
   }
   const w = fromData(out, [T, K]);
   const inputs = tau ? [z, tau] : [z];
   return record(op, inputs, w, (dy, needs) => {
     // Shape: [T, K] — gradient w.r.t. u = z_selected / τ
-    const gu = mul(w, sub(dy, sum(mul(dy, w), 1, true)));
+    const gu = mul(w, weightedCenter(dy, w, 1)); // w ⊙ (g − ⟨g, w⟩), without cancellation at a dominant w
     const dz = needs[0] ? scatterAlong(tau ? div(gu, tau) : gu, idx, 1, E) : null;
     if (!tau) return [dz];
     const dtau = needs[1] ? reshape(neg(div(sum(mul(gu, gatherAlong(z, idx, 1))), square(tau))), tau.shape) : null;
