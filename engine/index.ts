@@ -1,6 +1,7 @@
 /**
  * moegrad engine: tensors, the tape, differentiable ops, gradcheck, optimizers, RNG, backends.
- * @packageDocumentation
+ * `import … from 'moegrad/engine'` (everything here is also exported by `'moegrad'`).
+ * @module moegrad/engine
  */
 export { Tensor, tensor, zeros, ones, full, scalar, arange, randn, rand, cast, fromData } from './tensor.js';
 export type { DType, TypedArray, NestedArray } from './tensor.js';

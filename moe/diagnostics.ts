@@ -169,7 +169,12 @@ export function routerChangeRate(previous: RouterSelection, next: RouterSelectio
  * id). Returns flat sets [N·k] ready for routerSaturation / routerChangeRate. `tokenTypes` defaults to
  * the ids present, most frequent first (ties → lowest id); pass the same list for every checkpoint.
  */
-export function expertSetsByTokenType(tokenIds: Int32Array, indices: Int32Array, numExperts: number, k: number, tokenTypes?: Int32Array): { tokenTypes: Int32Array; sets: Int32Array } {
+export function expertSetsByTokenType(tokenIds: Int32Array, indices: Int32Array, numExperts: number, k: number, tokenTypes?: Int32Array): {
+  /** The N token types, in the order of `sets`. */
+  tokenTypes: Int32Array;
+  /** [N·k] the k most selected experts of each token type. */
+  sets: Int32Array;
+} {
   const op = 'expertSetsByTokenType';
   const T = tokenIds.length;
   if (T === 0 || indices.length % T !== 0) throw new ShapeError(op, `indices (${indices.length}) must hold K choices for each of the ${T} tokens`);
@@ -203,8 +208,11 @@ export function expertSetsByTokenType(tokenIds: Int32Array, indices: Int32Array,
 
 /** Summary of one routing step (plain numbers). */
 export interface RouterDiagnostics {
+  /** Tokens T. */
   readonly numTokens: number;
+  /** Routed experts E. */
   readonly numExperts: number;
+  /** Experts per token K. */
   readonly topK: number;
   /** Routing decisions per expert [E] (before capacity dropping). */
   readonly load: Float64Array;
@@ -218,6 +226,7 @@ export interface RouterDiagnostics {
   readonly entropy: number;
   /** Mean top-K margin s_(K) − s_(K+1) (null for dense gates, K = E). */
   readonly meanTopKMargin: number | null;
+  /** Fraction of the T·K routing decisions dropped by the capacity limit, in [0, 1]. */
   readonly dropRate: number;
   /** Experts with zero load. */
   readonly unused: Int32Array;

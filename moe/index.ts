@@ -1,4 +1,9 @@
-/** moegrad MoE API: gates, experts, dispatch/combine, the layer, losses, diagnostics, statistics. */
+/**
+ * moegrad MoE API: gates, experts, dispatch/combine, the layer, losses, diagnostics, statistics.
+ * `import … from 'moegrad/moe'` (everything here is also exported by `'moegrad'`).
+ * @module moegrad/moe
+ */
+
 export type { RoutingPlan, GateOutput } from './types.js';
 export type { Gate, RouteOptions } from './types.js';
 export { buildRoutingPlan } from './routing.js';

@@ -7,8 +7,11 @@ import type { Tensor } from '../engine/index.js';
 
 /** Integer routing decisions; never on the tape. */
 export interface RoutingPlan {
+  /** Tokens T. */
   readonly numTokens: number;
+  /** Routed experts E. */
   readonly numExperts: number;
+  /** Experts per token K (E for dense gates). */
   readonly topK: number;
   /** [T·K] expert chosen for slot s = t·K + k. */
   readonly expertOf: Int32Array;
@@ -54,10 +57,14 @@ export interface RouteOptions {
  * `init` makes the parameters; `route` maps tokens x [T, D] to a GateOutput.
  */
 export interface Gate<P = unknown> {
+  /** The gate's name in errors and diagnostics, e.g. `'topKSoftmax'`. */
   readonly name: string;
   /** Number of experts chosen per token (E for dense gates). */
   readonly topK: number;
+  /** Routed experts E. */
   readonly numExperts: number;
+  /** Fresh router parameters for tokens of width `dModel` (deterministic given `rng`). */
   init(rng: import('../engine/index.js').Rng, dModel: number): P;
+  /** Routes tokens x [T, dModel]: weights [T, K], indices [T·K], scores [T, E], plan. Differentiable in params and x. */
   route(params: P, x: Tensor, options?: RouteOptions): GateOutput;
 }

@@ -13,18 +13,44 @@ import {
 } from '../../engine/index.js';
 import { segmentMatmul } from './segment-matmul.js';
 
+/** Expert family: affine, two-layer FFN with an activation (ReLU, GELU, tanh, sigmoid), or SwiGLU. */
 export type ExpertKind = 'linear' | 'relu' | 'gelu' | 'tanh' | 'sigmoid' | 'swiglu';
+/** Every {@link ExpertKind}. */
 export const EXPERT_KINDS: readonly ExpertKind[] = ['linear', 'relu', 'gelu', 'tanh', 'sigmoid', 'swiglu'];
 
 /** Linear experts: A [E, D, O], b [E, O]. (Type aliases, not interfaces, so they are TensorTrees.) */
-export type LinearExpertParams = { readonly a: Tensor; readonly b: Tensor };
+export type LinearExpertParams = {
+  /** A [E, D, O]. */
+  readonly a: Tensor;
+  /** b [E, O]. */
+  readonly b: Tensor;
+};
 /** Two-layer FFN experts: W1 [E, D, H], b1 [E, H], W2 [E, H, O], b2 [E, O]. */
-export type FfnExpertParams = { readonly w1: Tensor; readonly b1: Tensor; readonly w2: Tensor; readonly b2: Tensor };
+export type FfnExpertParams = {
+  /** W1 [E, D, H]. */
+  readonly w1: Tensor;
+  /** b1 [E, H]. */
+  readonly b1: Tensor;
+  /** W2 [E, H, O]. */
+  readonly w2: Tensor;
+  /** b2 [E, O]. */
+  readonly b2: Tensor;
+};
 /** SwiGLU experts (no biases, as in LLaMA/DeepSeek): Wg, Wu [E, D, H], Wd [E, H, O]. */
-export type SwiGluExpertParams = { readonly wGate: Tensor; readonly wUp: Tensor; readonly wDown: Tensor };
+export type SwiGluExpertParams = {
+  /** W_gate [E, D, H]: h = SiLU(x·W_gate) ⊙ (x·W_up). */
+  readonly wGate: Tensor;
+  /** W_up [E, D, H]. */
+  readonly wUp: Tensor;
+  /** W_down [E, H, O]: output h·W_down. */
+  readonly wDown: Tensor;
+};
+/** The parameters of E experts of one family, batched on a leading axis E. */
 export type ExpertParams = LinearExpertParams | FfnExpertParams | SwiGluExpertParams;
 
+/** Sizes for {@link initExperts}. */
 export interface ExpertDims {
+  /** Number of experts E (the leading axis of every parameter). */
   readonly numExperts: number;
   /** Input width D. */
   readonly dIn: number;
@@ -32,6 +58,7 @@ export interface ExpertDims {
   readonly dHidden: number;
   /** Output width O (default D). */
   readonly dOut?: number;
+  /** Parameter dtype (default float64). */
   readonly dtype?: DType;
 }
 

@@ -12,11 +12,18 @@ import { sigmoidGate } from './sigmoid.js';
 import { normalizedSigmoidGate } from './normalized-sigmoid.js';
 import { laplaceGate } from './laplace.js';
 
+/**
+ * Gate families {@link makeGate} builds: dense `softmax`; Mixtral's `topKSoftmax` (renormalized over
+ * the top-K); DeepSeekMoE's `softmaxTopK` (not renormalized); `temperature` (dense-to-sparse);
+ * `hierarchical` (two-level); `sigmoid`; DeepSeek-V3's `normalizedSigmoid`; `laplace` (−‖x − ω‖).
+ */
 export type GateKind = 'softmax' | 'topKSoftmax' | 'softmaxTopK' | 'temperature' | 'hierarchical' | 'sigmoid' | 'normalizedSigmoid' | 'laplace';
+/** Every {@link GateKind}. */
 export const GATE_KINDS: readonly GateKind[] = ['softmax', 'topKSoftmax', 'softmaxTopK', 'temperature', 'hierarchical', 'sigmoid', 'normalizedSigmoid', 'laplace'];
 
 /** Gate configuration; fields after `topK` apply to the kinds named in their comments. */
 export interface GateConfig {
+  /** Which gate ({@link GATE_KINDS}). */
   readonly kind: GateKind;
   /** Routed experts E (for 'hierarchical': numGroups · experts per group). */
   readonly numExperts: number;

@@ -2,6 +2,7 @@
 import type { Gate } from '../types.js';
 import { makeGate, type GateConfig } from '../gates/make-gate.js';
 
+/** How an MoE layer gets its gate: a {@link GateConfig} for {@link makeGate}, or any {@link Gate}. */
 export type LayerGateSpec = GateConfig | Gate;
 
 const isGate = (g: unknown): g is Gate =>

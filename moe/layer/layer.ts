@@ -16,6 +16,14 @@ import { switchAuxLoss, routerZLoss } from '../losses.js';
 import { expertLoad, dropRate } from '../diagnostics.js';
 import { resolveGate, type LayerGateSpec } from './gate-spec.js';
 
+/**
+ * The shape of an MoE layer: widths, experts, the gate and capacity. Keep one config object per layer
+ * (the layer caches its gate per config object).
+ *
+ * @example
+ * const config = { dModel: 8, dHidden: 16, numExperts: 8, topK: 2, expert: 'swiglu', numShared: 1,
+ *   gate: { kind: 'normalizedSigmoid', numExperts: 8, topK: 2 } } as const;
+ */
 export interface MoELayerConfig {
   /** Model width D (input and output). */
   readonly dModel: number;
@@ -27,6 +35,7 @@ export interface MoELayerConfig {
   readonly topK: number;
   /** A gate config for `makeGate` (moe/gates), or any object implementing the Gate interface. */
   readonly gate: LayerGateSpec;
+  /** Expert family of the routed and shared experts ({@link EXPERT_KINDS}), e.g. `'swiglu'`. */
   readonly expert: ExpertKind;
   /** Shared experts (weight 1, every token); default 0. */
   readonly numShared?: number;
@@ -34,16 +43,21 @@ export interface MoELayerConfig {
   readonly sharedHidden?: number;
   /** Per-expert capacity = ceil(capacityFactor · T·K / E) tokens; dropless when omitted. */
   readonly capacityFactor?: number;
+  /** Parameter and activation dtype (default float64); x must have the same dtype. */
   readonly dtype?: DType;
 }
 
 /** Parameter tree: router params (whatever the gate's init returns), routed and shared experts. */
 export type MoELayerParams = {
+  /** The gate's router parameters (e.g. `{ w [D, E], b [E] }` for a linear router). */
   readonly router: TensorTree;
+  /** Routed experts, batched on a leading axis E (see {@link ExpertParams}). */
   readonly experts: ExpertParams;
+  /** Shared experts, batched on a leading axis S (absent when `numShared` is 0). */
   readonly shared?: ExpertParams;
 };
 
+/** Per-call options of {@link MoELayer.apply}. */
 export interface MoELayerApplyOptions {
   /** Selection-only bias [E] for loss-free balancing (normalizedSigmoid gates); never differentiated. */
   readonly bias?: Float64Array;
@@ -51,6 +65,7 @@ export interface MoELayerApplyOptions {
   readonly capacity?: number;
 }
 
+/** Auxiliary outputs of one {@link MoELayer.apply} call: balance losses and routing counts. */
 export interface MoELayerAux {
   /** Switch/GShard f·P loss of this step (differentiable; see switchAuxLoss for the normalization). */
   readonly switchLoss: Tensor;
@@ -62,13 +77,17 @@ export interface MoELayerAux {
   readonly capacity: number;
   /** Number of routing decisions dropped by the capacity limit, and their fraction of T·K. */
   readonly dropped: number;
+  /** `dropped / (T·K)`, in [0, 1]; 0 when dropless. */
   readonly dropRate: number;
 }
 
+/** What {@link MoELayer.apply} returns. */
 export interface MoELayerOutput {
   /** [T, D] layer output. */
   readonly y: Tensor;
+  /** The gate's output: weights [T, K], indices [T·K], scores [T, E], logits, routing plan. */
   readonly gate: GateOutput;
+  /** Balance losses and routing counts of this call. */
   readonly aux: MoELayerAux;
 }
 
@@ -135,6 +154,19 @@ function capacityFor(op: string, config: MoELayerConfig, numTokens: number, expl
   return Math.max(1, Math.ceil((config.capacityFactor * numTokens * config.topK) / config.numExperts));
 }
 
+/**
+ * The MoE layer, DeepSeekMoE form (Dai et al. 2024, arXiv:2401.06066 §3.1–3.2):
+ * `y[t] = Σ_s FFN_s(x[t]) + Σ_k w[t,k] · FFN_{e(t,k)}(x[t])` — shared experts (weight 1, every token)
+ * plus the routed experts the gate picks. Functional: `init` makes a parameter tree, `apply` runs it
+ * and is differentiable in params and x (grad of grad too); routing decisions are constants.
+ *
+ * @example
+ * const params = MoELayer.init(new Rng(0), config);
+ * const { y, gate, aux } = MoELayer.apply(params, x, config);   // x [T, dModel] → y [T, dModel]
+ * @throws {@link moegrad/engine!ValueError} on a bad config (non-positive widths, topK > numExperts, a gate whose
+ *   topK/numExperts differ from the layer's, capacityFactor ≤ 0) or NaN/±∞ in x; {@link ShapeError}
+ *   when x is not [T, dModel].
+ */
 export const MoELayer = {
   /** Fresh parameters (router from the gate's init, experts ~ N(0, 1/fan_in)); deterministic given rng. */
   init(rng: Rng, config: MoELayerConfig): MoELayerParams {
