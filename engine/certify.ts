@@ -9,6 +9,8 @@
 import type { Tensor } from './tensor.js';
 import { fromData, allocate } from './tensor.js';
 import { Rng } from './rng.js';
+import { ValueError } from './errors.js';
+import { checkCountIn, checkNumber, checkBoolean, checkFunction, checkOptions, describeValue } from './validate.js';
 import { vjp } from './autodiff.js';
 import { gradcheck, type GradcheckReport } from './gradcheck.js';
 import { concat, reshape } from './ops/shape-ops.js';
@@ -112,6 +114,13 @@ export interface CaseResult {
  * optionally second order, gradcheck of xs ↦ vjp(run, xs)(r) with r random.
  */
 export function checkCase(spec: OpSpec, opCase: OpCase, seed: number, secondOrder = true): CaseResult {
+  const op = 'checkCase';
+  if (spec === null || typeof spec !== 'object' || typeof spec.name !== 'string') throw new ValueError(op, `spec must be an OpSpec; got ${describeValue(spec)}`);
+  if (opCase === null || typeof opCase !== 'object' || !Array.isArray(opCase.inputs) || typeof opCase.run !== 'function') {
+    throw new ValueError(op, `opCase must be an OpCase { inputs, run, label }; got ${describeValue(opCase)}`);
+  }
+  checkNumber(op, 'seed', seed);
+  checkBoolean(op, 'secondOrder', secondOrder, true);
   const tol = { eps: spec.tolerance?.eps ?? 1e-6, atol: spec.tolerance?.atol ?? 1e-6, rtol: spec.tolerance?.rtol ?? 1e-5 };
   const inputs = opCase.inputs.slice();
   const run = (xs: Tensor[]) => opCase.run(xs);
@@ -133,7 +142,16 @@ export function checkCase(spec: OpSpec, opCase: OpCase, seed: number, secondOrde
  * case throws.
  */
 export function certify(ops: readonly OpSpec[] = ENGINE_OPS, options: CertifyOptions = {}): Certificate {
+  const op = 'certify';
+  if (!Array.isArray(ops) || ops.some((o) => o === null || typeof o !== 'object' || typeof (o as OpSpec).sample !== 'function' || typeof (o as OpSpec).name !== 'string')) {
+    throw new ValueError(op, `ops must be an array of OpSpec { name, family, sample }; got ${describeValue(ops)}`);
+  }
+  checkOptions(op, options);
   const { casesPerOp = 8, seed = 0, secondOrder = true, onRow } = options;
+  checkCountIn(op, 'casesPerOp', casesPerOp, 1, 1e6);
+  checkNumber(op, 'seed', seed);
+  checkBoolean(op, 'secondOrder', secondOrder, true);
+  if (onRow !== undefined) checkFunction(op, onRow, 'onRow');
   const entries: CertificateRow[] = [];
   for (const spec of ops) {
     let maxAbs = 0, maxRel = 0, maxRel2 = secondOrder ? 0 : NaN, worstRel = -1, worst = '', failed = '';

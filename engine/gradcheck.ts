@@ -13,6 +13,7 @@ import { vjp } from './autodiff.js';
 import { noGrad } from './tape.js';
 import { Rng } from './rng.js';
 import { DTypeError, ValueError } from './errors.js';
+import { checkFunction, checkOptions, checkNumber, checkCountIn, checkBoolean, describeValue } from './validate.js';
 
 /** Options of {@link gradcheck}; every field is optional. */
 export interface GradcheckOptions {
@@ -85,7 +86,17 @@ export interface GradcheckReport {
  */
 export function gradcheck<T extends TensorTree>(f: (x: T) => Tensor, inputs: T, options: GradcheckOptions = {}): GradcheckReport {
   const op = 'gradcheck';
+  checkFunction(op, f, 'f');
+  checkOptions(op, options);
   const { eps = 1e-6, atol = 1e-6, rtol = 1e-5, mode = 'full', samples = 4, seed = 0, allowFloat32 = false, richardson = false } = options;
+  checkNumber(op, 'eps', eps, { min: 0, minExclusive: true });
+  checkNumber(op, 'atol', atol, { min: 0 });
+  checkNumber(op, 'rtol', rtol, { min: 0 });
+  if (mode !== 'full' && mode !== 'directional') throw new ValueError(op, `mode must be 'full' or 'directional'; got ${describeValue(mode)}`);
+  checkCountIn(op, 'samples', samples, 1, 1e6);
+  checkNumber(op, 'seed', seed);
+  checkBoolean(op, 'allowFloat32', allowFloat32, false);
+  checkBoolean(op, 'richardson', richardson, false);
   const leaves = treeLeaves(inputs);
   const paths = treePaths(inputs);
   if (leaves.length === 0) throw new ValueError(op, 'inputs contain no Tensor');

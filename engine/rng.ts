@@ -11,6 +11,9 @@ function splitmix32(state: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+import { ValueError } from './errors.js';
+import { checkCountIn, describeValue, MAX_COUNT } from './validate.js';
+
 /** A seeded PRNG. `split()` returns an independent stream (JAX `random.split` style). */
 export class Rng {
   #s0: number; #s1: number; #s2: number; #s3: number;
@@ -18,7 +21,7 @@ export class Rng {
 
   /** @param seed any finite number; non-integers are hashed through their bits. */
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new RangeError(`Rng: seed must be a finite number; got ${seed}`);
+    if (!(typeof seed === 'number' && Number.isFinite(seed))) throw new ValueError('Rng', `seed must be a finite number; got ${describeValue(seed)}`);
     const lo = seed >>> 0;
     const hi = Math.floor(seed / 4294967296) >>> 0;
     let s = splitmix32(lo ^ splitmix32(hi));
@@ -55,7 +58,7 @@ export class Rng {
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0) throw new RangeError(`Rng.int: n must be a positive integer; got ${n}`);
+    if (!Number.isInteger(n) || n <= 0 || n > 2 ** 53) throw new ValueError('Rng.int', `n must be an integer in [1, 2^53]; got ${describeValue(n)}`);
     return Math.floor(this.uniform() * n);
   }
 
@@ -66,6 +69,7 @@ export class Rng {
 
   /** Fisher–Yates shuffle of a copy of `items`. */
   permutation(n: number): Int32Array {
+    checkCountIn('Rng.permutation', 'n', n, 0, MAX_COUNT);
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) { const j = this.int(i + 1); const t = p[i]!; p[i] = p[j]!; p[j] = t; }

@@ -11,6 +11,7 @@
 import type { TypedArray } from '../tensor.js';
 import { cpuBackend } from './cpu.js';
 import { ValueError } from '../errors.js';
+import { checkCount, checkOptions, checkFunction, describeValue, checkBoolean } from '../validate.js';
 import { Rng } from '../rng.js';
 import { createGpujsBackend, GPUJS_MODES, WEBGPU_ASYNC, f32MatmulErrorBound } from './gpujs.js';
 import type { GpujsBackend, GpujsMode } from './gpujs.js';
@@ -38,7 +39,25 @@ let active: MatmulBackend = cpuBackend;
 
 /** Makes a backend selectable by name (`useBackend(name)`). */
 export function registerBackend(backend: MatmulBackend): void {
+  checkBackend('registerBackend', backend);
   registry.set(backend.name, backend);
+}
+
+/**
+ * Throws a ValueError unless `backend` has the MatmulBackend shape: a non-empty string `name`, and
+ * `describe` and `matmul` functions — so a bad object fails when selected, not inside a later matmul.
+ */
+function checkBackend(op: string, backend: unknown): asserts backend is MatmulBackend {
+  const b = backend as Partial<MatmulBackend> | null;
+  if (b === null || typeof b !== 'object') {
+    throw new ValueError(op, `backend must be a registered name or an object with name, describe() and matmul(); got ${describeValue(backend)}`);
+  }
+  const missing = [
+    typeof b.name === 'string' && b.name !== '' ? null : `name (a non-empty string; got ${describeValue(b.name)})`,
+    typeof b.describe === 'function' ? null : 'describe()',
+    typeof b.matmul === 'function' ? null : 'matmul(a, b, out, batch, m, k, n)',
+  ].filter((x) => x !== null);
+  if (missing.length > 0) throw new ValueError(op, `backend object lacks ${missing.join(', ')}`);
 }
 
 /** The backend matmul currently runs on. */
@@ -55,6 +74,7 @@ function gpujsModeOf(name: string): GpujsMode | null {
 
 /** Finds a backend by name, creating (and initialising) a gpu.js one on first request. Throws if unavailable. */
 function resolve(name: string): MatmulBackend {
+  if (typeof name !== 'string') throw new ValueError('useBackend', `backend must be a name or a backend object; got ${describeValue(name)}`);
   const found = registry.get(name);
   if (found) return found;
   const mode = gpujsModeOf(name);
@@ -84,13 +104,15 @@ function resolve(name: string): MatmulBackend {
  */
 export function useBackend(backend: string | MatmulBackend): MatmulBackend {
   const prev = active;
-  if (typeof backend !== 'string') { registerBackend(backend); active = backend; return prev; }
+  if (typeof backend !== 'string') { checkBackend('useBackend', backend); registry.set(backend.name, backend); active = backend; return prev; }
   active = resolve(backend);
   return prev;
 }
 
 /** Runs `fn` with a backend selected, restoring the previous one afterwards. */
 export function withBackend<T>(backend: string | MatmulBackend, fn: () => T): T {
+  checkFunction('withBackend', fn, 'fn');
+  if (typeof backend !== 'string') checkBackend('withBackend', backend);
   const prev = useBackend(backend);
   try { return fn(); } finally { active = prev; }
 }
@@ -149,6 +171,16 @@ function now(): number {
  * later default calls return it unless `force`. Cost: ~0.1–1 s.
  */
 export function calibrateBackends(options: { size?: number; reps?: number; force?: boolean; candidates?: string[] } = {}): Calibration {
+  const op = 'calibrateBackends';
+  checkOptions(op, options);
+  if (options.size !== undefined) checkCount(op, 'size', options.size, 1);
+  if (options.size !== undefined && options.size > 4096) throw new ValueError(op, `size must be ≤ 4096 (a size² float32 product is timed); got ${options.size}`);
+  if (options.reps !== undefined) checkCount(op, 'reps', options.reps, 1);
+  if (options.reps !== undefined && options.reps > 1000) throw new ValueError(op, `reps must be ≤ 1000; got ${options.reps}`);
+  checkBoolean(op, 'force', options.force, false);
+  if (options.candidates !== undefined && (!Array.isArray(options.candidates) || options.candidates.some((c) => typeof c !== 'string'))) {
+    throw new ValueError(op, `candidates must be an array of backend names; got ${describeValue(options.candidates)}`);
+  }
   const isDefault = options.size === undefined && options.candidates === undefined && options.reps === undefined;
   if (isDefault && defaultCalibration && !options.force) return (lastCalibration = defaultCalibration);
   const n = options.size ?? 256, reps = options.reps ?? 3;

@@ -12,6 +12,8 @@ import type { MatmulBackend } from './backend.js';
 import { matmulJs } from './cpu-js.js';
 import { WasmGemm, wasmSimdSupported } from './cpu-wasm.js';
 import { hardwareThreads } from './threads.js';
+import { ValueError } from '../errors.js';
+import { checkCount, checkOptions, describeValue } from '../validate.js';
 
 export { matmulBlocked, matmulTiled, matmulJs } from './cpu-js.js';
 
@@ -25,6 +27,7 @@ export const THREAD_MIN_MACS = 1 << 22;
  * above, worker threads from {@link THREAD_MIN_MACS}); the others force one path.
  */
 export type CpuMode = 'auto' | 'js' | 'wasm' | 'wasm-threads';
+const CPU_MODES: readonly CpuMode[] = ['auto', 'js', 'wasm', 'wasm-threads'];
 
 /** Options of {@link createCpuBackend}; every field is optional. */
 export interface CpuBackendOptions {
@@ -55,8 +58,16 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
   /** The path the last product took, e.g. `wasm-simd-f32x4x2threads` (`''` before the first). */
   lastPath(): string;
 } {
+  const op = 'createCpuBackend';
+  checkOptions(op, options);
   const mode = options.mode ?? 'auto';
+  if (!CPU_MODES.includes(mode)) throw new ValueError(op, `mode must be one of ${CPU_MODES.map((m) => `'${m}'`).join(', ')}; got ${describeValue(mode)}`);
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) throw new ValueError(op, `name must be a non-empty string; got ${describeValue(options.name)}`);
   const name = options.name ?? (mode === 'auto' ? 'cpu' : `cpu-${mode}`);
+  if (options.threads !== undefined) checkCount(op, 'threads', options.threads, 1);
+  if (options.threads !== undefined && options.threads > 256) throw new ValueError(op, `threads must be ≤ 256; got ${options.threads}`);
+  if (options.jsMaxMacs !== undefined) checkCount(op, 'jsMaxMacs', options.jsMaxMacs, 0);
+  if (options.threadMinMacs !== undefined) checkCount(op, 'threadMinMacs', options.threadMinMacs, 0);
   const maxThreads = options.threads ?? hardwareThreads();
   const jsMax = options.jsMaxMacs ?? JS_MAX_MACS, threadMin = options.threadMinMacs ?? THREAD_MIN_MACS;
   let last = '';

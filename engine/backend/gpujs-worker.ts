@@ -17,6 +17,7 @@
  */
 import type { TypedArray } from '../tensor.js';
 import { ValueError } from '../errors.js';
+import { checkCount, checkOptions, describeValue } from '../validate.js';
 import { KERNEL_CACHE_LIMIT, KERNEL_CLASS_MODE, MATMUL_SOURCE, describeRun, type GpujsBackend } from './gpujs.js';
 import { assertOptionalInstalled } from '../optional-dep.js';
 
@@ -159,9 +160,17 @@ export function gpujsWorkerSupported(): boolean {
  * K a compile-time constant. `describe()` reports the kernel class the worker actually ran.
  */
 export function createGpujsWorkerBackend(options: GpujsWorkerOptions = {}): GpujsBackend {
+  checkOptions('createGpujsWorkerBackend', options);
   const mode = options.mode ?? 'webgpu';
   if (!['webgpu', 'webasm', 'cpu'].includes(mode)) {
-    throw new ValueError('createGpujsWorkerBackend', `mode must be 'webgpu', 'webasm' or 'cpu'; got '${mode}'`);
+    throw new ValueError('createGpujsWorkerBackend', `mode must be 'webgpu', 'webasm' or 'cpu'; got ${describeValue(mode)}`);
+  }
+  if (options.timeoutMs !== undefined) checkCount('createGpujsWorkerBackend', 'timeoutMs', options.timeoutMs, 1);
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
+    throw new ValueError('createGpujsWorkerBackend', `name must be a non-empty string; got ${describeValue(options.name)}`);
+  }
+  if (options.webgpuFlags !== undefined && (!Array.isArray(options.webgpuFlags) || options.webgpuFlags.some((f) => typeof f !== 'string'))) {
+    throw new ValueError('createGpujsWorkerBackend', `webgpuFlags must be an array of strings; got ${describeValue(options.webgpuFlags)}`);
   }
   const name = options.name ?? `gpujs:${mode}`;
   const timeoutMs = options.timeoutMs ?? 120_000;

@@ -16,6 +16,7 @@
 import type { TypedArray } from '../tensor.js';
 import type { MatmulBackend } from './backend.js';
 import { ValueError } from '../errors.js';
+import { checkCount, checkOptions, describeValue } from '../validate.js';
 import { cpuBackend } from './cpu.js';
 import { gpujsFrom, loadGpujs } from './gpujs-loader.js';
 import type { GpujsConstructor, GpujsInputFn, GpujsInstance, GpujsKernelRun, GpujsModule } from './gpujs-loader.js';
@@ -121,7 +122,7 @@ export interface GpujsBackend extends MatmulBackend {
 
 function assertMode(mode: string): asserts mode is GpujsMode {
   if (!(GPUJS_MODES as readonly string[]).includes(mode)) {
-    throw new ValueError('createGpujsBackend', `unknown gpu.js mode '${mode}'; expected one of ${GPUJS_MODES.join(', ')}`);
+    throw new ValueError('createGpujsBackend', `unknown gpu.js mode ${typeof mode === 'string' ? `'${mode}'` : describeValue(mode)}; expected one of ${GPUJS_MODES.join(', ')}`);
   }
 }
 
@@ -151,8 +152,16 @@ function copyResult(result: unknown, out: TypedArray, off: number, rows: number,
  * getBackend().describe();                                           // 'gpujs:webasm (fell back: …)'
  */
 export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBackend {
+  checkOptions('createGpujsBackend', options);
   const mode = options.mode ?? 'gpu';
   assertMode(mode);
+  if (options.maxTextureSize !== undefined) checkCount('createGpujsBackend', 'maxTextureSize', options.maxTextureSize, 1);
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
+    throw new ValueError('createGpujsBackend', `name must be a non-empty string; got ${describeValue(options.name)}`);
+  }
+  if (options.GPU !== undefined && typeof options.GPU !== 'function') {
+    throw new ValueError('createGpujsBackend', `GPU must be gpu.js's GPU constructor; got ${describeValue(options.GPU)}`);
+  }
   if (mode === 'webgpu' && !options.asyncOnly) throw new ValueError('createGpujsBackend', WEBGPU_ASYNC);
   const name = options.name ?? (mode === 'gpu' ? 'gpujs' : `gpujs:${mode}`);
 
@@ -306,6 +315,14 @@ export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBack
  * the parity tests; it scales with K, so it stays tight for small K and honest for K > 1000.
  */
 export function f32MatmulErrorBound(a: TypedArray, b: TypedArray, batch: number, m: number, k: number, n: number): Float64Array {
+  const op = 'f32MatmulErrorBound';
+  for (const [name, v] of [['a', a], ['b', b]] as const) {
+    if (!(v instanceof Float32Array || v instanceof Float64Array)) throw new ValueError(op, `${name} must be a Float32Array or Float64Array; got ${describeValue(v)}`);
+  }
+  for (const [name, v] of [['batch', batch], ['m', m], ['k', k], ['n', n]] as const) checkCount(op, name, v, 0);
+  if (a.length < batch * m * k || b.length < batch * k * n) {
+    throw new ValueError(op, `a needs ${batch * m * k} and b ${batch * k * n} elements for batch ${batch}, [${m}, ${k}]·[${k}, ${n}]; got ${a.length} and ${b.length}`);
+  }
   const absA = Float64Array.from(a.subarray(0, batch * m * k), Math.abs);
   const absB = Float64Array.from(b.subarray(0, batch * k * n), Math.abs);
   const bound = new Float64Array(batch * m * n);
