@@ -115,7 +115,7 @@ describe('power law vs 1/log n verdict', () => {
 
 describe('temperature-gating and hierarchical-gating cells', () => {
   const exps = [temperatureGating, hierarchicalGating];
-  it.each(exps.flatMap((e) => e.cells({ quick: true }).filter((c) => c.rep === 0 && c.n === 200).map((c) => [e.name, c.id, e, c] as const)))(
+  it.each(exps.flatMap((e) => e.cells({ quick: true }).filter((c, _i, all) => c.rep === 0 && c.n === all[0]!.n).map((c) => [e.name, c.id, e, c] as const)))(
     '%s %s: a tiny-n fit converges (gtol or tol) and records its convergence', (_n, _id, e, c) => {
       const r = e.runCell({ ...c, n: 150 });
       expect(['gtol', 'tol']).toContain(r.info!.reason);
