@@ -70,7 +70,7 @@ function runIn(dir: string, readme: string): number {
     if (r.status === 0) console.log(`readme-snippets: ok   ${where} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     else { failed++; console.error(`readme-snippets: FAIL ${where} (exit ${r.status ?? r.signal})\n${r.stdout}${r.stderr}`); }
   });
-  console.log(`readme-snippets: ${snippets.length - failed} passed, ${failed} failed`);
+  console.log(`readme-snippets: ${snippets.length - failed} of ${snippets.length} blocks ran without error`);
   return failed ? 1 : 0;
 }
 
