@@ -42,7 +42,16 @@ export interface SgdState<T extends TensorTree> {
   readonly velocity: T | null;
 }
 
-/** SGD with optional momentum (PyTorch form: v ← μv + g; p ← p − lr·v). */
+/**
+ * SGD with optional momentum and L2 weight decay (PyTorch's `torch.optim.SGD` form:
+ * g ← g + λp; v ← μv + g; p ← p − lr·v). Pure: returns new parameters and the state for the next step.
+ *
+ * @example
+ * let state: SgdState<typeof params> | undefined;
+ * ({ params, state } = sgd(params, grads, { lr: 0.1, momentum: 0.9 }, state));
+ * @throws {@link ValueError} when lr, momentum or weightDecay are out of range, when `grads` or
+ *   `state` do not have the structure of `params`, or when params hold no Tensor.
+ */
 export function sgd<T extends TensorTree>(params: T, grads: T, opts: SgdOptions, state: SgdState<T> = { velocity: null }): {
   /** The updated parameters (params' structure, shapes and dtypes). */
   params: T;
@@ -134,7 +143,18 @@ function adamCore<T extends TensorTree>(op: string, params: T, grads: T, opts: A
   return { params: next, state: { step: t, m: treeMap(params, (_x, i) => newM[i]!), v: treeMap(params, (_x, i) => newV[i]!) } };
 }
 
-/** Adam (Kingma & Ba) with bias correction; `weightDecay` adds L2 to the gradient. */
+/**
+ * Adam (Kingma & Ba 2015, arXiv:1412.6980, Algorithm 1) with bias correction; `weightDecay` adds
+ * L2 to the gradient. Pure: returns new parameters and the state to pass to the next step (omit
+ * `state` on the first step, or start from {@link adamInit}).
+ *
+ * @example
+ * let state = adamInit(params);
+ * ({ params, state } = adam(params, grads, { lr: 1e-3 }, state));
+ * @throws {@link ValueError} when lr, the betas, eps or weightDecay are out of range, when `grads` or
+ *   `state` do not have the structure of `params` (the message names the path of the first mismatch),
+ *   or when params hold no Tensor.
+ */
 export function adam<T extends TensorTree>(params: T, grads: T, opts: AdamOptions, state?: AdamState<T>): {
   /** The updated parameters (params' structure, shapes and dtypes). */
   params: T;
@@ -144,7 +164,14 @@ export function adam<T extends TensorTree>(params: T, grads: T, opts: AdamOption
   return adamCore('adam', params, grads, checkOptions('adam', opts, 'opts'), state, false);
 }
 
-/** AdamW (Loshchilov & Hutter): weight decay decoupled from the adaptive step. */
+/**
+ * AdamW (Loshchilov & Hutter 2019, arXiv:1711.05101, Algorithm 2): weight decay (default 0.01)
+ * decoupled from the adaptive step, p ← p − lr·(m̂/(√v̂ + ε) + λp). Same state and contract as {@link adam}.
+ *
+ * @throws {@link ValueError} when lr, the betas, eps or weightDecay are out of range, when `grads` or
+ *   `state` do not have the structure of `params` (the message names the path of the first mismatch),
+ *   or when params hold no Tensor.
+ */
 export function adamw<T extends TensorTree>(params: T, grads: T, opts: AdamOptions, state?: AdamState<T>): {
   /** The updated parameters (params' structure, shapes and dtypes). */
   params: T;
