@@ -3,7 +3,8 @@
  * `moegrad` command line: demo, certify, list, reproduce, merge, bench.
  * Bad arguments print the usage on stderr and exit with code 2.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -25,8 +26,11 @@ commands:
       --workers n              worker threads (default: available cores; 0 = run inline)
       --out dir                output folder (default results/<name>[-quick])
       --reps k                 keep only the first k repetitions of every n (smoke runs)
-  merge <dir|files...> [--out dir]
-                               merge shard outputs (*.cells.json) and summarise them
+      --n-max N                keep only the cells with n ≤ N (smoke runs)
+      --resume                 skip cells already finished in the output folder (journal or shard files)
+  merge <dir|files...> [--out dir] [--allow-partial]
+                               merge shard outputs (*.cells.json, *.journal.jsonl) and summarise them;
+                               exits 2 when cells are missing unless --allow-partial
 `;
 
 class UsageError extends Error {}
@@ -69,7 +73,8 @@ function printSummary(exp: Experiment, summary: ExperimentSummary, files: { json
 
 async function reproduce(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: {
-    quick: { type: 'boolean' }, shard: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, reps: { type: 'string' } } });
+    quick: { type: 'boolean' }, shard: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, reps: { type: 'string' },
+    'n-max': { type: 'string' }, resume: { type: 'boolean' } } });
   if (positionals.length !== 1) fail(`reproduce needs exactly one experiment name; got ${positionals.length}`);
   const name = positionals[0]!;
   const exp = findExperiment(name);
@@ -80,19 +85,32 @@ async function reproduce(args: string[]): Promise<void> {
   if (!Number.isInteger(workers) || workers < 0) fail(`--workers must be a non-negative integer; got '${values.workers}'`);
   const reps = values.reps === undefined ? Infinity : Number(values.reps);
   if (!(Number.isInteger(reps) && reps >= 1) && reps !== Infinity) fail(`--reps must be a positive integer; got '${values.reps}'`);
+  const nMax = values['n-max'] === undefined ? Infinity : Number(values['n-max']);
+  if (!(nMax >= 1)) fail(`--n-max must be a number ≥ 1; got '${values['n-max']}'`);
   const quick = values.quick === true;
   const out = values.out ?? join('results', `${name}${quick ? '-quick' : ''}`);
-  const all = exp.cells({ quick }).filter((c) => c.rep < reps);
-  const cells = shardCells(all, shard);
+  const all = exp.cells({ quick }).filter((c) => c.rep < reps && c.n <= nMax);
+  const mine = shardCells(all, shard);
+  const done = values.resume ? await finishedCells(out, name) : new Map<string, CellResult>();
+  const cells = mine.filter((c) => !done.has(c.id));
+  if (done.size) console.error(`${name}: resuming, ${mine.length - cells.length} of ${mine.length} cells already finished in ${out}`);
+  if (exp.estimateCellMs) {
+    const ms = cells.reduce((s, c) => s + exp.estimateCellMs!(c), 0), w = Math.max(1, workers);
+    console.error(`${name}: ${cells.length} cells, estimated CPU time ${(ms / 3.6e6).toFixed(2)} core-hours (≈ ${(ms / 3.6e6 / w).toFixed(2)} h on ${w} worker(s); a rough model calibrated on this machine)`);
+  }
+  // Every finished cell is journalled at once, so an interrupted run loses nothing (--resume).
+  mkdirSync(out, { recursive: true });
+  const journal = join(out, `${name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ''}.journal.jsonl`);
   const t0 = Date.now();
-  const results = await runCells(exp, cells, workers, `${name}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`);
+  const fresh = await runCells(exp, cells, workers, `${name}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`, (r) => appendFileSync(journal, JSON.stringify(r) + '\n'));
   const seconds = (Date.now() - t0) / 1000;
+  const byId = new Map([...done, ...fresh.map((r) => [r.id, r] as const)]);
+  const results = mine.map((c) => byId.get(c.id)).filter((r): r is CellResult => r !== undefined);
   const meta = { quick, shard: shard ? `${shard.index}/${shard.count}` : null, totalCells: all.length, cellIds: all.map((c) => c.id), seconds, workers };
   if (shard) {
-    const { mkdir, writeFile } = await import('node:fs/promises');
-    await mkdir(out, { recursive: true });
     const file = join(out, `${name}.shard-${shard.index}-of-${shard.count}.cells.json`);
-    await writeFile(file, JSON.stringify({ experiment: name, ...meta, results }, null, 1));
+    await writeFile(file + '.tmp', JSON.stringify({ experiment: name, ...meta, results }, null, 1));
+    await rename(file + '.tmp', file); // atomic: a re-run never leaves half a shard file
     console.log(`${name} shard ${shard.index}/${shard.count}: ${results.length} of ${all.length} cells in ${seconds.toFixed(1)} s; wrote ${file}\nmerge all shards with: moegrad merge ${out}`);
     return;
   }
@@ -102,35 +120,69 @@ async function reproduce(args: string[]): Promise<void> {
   console.log(`${results.length} cells in ${seconds.toFixed(1)} s on ${workers} worker(s)`);
 }
 
+/** Cell results already in `out` for experiment `name`: shard/cells files and journals (a torn last journal line is ignored). */
+async function finishedCells(out: string, name: string): Promise<Map<string, CellResult>> {
+  const found = new Map<string, CellResult>();
+  const files = await readdir(out).catch(() => [] as string[]);
+  for (const f of files.filter((f) => f.startsWith(name + '.')).sort()) {
+    const path = join(out, f);
+    if (f.endsWith('.cells.json')) {
+      const doc = JSON.parse(await readFile(path, 'utf8')) as { experiment: string; results: CellResult[] };
+      if (doc.experiment === name) for (const r of doc.results) found.set(r.id, r);
+    } else if (f.endsWith('.journal.jsonl')) {
+      for (const line of (await readFile(path, 'utf8')).split('\n')) {
+        if (!line.trim()) continue;
+        try { const r = JSON.parse(line) as CellResult; found.set(r.id, r); } catch { /* torn last line of an interrupted run */ }
+      }
+    }
+  }
+  return found;
+}
+
 async function merge(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { out: { type: 'string' } } });
-  if (positionals.length === 0) fail('merge needs a folder or *.cells.json files');
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'allow-partial': { type: 'boolean' } } });
+  if (positionals.length === 0) fail('merge needs a folder or *.cells.json / *.journal.jsonl files');
   const files: string[] = [];
   for (const p of positionals) {
     const st = await stat(p).catch(() => null);
     if (!st) fail(`no such file or folder: ${p}`);
-    if (st.isDirectory()) files.push(...(await readdir(p)).filter((f) => f.endsWith('.cells.json')).sort().map((f) => join(p, f)));
+    if (st.isDirectory()) files.push(...(await readdir(p)).filter((f) => f.endsWith('.cells.json') || f.endsWith('.journal.jsonl')).sort().map((f) => join(p, f)));
     else files.push(p);
   }
-  if (files.length === 0) fail(`no *.cells.json files in ${positionals.join(', ')}`);
+  if (files.length === 0) fail(`no *.cells.json or *.journal.jsonl files in ${positionals.join(', ')}`);
   const byId = new Map<string, CellResult>();
-  let name: string | null = null, quick = false, expected: string[] = [];
+  let name: string | null = null, quick = false;
+  const expected = new Set<string>();
+  const setName = (n: string, f: string) => { if (name !== null && n !== name) fail(`cannot merge different experiments: ${name} and ${n} (${f})`); name = n; };
   for (const f of files) {
+    if (f.endsWith('.journal.jsonl')) {
+      setName(f.split('/').pop()!.split('.')[0]!, f);
+      for (const line of (await readFile(f, 'utf8')).split('\n')) {
+        if (!line.trim()) continue;
+        try { const r = JSON.parse(line) as CellResult; byId.set(r.id, r); } catch { /* torn last line */ }
+      }
+      continue;
+    }
     const doc = JSON.parse(await readFile(f, 'utf8')) as { experiment: string; quick?: boolean; cellIds?: string[]; results: CellResult[] };
-    if (name !== null && doc.experiment !== name) fail(`cannot merge different experiments: ${name} and ${doc.experiment} (${f})`);
-    name = doc.experiment; quick = doc.quick === true;
-    if (doc.cellIds) expected = doc.cellIds;
+    setName(doc.experiment, f);
+    quick = doc.quick === true;
+    for (const id of doc.cellIds ?? []) expected.add(id);
     for (const r of doc.results) byId.set(r.id, r);
   }
   const exp = findExperiment(name!);
   if (!exp) fail(`unknown experiment '${name}' in ${files[0]}`);
-  const missing = expected.filter((id) => !byId.has(id));
-  if (missing.length) console.error(`warning: ${missing.length} of ${expected.length} cells missing (e.g. ${missing.slice(0, 3).join(', ')}); summarising what is there`);
-  const order = new Map(expected.map((id, k) => [id, k]));
+  const ids = expected.size ? [...expected] : exp.cells({ quick }).map((c) => c.id);
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length) {
+    const msg = `${missing.length} of ${ids.length} cells missing (e.g. ${missing.slice(0, 3).join(', ')})`;
+    if (!values['allow-partial']) fail(`${msg}; re-run the missing shards (or --resume), or pass --allow-partial to summarise what is there`);
+    console.error(`warning: ${msg}; summarising what is there (--allow-partial)`);
+  }
+  const order = new Map(ids.map((id, k) => [id, k]));
   const results = [...byId.values()].sort((a, b) => (order.get(a.id) ?? 1e9) - (order.get(b.id) ?? 1e9));
   const summary = exp.summarize(results, { quick });
   const out = values.out ?? (positionals.length === 1 && (await stat(positionals[0]!)).isDirectory() ? positionals[0]! : join('results', name!));
-  const written = await writeOutputs(out, exp, summary, results, { quick, shard: null, totalCells: expected.length || results.length, cellIds: expected, mergedFrom: files }, `${exp.name}.merged.json`);
+  const written = await writeOutputs(out, exp, summary, results, { quick, shard: null, totalCells: ids.length, missingCells: missing.length, cellIds: ids, mergedFrom: files }, `${exp.name}.merged.json`);
   printSummary(exp, summary, written);
 }
 

@@ -53,15 +53,18 @@ function progress(cells: readonly Cell[], label: string) {
   };
 }
 
-/** Runs the cells on `workers` threads (inline when workers = 0). Results come back in cell order. */
-export async function runCells(exp: Experiment, cells: readonly Cell[], workers: number, label = exp.name): Promise<CellResult[]> {
+/**
+ * Runs the cells on `workers` threads (inline when workers = 0). Results come back in cell order;
+ * `onResult` sees each one as soon as it finishes (the CLI appends it to a journal for `--resume`).
+ */
+export async function runCells(exp: Experiment, cells: readonly Cell[], workers: number, label = exp.name, onResult?: (r: CellResult) => void): Promise<CellResult[]> {
   const bar = progress(cells, label);
   const byId = new Map(cells.map((c) => [c.id, c]));
   const results = new Map<string, CellResult>();
   bar.tick();
   try {
     if (workers <= 0) {
-      for (const c of cells) { results.set(c.id, exp.runCell(c)); bar.tick(c); }
+      for (const c of cells) { const r = exp.runCell(c); results.set(c.id, r); onResult?.(r); bar.tick(c); }
     } else {
       const queue = [...cells].sort((a, b) => b.n - a.n);
       const self = fileURLToPath(import.meta.url);
@@ -89,6 +92,7 @@ export async function runCells(exp: Experiment, cells: readonly Cell[], workers:
             active--;
             if (msg.error !== undefined || !msg.result) { finish(new Error(`cell ${msg.cellId ?? '?'} failed: ${msg.error ?? 'no result'}`)); return; }
             results.set(msg.result.id, msg.result);
+            onResult?.(msg.result);
             bar.tick(byId.get(msg.result.id));
             feed(w);
             finish();

@@ -122,6 +122,8 @@ export interface Experiment {
   cells(opts: { readonly quick: boolean }): Cell[];
   /** Runs one cell (inside a worker thread). Deterministic given the cell. */
   runCell(cell: Cell): CellResult;
+  /** Rough CPU milliseconds one cell will take on this machine (for the estimate printed before a sweep). */
+  estimateCellMs?(cell: Cell): number;
   /** Aggregates results (possibly merged from shards, in any order) into rows, fits and a plot spec. */
   summarize(results: readonly CellResult[], opts?: { readonly quick?: boolean }): ExperimentSummary;
 }

@@ -193,3 +193,48 @@ export function tapeObjective<T extends TensorTree>(loss: (params: T) => Tensor,
     return value.item();
   };
 }
+
+/**
+ * Nelder–Mead simplex minimisation of a (possibly non-smooth, piecewise) function, with restarts
+ * from the best vertex until a restart no longer improves (the standard remedy for a collapsed
+ * simplex). Deterministic. Returns the best point and value; `Infinity`/NaN values mean "outside".
+ * Used for small gauge optimisations (≤ ~10 variables), not for fitting.
+ */
+export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>, opts: { step?: number | ArrayLike<number>; maxEval?: number; tol?: number; restarts?: number } = {}): { x: Float64Array; value: number; evaluations: number } {
+  const { step = 0.5, maxEval = 4000, tol = 1e-12, restarts = 4 } = opts;
+  checkCount('nelderMead', 'maxEval', maxEval, 1);
+  checkCount('nelderMead', 'restarts', restarts, 0);
+  const p = x0.length;
+  const val = (x: Float64Array) => { const v = f(x); return Number.isNaN(v) ? Infinity : v; };
+  let best = Float64Array.from(x0), bestV = val(best), evals = 1;
+  if (p === 0) return { x: best, value: bestV, evaluations: evals };
+  const stepOf = (i: number) => (typeof step === 'number' ? step : step[i]!);
+  for (let r = 0; r <= restarts && evals < maxEval; r++) {
+    const before = bestV;
+    const sx: Float64Array[] = [Float64Array.from(best)], sv: number[] = [bestV];
+    for (let i = 0; i < p; i++) { const v = Float64Array.from(best); v[i] = v[i]! + stepOf(i) * (r % 2 ? -1 : 1) / (1 + r); sx.push(v); sv.push(val(v)); evals++; }
+    const point = (c: Float64Array, w: Float64Array, t: number) => { const o = new Float64Array(p); for (let i = 0; i < p; i++) o[i] = c[i]! + t * (w[i]! - c[i]!); return o; };
+    while (evals < maxEval) {
+      const idx = sv.map((_, i) => i).sort((a, b) => sv[a]! - sv[b]!);
+      const order = idx.map((i) => sx[i]!), vals = idx.map((i) => sv[i]!);
+      sx.splice(0, sx.length, ...order); sv.splice(0, sv.length, ...vals);
+      if (Math.abs(sv[p]! - sv[0]!) <= tol * Math.max(1e-300, Math.abs(sv[0]!)) + 1e-300) break;
+      const c = new Float64Array(p);
+      for (let k = 0; k < p; k++) for (let i = 0; i < p; i++) c[i] = c[i]! + sx[k]![i]! / p;
+      const xr = point(c, sx[p]!, -1), fr = val(xr); evals++;
+      if (fr < sv[0]!) {
+        const xe = point(c, sx[p]!, -2), fe = val(xe); evals++;
+        if (fe < fr) { sx[p] = xe; sv[p] = fe; } else { sx[p] = xr; sv[p] = fr; }
+      } else if (fr < sv[p - 1]!) { sx[p] = xr; sv[p] = fr; }
+      else {
+        const xc = fr < sv[p]! ? point(c, sx[p]!, -0.5) : point(c, sx[p]!, 0.5), fc = val(xc); evals++;
+        if (fc < Math.min(fr, sv[p]!)) { sx[p] = xc; sv[p] = fc; }
+        else for (let k = 1; k <= p; k++) { sx[k] = point(sx[0]!, sx[k]!, 0.5); sv[k] = val(sx[k]!); evals++; }
+      }
+    }
+    let k0 = 0; for (let k = 1; k < sv.length; k++) if (sv[k]! < sv[k0]!) k0 = k;
+    if (sv[k0]! < bestV) { bestV = sv[k0]!; best = Float64Array.from(sx[k0]!); }
+    if (!(bestV < before - tol * Math.abs(before)) && r > 0) break;
+  }
+  return { x: best, value: bestV, evaluations: evals };
+}
