@@ -34,7 +34,9 @@ let nextId = 0;
  * @example
  * const t = tensor([[1, 2], [3, 4]]);  // shape [2, 2], float64
  * t.get(1, 0);                          // 3
- * console.log(t);                       // tensor([[1., 2.], [3., 4.]] …, shape=[2, 2], dtype=float64)
+ * console.log(t);
+ * // tensor([[1., 2.],
+ * //         [3., 4.]], shape=[2, 2], dtype=float64)
  */
 export class Tensor {
   /** Dimensions, frozen (`[]` for a 0-d tensor). */
