@@ -1,5 +1,5 @@
 /**
- * Experiment 2 (issue #5; spec §7 items 3–4; 2503.03213 / 2505.10860 Thm 1–2 pattern):
+ * Experiment 2 (issue #5; arXiv 2503.03213 and 2402.02952 least-squares MoE; the 2505.10860 Thm 1–2 pattern):
  * exact- vs over-specified softmax-gated regression MoE, fitted by least squares.
  *   truth: k* = 2 atoms, X ~ U[−2, 2], Y = f*(X) + N(0, 0.1²);
  *   cells: 'ffn-exact' (GELU FFN experts, k = 2), 'ffn-over' (GELU, k = 3, true atom 1 split in
@@ -84,7 +84,7 @@ const asRegAtoms = (m: RegressionMoE) => m.atoms.map((a) => ({ beta0: a.b0, beta
 export const ffnExactVsOver: Experiment = {
   name: 'ffn-exact-vs-over',
   description: 'Exact- vs over-specified softmax MoE (LSE): per-atom error rates (claim: n^-1/2 exact, n^-1/4 over for GELU FFN; linear experts much slower)',
-  paper: 'arXiv 2503.03213 (softmax-gated MoE regression) / 2505.10860 Thm 1–2 pattern; spec §7 items 3–4',
+  paper: 'arXiv 2503.03213 (softmax-gated MoE regression, least squares) / 2505.10860 Thm 1–2 pattern',
   reported: [
     { label: 'exact-cell per-atom error slope (theory)', value: -0.5, axis: 'n' },
     { label: 'over-cell per-atom error slope, FFN (theory)', value: -0.25, axis: 'n' },

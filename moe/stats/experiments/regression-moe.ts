@@ -258,7 +258,7 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  *   softmax over the active set A: ∂f/∂z_j = g_j (h_j − f);   sigmoid: ∂f/∂z_j = g_j (1 − g_j) h_j;
  *   temperature, z_j = (β1_j x + β0_j)/τ, τ = e^s: ∂f/∂β_j = g_j (h_j − f)·(x, 1)/τ, ∂f/∂s = −Σ_j z_j g_j (h_j − f);
  *   hierarchical, g_ab = p_a q_{b|a}, F_a = Σ_b q_{b|a} h_ab: ∂f/∂z2_ab = g_ab (h_ab − F_a), ∂f/∂z1_a = p_a (F_a − f)
- *   (arXiv 2503.03213's gates; Jacobians as in §1.3–1.4 of the project's derivations);
+ *   (the gates of arXiv 2503.03213; Jacobians derived by hand, checked against the tape in the tests);
  *   gelu h = e2·G(e1 x): ∂h/∂e2 = G(e1 x), ∂h/∂e1 = e2·x·(Φ(e1 x) + e1 x·φ(e1 x));  linear: (x, 1).
  */
 export function lseObjective(like: RegressionMoE, data: { x: Float64Array; y: Float64Array }): (theta: Float64Array, grad: Float64Array) => number {
