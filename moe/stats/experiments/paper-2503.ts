@@ -81,7 +81,8 @@ export const VERDICT_RULE = 'verdict rule: regress the mean of log loss at each 
   + 'on log n (power law, slope −p) and on log(1/log n) (loss ∝ (log n)^−a, slope +a), both with 2 parameters; bootstrap (reps resampled within each n, 1000×, seeded) '
   + 'the 95% interval of ΔR² = R²(power) − R²(1/log n). With the power-law slope CI below 0 (decay resolved) and the better R² ≥ 0.9: "polynomial" if ΔR² > 0 in the whole interval '
   + '(a straight log-log line fits better than the (log n)^−a curve), "slower than polynomial" if ΔR² < 0 in the whole interval (the log-log curve flattens as a log law does); '
-  + 'otherwise (no resolved decay, neither law fits, or ΔR² straddles 0) "cannot decide". Over two decades log(log n) is nearly linear in log n, so only clean data can decide.';
+  + 'otherwise (no resolved decay, neither law fits, or ΔR² straddles 0) "cannot decide". Over two decades log(log n) is nearly linear in log n, so only clean data can decide. '
+  + '(The fitted-rate table uses the log of the mean loss, as the papers plot; its slopes can differ from the verdict lines.)';
 
 /**
  * Fits a series' per-n losses as a power law in n and against 1/log n (`fitRate`, axes 'n' and
@@ -214,5 +215,7 @@ function make(gate: Gate2503): Experiment {
   };
 }
 
+/** `moegrad reproduce temperature-gating`: dense-to-sparse gate softmax((β1x+β0)/τ) (arXiv 2503.03213, 2401.13875), 4 configurations. */
 export const temperatureGating: Experiment = make('temperature');
+/** `moegrad reproduce hierarchical-gating`: two-level softmax gate (arXiv 2503.03213), 4 configurations. */
 export const hierarchicalGating: Experiment = make('hierarchical');
