@@ -128,12 +128,17 @@ describe('temperature-gating and hierarchical-gating cells', () => {
     const a = hierarchicalGating.runCell(c), b = hierarchicalGating.runCell(c);
     expect(a.metrics).toEqual(b.metrics);
     expect(JSON.parse(JSON.stringify(a.info))).toEqual(a.info);
+    const rows = hierarchicalGating.summarize([a]).perCell!;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.stop).toBe(a.info!.reason);
     for (const e of exps) {
       const full = e.cells({ quick: false }), ns = [...new Set(full.map((x) => x.n))];
       expect(ns.length).toBeGreaterThanOrEqual(8);
       expect(Math.max(...ns) / Math.min(...ns)).toBeGreaterThanOrEqual(100);
       expect(Math.max(...ns)).toBeGreaterThanOrEqual(30000);
       expect(new Set(full.map((x) => x.rep)).size).toBeGreaterThanOrEqual(20);
+      const big = full.find((x) => x.n === 30000)!, small = full.find((x) => x.n === 300)!;
+      expect(e.estimateCellMs!(big)).toBeGreaterThan(e.estimateCellMs!(small));
     }
   });
 });

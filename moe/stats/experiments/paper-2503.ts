@@ -187,9 +187,29 @@ function summarize2503(gate: Gate2503, results: readonly CellResult[], quick: bo
     'differs from arXiv 2503.03213: its Voronoi losses and exact gate parametrisations for these gates are not available to us; the theory gives no exponents for linear experts (only "slower than any polynomial"), so those rows have no theory line.'
     + (gate === 'temperature' ? ' With a linear router τ is not identifiable: (β, τ) and (cβ, cτ) give the same gate (the integrated form of the PDE of 2401.13875), so τ is fitted but measured only through β/τ.' : ''));
   return {
-    rows: summaryRows(results, used.map((s) => s.series)), fits, notes,
+    rows: summaryRows(results, used.map((s) => s.series)), fits, notes, perCell: perCellRows(results),
     plot: { title: `arXiv 2503.03213: ${gate} gating, exact vs over-specified (least squares)`, yLabel: 'mean per-atom parameter error', series: used.filter((s) => s.plot).map((s) => s.series) },
   };
+}
+
+/**
+ * CPU ms of one cell ≈ A·(n/1000)^p per configuration: least squares on the CPU times of 2–3 cells per
+ * (configuration, n) at n = 300, 949, 3000, 9487, 30000 on the 2-core dev machine (scaled to the measured
+ * total). Iteration counts vary a lot between repetitions (one hierarchical FFN over-specified fit at
+ * n = 3e4 took 49 s, its siblings 6–12 s), so a sweep estimate is good to a factor of about 2.
+ */
+const COST: Record<Gate2503, Record<string, readonly [number, number]>> = {
+  temperature: { 'gelu-exact': [198, 0.6], 'gelu-over': [660, 0.63], 'linear-exact': [100, 0.52], 'linear-over': [287, 0.49] },
+  hierarchical: { 'gelu-exact': [1180, 0.41], 'gelu-over': [2156, 0.62], 'linear-exact': [468, 0.39], 'linear-over': [529, 0.53] },
+};
+
+/** One row per fit: configuration, stop reason, iterations, max|∇|, LSE above the truth's, and the metrics. */
+function perCellRows(results: readonly CellResult[]): { [column: string]: string | number }[] {
+  return [...results].sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => ({
+    cell: r.id, n: r.n, rep: r.rep, config: String(r.info?.config), stop: String(r.info?.reason), iterations: Number(r.info?.iterations),
+    'max|grad|': Number(r.info?.gradMax), 'LSE - LSE at truth': Number(r.info?.loss) - Number(r.info?.lossAtTruth),
+    ...Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k.slice(k.indexOf(': ') + 2), v])),
+  }));
 }
 
 function make(gate: Gate2503): Experiment {
@@ -211,6 +231,10 @@ function make(gate: Gate2503): Experiment {
       return out;
     },
     runCell: (cell) => runCell2503(gate, cell),
+    estimateCellMs: (cell) => {
+      const [a, p] = COST[gate][`${String(cell.params.expert)}-${String(cell.params.spec)}`] ?? [1000, 0.6];
+      return a * (cell.n / 1000) ** p;
+    },
     summarize: (results, opts) => summarize2503(gate, results, opts?.quick === true),
   };
 }
