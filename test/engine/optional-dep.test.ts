@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MoegradError, OPTIONAL_DEPENDENCIES, OptionalDependencyError, installCommand } from '../../engine/index.js';
 import { importOptional, optionalDependencyError, requireOptional } from '../../engine/optional-dep.js';
-import { importVega, importVegaLite } from '../../cli/optional-deps.js';
+import { checkPlotDeps, importVega, importVegaLite } from '../../cli/optional-deps.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   dependencies?: Record<string, string>; devDependencies?: Record<string, string>;
@@ -68,5 +68,6 @@ describe('optional peer dependencies', () => {
     expect(typeof (viaImport.default?.GPU)).toBe('function');
     expect(typeof (await importVegaLite()).compile).toBe('function');
     expect(typeof (await importVega()).View).toBe('function');
+    expect(await checkPlotDeps()).toBeNull();
   });
 });
