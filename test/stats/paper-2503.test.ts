@@ -131,6 +131,8 @@ describe('temperature-gating and hierarchical-gating cells', () => {
     const rows = hierarchicalGating.summarize([a]).perCell!;
     expect(rows).toHaveLength(1);
     expect(rows[0]!.stop).toBe(a.info!.reason);
+    expect(rows[0]!['atom error']).toBe(a.metrics['hier FFN exact: atom error']);
+    expect(rows[0]!['over-cell atom error']).toBe(''); // same columns in every row
     for (const e of exps) {
       const full = e.cells({ quick: false }), ns = [...new Set(full.map((x) => x.n))];
       expect(ns.length).toBeGreaterThanOrEqual(8);

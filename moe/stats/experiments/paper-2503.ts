@@ -203,12 +203,14 @@ const COST: Record<Gate2503, Record<string, readonly [number, number]>> = {
   hierarchical: { 'gelu-exact': [1180, 0.41], 'gelu-over': [2156, 0.62], 'linear-exact': [468, 0.39], 'linear-over': [529, 0.53] },
 };
 
-/** One row per fit: configuration, stop reason, iterations, max|∇|, LSE above the truth's, and the metrics. */
+const METRICS = ['‖f̂−f*‖', 'Voronoi loss', 'atom error', 'over-cell atom error', 'exact-cell atom error'] as const;
+
+/** One row per fit (the same columns in every row; '' where a metric does not apply): configuration, stop reason, iterations, max|∇|, LSE above the truth's, and the metrics. */
 function perCellRows(results: readonly CellResult[]): { [column: string]: string | number }[] {
   return [...results].sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => ({
     cell: r.id, n: r.n, rep: r.rep, config: String(r.info?.config), stop: String(r.info?.reason), iterations: Number(r.info?.iterations),
     'max|grad|': Number(r.info?.gradMax), 'LSE - LSE at truth': Number(r.info?.loss) - Number(r.info?.lossAtTruth),
-    ...Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k.slice(k.indexOf(': ') + 2), v])),
+    ...Object.fromEntries(METRICS.map((m) => [m, Object.entries(r.metrics).find(([k]) => k.endsWith(`: ${m}`))?.[1] ?? ''])),
   }));
 }
 
