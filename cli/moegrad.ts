@@ -56,16 +56,35 @@ async function delegate(relPath: string, args: string[], what: string): Promise<
 
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
+const AXIS_NAME = { 'n': 'log n', 'logn/n': 'log(log n / n)', '1/logn': 'log(1 / log n)' } as const;
+
 function fmtFits(summary: ExperimentSummary): string {
+  if (summary.fits.length === 0) return '  (none)';
   return summary.fits.map((f) => {
-    const axis = f.axis === 'n' ? 'log n' : 'log(log n / n)';
-    const rep = f.reported !== undefined ? `   (paper: ${f.reported})` : '';
-    return `  ${f.label}: slope ${f.slope.toFixed(3)}  95% CI [${f.ci[0].toFixed(3)}, ${f.ci[1].toFixed(3)}]  vs ${axis}${rep}`;
+    const extra = [
+      f.theory !== undefined ? `theory n^-${f.theoryExponent} on this axis and grid: ${f.theory.toFixed(3)}` : '',
+      f.slopeMedian !== undefined ? `median ${f.slopeMedian.toFixed(3)}, mean-of-log ${f.slopeMeanLog!.toFixed(3)}` : '',
+      f.r2 !== undefined ? `R² ${f.r2.toFixed(2)}` : '',
+      f.reps ? `${f.reps[0] === f.reps[1] ? f.reps[0] : `${f.reps[0]}–${f.reps[1]}`} reps per n` : '',
+      f.reported !== undefined ? `paper ${f.reported}` : '',
+    ].filter(Boolean).join('; ');
+    return `  ${f.label}: slope ${f.slope.toFixed(3)}  95% CI [${f.ci[0].toFixed(3)}, ${f.ci[1].toFixed(3)}]  vs ${AXIS_NAME[f.axis]}${extra ? `  (${extra})` : ''}`;
   }).join('\n');
 }
 
+function fmtPerCell(rows: NonNullable<ExperimentSummary['perCell']>): string[] {
+  if (rows.length === 0) return [];
+  const cols = Object.keys(rows[0]!);
+  const cell = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toExponential(2)) : v);
+  const table = [cols, ...rows.map((r) => cols.map((c) => cell(r[c] ?? '')))];
+  const width = cols.map((_, k) => Math.max(...table.map((r) => r[k]!.length)));
+  return ['per-fit convergence:', ...table.map((r) => '  ' + r.map((v, k) => v.padStart(width[k]!)).join('  '))];
+}
+
 function printSummary(exp: Experiment, summary: ExperimentSummary, files: { json: string; csv: string; svg: string }): void {
-  const lines = [`${exp.name}: ${exp.paper}`, ...summary.rows.map((r) => `  ${r.series.padEnd(10)} n=${String(r.n).padStart(7)}  mean ${r.mean.toExponential(3)}  std ${r.std.toExponential(2)}  (${r.count} reps)`),
+  const perCell = summary.perCell ?? [];
+  const lines = [`${exp.name}: ${exp.paper}`, ...summary.rows.map((r) => `  ${r.series.padEnd(24)} n=${String(r.n).padStart(7)}  mean ${r.mean.toExponential(3)}  std ${r.std.toExponential(2)}  (${r.count} reps)`),
+    ...(perCell.length <= 40 ? fmtPerCell(perCell) : [`per-fit convergence: ${perCell.length} rows in the .fits.csv file`]),
     'fitted rates:', fmtFits(summary), ...(summary.notes ?? []).map((s) => `  note: ${s}`),
     `wrote ${files.json}, ${files.csv}, ${files.svg}`];
   console.log(lines.join('\n'));

@@ -9,31 +9,64 @@ import { axisValue } from '../moe/stats/rates.js';
 import { importVega, importVegaLite } from './optional-deps.js';
 import type { CellResult, Experiment, ExperimentSummary } from '../moe/stats/experiment.js';
 
-/** The vega-lite spec of an experiment summary (exported for tests and for custom rendering). */
+const AXIS_LABEL = { 'n': 'log n', 'logn/n': 'log(log n/n)', '1/logn': 'log(1/log n)' } as const;
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
+
+/**
+ * The vega-lite spec of an experiment summary: per series the mean with its 95 % confidence band
+ * (mean ± 1.96·std/√reps), the fitted power line in the series' colour with slope and CI in the
+ * legend, and a grey n^(−1/2) reference line through the fit's centre; log–log axes fitted to the
+ * data. Series that are fractions in [0, 1] not listed in `plot.series` get a second panel with a
+ * linear y axis (e.g. how often the global fit is another root).
+ */
 export function plotSpec(summary: ExperimentSummary): Record<string, unknown> {
   const wanted = summary.plot.series;
-  const rows = summary.rows.filter((r) => (wanted ? wanted.includes(r.series) : true) && Number.isFinite(r.mean) && r.mean > 0);
-  const points = rows.map((r) => ({
-    series: r.series, n: r.n, mean: r.mean,
-    // Error bars on a log axis: clamp the lower end to a positive value.
-    lo: Math.max(r.mean - r.std, r.mean * 1e-3), hi: r.mean + r.std,
-  }));
-  const ns = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
-  const lines = summary.fits.filter((f) => f.axis === 'n' || !summary.fits.some((g) => g.label === f.label && g.axis === 'n'))
-    .filter((f) => rows.some((r) => r.series === f.label))
-    .flatMap((f) => ns.map((n) => ({ fit: `${f.label} fit: slope ${f.slope.toFixed(3)} vs ${f.axis === 'n' ? 'n' : 'log(n)/n'}`, series: f.label, n, y: Math.exp(f.intercept + f.slope * axisValue(n, f.axis)) })));
-  const x = { field: 'n', type: 'quantitative', scale: { type: 'log' }, title: summary.plot.xLabel ?? 'n' };
-  const yScale = { type: 'log' };
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: summary.plot.title,
-    width: 520, height: 340,
+  const main = summary.rows.filter((r) => (wanted ? wanted.includes(r.series) : true) && Number.isFinite(r.mean) && r.mean > 0);
+  const names = [...new Set(main.map((r) => r.series))];
+  const colour = (s: string) => PALETTE[names.indexOf(s) % PALETTE.length]!;
+  const fitOf = (s: string) => summary.fits.find((f) => f.label === s && f.axis === 'logn/n') ?? summary.fits.find((f) => f.label === s);
+  const legend = (s: string) => { const f = fitOf(s); return f ? `${s}: slope ${f.slope.toFixed(2)} [${f.ci[0].toFixed(2)}, ${f.ci[1].toFixed(2)}] vs ${AXIS_LABEL[f.axis]}` : s; };
+  const minPos = Math.min(...main.map((r) => r.mean)) / 10;
+  const points = main.map((r) => {
+    const half = r.count > 1 ? 1.96 * r.std / Math.sqrt(r.count) : 0;
+    return { series: legend(r.series), n: r.n, mean: r.mean, lo: Math.max(r.mean - half, minPos), hi: r.mean + half };
+  });
+  const ns = [...new Set(main.map((r) => r.n))].sort((a, b) => a - b);
+  const lines: Record<string, unknown>[] = [], theory: Record<string, unknown>[] = [];
+  for (const s of names) {
+    const f = fitOf(s);
+    if (!f) continue;
+    for (const n of ns) lines.push({ series: legend(s), n, y: Math.exp(f.intercept + f.slope * axisValue(n, f.axis)) });
+    const nc = Math.sqrt(ns[0]! * ns[ns.length - 1]!), yc = Math.exp(f.intercept + f.slope * axisValue(nc, f.axis));
+    for (const n of [ns[0]!, ns[ns.length - 1]!]) theory.push({ ref: 'n^-1/2 reference (through each fit\'s centre)', series: legend(s), n, y: yc * Math.sqrt(nc / n) });
+  }
+  const yAll = [...points.flatMap((p) => [p.lo, p.hi]), ...lines.map((l) => l.y as number), ...theory.map((t) => t.y as number)].filter((v) => v > 0);
+  const x = { field: 'n', type: 'quantitative', scale: { type: 'log', domain: [ns[0]! / 1.15, ns[ns.length - 1]! * 1.15], nice: false }, title: summary.plot.xLabel ?? 'n (sample size)' };
+  const yScale = { type: 'log', domain: [Math.min(...yAll) / 1.3, Math.max(...yAll) * 1.3], nice: false };
+  const color = { field: 'series', type: 'nominal', scale: { domain: names.map(legend), range: names.map(colour) }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 900, title: null } };
+  const mainPanel = {
+    width: 560, height: 340, title: summary.plot.title,
     layer: [
-      { data: { values: points }, mark: { type: 'rule' }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: yScale, title: summary.plot.yLabel }, y2: { field: 'hi' }, color: { field: 'series', type: 'nominal' } } },
-      { data: { values: points }, mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', scale: yScale }, color: { field: 'series', type: 'nominal' } } },
-      { data: { values: lines }, mark: { type: 'line', strokeDash: [6, 3, 2, 3], color: 'orange' }, encoding: { x, y: { field: 'y', type: 'quantitative', scale: yScale }, detail: { field: 'fit', type: 'nominal' } } },
+      { data: { values: points }, mark: { type: 'area', opacity: 0.18 }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: yScale, title: summary.plot.yLabel }, y2: { field: 'hi' }, color } },
+      { data: { values: points }, mark: { type: 'errorbar', ticks: true }, encoding: { x, y: { field: 'lo', type: 'quantitative', scale: yScale, title: summary.plot.yLabel }, y2: { field: 'hi' }, color } },
+      { data: { values: points }, mark: { type: 'point', filled: true, size: 45 }, encoding: { x, y: { field: 'mean', type: 'quantitative', scale: yScale, title: summary.plot.yLabel }, color } },
+      { data: { values: lines }, mark: { type: 'line', strokeDash: [6, 3], strokeWidth: 1.6 }, encoding: { x, y: { field: 'y', type: 'quantitative', scale: yScale, title: summary.plot.yLabel }, color } },
+      { data: { values: theory }, mark: { type: 'line', color: '#777', strokeDash: [2, 2], strokeWidth: 1 }, encoding: { x, y: { field: 'y', type: 'quantitative', scale: yScale, title: summary.plot.yLabel }, detail: { field: 'series' }, opacity: { field: 'ref', type: 'nominal', legend: { orient: 'bottom', title: null, labelLimit: 600 } } } },
     ],
   };
+  const fractions = summary.rows.filter((r) => !names.includes(r.series) && !(wanted && wanted.includes(r.series)) && summary.rows.filter((q) => q.series === r.series).every((q) => q.mean >= 0 && q.mean <= 1));
+  const fracNames = [...new Set(fractions.map((r) => r.series))];
+  const panels: Record<string, unknown>[] = [mainPanel];
+  if (fracNames.length) {
+    panels.push({
+      width: 560, height: 140, title: 'fraction of cells',
+      data: { values: fractions.map((r) => ({ series: r.series, n: r.n, value: r.mean })) },
+      mark: { type: 'line', point: true },
+      encoding: { x, y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, title: 'fraction' }, color: { field: 'series', type: 'nominal', scale: { range: ['#555', '#e6550d', '#31a354'] }, legend: { orient: 'bottom', title: null, labelLimit: 600 } },
+        strokeDash: { field: 'series', type: 'nominal', scale: { range: [[1, 0], [5, 3], [2, 2]] }, legend: null } },
+    });
+  }
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', vconcat: panels, resolve: { scale: { color: 'independent', opacity: 'independent' } }, config: { font: 'DejaVu Sans' } };
 }
 
 /** Renders a vega-lite spec to an SVG string (headless). */
@@ -47,11 +80,20 @@ export async function renderSvg(vlSpec: Record<string, unknown>): Promise<string
   return svg;
 }
 
-/** CSV of the summary rows plus the fits as comment-free extra rows. */
+/** One RFC 4180 field: quoted when it holds a comma, quote, CR or LF (quotes doubled). */
+export function csvField(v: string | number): string {
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** RFC 4180 CSV from a header and rows. */
+export function toCsv(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/** CSV of the summary rows (series, n, mean, std, count). */
 export function summaryCsv(summary: ExperimentSummary): string {
-  const lines = ['series,n,mean,std,count'];
-  for (const r of summary.rows) lines.push([r.series, r.n, r.mean, r.std, r.count].join(','));
-  return lines.join('\n') + '\n';
+  return toCsv(['series', 'n', 'mean', 'std', 'count'], summary.rows.map((r) => [r.series, r.n, r.mean, r.std, r.count]));
 }
 
 export interface WrittenFiles { json: string; csv: string; svg: string; cells: string }
@@ -63,6 +105,10 @@ export async function writeOutputs(out: string, exp: Experiment, summary: Experi
   await writeFile(files.cells, JSON.stringify({ experiment: exp.name, ...meta, results }, null, 1));
   await writeFile(files.json, JSON.stringify({ experiment: exp.name, paper: exp.paper, description: exp.description, reported: exp.reported ?? [], ...meta, ...summary }, null, 2));
   await writeFile(files.csv, summaryCsv(summary));
+  if (summary.perCell?.length) {
+    const cols = Object.keys(summary.perCell[0]!);
+    await writeFile(join(out, `${exp.name}.fits.csv`), toCsv(cols, summary.perCell.map((r) => cols.map((c) => r[c] ?? ''))));
+  }
   await writeFile(files.svg, await renderSvg(plotSpec(summary)));
   return files;
 }

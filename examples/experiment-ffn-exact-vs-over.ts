@@ -13,7 +13,7 @@ for (const [label, truth, from] of [['GELU FFN, exact (k=2)', FFN_TRUTH, [0, 1]]
   const rng = new Rng(7);
   const data = sampleRegression(truth, 8000, 0.1, rng, [-2, 2]);                 // Y = f*(X) + N(0, 0.1²)
   const { model, result } = fitRegression(splitInit(truth, from, 0.2, rng), data); // L-BFGS on the LSE
-  const e = cellErrors(model, truth);                                            // Voronoi cells on (β1, η)
+  const e = cellErrors(model, truth, [-2, 2]);                                         // Voronoi cells on (β1, η)
   console.log(`${label}: cells ${JSON.stringify(e.sizes)}, exact-cell error ${e.exact.toFixed(3)}, over-cell error ${e.over.toFixed(3)}, ‖f̂−f*‖ ${l2Distance(model, truth, [-2, 2]).toExponential(2)} (${result.iterations} L-BFGS iterations)`);
 }
 runReduced(ffnExactVsOver);

@@ -17,8 +17,8 @@ const out: Record<string, unknown> = {};
 for (const gateBox of list) {
   const t0 = Date.now();
   const r = klProjection(THM_TRUTHS.thm4, { shared: SHARED_INIT, routed: [[0, 0, 1], [0, 1, 1]] }, { space: { ...DEFAULT_SPACE, gateBox }, xNodes: XN, yNodes: YN });
-  out[String(gateBox)] = { truthNll: r.truthNll, limits: r.limits, minima: r.minima.map((m) => ({ kl: m.kl, reason: m.reason, gradMax: m.gradMax, iterations: m.iterations })) };
-  console.log(`box ${gateBox}: ${r.minima.length} distinct minima, KL ${r.minima.map((m) => m.kl.toExponential(4)).join(', ')}; ${r.limits.length} in the set of limits; ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  out[String(gateBox)] = { truthNll: r.truthNll, limits: r.limits, minima: r.minima.map((m) => ({ kl: m.kl, reason: m.reason, gradMax: m.gradMax, iterations: m.iterations })), artefacts: r.artefacts.length };
+  console.log(`box ${gateBox}: ${r.minima.length} distinct minima, KL ${r.minima.map((m) => m.kl.toExponential(4)).join(', ')}; ${r.limits.length} in the set of limits; ${r.artefacts.length} quadrature artefacts rejected; ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 const commit = (() => { try { return execSync('git rev-parse --short HEAD').toString().trim(); } catch { return 'unknown'; } })();
 writeFileSync('moe/stats/thm4-limits.generated.ts', `/**
@@ -28,6 +28,6 @@ writeFileSync('moe/stats/thm4-limits.generated.ts', `/**
 import type { GaussianMoE } from './gaussian-moe.js';
 import type { KLMinimum } from './kl-projection.js';
 
-export const THM4_LIMITS: Record<string, { truthNll: number; limits: KLMinimum[]; minima: { kl: number; reason: string; gradMax: number; iterations: number }[] }> = ${JSON.stringify(out, null, 1)};
+export const THM4_LIMITS: Record<string, { truthNll: number; limits: KLMinimum[]; minima: { kl: number; reason: string; gradMax: number; iterations: number }[]; artefacts: number }> = ${JSON.stringify(out, null, 1)};
 export type { GaussianMoE };
 `);

@@ -99,6 +99,8 @@ export interface ExperimentSummary {
   readonly plot: PlotSpec;
   /** Free-form remarks printed under the table (setup caveats, deviations from the paper). */
   readonly notes?: readonly string[];
+  /** One row per cell for a per-fit table (e.g. stop reason, iterations, max|∇| of every fit); written as CSV. */
+  readonly perCell?: readonly { readonly [column: string]: string | number }[];
 }
 
 /** The paper's reported figure(s) for this experiment, e.g. `{ label: 'D1 exponent', value: 0.451 }`. */

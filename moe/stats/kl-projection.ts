@@ -9,6 +9,10 @@
  * and seeded random starts, to a tight tolerance. Every distinct minimum is reported with its KL
  * (population NLL minus the truth's); the set of limits is the minima within `tolerance` nats of the
  * best one (a fit at n points cannot tell apart minima closer than ~1/n).
+ *
+ * The quadrature is a discrete measure: a start can reach a "minimum" with KL < 0 by parking narrow
+ * components on its y-nodes (seen from random starts on coarse rules). A true KL is ≥ 0, so such
+ * points (KL < −`artefact`) are quadrature artefacts: they are reported in `artefacts` and excluded.
  */
 import { Rng, ValueError } from '../../engine/index.js';
 import { type Data, type FitReport, DEFAULT_SPACE, type ParameterSpace, fitFrom, meanNll, randomStart, toFittedGauge } from './estimate.js';
@@ -36,12 +40,14 @@ export interface KLProjectionOptions {
   readonly randomStarts?: number;
   /** Minima within this many nats of the best belong to the set of limits (default 1e-5). */
   readonly tolerance?: number;
+  /** End points with KL below −artefact are quadrature artefacts (default 1e-5; the rule's own error is far smaller). */
+  readonly artefact?: number;
   readonly maxIter?: number;
 }
 
 /** All distinct minima found (sorted by KL) and the set of limits (within `tolerance` of the best). */
 export function klProjection(truth: GaussianMoE, fitted: { shared: readonly number[]; routed: readonly number[][] }, opts: KLProjectionOptions = {}) {
-  const { space = DEFAULT_SPACE, xNodes = 300, yNodes = 16, seeds = [1, 2], randomStarts = 6, tolerance = 1e-5, maxIter = 20000 } = opts;
+  const { space = DEFAULT_SPACE, xNodes = 300, yNodes = 16, seeds = [1, 2], randomStarts = 6, tolerance = 1e-5, artefact = 1e-5, maxIter = 20000 } = opts;
   if (truth.d !== 1) throw new ValueError('klProjection', `only d = 1 is supported (quadrature); got d = ${truth.d}`);
   const q = populationQuadrature(truth, xNodes, yNodes);
   const data: Data = { x: q.x, y: q.y, w: q.w };
@@ -51,15 +57,17 @@ export function klProjection(truth: GaussianMoE, fitted: { shared: readonly numb
   for (const routedOf of fitted.routed) for (const seed of seeds) starts.push(initNearTruth(truth, new Rng(seed), 0.1, fitted.shared, routedOf));
   const rng = new Rng(12345);
   for (let r = 0; r < randomStarts; r++) starts.push(randomStart(starts[0]!, data, rng.split(), space));
-  const minima: KLMinimum[] = [];
+  const minima: KLMinimum[] = [], artefacts: KLMinimum[] = [];
   for (const s of starts) {
     const f = fitFrom(s, data, settings);
     const m: KLMinimum = { model: f.model, nll: f.nll, kl: f.nll - truthNll, reason: f.reason, gradMax: f.gradMax, iterations: f.iterations };
+    if (m.kl < -artefact) { artefacts.push(m); continue; }
     const v = packModel(toFittedGauge(m.model));
     const same = minima.find((o) => Math.abs(o.nll - m.nll) < 1e-9 && packModel(toFittedGauge(o.model)).every((t, i) => Math.abs(t - v[i]!) < 1e-3));
     if (!same) minima.push(m);
   }
+  if (minima.length === 0) throw new ValueError('klProjection', `every start ended below the truth's population NLL (quadrature artefacts: ${artefacts.length}); use more quadrature nodes`);
   minima.sort((a, b) => a.kl - b.kl);
   const best = minima[0]!;
-  return { truthNll, minima, limits: minima.filter((m) => m.nll <= best.nll + tolerance) };
+  return { truthNll, minima, artefacts, limits: minima.filter((m) => m.nll <= best.nll + tolerance) };
 }

@@ -158,8 +158,14 @@ function makeThm(name: ThmName): Experiment {
         { series: s, axis: 'logn/n', ...(reported !== undefined ? { reported } : {}), theoryExponent: 0.5 },
         { series: s, axis: 'n', theoryExponent: 0.5 },
       ])) : [];
+      const perCell = results.map((r) => {
+        const lo = r.info?.local as unknown as FitInfo, gl = r.info?.global as unknown as FitInfo, nt = Number(r.info?.nllTruth);
+        return { cell: r.id, n: r.n, rep: r.rep, 'local stop': lo.reason, 'local iterations': lo.iterations, 'local max|grad|': lo.gradMax,
+          'local NLL - truth NLL': lo.nll - nt, 'global stop': gl.reason, 'global iterations': gl.iterations, 'global max|grad|': gl.gradMax,
+          'global NLL - truth NLL': gl.nll - nt, 'global is another root': r.metrics['global is another root']!, [`${L} local root`]: r.metrics[`${L} local root`]!, [`${L} global`]: r.metrics[`${L} global`]! };
+      });
       return {
-        rows, fits,
+        rows, fits, perCell,
         plot: { title: `arXiv 2505.10860 ${TITLES[name]}`, yLabel: `mean ${L} (95 % CI of the mean)`, series },
         notes: [
           ...(repsOk ? [] : ['rates not fitted: fewer than 2 repetitions at some n (no bootstrap interval possible)']),

@@ -2,18 +2,26 @@
  * Shared summarising helpers for experiments 2–6: rate tables with bootstrap slopes, and
  * per-step training-curve tables (mean ± std over seeds) for the router experiments.
  */
-import type { CellResult, ExperimentSummary, PlotSpec, RateAxis, SummaryRow } from '../experiment.js';
+import type { CellResult, ExperimentSummary, PlotSpec, RateAxis, RateFit, SummaryRow } from '../experiment.js';
 import { fitRates, summaryRows } from '../rates.js';
 
 export interface SeriesSpec { readonly series: string; readonly axis?: RateAxis; readonly expected?: number; readonly reported?: number }
 
-/** Rows for every listed series present in the results, and a log-log rate fit for each with ≥ 2 sample sizes. */
+/**
+ * Rows for every listed series present in the results, and a log-log rate fit for each with ≥ 2
+ * sample sizes. A series whose fit `fitRate` refuses (fewer than 2 repetitions at some n, no spread)
+ * gets no fit and a note saying why, instead of failing the whole summary.
+ */
 export function rateSummary(results: readonly CellResult[], specs: readonly SeriesSpec[], plot: PlotSpec, notes: readonly string[] = []): ExperimentSummary {
   const present = new Set(results.flatMap((r) => Object.keys(r.metrics)));
   const used = specs.filter((s) => present.has(s.series));
   const rows = summaryRows(results, used.map((s) => s.series));
-  const fits = fitRates(results, used, { resamples: 1000, seed: 0 });
-  return { rows, fits, plot: { ...plot, ...(plot.series ? { series: plot.series.filter((s) => present.has(s)) } : {}) }, notes };
+  const fits: RateFit[] = [], refused: string[] = [];
+  for (const spec of used) {
+    try { fits.push(...fitRates(results, [spec], { resamples: 1000, seed: 0 })); }
+    catch (e) { refused.push(`${spec.series}: no rate fit (${e instanceof Error ? e.message : String(e)})`); }
+  }
+  return { rows, fits, plot: { ...plot, ...(plot.series ? { series: plot.series.filter((s) => present.has(s)) } : {}) }, notes: [...notes, ...refused] };
 }
 
 /** Mean and sample std of the finite values (NaN mean and 0 std when none). */
