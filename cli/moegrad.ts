@@ -6,7 +6,8 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { EXPERIMENTS, findExperiment } from '../moe/stats/registry.js';
 import type { CellResult, Experiment, ExperimentSummary } from '../moe/stats/experiment.js';
@@ -125,7 +126,7 @@ async function reproduce(args: string[]): Promise<void> {
   const seconds = (Date.now() - t0) / 1000;
   const byId = new Map([...done, ...fresh.map((r) => [r.id, r] as const)]);
   const results = mine.map((c) => byId.get(c.id)).filter((r): r is CellResult => r !== undefined);
-  const meta = { quick, shard: shard ? `${shard.index}/${shard.count}` : null, totalCells: all.length, cellIds: all.map((c) => c.id), seconds, workers };
+  const meta = { quick, shard: shard ? `${shard.index}/${shard.count}` : null, totalCells: all.length, cellIds: all.map((c) => c.id), seconds, workers, provenance: provenance(args) };
   if (shard) {
     const file = join(out, `${name}.shard-${shard.index}-of-${shard.count}.cells.json`);
     await writeFile(file + '.tmp', JSON.stringify({ experiment: name, ...meta, results }, null, 1));
@@ -137,6 +138,16 @@ async function reproduce(args: string[]): Promise<void> {
   const files = await writeOutputs(out, exp, summary, results, meta);
   printSummary(exp, summary, files);
   console.log(`${results.length} cells in ${seconds.toFixed(1)} s on ${workers} worker(s)`);
+}
+
+/** Where a result came from: the code's commit (and whether the tree was dirty), the command, the machine and its load. */
+function provenance(args: readonly string[]): Record<string, string | number | boolean> {
+  const git = (...a: string[]) => { try { return execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return ''; } };
+  return {
+    commit: git('rev-parse', 'HEAD') || 'unknown', dirty: git('status', '--porcelain', '--', 'moe', 'engine', 'cli') !== '',
+    command: `npx tsx cli/moegrad.ts ${args.join(' ')}`, node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(),
+    loadavg1: Number(loadavg()[0]!.toFixed(2)), date: new Date().toISOString(),
+  };
 }
 
 /** Cell results already in `out` for experiment `name`: shard/cells files and journals (a torn last journal line is ignored). */
@@ -201,7 +212,7 @@ async function merge(args: string[]): Promise<void> {
   const results = [...byId.values()].sort((a, b) => (order.get(a.id) ?? 1e9) - (order.get(b.id) ?? 1e9));
   const summary = exp.summarize(results, { quick });
   const out = values.out ?? (positionals.length === 1 && (await stat(positionals[0]!)).isDirectory() ? positionals[0]! : join('results', name!));
-  const written = await writeOutputs(out, exp, summary, results, { quick, shard: null, totalCells: ids.length, missingCells: missing.length, cellIds: ids, mergedFrom: files }, `${exp.name}.merged.json`);
+  const written = await writeOutputs(out, exp, summary, results, { quick, shard: null, totalCells: ids.length, missingCells: missing.length, cellIds: ids, mergedFrom: files, provenance: provenance(['merge', ...args]) }, `${exp.name}.merged.json`);
   printSummary(exp, summary, written);
 }
 
