@@ -7,7 +7,7 @@ import { Tape, backward, record, withTape } from './tape.js';
 import { type TensorTree, treeLeaves, treeMap } from './tree.js';
 import { ShapeError, DTypeError, fmtShape } from './errors.js';
 import { sameShape } from './shape.js';
-import { checkFunction, checkTensor } from './validate.js';
+import { checkFunction, checkTensor, describeValue } from './validate.js';
 
 /**
  * A differentiable alias of `x` (same data). Tracking the alias, not `x` itself, keeps each
@@ -21,7 +21,7 @@ function trace<T extends TensorTree>(x: T, f: (x: T) => Tensor, op: string): { t
   const tape = new Tape();
   const inputs = treeMap(x, alias);
   const leaves = treeLeaves(inputs);
-  if (leaves.length === 0) throw new DTypeError(op, 'the argument to differentiate contains no Tensor');
+  if (leaves.length === 0) throw new DTypeError(op, `the argument to differentiate contains no Tensor; got ${describeValue(x)}`);
   for (const leaf of leaves) tape.tracked.add(leaf);
   const out = withTape(tape, () => f(inputs));
   if (!(out instanceof Tensor)) throw new DTypeError(op, `the function must return a Tensor; got ${typeof out}`);
@@ -45,11 +45,16 @@ export interface ValueAndGrad<T extends TensorTree> {
 export function valueAndGrad<T extends TensorTree, R extends unknown[] = []>(
   f: (x: T, ...rest: R) => Tensor,
 ): (x: T, ...rest: R) => ValueAndGrad<T> {
-  checkFunction('valueAndGrad', f);
+  return valueAndGradAs('valueAndGrad', f);
+}
+
+/** valueAndGrad whose errors name `op` (`grad` or `valueAndGrad`). */
+function valueAndGradAs<T extends TensorTree, R extends unknown[]>(op: string, f: (x: T, ...rest: R) => Tensor): (x: T, ...rest: R) => ValueAndGrad<T> {
+  checkFunction(op, f);
   return (x: T, ...rest: R) => {
-    const { tape, inputs, leaves, out } = trace(x, (xi) => f(xi, ...rest), 'grad');
+    const { tape, inputs, leaves, out } = trace(x, (xi) => f(xi, ...rest), op);
     if (out.size !== 1) {
-      throw new ShapeError('grad', `the function must return a scalar (one element) to take a gradient; got shape ${fmtShape(out.shape)} (use vjp for non-scalar outputs)`);
+      throw new ShapeError(op, `the function must return a scalar (one element) to take a gradient; got shape ${fmtShape(out.shape)} (use vjp for non-scalar outputs)`);
     }
     const grads = backward(tape, out, full(out.shape, 1, out.dtype), leaves);
     const byLeaf = new Map(leaves.map((leaf, i) => [leaf, grads[i]!]));
@@ -59,8 +64,7 @@ export function valueAndGrad<T extends TensorTree, R extends unknown[] = []>(
 
 /** `grad(f)(x, ...rest)` → ∂f/∂x for scalar-valued `f`, in the structure of `x`. */
 export function grad<T extends TensorTree, R extends unknown[] = []>(f: (x: T, ...rest: R) => Tensor): (x: T, ...rest: R) => T {
-  checkFunction('grad', f);
-  const vg = valueAndGrad(f);
+  const vg = valueAndGradAs('grad', f);
   return (x: T, ...rest: R) => vg(x, ...rest).grad;
 }
 

@@ -5,6 +5,7 @@
 
 /** Shapes are printed as `[2, 3]` (never `2,3`, which is ambiguous). */
 export function fmtShape(shape: readonly number[]): string {
+  if (!Array.isArray(shape)) throw new ShapeError('fmtShape', `shape must be an array of numbers; got ${shape === null ? 'null' : typeof shape === 'string' ? `string '${shape}'` : `${typeof shape} ${typeof shape === 'object' ? '' : String(shape)}`.trim()}`);
   return `[${shape.join(', ')}]`;
 }
 

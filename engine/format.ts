@@ -19,6 +19,7 @@
  */
 import type { DType, TypedArray } from './tensor.js';
 import { ValueError } from './errors.js';
+import { describeValue } from './validate.js';
 
 /** How {@link formatTensor} prints (PyTorch's `torch.set_printoptions` names, camel-cased). */
 export interface PrintOptions {
@@ -106,6 +107,11 @@ function checkOptions(o: PrintOptions): void {
  *   precision ≤ 100).
  */
 export function formatTensor(x: Printable, options: Partial<PrintOptions> = {}): string {
+  const p = x as Partial<Printable> | null;
+  if (p === null || typeof p !== 'object' || !Array.isArray(p.shape) || p.data === null || typeof p.data !== 'object' || typeof p.data.length !== 'number') {
+    throw new ValueError('formatTensor', `x must be a Tensor; got ${describeValue(x)}`);
+  }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ValueError('formatTensor', `options must be an object; got ${describeValue(options)}`);
   const o: PrintOptions = { ...DEFAULT_PRINT_OPTIONS, ...options };
   checkOptions(o);
   const { shape, data } = x;

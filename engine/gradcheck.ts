@@ -99,7 +99,7 @@ export function gradcheck<T extends TensorTree>(f: (x: T) => Tensor, inputs: T, 
   checkBoolean(op, 'richardson', richardson, false);
   const leaves = treeLeaves(inputs);
   const paths = treePaths(inputs);
-  if (leaves.length === 0) throw new ValueError(op, 'inputs contain no Tensor');
+  if (leaves.length === 0) throw new ValueError(op, `inputs contain no Tensor; got ${describeValue(inputs)}`);
   leaves.forEach((leaf, i) => {
     if (leaf.dtype === 'float32' && !allowFloat32) {
       throw new DTypeError(op, `input '${paths[i]}' is float32; finite differences need float64 (cast it, or pass allowFloat32: true)`);

@@ -116,13 +116,14 @@ export function adamInit<T extends TensorTree>(params: T): AdamState<T> {
 function adamCore<T extends TensorTree>(op: string, params: T, grads: T, opts: AdamOptions, state: AdamState<T> | undefined, decoupled: boolean): { params: T; state: AdamState<T> } {
   const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0 } = opts;
   if (!(typeof lr === 'number' && lr > 0 && Number.isFinite(lr))) throw new ValueError(op, `lr must be > 0 and finite; got ${describeValue(lr)}`);
-  if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new ValueError(op, `betas must be in [0, 1); got ${describeValue(beta1)}, ${describeValue(beta2)}`);
+  if (!(typeof beta1 === 'number' && typeof beta2 === 'number' && beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new ValueError(op, `betas must be in [0, 1); got ${describeValue(beta1)}, ${describeValue(beta2)}`);
   checkNumber(op, 'eps', eps, { min: 0 });
   checkNumber(op, 'weightDecay', weightDecay, { min: 0 });
   if (state !== undefined) {
     checkOptions(op, state, 'state');
     checkCount(op, 'state.step', state.step, 0);
   }
+  if (state === undefined && treeLeaves(params).length === 0) throw new ValueError(op, `params contain no Tensor; got ${describeValue(params)}`);
   const st = state ?? adamInit(params);
   const t = st.step + 1;
   const newM: Tensor[] = [], newV: Tensor[] = [];

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { MoegradError } from './errors.js';
+import { MoegradError, ValueError } from './errors.js';
 
 /** What moegrad needs an optional package for, and the version range it is tested with. */
 export interface OptionalDependencyInfo {
@@ -42,6 +42,9 @@ export const OPTIONAL_DEPENDENCIES: Readonly<Record<OptionalPackage, OptionalDep
 
 /** The `npm install …` command that installs `pkg` (and the packages it must come with). */
 export function installCommand(pkg: OptionalPackage): string {
+  if (typeof pkg !== 'string' || !Object.prototype.hasOwnProperty.call(OPTIONAL_DEPENDENCIES, pkg)) {
+    throw new ValueError('installCommand', `pkg must be one of ${Object.keys(OPTIONAL_DEPENDENCIES).map((k) => `'${k}'`).join(', ')}; got ${typeof pkg === 'string' ? `'${pkg}'` : String(pkg)}`);
+  }
   const info = OPTIONAL_DEPENDENCIES[pkg];
   const spec = (name: string) => `${name}@${OPTIONAL_DEPENDENCIES[name as OptionalPackage].range}`;
   return `npm install ${info.installWith.map((n) => `'${spec(n)}'`).join(' ')}`;

@@ -1,13 +1,16 @@
 /** Shape helpers shared by every op: sizes, strides, axes, broadcasting. */
 import { ShapeError, fmtShape } from './errors.js';
+import { describeValue } from './validate.js';
 
 /** A tensor shape; frozen when stored on a Tensor. */
 export type Shape = readonly number[];
 
 /** Number of elements of a shape (1 for a scalar `[]`). */
 export function sizeOf(shape: Shape): number {
+  if (!Array.isArray(shape)) checkShape(shape, 'sizeOf');
   let n = 1;
   for (const d of shape) n *= d;
+  if (!(n >= 0 && n <= MAX_ELEMENTS && Number.isInteger(n))) checkShape(shape, 'sizeOf'); // a bad entry (NaN, −1, 1.5, not an array): say which
   return n;
 }
 
@@ -41,7 +44,9 @@ export function normalizeAxis(axis: number, rank: number, op: string, shape?: Sh
 }
 
 /** NumPy broadcasting: align trailing dims; each pair must be equal or contain a 1. */
-export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
+export function broadcastShapes(a: Shape, b: Shape, op = 'broadcastShapes'): number[] {
+  if (typeof op !== 'string') throw new ShapeError('broadcastShapes', `op must be a string naming the caller; got ${op === null ? 'null' : typeof op} ${String(op)}`);
+  checkShape(a, op); checkShape(b, op);
   const rank = Math.max(a.length, b.length);
   const out = new Array<number>(rank);
   for (let i = 0; i < rank; i++) {
@@ -58,7 +63,7 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
 /** Validates a user-supplied shape: non-negative integers. */
 export function checkShape(shape: Shape, op: string): void {
   if (!Array.isArray(shape)) {
-    throw new ShapeError(op, `shape must be an array of non-negative integers; got ${shape === null ? 'null' : typeof shape}`);
+    throw new ShapeError(op, `shape must be an array of non-negative integers; got ${describeValue(shape)}`);
   }
   let n = 1;
   for (const d of shape) {

@@ -8,7 +8,8 @@
  *   iterative, so a 10,000-deep chain cannot overflow the stack.
  */
 import { Tensor, zeros } from './tensor.js';
-import { ShapeError, DTypeError, fmtShape } from './errors.js';
+import { ShapeError, DTypeError, ValueError, fmtShape } from './errors.js';
+import { checkTensor, describeValue } from './validate.js';
 import { sameShape } from './shape.js';
 import { add } from './ops/arithmetic.js';
 
@@ -40,6 +41,11 @@ let pausedBelow = 0;
 
 /** Records an op's output on every active tape that tracks one of its inputs; returns `output`. */
 export function record(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn): Tensor {
+  if (typeof op !== 'string' || op === '') throw new ValueError('record', `op must be a non-empty string; got ${describeValue(op)}`);
+  if (!Array.isArray(inputs)) throw new ValueError(op, `record: inputs must be an array of Tensors; got ${describeValue(inputs)}`);
+  for (let i = 0; i < inputs.length; i++) checkTensor(op, inputs[i], `record: input ${i}`);
+  checkTensor(op, output, 'record: output');
+  if (typeof vjp !== 'function') throw new ValueError(op, `record: vjp must be a function; got ${describeValue(vjp)}`);
   for (let t = pausedBelow; t < activeTapes.length; t++) {
     const tape = activeTapes[t]!;
     let any = false;
@@ -73,6 +79,7 @@ export function withTape<T>(tape: Tape, fn: () => T): T {
  * or `vjp` called inside `fn` still differentiates its own function.
  */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ValueError('noGrad', `fn must be a function; got ${describeValue(fn)}`);
   const saved = pausedBelow;
   pausedBelow = activeTapes.length;
   try {

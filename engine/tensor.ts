@@ -137,6 +137,9 @@ export function allocate(dtype: DType, n: number): TypedArray {
 
 /** Wraps freshly computed data as a tensor (no copy). */
 export function fromData(data: TypedArray, shape: Shape): Tensor {
+  if (!(data instanceof Float64Array || data instanceof Float32Array)) throw new DTypeError('fromData', `data must be a Float64Array or Float32Array; got ${describeValue(data)}`);
+  checkShape(shape, 'fromData');
+  if (data.length !== sizeOf(shape)) throw new ShapeError('fromData', `data has ${data.length} elements but shape ${fmtShape(shape)} needs ${sizeOf(shape)}`);
   return new Tensor(data, shape);
 }
 
@@ -154,12 +157,12 @@ function inferShape(value: NestedArray, op: string): number[] {
 
 function flattenNested(value: NestedArray, shape: number[], out: number[], dim: number, op: string): void {
   if (dim === shape.length) {
-    if (typeof value !== 'number') throw new ShapeError(op, `ragged nested array: expected a number at depth ${dim}`);
+    if (typeof value !== 'number') throw new ShapeError(op, `ragged nested array: expected a number at depth ${dim}; got ${describeValue(value)}`);
     out.push(value);
     return;
   }
   if (!Array.isArray(value) || value.length !== shape[dim]) {
-    throw new ShapeError(op, `ragged nested array: expected length ${shape[dim]} at depth ${dim}`);
+    throw new ShapeError(op, `ragged nested array: expected length ${shape[dim]} at depth ${dim}; got ${describeValue(value)}`);
   }
   for (const v of value as readonly NestedArray[]) flattenNested(v, shape, out, dim + 1, op);
 }

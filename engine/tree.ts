@@ -25,9 +25,14 @@ export function treeLeaves(tree: TensorTree): Tensor[] {
 
 /** Rebuilds `tree` with each Tensor leaf replaced by `fn(leaf, i)` (i = leaf order of treeLeaves). */
 export function treeMap<T extends TensorTree>(tree: T, fn: (leaf: Tensor, index: number) => Tensor): T {
+  if (typeof fn !== 'function') throw new ValueError('treeMap', `fn must be a function; got ${describeValue(fn)}`);
   let i = 0;
   const go = (node: TensorTree): TensorTree => {
-    if (node instanceof Tensor) return fn(node, i++);
+    if (node instanceof Tensor) {
+      const out = fn(node, i++);
+      if (!(out instanceof Tensor)) throw new ValueError('treeMap', `fn must return a Tensor for every leaf; got ${describeValue(out)} at leaf ${i - 1}`);
+      return out;
+    }
     if (Array.isArray(node)) return node.map(go);
     if (node !== null && typeof node === 'object') {
       const out: Record<string, TensorTree> = {};

@@ -10,13 +10,13 @@ import { Tensor, type DType } from './tensor.js';
 /** The dtypes tensors can have. */
 export const DTYPES: readonly DType[] = Object.freeze(['float64', 'float32'] as const);
 
-/** A short, bounded description of any value for error messages (`number NaN`, `string 'float16'`, `Array(2)`). */
+/** A short, bounded description of any value for error messages (`NaN`, `-1`, `string 'float16'`, `Array(2)`, `null`). */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
   if (v instanceof Tensor) return `Tensor ${v.dtype} ${fmtShape(v.shape)}`;
   switch (typeof v) {
-    case 'number': return `number ${String(v)}`;
+    case 'number': return String(v);
     case 'bigint': return `bigint ${String(v)}`;
     case 'string': return `string '${v.length > 40 ? `${v.slice(0, 40)}…` : v}'`;
     case 'boolean': return `boolean ${String(v)}`;
@@ -56,7 +56,8 @@ export const MAX_COUNT = 0x7fffffff;
 /** Like {@link checkCount} with an upper bound too (sizes that allocate: refuse 2^40 before allocating). */
 export function checkCountIn(op: string, name: string, v: unknown, min: number, max: number): number {
   if (!(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
-    throw new ValueError(op, `${name} must be an integer in [${min}, ${max}]; got ${describeValue(v)}`);
+    const kind = min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer ≥ ${min}`;
+    throw new ValueError(op, `${name} must be ${kind}${typeof v === 'number' && v > max ? ` ≤ ${max}` : ''}; got ${describeValue(v)}`);
   }
   return v;
 }
@@ -121,3 +122,34 @@ export function checkFunction<F extends (...args: never[]) => unknown>(op: strin
   if (typeof v !== 'function') throw new ValueError(op, `${name} must be a function; got ${describeValue(v)}`);
   return v as F;
 }
+
+/** Throws a ValueError unless `v` is a non-null object (not an array); `what` says what was expected. */
+export function checkObject<T extends object>(op: string, v: unknown, name: string, what: string): T {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ValueError(op, `${name} must be ${what}; got ${describeValue(v)}`);
+  return v as T;
+}
+
+/** Throws a ValueError unless `v` is an array or typed array of numbers (every entry a number). */
+export function checkNumbers(op: string, v: unknown, name = 'values'): ArrayLike<number> {
+  const ok = v !== null && typeof v === 'object' && (Array.isArray(v) || ArrayBuffer.isView(v)) && typeof (v as ArrayLike<number>).length === 'number';
+  if (!ok) throw new ValueError(op, `${name} must be an array or typed array of numbers; got ${describeValue(v)}`);
+  const a = v as ArrayLike<number>;
+  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'number') throw new ValueError(op, `${name}[${i}] must be a number; got ${describeValue(a[i])}`);
+  return a;
+}
+
+/**
+ * Checks a strided line d[base + j·stride], j < n, lies inside `d` (O(1), for the exported line
+ * kernels): non-negative integer base/stride/n, an array-like `d` long enough.
+ */
+export function checkLine(op: string, d: unknown, base: unknown, stride: unknown, n: unknown): void {
+  if (d === null || typeof d !== 'object' || typeof (d as ArrayLike<number>).length !== 'number') {
+    throw new ValueError(op, `values must be an array or typed array of numbers; got ${describeValue(d)}`);
+  }
+  checkCount(op, 'base', base, 0); checkCount(op, 'stride', stride, 0); checkCount(op, 'n', n, 0);
+  const last = (base as number) + ((n as number) - 1) * (stride as number);
+  if ((n as number) > 0 && last >= (d as ArrayLike<number>).length) {
+    throw new ValueError(op, `line base ${base}, stride ${stride}, n ${n} reaches index ${last} of ${(d as ArrayLike<number>).length} values`);
+  }
+}
+

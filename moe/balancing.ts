@@ -7,6 +7,7 @@
  * the bias never enters the tape, so it gets no gradient.
  */
 import { ValueError } from '../engine/index.js';
+import { checkNumbers, describeValue } from '../engine/validate.js';
 
 /**
  * One sign-rule update of the selection bias. `load[i]` is the number (or fraction) of tokens routed
@@ -15,6 +16,9 @@ import { ValueError } from '../engine/index.js';
  */
 export function updateBias(bias: ArrayLike<number>, load: ArrayLike<number>, gamma: number): Float64Array {
   const op = 'updateBias';
+  checkNumbers(op, bias, 'bias');
+  checkNumbers(op, load, 'load');
+  if (typeof gamma !== 'number') throw new ValueError(op, `gamma (bias update speed) must be a finite number ≥ 0; got ${describeValue(gamma)}`);
   const E = bias.length;
   if (load.length !== E) throw new ValueError(op, `bias has ${E} entries but load has ${load.length}; both need one per routed expert`);
   if (!Number.isFinite(gamma) || gamma < 0) throw new ValueError(op, `gamma (bias update speed) must be finite and ≥ 0; got ${gamma}`);

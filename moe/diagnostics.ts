@@ -6,15 +6,22 @@
 import { Tensor, ShapeError, ValueError, fmtShape } from '../engine/index.js';
 import { selectTopK } from '../engine/ops/index-ops.js';
 import type { GateOutput, RoutingPlan } from './types.js';
+import { checkObject, checkOptions, checkBoolean, checkNumbers, checkIndexArray, checkCount, describeValue } from '../engine/validate.js';
+import { checkPlan } from './dispatch.js';
 
 function scoresOf(op: string, scores: Tensor | Pick<GateOutput, 'scores'>): { T: number; E: number; d: ArrayLike<number> } {
-  const s = scores instanceof Tensor ? scores : scores.scores;
-  if (!(s instanceof Tensor) || s.rank !== 2) throw new ShapeError(op, `scores must be a [T, E] tensor; got ${s instanceof Tensor ? fmtShape(s.shape) : typeof s}`);
+  const s = scores instanceof Tensor ? scores : checkObject<Pick<GateOutput, 'scores'>>(op, scores, 'scores', 'a [T, E] Tensor or a gate output with scores').scores;
+  if (!(s instanceof Tensor) || s.rank !== 2) throw new ShapeError(op, `scores must be a [T, E] tensor; got ${s instanceof Tensor ? fmtShape(s.shape) : describeValue(s)}`);
   if (s.data.some((v) => Number.isNaN(v))) throw new ValueError(op, `scores ${fmtShape(s.shape)} contain NaN`);
   return { T: s.shape[0]!, E: s.shape[1]!, d: s.data };
 }
 
-const planOf = (x: RoutingPlan | Pick<GateOutput, 'plan'>): RoutingPlan => ('plan' in x ? x.plan : x);
+function planOf(op: string, x: RoutingPlan | Pick<GateOutput, 'plan'>): RoutingPlan {
+  checkObject(op, x, 'plan', 'a RoutingPlan or a gate output');
+  const p = 'plan' in x ? x.plan : x;
+  checkPlan(op, p);
+  return p;
+}
 
 /**
  * Tokens per expert, `load[e] = #{(t, k) : expert(t, k) = e}` (Float64Array [E]). By default this
@@ -22,9 +29,10 @@ const planOf = (x: RoutingPlan | Pick<GateOutput, 'plan'>): RoutingPlan => ('pla
  * `{ kept: true }` counts only slots that survived the capacity limit.
  */
 export function expertLoad(plan: RoutingPlan | Pick<GateOutput, 'plan'>, options: { readonly kept?: boolean } = {}): Float64Array {
-  const p = planOf(plan);
+  const p = planOf('expertLoad', plan);
+  const kept = checkBoolean('expertLoad', 'kept', checkOptions('expertLoad', options).kept, false);
   const load = new Float64Array(p.numExperts);
-  if (options.kept) for (let e = 0; e < p.numExperts; e++) load[e] = p.offsets[e + 1]! - p.offsets[e]!;
+  if (kept) for (let e = 0; e < p.numExperts; e++) load[e] = p.offsets[e + 1]! - p.offsets[e]!;
   else for (const e of p.expertOf) load[e] = load[e]! + 1;
   return load;
 }
@@ -44,8 +52,8 @@ export function expertImportance(scores: Tensor | Pick<GateOutput, 'scores'>): F
  */
 export function jainIndex(values: ArrayLike<number>): number {
   const op = 'jainIndex';
-  const n = values.length;
-  if (n === 0) throw new ValueError(op, 'needs at least one value');
+  const n = checkNumbers(op, values).length;
+  if (n === 0) throw new ValueError(op, 'needs at least one value; got Array(0)');
   let s = 0, s2 = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
@@ -98,12 +106,16 @@ export function topKMargin(scores: Tensor | Pick<GateOutput, 'scores'>, k: numbe
 
 /** Fraction of the T·K routing decisions dropped by the capacity limit (0 when dropless). */
 export function dropRate(plan: RoutingPlan | Pick<GateOutput, 'plan'>): number {
-  const p = planOf(plan);
+  const p = planOf('dropRate', plan);
   return p.numTokens * p.topK === 0 ? 0 : p.dropped.length / (p.numTokens * p.topK);
 }
 
 /** Experts that received no token (ids in increasing order). */
 export function unusedExperts(load: ArrayLike<number>): Int32Array {
+  checkNumbers('unusedExperts', load, 'load');
+  for (let e = 0; e < load.length; e++) {
+    if (!(load[e]! >= 0 && Number.isFinite(load[e]!))) throw new ValueError('unusedExperts', `load must be finite and ≥ 0; got ${load[e]} at ${e}`);
+  }
   const out: number[] = [];
   for (let e = 0; e < load.length; e++) if (load[e] === 0) out.push(e);
   return Int32Array.from(out);
@@ -113,10 +125,15 @@ export function unusedExperts(load: ArrayLike<number>): Int32Array {
 export type RouterSelection = Int32Array | RoutingPlan | Pick<GateOutput, 'indices' | 'plan'>;
 
 function selectionOf(op: string, sel: RouterSelection, k: number | undefined): { sets: Int32Array; k: number } {
+  if (k !== undefined && !(Number.isInteger(k) && k >= 1)) throw new ValueError(op, `k must be an integer ≥ 1; got ${describeValue(k)}`);
   if (sel instanceof Int32Array) {
     if (k === undefined) throw new ValueError(op, 'k is required when selections are given as Int32Arrays');
     return { sets: sel, k };
   }
+  checkObject(op, sel, 'selection', 'an Int32Array of expert sets, a RoutingPlan or a gate output');
+  if ('expertOf' in sel) checkPlan(op, sel);
+  else if (!(sel.indices instanceof Int32Array)) throw new ValueError(op, `selection must be an Int32Array of expert sets, a RoutingPlan or a gate output; got ${describeValue(sel)}`);
+  else checkPlan(op, sel.plan);
   const sets = 'expertOf' in sel ? sel.expertOf : sel.indices;
   const kk = 'expertOf' in sel ? sel.topK : sel.plan.topK;
   if (k !== undefined && k !== kk) throw new ValueError(op, `k = ${k} does not match the selection's top-K ${kk}`);
@@ -176,9 +193,14 @@ export function expertSetsByTokenType(tokenIds: Int32Array, indices: Int32Array,
   sets: Int32Array;
 } {
   const op = 'expertSetsByTokenType';
+  checkIndexArray(op, tokenIds, 'tokenIds');
+  checkIndexArray(op, indices, 'indices');
+  if (tokenTypes !== undefined) checkIndexArray(op, tokenTypes, 'tokenTypes');
+  checkCount(op, 'numExperts', numExperts, 1);
+  if (numExperts > 1 << 24) throw new ValueError(op, `numExperts must be ≤ ${1 << 24}; got ${numExperts}`);
   const T = tokenIds.length;
   if (T === 0 || indices.length % T !== 0) throw new ShapeError(op, `indices (${indices.length}) must hold K choices for each of the ${T} tokens`);
-  if (!Number.isInteger(k) || k < 1 || k > numExperts) throw new ValueError(op, `k must be an integer in [1, ${numExperts}]; got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > numExperts) throw new ValueError(op, `k must be an integer in [1, ${numExperts}]; got ${describeValue(k)}`);
   const K = indices.length / T;
   const counts = new Map<number, Float64Array>();
   const freq = new Map<number, number>();
@@ -234,7 +256,9 @@ export interface RouterDiagnostics {
 
 /** All single-step diagnostics of a gate output at once. */
 export function routerDiagnostics(gate: GateOutput): RouterDiagnostics {
-  const { plan } = gate;
+  const { plan } = checkObject<GateOutput>('routerDiagnostics', gate, 'gate', 'a gate output { weights, indices, scores, plan }');
+  checkPlan('routerDiagnostics', plan);
+  if (!(gate.scores instanceof Tensor)) throw new ValueError('routerDiagnostics', `gate.scores must be a Tensor; got ${describeValue(gate.scores)}`);
   const load = expertLoad(plan);
   const E = plan.numExperts, K = plan.topK, T = plan.numTokens;
   const mean = (T * K) / E;

@@ -17,6 +17,7 @@ import {
 } from '../engine/index.js';
 import { commonDType, assertTensor, allocate } from '../engine/tensor.js';
 import type { RoutingPlan } from './types.js';
+import { describeValue } from '../engine/validate.js';
 
 /** Integer index arrays derived from a plan (cached per plan object; never on the tape). */
 export interface PlanIndex {
@@ -34,6 +35,7 @@ const planIndexCache = new WeakMap<RoutingPlan, PlanIndex>();
 
 /** Validates a plan once and derives its row ↔ slot ↔ token maps. */
 export function planIndex(plan: RoutingPlan): PlanIndex {
+  checkPlan('planIndex', plan);
   const cached = planIndexCache.get(plan);
   if (cached) return cached;
   const op = 'planIndex';
@@ -79,6 +81,24 @@ function moveRows(from: Tensor, rowsOut: number, pairs: (visit: (dst: number, sr
   return fromData(out, [rowsOut, d]);
 }
 
+const checkedPlans = new WeakSet<object>();
+
+/**
+ * Throws a ValueError unless `plan` looks like a RoutingPlan (from `buildRoutingPlan` or a gate):
+ * integer counts and Int32Array fields of consistent lengths. O(1); planIndex checks the contents.
+ */
+export function checkPlan(op: string, plan: unknown): asserts plan is RoutingPlan {
+  if (plan !== null && typeof plan === 'object' && checkedPlans.has(plan)) return;
+  const p = plan as Partial<RoutingPlan> | null;
+  const ok = p !== null && typeof p === 'object'
+    && Number.isInteger(p.numTokens) && p.numTokens! >= 0 && Number.isInteger(p.numExperts) && p.numExperts! >= 1
+    && Number.isInteger(p.topK) && p.topK! >= 1 && p.expertOf instanceof Int32Array && p.order instanceof Int32Array
+    && p.offsets instanceof Int32Array && p.dropped instanceof Int32Array && p.expertOf.length === p.numTokens! * p.topK!
+    && p.offsets.length === p.numExperts! + 1;
+  if (!ok) throw new ValueError(op, `plan must be a RoutingPlan (from buildRoutingPlan or a gate's output .plan); got ${describeValue(plan)}`);
+  checkedPlans.add(plan as object);
+}
+
 /**
  * Gathers token rows into expert order: `X_d[i] = x[t(i)]`, x [T, D] → [S, D], where row i holds
  * slot `plan.order[i]` of token t(i). Dropped slots get no row.
@@ -86,6 +106,7 @@ function moveRows(from: Tensor, rowsOut: number, pairs: (visit: (dst: number, sr
  */
 export function dispatch(x: Tensor, plan: RoutingPlan): Tensor {
   const op = 'dispatch';
+  checkPlan(op, plan);
   checkRows(op, x, plan.numTokens, 'x (one row per token of the plan)');
   const { tokenOfRow } = planIndex(plan);
   const y = moveRows(x, tokenOfRow.length, (visit) => { for (let i = 0; i < tokenOfRow.length; i++) visit(i, tokenOfRow[i]!); }, false);
@@ -99,6 +120,7 @@ export function dispatch(x: Tensor, plan: RoutingPlan): Tensor {
  */
 export function undispatch(rows: Tensor, plan: RoutingPlan): Tensor {
   const op = 'undispatch';
+  checkPlan(op, plan);
   const { tokenOfRow } = planIndex(plan);
   checkRows(op, rows, tokenOfRow.length, 'rows (one per kept slot of the plan)');
   const y = moveRows(rows, plan.numTokens, (visit) => { for (let i = 0; i < tokenOfRow.length; i++) visit(tokenOfRow[i]!, i); }, true);
@@ -107,6 +129,7 @@ export function undispatch(rows: Tensor, plan: RoutingPlan): Tensor {
 
 /** Checks `weights` is [T, K] for the plan. */
 function checkWeights(op: string, weights: Tensor, plan: RoutingPlan): void {
+  checkPlan(op, plan);
   assertTensor(weights, op, 'weights');
   if (weights.rank !== 2 || weights.shape[0] !== plan.numTokens || weights.shape[1] !== plan.topK) {
     throw new ShapeError(op, `weights must be [T, K] = [${plan.numTokens}, ${plan.topK}] for the plan; got ${fmtShape(weights.shape)}`);
@@ -129,6 +152,7 @@ export function rowWeights(weights: Tensor, plan: RoutingPlan): Tensor {
  */
 export function combine(expertOut: Tensor, weights: Tensor, plan: RoutingPlan): Tensor {
   const op = 'combine';
+  checkPlan(op, plan);
   const { tokenOfRow, slotOfRow } = planIndex(plan);
   checkRows(op, expertOut, tokenOfRow.length, 'expertOut (one row per kept slot of the plan)');
   checkWeights(op, weights, plan);

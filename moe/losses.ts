@@ -9,6 +9,7 @@ import {
 } from '../engine/index.js';
 import { allocate, assertTensor } from '../engine/tensor.js';
 import type { GateOutput } from './types.js';
+import { checkNumber, checkObject, checkOptions, describeValue } from '../engine/validate.js';
 
 /** What the balance losses read from a gate: dense scores [T, E] and the chosen experts [T·K]. */
 export type RoutedScores = Pick<GateOutput, 'scores' | 'indices'>;
@@ -16,7 +17,7 @@ export type RoutedScores = Pick<GateOutput, 'scores' | 'indices'>;
 interface Routed { readonly T: number; readonly E: number; readonly K: number; readonly scores: Tensor; readonly indices: Int32Array }
 
 function readRouting(op: string, gate: RoutedScores): Routed {
-  const { scores, indices } = gate;
+  const { scores, indices } = checkObject<RoutedScores>(op, gate, 'gate', 'a gate output { scores, indices }');
   assertTensor(scores, op, 'scores');
   if (scores.rank !== 2 || scores.shape[0]! < 1) throw new ShapeError(op, `scores must be [T, E] with T ≥ 1; got ${fmtShape(scores.shape)}`);
   const [T, E] = scores.shape as [number, number];
@@ -50,7 +51,7 @@ function selectionCounts(r: Routed, from: number, to: number, factor: number): T
 export function switchAuxLoss(gate: RoutedScores, options: { readonly coefficient?: number } = {}): Tensor {
   const op = 'switchAuxLoss';
   const r = readRouting(op, gate);
-  const alpha = options.coefficient ?? 1;
+  const alpha = checkNumber(op, 'coefficient', (checkOptions(op, options).coefficient === undefined ? 1 : options.coefficient));
   const f = selectionCounts(r, 0, r.T, 1 / r.T);
   return scale(sum(mul(mean(r.scores, 0), f)), alpha * r.E);
 }
@@ -61,8 +62,8 @@ export function switchAuxLoss(gate: RoutedScores, options: { readonly coefficien
  */
 export function routerZLoss(logits: Tensor | Pick<GateOutput, 'logits'>): Tensor {
   const op = 'routerZLoss';
-  const z = logits instanceof Tensor ? logits : logits.logits;
-  if (z === undefined) throw new ValueError(op, 'this gate has no router logits (Laplace and hierarchical gates do not expose them)');
+  const z = logits instanceof Tensor ? logits : checkObject<Pick<GateOutput, 'logits'>>(op, logits, 'logits', 'a [T, E] Tensor or a gate output with logits').logits;
+  if (z === undefined) throw new ValueError(op, `this gate has no router logits (Laplace and hierarchical gates do not expose them); got ${describeValue(logits)} without logits`);
   assertTensor(z, op, 'logits');
   if (z.rank !== 2 || z.shape[0]! < 1) throw new ShapeError(op, `logits must be [T, E] with T ≥ 1; got ${fmtShape(z.shape)}`);
   if (z.data.some((v) => Number.isNaN(v))) throw new ValueError(op, `logits ${fmtShape(z.shape)} contain NaN`);
@@ -79,7 +80,7 @@ export function expertBalanceLoss(gate: RoutedScores, options: { readonly alpha?
   const op = 'expertBalanceLoss';
   const r = readRouting(op, gate);
   const f = selectionCounts(r, 0, r.T, r.E / (r.K * r.T));
-  return scale(sum(mul(mean(r.scores, 0), f)), options.alpha ?? 1);
+  return scale(sum(mul(mean(r.scores, 0), f)), checkNumber('expertBalanceLoss', 'alpha', (checkOptions('expertBalanceLoss', options).alpha === undefined ? 1 : options.alpha)));
 }
 
 /**
@@ -90,12 +91,13 @@ export function expertBalanceLoss(gate: RoutedScores, options: { readonly alpha?
 export function deviceBalanceLoss(gate: RoutedScores, options: { readonly numDevices: number; readonly alpha?: number }): Tensor {
   const op = 'deviceBalanceLoss';
   const r = readRouting(op, gate);
-  const n = options.numDevices;
-  if (!Number.isInteger(n) || n < 1 || r.E % n !== 0) throw new ValueError(op, `numDevices must be a positive divisor of E = ${r.E}; got ${n}`);
+  const n = checkObject<{ numDevices: number }>(op, options, 'options', 'an object { numDevices, alpha? }').numDevices;
+  const alpha = checkNumber(op, 'alpha', options.alpha === undefined ? 1 : options.alpha);
+  if (!Number.isInteger(n) || n < 1 || r.E % n !== 0) throw new ValueError(op, `numDevices must be a positive divisor of E = ${r.E}; got ${describeValue(n)}`);
   const per = r.E / n;
   const fDev = reshape(selectionCounts(r, 0, r.T, r.E / (r.K * r.T) / per), [n, per]);
   const pDev = reshape(mean(r.scores, 0), [n, per]);
-  return scale(sum(mul(sum(fDev, 1), sum(pDev, 1))), options.alpha ?? 1);
+  return scale(sum(mul(sum(fDev, 1), sum(pDev, 1))), alpha);
 }
 
 /**
@@ -110,13 +112,15 @@ export function deviceBalanceLoss(gate: RoutedScores, options: { readonly numDev
 export function sequenceBalanceLoss(gate: RoutedScores, options: { readonly seqLen?: number; readonly alpha?: number } = {}): Tensor {
   const op = 'sequenceBalanceLoss';
   const r = readRouting(op, gate);
+  checkOptions(op, options);
+  const alpha = checkNumber(op, 'alpha', options.alpha === undefined ? 1 : options.alpha);
   const L = options.seqLen ?? r.T;
-  if (!Number.isInteger(L) || L < 1 || r.T % L !== 0) throw new ValueError(op, `seqLen must be a positive divisor of T = ${r.T}; got ${L}`);
+  if (!Number.isInteger(L) || L < 1 || r.T % L !== 0) throw new ValueError(op, `seqLen must be a positive divisor of T = ${r.T}; got ${describeValue(L)}`);
   const B = r.T / L;
   const fData = allocate(r.scores.dtype, B * r.E);
   for (let b = 0; b < B; b++) fData.set(selectionCounts(r, b * L, (b + 1) * L, r.E / (r.K * L)).data, b * r.E);
   const f = fromData(fData, [B, r.E]);
   const normalized = div(r.scores, sum(r.scores, 1, true));
   const P = mean(reshape(normalized, [B, L, r.E]), 1);
-  return scale(mean(sum(mul(P, f), 1)), options.alpha ?? 1);
+  return scale(mean(sum(mul(P, f), 1)), alpha);
 }

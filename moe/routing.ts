@@ -1,6 +1,7 @@
 /** Builds the integer dispatch plan from chosen experts: pure integer code, no tape. */
 import { ValueError } from '../engine/index.js';
 import type { RoutingPlan } from './types.js';
+import { checkIndexArray, checkCountIn, describeValue, MAX_COUNT } from '../engine/validate.js';
 
 /**
  * Counting sort of the T·K slots by expert (stable, so lower tokens come first within an expert).
@@ -8,6 +9,13 @@ import type { RoutingPlan } from './types.js';
  */
 export function buildRoutingPlan(expertOf: Int32Array, numTokens: number, numExperts: number, topK: number, capacity = Infinity): RoutingPlan {
   const op = 'buildRoutingPlan';
+  checkIndexArray(op, expertOf, 'expertOf');
+  checkCountIn(op, 'numTokens', numTokens, 0, MAX_COUNT);
+  checkCountIn(op, 'numExperts', numExperts, 1, 1 << 24);
+  checkCountIn(op, 'topK', topK, 1, numExperts);
+  if (!(typeof capacity === 'number' && capacity >= 1 && (Number.isInteger(capacity) || capacity === Infinity))) {
+    throw new ValueError(op, `capacity must be an integer ≥ 1 token (or Infinity); got ${describeValue(capacity)}`);
+  }
   if (expertOf.length !== numTokens * topK) throw new ValueError(op, `expected ${numTokens}·${topK} = ${numTokens * topK} choices; got ${expertOf.length}`);
   if (!(capacity >= 1)) throw new ValueError(op, `capacity must be ≥ 1 token; got ${capacity}`);
   const counts = new Int32Array(numExperts);

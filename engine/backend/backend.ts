@@ -73,8 +73,8 @@ function gpujsModeOf(name: string): GpujsMode | null {
 }
 
 /** Finds a backend by name, creating (and initialising) a gpu.js one on first request. Throws if unavailable. */
-function resolve(name: string): MatmulBackend {
-  if (typeof name !== 'string') throw new ValueError('useBackend', `backend must be a name or a backend object; got ${describeValue(name)}`);
+function resolve(name: string, op = 'useBackend'): MatmulBackend {
+  if (typeof name !== 'string') throw new ValueError(op, `backend must be a name or a backend object; got ${describeValue(name)}`);
   const found = registry.get(name);
   if (found) return found;
   const mode = gpujsModeOf(name);
@@ -93,7 +93,7 @@ function resolve(name: string): MatmulBackend {
     return backend;
   }
   if (name === 'auto') return calibrateBackends().backend;
-  throw new ValueError('useBackend', `unknown backend '${name}'; registered: ${[...registry.keys()].join(', ')}; `
+  throw new ValueError(op, `unknown backend '${name}'; registered: ${[...registry.keys()].join(', ')}; `
     + `also: auto, gpujs, ${GPUJS_MODES.filter((m) => m !== 'gpu').map((m) => `gpujs:${m}`).join(', ')}`);
 }
 
@@ -113,6 +113,7 @@ export function useBackend(backend: string | MatmulBackend): MatmulBackend {
 export function withBackend<T>(backend: string | MatmulBackend, fn: () => T): T {
   checkFunction('withBackend', fn, 'fn');
   if (typeof backend !== 'string') checkBackend('withBackend', backend);
+  else resolve(backend, 'withBackend');
   const prev = useBackend(backend);
   try { return fn(); } finally { active = prev; }
 }

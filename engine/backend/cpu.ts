@@ -82,6 +82,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
     describe: () => `cpu:${last || planned()}`,
     lastPath: () => last,
     matmul(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number): void {
+      checkMatmulArgs(a, b, out, batch, m, k, n);
       const macs = batch * m * k * n;
       if (macs === 0) { out.fill(0); last = 'empty'; return; }
       const isF64 = a instanceof Float64Array;
@@ -96,6 +97,27 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
       last = `wasm-simd${g.fma ? '-fma' : ''}-${isF64 ? 'f64x2' : 'f32x4'}${threads > 1 ? `x${threads}threads` : ''}`;
     },
   };
+}
+
+/**
+ * Checks the raw arguments of a backend's `matmul` (O(1)): three typed arrays of one dtype, long
+ * enough for batch·[m, k]·[k, n], and finite non-negative integer sizes — so a bad call fails with a
+ * ValueError naming `matmul` instead of looping forever or writing out of bounds.
+ */
+export function checkMatmulArgs(a: unknown, b: unknown, out: unknown, batch: unknown, m: unknown, k: unknown, n: unknown): void {
+  const op = 'matmul';
+  for (const [name, v] of [['a', a], ['b', b], ['out', out]] as const) {
+    if (!(v instanceof Float64Array || v instanceof Float32Array)) throw new ValueError(op, `${name} must be a Float64Array or Float32Array; got ${describeValue(v)}`);
+  }
+  const ta = a as TypedArray, tb = b as TypedArray, to = out as TypedArray;
+  if (ta.constructor !== tb.constructor || ta.constructor !== to.constructor) {
+    throw new ValueError(op, `a, b and out must share one dtype; got ${ta.constructor.name}, ${tb.constructor.name} and ${to.constructor.name}`);
+  }
+  for (const [name, v] of [['batch', batch], ['m', m], ['k', k], ['n', n]] as const) checkCount(op, name, v, 0);
+  const B = batch as number, M = m as number, K = k as number, N = n as number;
+  if (ta.length < B * M * K || tb.length < B * K * N || to.length < B * M * N) {
+    throw new ValueError(op, `batch ${B} of [${M}, ${K}]·[${K}, ${N}] needs a, b, out of ${B * M * K}, ${B * K * N}, ${B * M * N} elements; got ${ta.length}, ${tb.length}, ${to.length}`);
+  }
 }
 
 /** The default backend (`cpu`): size-dispatched JS / wasm SIMD / threaded wasm SIMD. */

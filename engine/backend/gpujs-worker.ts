@@ -20,6 +20,7 @@ import { ValueError } from '../errors.js';
 import { checkCount, checkOptions, describeValue } from '../validate.js';
 import { KERNEL_CACHE_LIMIT, KERNEL_CLASS_MODE, MATMUL_SOURCE, describeRun, type GpujsBackend } from './gpujs.js';
 import { assertOptionalInstalled } from '../optional-dep.js';
+import { checkMatmulArgs } from './cpu.js';
 
 /** gpu.js modes that can run in the worker: `webgpu` is the point; `webasm` and `cpu` test the bridge. */
 export type GpujsWorkerMode = 'webgpu' | 'webasm' | 'cpu';
@@ -236,6 +237,7 @@ export function createGpujsWorkerBackend(options: GpujsWorkerOptions = {}): Gpuj
   }
 
   function matmul(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number): void {
+    checkMatmulArgs(a, b, out, batch, m, k, n);
     calls++;
     if (batch * m * n === 0) return;
     if (k === 0) { out.fill(0, 0, batch * m * n); return; }

@@ -17,7 +17,7 @@ import type { TypedArray } from '../tensor.js';
 import type { MatmulBackend } from './backend.js';
 import { ValueError } from '../errors.js';
 import { checkCount, checkOptions, describeValue } from '../validate.js';
-import { cpuBackend } from './cpu.js';
+import { cpuBackend, checkMatmulArgs } from './cpu.js';
 import { gpujsFrom, loadGpujs } from './gpujs-loader.js';
 import type { GpujsConstructor, GpujsInputFn, GpujsInstance, GpujsKernelRun, GpujsModule } from './gpujs-loader.js';
 
@@ -285,6 +285,7 @@ export function createGpujsBackend(options: GpujsBackendOptions = {}): GpujsBack
       return describeRun(kernelClass, fallbackReason);
     },
     matmul(a, b, out, batch, m, k, n) {
+      checkMatmulArgs(a, b, out, batch, m, k, n);
       if (mode === 'webgpu') throw new ValueError('matmul', WEBGPU_ASYNC);
       if (!prepare(out, batch, m, k, n)) return;
       for (const launch of plan(a, b, out, batch, m, k, n)) {

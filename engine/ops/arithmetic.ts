@@ -3,7 +3,7 @@
  * Binary ops broadcast NumPy-style by calling `broadcastTo` first, so their VJPs never think
  * about broadcasting (broadcastTo's VJP is sumTo). VJPs use differentiable ops: grad of grad works.
  */
-import { Tensor, fromData, allocate, commonDType } from '../tensor.js';
+import { Tensor, fromData, allocate, commonDType, assertTensor } from '../tensor.js';
 import { record } from '../tape.js';
 import { sameShape, broadcastShapes } from '../shape.js';
 import { ValueError } from '../errors.js';
@@ -14,8 +14,15 @@ import { broadcastTo } from './shape-ops.js';
 /** An operand of the binary elementwise ops: a tensor, or a number (a float64 0-d tensor, broadcast). */
 export type Operand = Tensor | number;
 
+function checkDefinition(op: string, name: unknown, f: unknown, vjp: unknown): void {
+  if (typeof name !== 'string' || name === '') throw new ValueError(op, `name must be a non-empty string; got ${describeValue(name)}`);
+  if (typeof f !== 'function') throw new ValueError(op, `${name}: the forward f must be a function; got ${describeValue(f)}`);
+  if (typeof vjp !== 'function') throw new ValueError(op, `${name}: vjp must be a function; got ${describeValue(vjp)}`);
+}
+
 /** Defines a unary op from its scalar forward and its VJP `(x, y, dy) => dx`. */
 export function defineUnary(name: string, f: (v: number) => number, vjp: (x: Tensor, y: Tensor, dy: Tensor) => Tensor): (x: Tensor) => Tensor {
+  checkDefinition('defineUnary', name, f, vjp);
   const op = (x: Tensor): Tensor => {
     const xt = asTensor(x, x, name);
     const y = mapUnary(xt, f);
@@ -34,6 +41,7 @@ export function defineBinary(
   f: (u: number, v: number) => number,
   vjp: (a: Tensor, b: Tensor, y: Tensor, dy: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null],
 ): (a: Operand, b: Operand) => Tensor {
+  checkDefinition('defineBinary', name, f, vjp);
   const op = (a: Operand, b: Operand): Tensor => {
     let at = asTensor(a, b, name), bt = asTensor(b, at, name);
     commonDType(name, at, bt);
@@ -125,6 +133,7 @@ export const tanh = defineUnary('tanh', Math.tanh, (_x, y, dy) => mul(dy, sub(1,
 
 /** Saturating logistic: never computes exp of a large positive number. */
 export function stableSigmoid(v: number): number {
+  if (typeof v !== 'number') throw new ValueError('stableSigmoid', `v must be a number; got ${describeValue(v)}`);
   if (v >= 0) return 1 / (1 + Math.exp(-v));
   const e = Math.exp(v);
   return e / (1 + e);
@@ -147,6 +156,7 @@ export const silu = defineUnary('silu', (v) => v * stableSigmoid(v), (x, _y, dy)
  * finite differences amplify to 1e-4 relative error in the gradient); beyond, a continued fraction for erfc.
  */
 export function erfScalar(x: number): number {
+  if (typeof x !== 'number') throw new ValueError('erfScalar', `x must be a number; got ${describeValue(x)}`);
   const ax = Math.abs(x);
   if (ax < 3) {
     const x2 = ax * ax;
@@ -169,6 +179,7 @@ export function erfScalar(x: number): number {
  * for |x| ≥ 2 (60 terms give ~1 ulp there), 1 − erf(x) below (erfc ≥ 0.0047, so no digits are lost).
  */
 export function erfcScalar(x: number): number {
+  if (typeof x !== 'number') throw new ValueError('erfcScalar', `x must be a number; got ${describeValue(x)}`);
   if (x < 0) return 2 - erfcScalar(-x);
   if (x < 2) return 1 - erfScalar(x);
   let f = x;
@@ -208,6 +219,7 @@ export const geluErf = defineUnary('geluErf',
   });
 /** GELU: `gelu(x)` is the exact erf form; pass `'tanh'` for the tanh approximation. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  if (typeof x !== 'number') assertTensor(x, 'gelu', 'x');
   if (approximate !== 'none' && approximate !== 'tanh') throw new ValueError('gelu', `approximate must be 'none' or 'tanh'; got ${describeValue(approximate)}`);
   return approximate === 'tanh' ? geluTanh(x) : geluErf(x);
 }

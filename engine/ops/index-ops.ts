@@ -8,7 +8,8 @@ import { record } from '../tape.js';
 import { sizeOf } from '../shape.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { axisLayout, forEachLine } from './kernels.js';
-import { checkCountIn, checkDType, checkIndexArray, MAX_COUNT } from '../validate.js';
+import { argExtreme } from './reduce.js';
+import { checkCountIn, checkDType, checkIndexArray, describeValue, MAX_COUNT } from '../validate.js';
 
 function checkIndices(op: string, indices: Int32Array, bound: number): void {
   checkIndexArray(op, indices);
@@ -171,6 +172,9 @@ export function topk(x: Tensor, k: number, axis = -1): TopK {
 
 /** Moves the k best positions of `order` to its front, best first; ties → lower index first. */
 export function selectTopK(order: Int32Array, k: number, value: (j: number) => number): void {
+  checkIndexArray('selectTopK', order, 'order');
+  checkCountIn('selectTopK', 'k', k, 0, order.length);
+  if (typeof value !== 'function') throw new ValueError('selectTopK', `value must be a function; got ${describeValue(value)}`);
   const better = (a: number, b: number) => { const va = value(a), vb = value(b); return va > vb || (va === vb && a < b); };
   // Partial selection sort: O(n·k), fine for the small k of routing; a full sort for large k.
   if (k * 8 > order.length) {
@@ -187,5 +191,7 @@ export function selectTopK(order: Int32Array, k: number, value: (j: number) => n
 
 /** Index of the largest entry along `axis` (ties → lowest index), laid out without that axis. */
 export function argmax(x: Tensor, axis = -1): Int32Array {
-  return topk(x, 1, axis).indices;
+  assertTensor(x, 'argmax');
+  if (x.rank === 0) throw new ShapeError('argmax', 'needs rank ≥ 1; got a scalar');
+  return argExtreme(x, axis, 'argmax', 1).index;
 }

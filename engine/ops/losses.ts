@@ -2,6 +2,7 @@
 import { Tensor, assertTensor } from '../tensor.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { sameShape } from '../shape.js';
+import { describeValue } from '../validate.js';
 import { sub, square, neg } from './arithmetic.js';
 import { mean } from './reduce.js';
 import { logSoftmax } from './softmax.js';
@@ -17,7 +18,7 @@ export function mse(pred: Tensor, target: Tensor): Tensor {
 function checkLabels(op: string, x: Tensor, labels: Int32Array): void {
   if (x.rank !== 2) throw new ShapeError(op, `expects [N, C] inputs; got ${fmtShape(x.shape)}`);
   if (!(labels instanceof Int32Array) || labels.length !== x.shape[0]) {
-    throw new ShapeError(op, `expects one Int32 label per row (${x.shape[0]}); got ${labels instanceof Int32Array ? labels.length : typeof labels}`);
+    throw new ShapeError(op, `expects one Int32 label per row (${x.shape[0]}); got ${labels instanceof Int32Array ? labels.length : describeValue(labels)}`);
   }
   const c = x.shape[1]!;
   labels.forEach((l, i) => { if (l < 0 || l >= c) throw new ValueError(op, `label ${l} at row ${i} is out of range [0, ${c})`); });

@@ -8,6 +8,7 @@ import { record } from '../tape.js';
 import { type Shape, sizeOf, stridesOf, normalizeAxis } from '../shape.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { stridedScatterAdd } from './strided.js';
+import { checkLine, describeValue } from '../validate.js';
 import { axisLayout, forEachLine, reducedShape } from './kernels.js';
 import { broadcastTo, reshape } from './shape-ops.js';
 import { mul, sub, square, scale } from './arithmetic.js';
@@ -18,6 +19,7 @@ import { scatterAlongAxis } from './index-ops.js';
 function normalizeAxes(axis: number | readonly number[] | undefined, shape: Shape, op: string): number[] {
   const rank = shape.length;
   if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
+  if (typeof axis !== 'number' && !Array.isArray(axis)) throw new ShapeError(op, `axis must be a number or an array of numbers; got ${describeValue(axis)}`);
   const list = typeof axis === 'number' ? [axis] : axis;
   const norm = list.map((a) => normalizeAxis(a, rank, op, shape));
   if (new Set(norm).size !== norm.length) throw new ShapeError(op, `repeated axis in ${fmtShape(list)} for shape ${fmtShape(shape)}`);
@@ -75,6 +77,9 @@ export function argExtreme(x: Tensor, axis: number, op: string, sign: 1 | -1): {
   /** The axis, normalized to [0, rank). */
   ax: number;
 } {
+  if (typeof op !== 'string') throw new ValueError('argExtreme', `op must be a string; got ${describeValue(op)}`);
+  assertTensor(x, op);
+  if (sign !== 1 && sign !== -1) throw new ValueError(op, `sign must be 1 (max) or -1 (min); got ${describeValue(sign)}`);
   const layout = axisLayout(x.shape, axis, op);
   if (layout.n === 0) throw new ShapeError(op, `cannot reduce an empty axis of ${fmtShape(x.shape)}`);
   const d = x.data;
@@ -123,7 +128,7 @@ export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
   const layout = axisLayout(x.shape, axis, op);
   const d = x.data;
   const out = allocate(x.dtype, layout.outer * layout.inner);
-  forEachLine(layout, (base, stride, line) => { out[line] = lseLine(d, base, stride, layout.n); });
+  forEachLine(layout, (base, stride, line) => { out[line] = lseLine(d, base, stride, layout.n, op); });
   const keptShape: Shape = reducedShape(x.shape, layout.axis, true);
   const kept = fromData(out, keptShape);
   const y = record(op, [x], kept, (dy) => [mul(broadcastTo(dy, x.shape), softmax(x, layout.axis))]);
@@ -131,7 +136,8 @@ export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
 }
 
 /** Stable log-sum-exp of one strided line. NaN throws a ValueError naming `op`; all −∞ gives −∞. */
-export function lseLine(d: ArrayLike<number>, base: number, stride: number, n: number, op = 'logsumexp'): number {
+export function lseLine(d: ArrayLike<number>, base: number, stride: number, n: number, op = 'lseLine'): number {
+  checkLine('lseLine', d, base, stride, n);
   let m = -Infinity;
   for (let j = 0; j < n; j++) {
     const v = d[base + j * stride]!;

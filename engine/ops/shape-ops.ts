@@ -18,7 +18,7 @@ function checkNumberList(op: string, name: string, v: unknown): readonly number[
 /** Throws a ShapeError unless `xs` is a non-empty array of Tensors. */
 function checkTensorList(op: string, xs: unknown): readonly Tensor[] {
   if (!Array.isArray(xs)) throw new ShapeError(op, `expects an array of tensors; got ${describeValue(xs)}`);
-  if (xs.length === 0) throw new ShapeError(op, 'needs at least one tensor');
+  if (xs.length === 0) throw new ShapeError(op, 'needs at least one tensor; got Array(0)');
   xs.forEach((x, i) => assertTensor(x, op, `tensor ${i}`));
   return xs;
 }

@@ -7,6 +7,7 @@ import { record } from '../tape.js';
 import { axisLayout, forEachLine } from './kernels.js';
 import { mul, sub, exp } from './arithmetic.js';
 import { sum, lseLine } from './reduce.js';
+import { checkLine } from '../validate.js';
 import { takeAlongAxis } from './index-ops.js';
 import { assertShape, fmtShape } from '../errors.js';
 import { sameShape } from '../shape.js';
@@ -85,8 +86,10 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
  */
 export function softmaxLine(
   d: ArrayLike<number>, base: number, stride: number, n: number,
-  out: { [i: number]: number }, outBase: number, outStride: number, op = 'softmax',
+  out: { [i: number]: number }, outBase: number, outStride: number, op = 'softmaxLine',
 ): void {
+  checkLine('softmaxLine', d, base, stride, n);
+  checkLine('softmaxLine', out, outBase, outStride, n);
   const m = maxLine(d, base, stride, n);
   if (!Number.isFinite(m)) {
     const lse = lseLine(d, base, stride, n, op); // ±∞ / NaN handling lives there

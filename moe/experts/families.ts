@@ -12,6 +12,7 @@ import {
   ShapeError, ValueError, fmtShape, type DType,
 } from '../../engine/index.js';
 import { segmentMatmul } from './segment-matmul.js';
+import { checkObject, checkCountIn, checkDType, checkIndexArray, checkTensor, describeValue, MAX_COUNT } from '../../engine/validate.js';
 
 /** Expert family: affine, two-layer FFN with an activation (ReLU, GELU, tanh, sigmoid), or SwiGLU. */
 export type ExpertKind = 'linear' | 'relu' | 'gelu' | 'tanh' | 'sigmoid' | 'swiglu';
@@ -62,8 +63,14 @@ export interface ExpertDims {
   readonly dtype?: DType;
 }
 
+/** Rows [N, D]: a rank-2 Tensor. */
+function checkFiniteRows(op: string, x: unknown): void {
+  checkTensor(op, x, 'x');
+  if ((x as Tensor).rank !== 2) throw new ShapeError(op, `x must be [N, D]; got ${fmtShape((x as Tensor).shape)}`);
+}
+
 function checkKind(op: string, kind: string): asserts kind is ExpertKind {
-  if (!(EXPERT_KINDS as readonly string[]).includes(kind)) throw new ValueError(op, `unknown expert kind '${kind}'; expected one of ${EXPERT_KINDS.join(', ')}`);
+  if (!(EXPERT_KINDS as readonly string[]).includes(kind)) throw new ValueError(op, `unknown expert kind ${typeof kind === 'string' ? `'${kind}'` : describeValue(kind)}; expected one of ${EXPERT_KINDS.join(', ')}`);
 }
 
 /**
@@ -72,11 +79,11 @@ function checkKind(op: string, kind: string): asserts kind is ExpertKind {
 export function initExperts(rng: Rng, kind: ExpertKind, dims: ExpertDims): ExpertParams {
   const op = 'initExperts';
   checkKind(op, kind);
-  const { numExperts: E, dIn: D, dHidden: H, dtype = 'float64' } = dims;
+  if (rng === null || typeof rng !== 'object' || typeof (rng as Rng).normal !== 'function') throw new ValueError(op, `rng must be an Rng; got ${describeValue(rng)}`);
+  const { numExperts: E, dIn: D, dHidden: H, dtype = 'float64' } = checkObject<ExpertDims>(op, dims, 'dims', 'an object { numExperts, dIn, dHidden, dOut?, dtype? }');
   const O = dims.dOut ?? D;
-  for (const [name, v] of [['numExperts', E], ['dIn', D], ['dHidden', H], ['dOut', O]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new ValueError(op, `${name} must be a positive integer; got ${v}`);
-  }
+  for (const [name, v] of [['numExperts', E], ['dIn', D], ['dHidden', H], ['dOut', O]] as const) checkCountIn(op, name, v, 1, MAX_COUNT);
+  checkDType(op, dtype);
   const w = (rows: number, cols: number) => randn(rng, [E, rows, cols], 1 / Math.sqrt(rows), dtype);
   if (kind === 'linear') return { a: w(D, O), b: zeros([E, O], dtype) };
   if (kind === 'swiglu') return { wGate: w(D, H), wUp: w(D, H), wDown: w(H, O) };
@@ -88,14 +95,16 @@ const activations: Record<'relu' | 'gelu' | 'tanh' | 'sigmoid', (x: Tensor) => T
 };
 
 /** Checks that `params` has the fields and [E, ...] shapes of `kind`. Returns E. */
-export function checkExpertParams(op: string, params: ExpertParams, kind: ExpertKind, dIn: number): number {
+export function checkExpertParams(op: string, params: ExpertParams, kind: ExpertKind, dIn: number, input?: Tensor): number {
   checkKind(op, kind);
+  checkObject(op, params, 'params', `${kind} expert params`);
+  if (!Number.isInteger(dIn) || dIn < 1) throw new ValueError(op, `dIn must be a positive integer; got ${describeValue(dIn)}`);
   const need = kind === 'linear' ? ['a', 'b'] : kind === 'swiglu' ? ['wGate', 'wUp', 'wDown'] : ['w1', 'b1', 'w2', 'b2'];
   const p = params as unknown as Record<string, Tensor | undefined>;
   for (const k of need) if (!(p[k] instanceof Tensor)) throw new ValueError(op, `${kind} expert params need '${k}' (${need.join(', ')}); got keys ${Object.keys(p).join(', ')}`);
   const first = p[need[0]!]!;
   if (first.rank !== 3 || first.shape[1] !== dIn) {
-    throw new ShapeError(op, `${kind} expert weight '${need[0]}' must be [E, ${dIn}, H]; got ${fmtShape(first.shape)}`);
+    throw new ShapeError(op, `${kind} expert weight '${need[0]}' must be [E, ${dIn}, H]; got ${fmtShape(first.shape)}${input ? ` (input ${fmtShape(input.shape)})` : ''}`);
   }
   return first.shape[0]!;
 }
@@ -106,7 +115,16 @@ export function checkExpertParams(op: string, params: ExpertParams, kind: Expert
  */
 export function applyExperts(params: ExpertParams, kind: ExpertKind, rows: Tensor, offsets: Int32Array, expertOfRow: Int32Array): Tensor {
   const op = 'applyExperts';
-  checkExpertParams(op, params, kind, rows.shape[1]!);
+  checkFiniteRows(op, rows);
+  const E = checkExpertParams(op, params, kind, rows.shape[1]!, rows);
+  checkIndexArray(op, offsets, 'offsets');
+  checkIndexArray(op, expertOfRow, 'expertOfRow');
+  for (let i = 0; i < expertOfRow.length; i++) {
+    if (expertOfRow[i]! < 0 || expertOfRow[i]! >= E) throw new ValueError(op, `expertOfRow[${i}] = ${expertOfRow[i]} is out of range [0, ${E})`);
+  }
+  if (offsets.length !== E + 1 || offsets[0] !== 0 || offsets[E] !== rows.shape[0]) {
+    throw new ValueError(op, `offsets must have E + 1 = ${E + 1} entries from 0 to ${rows.shape[0]}; got ${describeValue(offsets)}`);
+  }
   if (expertOfRow.length !== rows.shape[0]) throw new ShapeError(op, `expertOfRow has ${expertOfRow.length} entries for ${fmtShape(rows.shape)} rows`);
   const lin = (x: Tensor, w: Tensor, b: Tensor) => add(segmentMatmul(x, w, offsets), gatherRows(b, expertOfRow));
   if (kind === 'linear') { const p = params as LinearExpertParams; return lin(rows, p.a, p.b); }
@@ -129,8 +147,9 @@ function pick(w: Tensor, e: number): Tensor {
  */
 export function applyExpert(params: ExpertParams, kind: ExpertKind, e: number, x: Tensor): Tensor {
   const op = 'applyExpert';
-  const E = checkExpertParams(op, params, kind, x.shape[1]!);
-  if (!Number.isInteger(e) || e < 0 || e >= E) throw new ValueError(op, `expert ${e} out of range [0, ${E})`);
+  checkFiniteRows(op, x);
+  const E = checkExpertParams(op, params, kind, x.shape[1]!, x);
+  if (!Number.isInteger(e) || e < 0 || e >= E) throw new ValueError(op, `expert ${describeValue(e)} out of range [0, ${E})`);
   const lin = (v: Tensor, w: Tensor, b: Tensor) => add(matmul(v, pick(w, e)), pick(b, e));
   if (kind === 'linear') { const p = params as LinearExpertParams; return lin(x, p.a, p.b); }
   if (kind === 'swiglu') {

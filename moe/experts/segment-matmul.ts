@@ -15,6 +15,7 @@
  */
 import { Tensor, fromData, record, permute, getBackend, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
 import { commonDType, assertTensor, allocate } from '../../engine/tensor.js';
+import { checkIndexArray } from '../../engine/validate.js';
 
 function checkOffsets(op: string, offsets: Int32Array, numExperts: number, rows: number): void {
   if (!(offsets instanceof Int32Array)) throw new ValueError(op, 'offsets must be an Int32Array');
@@ -37,6 +38,7 @@ const swapLast = (w: Tensor): Tensor => permute(w, [0, 2, 1]);
 export function segmentMatmul(x: Tensor, w: Tensor, offsets: Int32Array): Tensor {
   const op = 'segmentMatmul';
   assertTensor(x, op, 'x'); assertTensor(w, op, 'w');
+  checkIndexArray(op, offsets, 'offsets');
   commonDType(op, x, w);
   if (x.rank !== 2 || w.rank !== 3 || x.shape[1] !== w.shape[1]) {
     throw new ShapeError(op, `expects x [S, D] and w [E, D, H]; got ${fmtShape(x.shape)} and ${fmtShape(w.shape)}`);
@@ -66,6 +68,7 @@ export function segmentMatmul(x: Tensor, w: Tensor, offsets: Int32Array): Tensor
 export function segmentOuter(x: Tensor, y: Tensor, offsets: Int32Array): Tensor {
   const op = 'segmentOuter';
   assertTensor(x, op, 'x'); assertTensor(y, op, 'y');
+  checkIndexArray(op, offsets, 'offsets');
   commonDType(op, x, y);
   if (x.rank !== 2 || y.rank !== 2 || x.shape[0] !== y.shape[0]) {
     throw new ShapeError(op, `expects x [S, D] and y [S, H] with the same S; got ${fmtShape(x.shape)} and ${fmtShape(y.shape)}`);

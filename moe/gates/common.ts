@@ -4,6 +4,7 @@
  * VJPs, and the GateOutput assembly. Nothing here is on the tape except through engine ops.
  */
 import { Tensor, ShapeError, ValueError, fmtShape, takeAlongAxis, scatterAlongAxis, selectTopK } from '../../engine/index.js';
+import { checkCount, checkLine, describeValue } from '../../engine/validate.js';
 import { buildRoutingPlan } from '../routing.js';
 import type { GateOutput } from '../types.js';
 
@@ -15,7 +16,7 @@ export interface GateOptions {
 
 /** Checks `x` is a finite float tensor of the given rank; returns its shape. */
 export function checkFinite(op: string, x: unknown, name: string, rank: number, what: string): readonly number[] {
-  if (!(x instanceof Tensor)) throw new ShapeError(op, `${name} must be a Tensor ${what}; got ${typeof x}`);
+  if (!(x instanceof Tensor)) throw new ShapeError(op, `${name} must be a Tensor ${what}; got ${describeValue(x)}`);
   if (x.rank !== rank || x.shape.some((d) => d < 1)) throw new ShapeError(op, `${name} must be ${what} with every dim ≥ 1; got ${fmtShape(x.shape)}`);
   const d = x.data;
   for (let i = 0; i < d.length; i++) {
@@ -40,11 +41,40 @@ export function checkK(op: string, k: unknown, n: number, name = 'k', of = 'E'):
   return k as number;
 }
 
+/**
+ * A per-row selection of expert indices: null (all experts) or an Int32Array of T·K entries in [0, E).
+ * Returns K (E when null).
+ */
+export function checkSelection(op: string, idx: unknown, T: number, E: number, name = 'idx'): number {
+  if (idx === null) return E;
+  if (!(idx instanceof Int32Array)) throw new ValueError(op, `${name} must be an Int32Array of T·K expert indices or null; got ${describeValue(idx)}`);
+  if (idx.length === 0 || idx.length % T !== 0) throw new ShapeError(op, `${name} must hold K indices per token for T = ${T} tokens; got ${idx.length}`);
+  for (let i = 0; i < idx.length; i++) {
+    const v = idx[i]!;
+    if (v < 0 || v >= E) throw new ValueError(op, `${name}[${i}] = ${v} is out of range [0, ${E})`);
+  }
+  return idx.length / T;
+}
+
+/** A route scale ρ: a finite number > 0. */
+export function checkRouteScale(op: string, routeScale: unknown): number {
+  if (!(typeof routeScale === 'number' && routeScale > 0 && Number.isFinite(routeScale))) {
+    throw new ValueError(op, `routeScale ρ must be a finite number > 0; got ${describeValue(routeScale)}`);
+  }
+  return routeScale;
+}
+
+/** The `op` argument of the exported building blocks: a non-empty string naming the caller. */
+export function checkOpName(fallback: string, op: unknown): string {
+  if (typeof op !== 'string' || op === '') throw new ValueError(fallback, `op must be a non-empty string naming the caller; got ${describeValue(op)}`);
+  return op;
+}
+
 /** Dispatch capacity: ≥ 1 token, integer or Infinity. */
 export function checkCapacity(op: string, capacity: number | undefined): number {
   if (capacity === undefined) return Infinity;
   if (!(capacity >= 1) || !(Number.isInteger(capacity) || capacity === Infinity)) {
-    throw new ValueError(op, `capacity must be an integer ≥ 1 token (or Infinity); got ${capacity}`);
+    throw new ValueError(op, `capacity must be an integer ≥ 1 token (or Infinity); got ${describeValue(capacity)}`);
   }
   return capacity;
 }
@@ -92,6 +122,13 @@ export function gateOutput(
  * experts are chosen) and the order inside the top-k (the column order of the weights).
  */
 export function topKGap(values: ArrayLike<number>, rows: number, n: number, k: number): number {
+  const op = 'topKGap';
+  checkCount(op, 'rows', rows, 0);
+  checkCount(op, 'n', n, 1);
+  checkCount(op, 'k', k, 1);
+  if (k > n) throw new ValueError(op, `k must be an integer in [1, n = ${n}]; got ${k}`);
+  if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<number>).length !== 'number') throw new ValueError(op, `values must be an array of rows·n numbers; got ${describeValue(values)}`);
+  if (rows * n > values.length) throw new ValueError(op, `rows ${rows} × n ${n} = ${rows * n} exceeds the ${values.length} values`);
   let gap = Infinity;
   const row = new Float64Array(n);
   const last = Math.min(k, n - 1);

@@ -7,6 +7,7 @@
 import { Tensor, fromData, record, mul, sub, sum, reshape, expandDims, softmax, softmaxLine, weightedCenter, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkFinite, checkK, checkCapacity, rowTopK, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
+import { checkOptions } from '../../engine/validate.js';
 import type { GateOutput } from '../types.js';
 
 export interface HierarchicalOptions extends GateOptions {
@@ -99,9 +100,10 @@ export function hierarchicalSoftmaxGate(groupLogits: Tensor, expertLogits: Tenso
     throw new ShapeError(op, `expertLogits must be [T, G, M] = [${T}, ${G}, M] to match groupLogits ${fmtShape(groupLogits.shape)}; got ${fmtShape(expertLogits.shape)}`);
   }
   if (groupLogits.dtype !== expertLogits.dtype) throw new DTypeError(op, `groupLogits are ${groupLogits.dtype} but expertLogits are ${expertLogits.dtype}`);
+  checkOptions(op, options);
   const kG = checkK(op, options.kGroups ?? G, G, 'kGroups', 'G');
   const kE = checkK(op, options.kExperts ?? M, M, 'kExperts', 'M');
-  const capacity = checkCapacity(op, options.capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
   const E = G * M;
   const dense: TwoLevelSelection = { G, M, kG: G, kE: M, groups: null, groupRows: null, experts: null };
   const scores = twoLevelSoftmax(op, groupLogits, expertLogits, dense);

@@ -4,7 +4,8 @@
  */
 import { Tensor, fromData, record, mul, sub, div, neg, sum, matmul, transpose, reshape, where, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
-import { checkFinite, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, type GateOptions } from './common.js';
+import { checkFinite, checkOpName, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, type GateOptions } from './common.js';
+import { checkOptions } from '../../engine/validate.js';
 import { subsetSoftmax } from './softmax.js';
 import type { GateOutput } from '../types.js';
 
@@ -16,6 +17,10 @@ import type { GateOutput } from '../types.js';
  * meaningful. O(T·E·D) via matmul, no [T, E, D] intermediate.
  */
 export function laplaceLogits(op: string, x: Tensor, centroids: Tensor): Tensor {
+  checkOpName('laplaceLogits', op);
+  checkFinite(op, x, 'x', 2, '[T, D]');
+  checkFinite(op, centroids, 'centroids', 2, '[E, D]');
+  if (x.shape[1] !== centroids.shape[1]) throw new ShapeError(op, `x [T, D] and centroids [E, D] must share D; got ${fmtShape(x.shape)} and ${fmtShape(centroids.shape)}`);
   const T = x.shape[0]!, D = x.shape[1]!, E = centroids.shape[0]!;
   const dx = x.data, dw = centroids.data;
   const out = allocate(x.dtype, T * E);
@@ -51,7 +56,7 @@ export function laplaceGate(x: Tensor, centroids: Tensor, k?: number, options: G
   const [E, Dc] = checkFinite(op, centroids, 'centroids', 2, '[E, D]') as [number, number];
   if (Dc !== D) throw new ShapeError(op, `centroids must be [E, D] with D = ${D} to match x ${fmtShape(x.shape)}; got ${fmtShape(centroids.shape)}`);
   if (x.dtype !== centroids.dtype) throw new DTypeError(op, `x is ${x.dtype} but centroids are ${centroids.dtype}`);
-  const capacity = checkCapacity(op, options.capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
   const z = laplaceLogits(op, x, centroids);
   const scores = subsetSoftmax(op, z, null, null);
   if (k === undefined) return gateOutput(scores, denseIndices(T, E), scores, z, E, capacity);

@@ -11,6 +11,7 @@ import { hierarchicalSoftmaxGate } from './hierarchical.js';
 import { sigmoidGate } from './sigmoid.js';
 import { normalizedSigmoidGate } from './normalized-sigmoid.js';
 import { laplaceGate } from './laplace.js';
+import { checkObject, checkCountIn, checkNumber, describeValue } from '../../engine/validate.js';
 
 /**
  * Gate families {@link makeGate} builds: dense `softmax`; Mixtral's `topKSoftmax` (renormalized over
@@ -61,8 +62,10 @@ const isPosInt = (v: unknown): v is number => Number.isInteger(v) && (v as numbe
 
 /** Validates the config once, so errors come at construction, not at the first route. */
 function checkConfig(op: string, c: GateConfig): { topK: number } {
-  if (!GATE_KINDS.includes(c.kind)) throw new ValueError(op, `unknown gate kind '${String(c.kind)}'; expected one of ${GATE_KINDS.join(', ')}`);
-  if (!isPosInt(c.numExperts)) throw new ValueError(op, `numExperts must be a positive integer; got ${c.numExperts}`);
+  checkObject(op, c, 'config', 'a GateConfig { kind, numExperts, topK?, ... }');
+  if (!GATE_KINDS.includes(c.kind)) throw new ValueError(op, `unknown gate kind ${typeof c.kind === 'string' ? `'${c.kind}'` : describeValue(c.kind)}; expected one of ${GATE_KINDS.join(', ')}`);
+  checkCountIn(op, 'numExperts', c.numExperts, 1, 1 << 24);
+  if (c.initStd !== undefined) checkNumber(op, 'initStd', c.initStd, { min: 0, minExclusive: true });
   const E = c.numExperts;
   if (c.kind === 'hierarchical') {
     if (!isPosInt(c.numGroups) || E % c.numGroups !== 0) throw new ValueError(op, `hierarchical: numGroups must be a positive integer dividing numExperts = ${E}; got ${c.numGroups}`);
@@ -113,7 +116,8 @@ export function makeGate(config: GateConfig): Gate<RouterParams> {
   const k = topK !== E || kind === 'topKSoftmax' || kind === 'softmaxTopK' ? topK : undefined;
 
   const init = (rng: Rng, dModel: number): RouterParams => {
-    if (!isPosInt(dModel)) throw new ValueError(`${name}.init`, `dModel must be a positive integer; got ${dModel}`);
+    checkCountIn(`${name}.init`, 'dModel', dModel, 1, 1 << 24);
+    if (rng === null || typeof rng !== 'object' || typeof (rng as Rng).normal !== 'function') throw new ValueError(`${name}.init`, `rng must be an Rng; got ${describeValue(rng)}`);
     const std = config.initStd ?? (kind === 'laplace' ? 1 : 1 / Math.sqrt(dModel));
     if (kind === 'laplace') return { centroids: randn(rng, [E, dModel], std) };
     if (kind === 'hierarchical') {

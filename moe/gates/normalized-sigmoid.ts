@@ -5,7 +5,8 @@
  */
 import { Tensor, fromData, record, mul, sub, sum, scale, neg, sigmoid, softmaxLine, weightedCenter, stableSigmoid, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
-import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
+import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions , checkOpName, checkRouteScale } from './common.js';
+import { checkOptions, describeValue } from '../../engine/validate.js';
 import { selectedSigmoid } from './sigmoid.js';
 import type { GateOutput } from '../types.js';
 
@@ -64,7 +65,18 @@ export function selectNormalizedSigmoid(
   op: string, logits: Tensor, k: number, bias: Float64Array | null,
   groups: { numGroups: number; topGroups: number; groupScore: 'top2Sum' | 'max' } | null,
 ): Int32Array {
-  const T = logits.shape[0]!, E = logits.shape[1]!;
+  checkOpName('selectNormalizedSigmoid', op);
+  const { T, E } = checkLogits(op, logits);
+  checkK(op, k, E);
+  if (bias !== null && !(bias instanceof Float64Array && bias.length === E)) throw new ValueError(op, `bias must be null or a Float64Array of E = ${E} entries; got ${describeValue(bias)}`);
+  if (groups !== null) {
+    const g = groups as Partial<NonNullable<typeof groups>> | undefined;
+    if (g === undefined || typeof g !== 'object' || !Number.isInteger(g.numGroups) || g.numGroups! < 1 || E % g.numGroups! !== 0
+      || !Number.isInteger(g.topGroups) || g.topGroups! < 1 || g.topGroups! > g.numGroups! || (g.groupScore !== 'top2Sum' && g.groupScore !== 'max')) {
+      throw new ValueError(op, `groups must be null or { numGroups dividing E = ${E}, topGroups in [1, numGroups], groupScore 'top2Sum' | 'max' }; got ${describeValue(groups)}${g && typeof g === 'object' ? ` ${JSON.stringify(g)}` : ''}`);
+    }
+    if (k > g.topGroups! * (E / g.numGroups!)) throw new ValueError(op, `k = ${k} exceeds the ${g.topGroups! * (E / g.numGroups!)} experts in the kept groups`);
+  }
   const d = logits.data;
   const sel = new Float64Array(T * E);
   for (let i = 0; i < sel.length; i++) sel[i] = stableSigmoid(d[i]!) + (bias ? bias[i % E]! : 0);
@@ -95,7 +107,7 @@ function biasArray(op: string, bias: Float64Array | Tensor | undefined, E: numbe
   const data = bias instanceof Tensor ? Float64Array.from(bias.data) : bias;
   if (!(data instanceof Float64Array) || data.length !== E || (bias instanceof Tensor && bias.rank !== 1)) {
     const got = bias instanceof Tensor ? fmtShape(bias.shape) : `[${(bias as { length?: number }).length ?? typeof bias}]`;
-    throw new ShapeError(op, `bias must have one entry per expert, [${E}]; got ${got}`);
+    throw new ShapeError(op, `bias must have one entry per expert, [${E}]; got ${got} (${describeValue(bias)})`);
   }
   for (let e = 0; e < E; e++) if (!Number.isFinite(data[e]!)) throw new ValueError(op, `bias[${e}] must be finite; got ${data[e]}`);
   return data;
@@ -111,9 +123,9 @@ function biasArray(op: string, bias: Float64Array | Tensor | undefined, E: numbe
 export function normalizedSigmoidGate(logits: Tensor, options: NormalizedSigmoidOptions = {}): GateOutput {
   const op = 'normalizedSigmoidGate';
   const { T, E } = checkLogits(op, logits);
-  const capacity = checkCapacity(op, options.capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
   const routeScale = options.routeScale ?? 1;
-  if (!(routeScale > 0) || !Number.isFinite(routeScale)) throw new ValueError(op, `routeScale ρ must be a finite number > 0; got ${routeScale}`);
+  checkRouteScale(op, routeScale);
   const { k, numGroups, topGroups } = options;
   const bias = biasArray(op, options.bias, E);
   const scores = selectedSigmoid(op, logits, null);

@@ -4,6 +4,7 @@
 import { Tensor, fromData, record, mul, neg, sigmoid, stableSigmoid } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
+import { checkOptions } from '../../engine/validate.js';
 import type { GateOutput } from '../types.js';
 
 /**
@@ -30,7 +31,7 @@ export function selectedSigmoid(op: string, z: Tensor, idx: Int32Array | null): 
 export function sigmoidGate(logits: Tensor, k?: number, options: GateOptions = {}): GateOutput {
   const op = 'sigmoidGate';
   const { T, E } = checkLogits(op, logits);
-  const capacity = checkCapacity(op, options.capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
   const scores = selectedSigmoid(op, logits, null);
   if (k === undefined) return gateOutput(scores, denseIndices(T, E), scores, logits, E, capacity);
   checkK(op, k, E);

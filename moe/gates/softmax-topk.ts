@@ -5,7 +5,8 @@
  */
 import { Tensor, fromData, record, mul, scale, softmax, softmaxLine, weightedCenter, ValueError } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
-import { checkLogits, checkK, checkCapacity, rowTopK, gateOutput, scatterAlong, type GateOptions } from './common.js';
+import { checkLogits, checkK, checkCapacity, rowTopK, gateOutput, scatterAlong, type GateOptions , checkRouteScale } from './common.js';
+import { checkOptions } from '../../engine/validate.js';
 import { subsetSoftmax } from './softmax.js';
 import type { GateOutput } from '../types.js';
 
@@ -46,9 +47,9 @@ export function softmaxTopKGate(logits: Tensor, k: number, options: SoftmaxTopKO
   const op = 'softmaxTopKGate';
   const { T, E } = checkLogits(op, logits);
   checkK(op, k, E);
-  const capacity = checkCapacity(op, options.capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
   const routeScale = options.routeScale ?? 1;
-  if (!(routeScale > 0) || !Number.isFinite(routeScale)) throw new ValueError(op, `routeScale ρ must be a finite number > 0; got ${routeScale}`);
+  checkRouteScale(op, routeScale);
   const idx = rowTopK(logits.data, T, E, k);
   const weights = softmaxThenSelect(op, logits, idx, routeScale);
   return gateOutput(weights, idx, subsetSoftmax(op, logits, null, null), logits, E, capacity);

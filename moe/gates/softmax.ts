@@ -3,9 +3,10 @@
  * the selected experts. Both (and the temperature and Laplace gates) use one fused kernel,
  * `subsetSoftmax`: a max-shifted softmax of z/τ over a per-row subset of the experts.
  */
-import { Tensor, fromData, record, mul, div, neg, sum, square, reshape, softmaxLine, weightedCenter } from '../../engine/index.js';
+import { Tensor, ValueError, fromData, record, mul, div, neg, sum, square, reshape, softmaxLine, weightedCenter } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
-import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
+import { checkLogits, checkOpName, checkSelection, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
+import { checkOptions, describeValue } from '../../engine/validate.js';
 import type { GateOutput } from '../types.js';
 
 /**
@@ -18,6 +19,12 @@ import type { GateOutput } from '../types.js';
  * Written with engine ops on the inputs and the output, so grad of grad works.
  */
 export function subsetSoftmax(op: string, z: Tensor, idx: Int32Array | null, tau: Tensor | null): Tensor {
+  checkOpName('subsetSoftmax', op);
+  checkLogits(op, z, 'z');
+  checkSelection(op, idx, z.shape[0]!, z.shape[1]!);
+  if (tau !== null && !(tau instanceof Tensor && tau.size === 1 && tau.dtype === z.dtype && tau.data[0]! > 0 && Number.isFinite(tau.data[0]!))) {
+    throw new ValueError(op, `τ must be null or a scalar Tensor of the logits' dtype, finite and > 0; got ${tau instanceof Tensor ? `${describeValue(tau)} = ${tau.data[0]}` : describeValue(tau)}`);
+  }
   const T = z.shape[0]!, E = z.shape[1]!;
   const K = idx ? idx.length / T : E;
   const invTau = tau ? 1 / tau.item() : 1;
@@ -47,7 +54,7 @@ export function subsetSoftmax(op: string, z: Tensor, idx: Int32Array | null, tau
 export function softmaxGate(logits: Tensor, options: GateOptions = {}): GateOutput {
   const op = 'softmaxGate';
   const { T, E } = checkLogits(op, logits);
-  const capacity = checkCapacity(op, options.capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
   const w = subsetSoftmax(op, logits, null, null);
   return gateOutput(w, denseIndices(T, E), w, logits, E, capacity);
 }
@@ -63,7 +70,7 @@ export function topKSoftmaxGate(logits: Tensor, k: number, options: GateOptions 
   const op = 'topKSoftmaxGate';
   const { T, E } = checkLogits(op, logits);
   checkK(op, k, E);
-  const capacity = checkCapacity(op, options.capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
   const idx = rowTopK(logits.data, T, E, k);
   const weights = subsetSoftmax(op, logits, idx, null);
   const scores = subsetSoftmax(op, logits, null, null);

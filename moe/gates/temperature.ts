@@ -5,20 +5,21 @@
  */
 import { Tensor, ShapeError, ValueError, DTypeError, fmtShape, scalar } from '../../engine/index.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, type GateOptions } from './common.js';
+import { checkOptions, describeValue } from '../../engine/validate.js';
 import { subsetSoftmax } from './softmax.js';
 import type { GateOutput } from '../types.js';
 
 /** τ as a scalar tensor ([] or [1]) of the logits' dtype, checked > 0 and finite. */
 function temperatureTensor(op: string, tau: Tensor | number, like: Tensor): Tensor {
   if (typeof tau === 'number') {
-    if (!(tau > 0) || !Number.isFinite(tau)) throw new ValueError(op, `temperature τ must be a finite number > 0; got ${tau}`);
+    if (!(tau > 0) || !Number.isFinite(tau)) throw new ValueError(op, `temperature τ must be a finite number > 0; got ${describeValue(tau)}`);
     return scalar(tau, like.dtype);
   }
-  if (!(tau instanceof Tensor)) throw new ValueError(op, `temperature τ must be a number or a scalar Tensor; got ${typeof tau}`);
+  if (!(tau instanceof Tensor)) throw new ValueError(op, `temperature τ must be a number or a scalar Tensor; got ${describeValue(tau)}`);
   if (tau.size !== 1 || tau.rank > 1) throw new ShapeError(op, `temperature τ must be a scalar tensor, shape [] or [1]; got ${fmtShape(tau.shape)}`);
   if (tau.dtype !== like.dtype) throw new DTypeError(op, `temperature τ is ${tau.dtype} but the logits are ${like.dtype}`);
   const v = tau.item();
-  if (!(v > 0) || !Number.isFinite(v)) throw new ValueError(op, `temperature τ must be finite and > 0; got ${v}`);
+  if (!(v > 0) || !Number.isFinite(v)) throw new ValueError(op, `temperature τ must be finite and > 0; got ${v} (τ ${fmtShape(tau.shape)})`);
   return tau;
 }
 
@@ -33,7 +34,7 @@ export function temperatureSoftmaxGate(logits: Tensor, tau: Tensor | number, k?:
   const op = 'temperatureSoftmaxGate';
   const { T, E } = checkLogits(op, logits);
   const tauT = temperatureTensor(op, tau, logits);
-  const capacity = checkCapacity(op, options.capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
   const scores = subsetSoftmax(op, logits, null, tauT);
   if (k === undefined) return gateOutput(scores, denseIndices(T, E), scores, logits, E, capacity);
   checkK(op, k, E);

@@ -11,10 +11,11 @@ import { Tensor, Rng, add, cast, treeMap, ShapeError, ValueError, fmtShape, type
 import type { Gate, GateOutput, RoutingPlan } from '../types.js';
 import { buildRoutingPlan } from '../routing.js';
 import { dispatch, undispatch, combine, planIndex } from '../dispatch.js';
-import { initExperts, applyExperts, checkExpertParams, type ExpertKind, type ExpertParams } from '../experts/families.js';
+import { initExperts, applyExperts, checkExpertParams, EXPERT_KINDS, type ExpertKind, type ExpertParams } from '../experts/families.js';
 import { switchAuxLoss, routerZLoss } from '../losses.js';
 import { expertLoad, dropRate } from '../diagnostics.js';
 import { resolveGate, type LayerGateSpec } from './gate-spec.js';
+import { checkObject, checkDType, checkCountIn, checkOptions, describeValue, MAX_COUNT } from '../../engine/validate.js';
 
 /**
  * The shape of an MoE layer: widths, experts, the gate and capacity. Keep one config object per layer
@@ -92,10 +93,16 @@ export interface MoELayerOutput {
 }
 
 function positiveInt(op: string, name: string, v: unknown): void {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new ValueError(op, `${name} must be a positive integer; got ${String(v)}`);
+  checkCountIn(op, name, v, 1, MAX_COUNT);
 }
 
 function checkConfig(op: string, config: MoELayerConfig): Gate {
+  checkObject(op, config, 'config', 'a MoELayerConfig { dModel, dHidden, numExperts, topK, gate, expert, ... }');
+  if (config.dtype !== undefined) checkDType(op, config.dtype, 'config.dtype');
+  if (!(EXPERT_KINDS as readonly unknown[]).includes(config.expert)) throw new ValueError(op, `config.expert must be one of ${EXPERT_KINDS.join(', ')}; got ${describeValue(config.expert)}`);
+  if (config.numShared !== undefined) checkCountIn(op, 'numShared', config.numShared, 0, 1 << 16);
+  if (config.sharedHidden !== undefined) checkCountIn(op, 'sharedHidden', config.sharedHidden, 1, MAX_COUNT);
+  checkObject(op, config.gate, 'config.gate', 'a gate spec (a GateConfig, or a Gate)');
   positiveInt(op, 'dModel', config.dModel);
   positiveInt(op, 'dHidden', config.dHidden);
   positiveInt(op, 'numExperts', config.numExperts);
@@ -171,6 +178,7 @@ export const MoELayer = {
   /** Fresh parameters (router from the gate's init, experts ~ N(0, 1/fan_in)); deterministic given rng. */
   init(rng: Rng, config: MoELayerConfig): MoELayerParams {
     const op = 'MoELayer.init';
+    if (rng === null || typeof rng !== 'object' || typeof (rng as Rng).split !== 'function') throw new ValueError(op, `rng must be an Rng; got ${describeValue(rng)}`);
     const gate = gateFor(op, config);
     const dtype = config.dtype ?? 'float64';
     const router = treeMap(gate.init(rng.split(), config.dModel) as TensorTree, (p) => (p.dtype === dtype ? p : cast(p, dtype)));
@@ -188,8 +196,10 @@ export const MoELayer = {
   apply(params: MoELayerParams, x: Tensor, config: MoELayerConfig, options: MoELayerApplyOptions = {}): MoELayerOutput {
     const op = 'MoELayer.apply';
     const gate = gateFor(op, config);
+    checkObject(op, params, 'params', 'MoELayer params { router, experts, shared? } (from MoELayer.init)');
+    checkOptions(op, options);
     if (!(x instanceof Tensor) || x.rank !== 2 || x.shape[1] !== config.dModel || x.shape[0]! < 1) {
-      throw new ShapeError(op, `x must be [T, dModel] = [T, ${config.dModel}] with T ≥ 1; got ${x instanceof Tensor ? fmtShape(x.shape) : typeof x}`);
+      throw new ShapeError(op, `x must be [T, dModel] = [T, ${config.dModel}] with T ≥ 1; got ${x instanceof Tensor ? fmtShape(x.shape) : describeValue(x)}`);
     }
     const dtype = config.dtype ?? 'float64';
     if (x.dtype !== dtype) throw new ValueError(op, `x is ${x.dtype} but the layer is ${dtype} (config.dtype)`);
@@ -197,7 +207,7 @@ export const MoELayer = {
     const E = checkExpertParams(op, params.experts, config.expert, config.dModel);
     if (E !== config.numExperts) throw new ShapeError(op, `params have ${E} routed experts but config.numExperts = ${config.numExperts}`);
     if (options.bias !== undefined && options.bias.length !== E) {
-      throw new ShapeError(op, `bias must have one entry per routed expert, [${E}]; got [${options.bias.length}]`);
+      throw new ShapeError(op, `bias must have one entry per routed expert, [${E}]; got ${options.bias !== null && typeof options.bias === 'object' && typeof (options.bias as ArrayLike<number>).length === 'number' ? `[${(options.bias as ArrayLike<number>).length}]` : describeValue(options.bias)}`);
     }
     const T = x.shape[0]!;
     const capacity = capacityFor(op, config, T, options.capacity);
