@@ -27,9 +27,13 @@ export interface Cell {
 
 /** What a cell produces. `metrics` are the numbers summarised and plotted (losses, errors). */
 export interface CellResult {
+  /** The cell's `Cell.id` (merged shards are de-duplicated by it). */
   readonly id: string;
+  /** The cell's sample size `Cell.n`. */
   readonly n: number;
+  /** The cell's repetition index `Cell.rep`. */
   readonly rep: number;
+  /** The cell's seed `Cell.seed` (re-running the cell with it gives the same numbers). */
   readonly seed: number;
   /** Named measurements, e.g. `{ D1: 0.012, fnL2: 0.003 }`. NaN allowed (failed fit); summaries skip it. */
   readonly metrics: { readonly [series: string]: number };
@@ -41,7 +45,9 @@ export interface CellResult {
 
 /** One row of the summary table: a series at one n. */
 export interface SummaryRow {
+  /** Metric name (a key of `CellResult.metrics`). */
   readonly series: string;
+  /** Sample size. */
   readonly n: number;
   /** Mean of the metric over repetitions (finite values only). */
   readonly mean: number;
@@ -61,8 +67,11 @@ export type RateAxis = 'n' | 'logn/n' | '1/logn';
 export interface RateFit {
   /** Series the fit is for (matches SummaryRow.series). */
   readonly label: string;
+  /** The x-axis of the fit (see `RateAxis` for what the slope means on each). */
   readonly axis: RateAxis;
+  /** Least-squares slope of log(mean loss) against the axis value (negative for a decaying loss on 'n'). */
   readonly slope: number;
+  /** Intercept of the same line (log loss at axis value 0). */
   readonly intercept: number;
   /** Percentile bootstrap interval of the slope (resampling repetitions within each n). */
   readonly ci: readonly [number, number];
@@ -80,12 +89,15 @@ export interface RateFit {
   readonly reps?: readonly [number, number];
   /** The slope a pure n^(−theoryExponent) law has on this axis over the same n grid (`powerLawSlope`). */
   readonly theory?: number;
+  /** The exponent a of the n^(−a) law behind `theory`, as given to `fitRates`. */
   readonly theoryExponent?: number;
 }
 
 /** How the CLI should draw the summary (vega-lite, log-log, mean ± std error bars, fitted lines). */
 export interface PlotSpec {
+  /** Plot title. */
   readonly title: string;
+  /** y-axis label (the loss plotted, log scale). */
   readonly yLabel: string;
   /** x-axis label; defaults to "n". */
   readonly xLabel?: string;
@@ -93,9 +105,13 @@ export interface PlotSpec {
   readonly series?: readonly string[];
 }
 
+/** What `Experiment.summarize` returns: the per-(series, n) table, the rate fits and how to plot them. */
 export interface ExperimentSummary {
+  /** Mean, std and count per series and n (see `summaryRows`). */
   readonly rows: readonly SummaryRow[];
+  /** Fitted rates, one per fitted series (see `fitRates`). */
   readonly fits: readonly RateFit[];
+  /** How to draw `rows` and `fits`. */
   readonly plot: PlotSpec;
   /** Free-form remarks printed under the table (setup caveats, deviations from the paper). */
   readonly notes?: readonly string[];
@@ -105,7 +121,9 @@ export interface ExperimentSummary {
 
 /** The paper's reported figure(s) for this experiment, e.g. `{ label: 'D1 exponent', value: 0.451 }`. */
 export interface ReportedValue {
+  /** What the number is, e.g. `D1 exponent`. */
   readonly label: string;
+  /** The number as the paper reports it. */
   readonly value: number;
   /** Which axis the paper's number refers to. */
   readonly axis?: RateAxis;
@@ -119,6 +137,7 @@ export interface Experiment {
   readonly description: string;
   /** Paper id and item, e.g. `arXiv 2505.10860 Thm 1 (App. G.1)`. */
   readonly paper: string;
+  /** The paper's own figures for this sweep, to print next to the fitted ones. */
   readonly reported?: readonly ReportedValue[];
   /** All cells of the sweep. `quick` must finish in about a minute on 2 cores. */
   cells(opts: { readonly quick: boolean }): Cell[];

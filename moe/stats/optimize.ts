@@ -14,6 +14,7 @@ import { type Tensor, type TensorTree, fromData, treeLeaves, treeMap, valueAndGr
 /** A differentiable objective on a flat vector: returns f(θ) and writes ∇f(θ) into `grad`. */
 export type FlatObjective = (theta: Float64Array, grad: Float64Array) => number;
 
+/** Stopping rule and step controls of `lbfgs` (defaults are the research-grade rule in the module comment). */
 export interface MinimizeOptions {
   /** Relative change test: |f_k − f_{k+1}| ≤ tol·max(1, |f_k|) (default 1e-10). */
   readonly tol?: number;
@@ -35,13 +36,19 @@ export interface MinimizeOptions {
 /** Why a minimisation stopped: gradient rule, patient relative-change rule, iteration cap, or no descent step found. */
 export type StopReason = 'gtol' | 'tol' | 'maxIter' | 'lineSearch';
 
+/** What `lbfgs` and `adamMinimize` return. */
 export interface MinimizeResult {
+  /** The parameter vector at the stop (the best point reached). */
   readonly theta: Float64Array;
+  /** f(theta). */
   readonly value: number;
+  /** Iterations taken (optimizer steps). */
   readonly iterations: number;
+  /** Objective evaluations, line-search trials included. */
   readonly evaluations: number;
   /** True for 'gtol' and 'tol'. */
   readonly converged: boolean;
+  /** Which stopping rule fired. */
   readonly reason: StopReason;
   /** max|∇f| at the returned θ. */
   readonly gradMax: number;
@@ -51,7 +58,7 @@ function dot(a: Float64Array, b: Float64Array): number { let s = 0; for (let i =
 /** ‖a‖∞ (NaN if any entry is NaN). */
 export function maxAbs(a: ArrayLike<number>): number { let m = 0; for (let i = 0; i < a.length; i++) { const v = Math.abs(a[i]!); if (!(v <= m)) m = v; } return m; }
 
-/** Throws unless `v` is a finite number (optionally an integer) ≥ `min`. Loop counts must never be ∞. */
+/** Throws ValueError (naming `op` and `name`) unless `v` is a finite number (optionally an integer) ≥ `min`. Loop counts must never be ∞. */
 export function checkCount(op: string, name: string, v: number, min: number, integer = true): void {
   if (!(typeof v === 'number' && Number.isFinite(v) && v >= min && (!integer || Number.isInteger(v)))) {
     throw new ValueError(op, `${name} must be a finite ${integer ? 'integer' : 'number'} ≥ ${min}; got ${String(v)}`);
@@ -63,6 +70,8 @@ export function checkCount(op: string, name: string, v: number, min: number, int
  * the line search (the step halves), so an objective may return Infinity/NaN outside its domain.
  * When the line search fails along the quasi-Newton direction, the memory is dropped and steepest
  * descent is tried once before giving up with reason 'lineSearch'.
+ * @throws ValueError for an invalid option (patience or memory not an integer ≥ 1, maxIter not an
+ * integer ≥ 0, tol or gtol not finite ≥ 0, maxStep ≤ 0) or when f is not finite at `theta0`.
  */
 export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: MinimizeOptions = {}): MinimizeResult {
   const { tol = 1e-10, gtol = 1e-6, maxIter = 5000, memory = 10, maxStep = Infinity, patience = 20 } = opts;
@@ -134,9 +143,26 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
   return done(maxIter, maxAbs(g) <= gtol ? 'gtol' : 'maxIter');
 }
 
-export interface AdamLoopOptions { readonly lr?: number; readonly beta1?: number; readonly beta2?: number; readonly eps?: number; readonly maxIter?: number; readonly tol?: number }
+/** Options of `adamMinimize`. */
+export interface AdamLoopOptions {
+  /** Learning rate (default 0.01). */
+  readonly lr?: number;
+  /** First-moment decay, in [0, 1) (default 0.9). */
+  readonly beta1?: number;
+  /** Second-moment decay, in [0, 1) (default 0.999). */
+  readonly beta2?: number;
+  /** Denominator guard ε (default 1e-8). */
+  readonly eps?: number;
+  /** Number of steps, ≥ 1 (default 1000). */
+  readonly maxIter?: number;
+  /** Stop when |f_k − f_{k+1}| ≤ tol·max(1, |f_k|); 0 (the default) disables the test. */
+  readonly tol?: number;
+}
 
-/** Full-batch Adam on a flat vector; stops on relative objective change < tol (checked every step) or maxIter. */
+/**
+ * Full-batch Adam on a flat vector; stops on relative objective change < tol (checked every step) or maxIter.
+ * @throws ValueError for an invalid option (maxIter < 1, lr/tol/eps not finite ≥ 0, beta1/beta2 outside [0, 1)).
+ */
 export function adamMinimize(f: FlatObjective, theta0: ArrayLike<number>, opts: AdamLoopOptions = {}): MinimizeResult {
   const { lr = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, maxIter = 1000, tol = 0 } = opts;
   checkCount('adamMinimize', 'maxIter', maxIter, 1);
@@ -199,8 +225,19 @@ export function tapeObjective<T extends TensorTree>(loss: (params: T) => Tensor,
  * from the best vertex until a restart no longer improves (the standard remedy for a collapsed
  * simplex). Deterministic. Returns the best point and value; `Infinity`/NaN values mean "outside".
  * Used for small gauge optimisations (≤ ~10 variables), not for fitting.
+ * Options: `step` initial simplex edge, one number or one per coordinate (default 0.5); `maxEval`
+ * evaluation budget (default 4000); `tol` relative spread of the simplex values that ends a run
+ * (default 1e-12); `restarts` (default 4).
+ * @throws ValueError when maxEval is not an integer ≥ 1 or restarts not an integer ≥ 0.
  */
-export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>, opts: { step?: number | ArrayLike<number>; maxEval?: number; tol?: number; restarts?: number } = {}): { x: Float64Array; value: number; evaluations: number } {
+export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>, opts: { step?: number | ArrayLike<number>; maxEval?: number; tol?: number; restarts?: number } = {}): {
+  /** Best point found. */
+  x: Float64Array;
+  /** f(x) (Infinity when every point tried was outside). */
+  value: number;
+  /** Function evaluations used (at most about `maxEval`). */
+  evaluations: number;
+} {
   const { step = 0.5, maxEval = 4000, tol = 1e-12, restarts = 4 } = opts;
   checkCount('nelderMead', 'maxEval', maxEval, 1);
   checkCount('nelderMead', 'restarts', restarts, 0);

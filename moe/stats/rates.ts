@@ -7,8 +7,18 @@ import { Rng } from '../../engine/index.js';
 import { ValueError } from '../../engine/index.js';
 import type { CellResult, RateAxis, RateFit, SummaryRow } from './experiment.js';
 
-/** Ordinary least squares y ≈ intercept + slope·x. Needs ≥ 2 distinct x. */
-export function linearFit(xs: ArrayLike<number>, ys: ArrayLike<number>): { slope: number; intercept: number; r2: number } {
+/**
+ * Ordinary least squares y ≈ intercept + slope·x. Needs ≥ 2 distinct x.
+ * @throws ValueError when xs and ys differ in length, there are fewer than 2 points, or all x are equal.
+ */
+export function linearFit(xs: ArrayLike<number>, ys: ArrayLike<number>): {
+  /** Fitted slope. */
+  slope: number;
+  /** Fitted intercept (y at x = 0). */
+  intercept: number;
+  /** Coefficient of determination R² (1 when all y are equal). */
+  r2: number;
+} {
   const m = xs.length;
   if (m !== ys.length) throw new ValueError('linearFit', `xs has ${m} values but ys has ${ys.length}`);
   if (m < 2) throw new ValueError('linearFit', `need at least 2 points; got ${m}`);
@@ -28,6 +38,7 @@ export function linearFit(xs: ArrayLike<number>, ys: ArrayLike<number>): { slope
 /**
  * The regressor for an axis: log n ('n'), log(log n / n) ('logn/n', the papers' x-axis), or
  * log(1 / log n) ('1/logn', for rates slower than any polynomial: a loss ∝ (log n)^(−a) has slope +a).
+ * @throws ValueError when n ≤ 1 (n ≤ e for '1/logn') or the axis is unknown.
  */
 export function axisValue(n: number, axis: RateAxis): number {
   if (!(n > 1) || (axis === '1/logn' && !(n > Math.E))) throw new ValueError('axisValue', `n must be > ${axis === '1/logn' ? 'e' : 1}; got ${n}`);
@@ -73,7 +84,9 @@ function slopeOf(groups: readonly { n: number; values: readonly number[] }[], ax
   return linearFit(xs, ys);
 }
 
+/** Options of `fitRate`. */
 export interface FitRateOptions {
+  /** x-axis of the log-log fit (default 'n'). */
   readonly axis?: RateAxis;
   /** Per-n statistic regressed (default 'mean': log of the mean loss, as the papers plot). */
   readonly statistic?: RateStatistic;
@@ -81,6 +94,7 @@ export interface FitRateOptions {
   readonly resamples?: number;
   /** Central interval level (default 0.95). */
   readonly level?: number;
+  /** Seed of the bootstrap resampling (default 0). */
   readonly seed?: number;
 }
 
@@ -90,8 +104,18 @@ export interface FitRateOptions {
  * With axis 'n' a loss ∝ n^{-a} gives slope −a; with axis 'logn/n' a loss ∝ (log n/n)^a gives slope +a.
  * Refuses (ValueError) when no interval can be had: fewer than 2 usable (finite, > 0) repetitions
  * at some n, or no spread at all between repetitions — a zero-width "95 % CI" would be a false claim.
+ * Also throws ValueError when `resamples` is not an integer in [2, 1e6] or `level` is not in (0, 1).
  */
-export function fitRate(groups: readonly { n: number; values: readonly number[] }[], opts: FitRateOptions = {}): { slope: number; intercept: number; r2: number; ci: [number, number] } {
+export function fitRate(groups: readonly { n: number; values: readonly number[] }[], opts: FitRateOptions = {}): {
+  /** Least-squares slope of log(statistic) against the axis value. */
+  slope: number;
+  /** Intercept of the same line. */
+  intercept: number;
+  /** R² of the line through the per-n points. */
+  r2: number;
+  /** Percentile bootstrap interval [lo, hi] of the slope at the requested level. */
+  ci: [number, number];
+} {
   const { axis = 'n', resamples = 1000, level = 0.95, seed = 0, statistic = 'mean' } = opts;
   if (!(Number.isInteger(resamples) && resamples >= 2 && resamples <= 1e6)) throw new ValueError('fitRate', `resamples must be an integer in [2, 1e6]; got ${resamples}`);
   if (!(level > 0 && level < 1)) throw new ValueError('fitRate', `level must lie in (0, 1); got ${level}`);
@@ -111,8 +135,13 @@ export function fitRate(groups: readonly { n: number; values: readonly number[] 
   return { slope, intercept, r2, ci: [q((1 - level) / 2), q(1 - (1 - level) / 2)] };
 }
 
-/** Groups results by n for one metric. */
-export function groupByN(results: readonly CellResult[], series: string): { n: number; values: number[] }[] {
+/** Groups results by n for one metric (ascending n; results without that metric are skipped; NaN kept). */
+export function groupByN(results: readonly CellResult[], series: string): {
+  /** Sample size. */
+  n: number;
+  /** The metric's value in every result at this n, in input order. */
+  values: number[];
+}[] {
   const byN = new Map<number, number[]>();
   for (const r of results) {
     const v = r.metrics[series];
@@ -167,7 +196,10 @@ export function fitRates(
   return out;
 }
 
-/** `count` sample sizes log-spaced from lo to hi (inclusive), rounded to integers. */
+/**
+ * `count` sample sizes log-spaced from lo to hi (inclusive), rounded to integers.
+ * @throws ValueError unless 0 < lo ≤ hi and count ≥ 1.
+ */
 export function logSpaced(lo: number, hi: number, count: number): number[] {
   if (!(lo > 0 && hi >= lo && count >= 1)) throw new ValueError('logSpaced', `need 0 < lo ≤ hi and count ≥ 1; got lo=${lo}, hi=${hi}, count=${count}`);
   if (count === 1) return [Math.round(lo)];

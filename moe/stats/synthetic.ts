@@ -5,6 +5,7 @@
  */
 import { Rng, ValueError } from '../../engine/index.js';
 
+/** Options of `sampleRegression`. */
 export interface RegressionSampleOptions {
   /** Input dimension (default 1). */
   readonly d?: number;
@@ -17,8 +18,16 @@ export interface RegressionSampleOptions {
 /**
  * Draws n pairs (x_i, y_i = f(x_i) + σ ε_i). `f` gets all inputs at once as a row-major [n·d]
  * Float64Array and returns the n noiseless targets. Same seed → same data.
+ * @throws ValueError when n or d is not a positive integer, noiseStd < 0, or f returns other than n values.
  */
-export function sampleRegression(f: (x: Float64Array, n: number, d: number) => ArrayLike<number>, n: number, rng: Rng, opts: RegressionSampleOptions = {}): { x: Float64Array; y: Float64Array; fx: Float64Array } {
+export function sampleRegression(f: (x: Float64Array, n: number, d: number) => ArrayLike<number>, n: number, rng: Rng, opts: RegressionSampleOptions = {}): {
+  /** Inputs, row-major [n·d]. */
+  x: Float64Array;
+  /** Noisy targets f(x_i) + σ ε_i, length n. */
+  y: Float64Array;
+  /** Noiseless targets f(x_i), length n. */
+  fx: Float64Array;
+} {
   const { d = 1, noiseStd = 0.1, xRange = [-1, 1] } = opts;
   if (!(Number.isInteger(n) && n > 0)) throw new ValueError('sampleRegression', `n must be a positive integer; got ${n}`);
   if (!(Number.isInteger(d) && d > 0)) throw new ValueError('sampleRegression', `d must be a positive integer; got ${d}`);
@@ -33,7 +42,10 @@ export function sampleRegression(f: (x: Float64Array, n: number, d: number) => A
   return { x, y, fx };
 }
 
-/** ‖f − g‖_{L2(μ)} estimated on a fixed evaluation set (root mean square difference). */
+/**
+ * ‖f − g‖_{L2(μ)} estimated on a fixed evaluation set (root mean square difference of `a` and `b`).
+ * @throws ValueError when the lengths differ.
+ */
 export function l2Error(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new ValueError('l2Error', `lengths differ: ${a.length} vs ${b.length}`);
   let s = 0; for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
