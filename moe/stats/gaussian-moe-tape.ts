@@ -14,13 +14,20 @@ import { type ExpertShape, type GaussianMoE, type RoutedGateKind, layoutOf } fro
 
 /** Parameters of a Gaussian MoE as a tensor tree (k1 shared, k2 routed atoms, p1/p2 expert params). */
 export type GaussianMoEParams = {
-  sharedLogits: Tensor;  // [k1]   log ω (normalised by a softmax)
-  sharedExpert: Tensor;  // [k1, p1]
-  sharedLogVar: Tensor;  // [k1]   log τ
-  beta0: Tensor;         // [k2]
-  beta1: Tensor;         // [k2, d]
-  routedExpert: Tensor;  // [k2, p2]
-  routedLogVar: Tensor;  // [k2]   log ν
+  /** [k1] shared logits log ω (normalised by a softmax). */
+  sharedLogits: Tensor;
+  /** [k1, p1] shared expert parameters κ (layout of `expertMean`). */
+  sharedExpert: Tensor;
+  /** [k1] shared log-variances log τ. */
+  sharedLogVar: Tensor;
+  /** [k2] routed gate intercepts β0. */
+  beta0: Tensor;
+  /** [k2, d] routed gate slopes β1. */
+  beta1: Tensor;
+  /** [k2, p2] routed expert parameters η (layout of `expertMean`). */
+  routedExpert: Tensor;
+  /** [k2] routed log-variances log ν. */
+  routedLogVar: Tensor;
 };
 
 /**
@@ -57,7 +64,7 @@ function logNormal(y: Tensor, m: Tensor, lv: Tensor): Tensor {
   return sub(scale(add(lv, Math.log(2 * Math.PI)), -0.5), mul(r2, scale(exp(neg(lv)), 0.5)));
 }
 
-/** −(1/n) Σ log f(y|x) on the tape. x is [n, d], y is [n]. */
+/** −(1/n) Σ log f(y|x) on the tape (a scalar, nats per point). x is [n, d], y is [n]. */
 export function gaussianMoENllTape(like: GaussianMoE, p: GaussianMoEParams, x: Tensor, y: Tensor): Tensor {
   const n = y.shape[0]!, k1 = like.shared.length, k2 = like.routed.length;
   const yc = reshape(y, [n, 1]);

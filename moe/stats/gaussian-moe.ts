@@ -16,19 +16,46 @@ import type { FlatObjective } from './optimize.js';
 
 /** Expert mean functions. FFN: a·act(wᵀx + b) with parameters [w (d), b (if bias), a]; linear: wᵀx + b with [w (d), b]. */
 export type ExpertFamily = 'linear' | 'relu' | 'gelu' | 'sigmoid' | 'tanh';
-export interface ExpertShape { readonly family: ExpertFamily; /** FFN inner bias (default true; ignored for linear). */ readonly bias?: boolean }
+/** The expert mean function of one part (shared or routed) of a `GaussianMoE`. */
+export interface ExpertShape {
+  /** Mean-function family (see `ExpertFamily` for the parameter order). */
+  readonly family: ExpertFamily;
+  /** FFN inner bias (default true; ignored for linear). */ readonly bias?: boolean }
+/** Routed gate: 'softmax' (arXiv 2505.10860 Eq. (1)) or 'normalizedSigmoid', G_j = σ(z_j) / Σ_l σ(z_l) (Eq. (8)). */
 export type RoutedGateKind = 'softmax' | 'normalizedSigmoid';
 
-export interface SharedAtom { readonly weight: number; readonly expert: readonly number[]; readonly variance: number }
-export interface RoutedAtom { readonly beta0: number; readonly beta1: readonly number[]; readonly expert: readonly number[]; readonly variance: number }
+/** A shared expert i: input-independent weight ω_i, mean h1(x, κ_i), variance τ_i. */
+export interface SharedAtom {
+  /** Mixture weight ω_i within the shared part (> 0; the shared weights sum to 1). */
+  readonly weight: number;
+  /** Expert parameters κ_i (`expertParamCount(sharedExpert, d)` numbers, in `ExpertFamily` order). */
+  readonly expert: readonly number[];
+  /** Noise variance τ_i (> 0; a variance, not a standard deviation). */
+  readonly variance: number }
+/** A routed expert j: gate logit β1jᵀx + β0j, mean h2(x, η_j), variance ν_j. */
+export interface RoutedAtom {
+  /** Gate intercept β0j. */
+  readonly beta0: number;
+  /** Gate slopes β1j (d numbers). */
+  readonly beta1: readonly number[];
+  /** Expert parameters η_j (`expertParamCount(routedExpert, d)` numbers, in `ExpertFamily` order). */
+  readonly expert: readonly number[];
+  /** Noise variance ν_j (> 0; a variance, not a standard deviation). */
+  readonly variance: number }
 
 /** A Gaussian MoE with shared (input-independent weights ω, Σω = 1) and routed (gated) experts. */
 export interface GaussianMoE {
+  /** Input dimension. */
   readonly d: number;
+  /** Gate of the routed part. */
   readonly gate: RoutedGateKind;
+  /** Mean function h1 of every shared expert. */
   readonly sharedExpert: ExpertShape;
+  /** Mean function h2 of every routed expert. */
   readonly routedExpert: ExpertShape;
+  /** Shared experts (may be empty; then the routed part has mass 1). */
   readonly shared: readonly SharedAtom[];
+  /** Routed experts (may be empty; then the shared part has mass 1). */
   readonly routed: readonly RoutedAtom[];
 }
 
@@ -86,7 +113,19 @@ export function layoutOf(m: Pick<GaussianMoE, 'd' | 'sharedExpert' | 'routedExpe
   const p1 = expertParamCount(m.sharedExpert, m.d), p2 = expertParamCount(m.routedExpert, m.d);
   const sharedStride = p1 + 2, routedStride = 1 + m.d + p2 + 1;
   const routedStart = m.shared.length * sharedStride;
-  return { p1, p2, sharedStride, routedStride, routedStart, size: routedStart + m.routed.length * routedStride };
+  return {
+    /** Parameters per shared expert mean (`expertParamCount(sharedExpert, d)`). */
+    p1,
+    /** Parameters per routed expert mean (`expertParamCount(routedExpert, d)`). */
+    p2,
+    /** Numbers per shared atom: p1 + 2 (logit ω, κ, log τ). */
+    sharedStride,
+    /** Numbers per routed atom: 1 + d + p2 + 1 (β0, β1, η, log ν). */
+    routedStride,
+    /** Index of the first routed atom (shared atoms come first). */
+    routedStart,
+    /** Total length of the parameter vector. */
+    size: routedStart + m.routed.length * routedStride };
 }
 
 /** Model → flat vector (shared weights as log ω, variances as log). */
@@ -148,8 +187,14 @@ export function componentWeights(m: GaussianMoE, x: ArrayLike<number>, xo = 0, o
 /**
  * Draws n pairs: x ~ Uniform[lo, hi]^d, then a component by its weight at x, then y ~ N(mean, variance).
  * Returns x as an [n·d] row-major Float64Array.
+ * @throws ValueError when the model has no experts or a wrongly sized / non-positive atom, or n is not a positive integer.
  */
-export function sampleGaussianMoE(m: GaussianMoE, n: number, rng: Rng, xRange: readonly [number, number] = [-3, 3]): { x: Float64Array; y: Float64Array } {
+export function sampleGaussianMoE(m: GaussianMoE, n: number, rng: Rng, xRange: readonly [number, number] = [-3, 3]): {
+  /** Inputs, row-major [n·d]. */
+  x: Float64Array;
+  /** Responses, length n. */
+  y: Float64Array;
+} {
   checkModel('sampleGaussianMoE', m);
   if (!(Number.isInteger(n) && n > 0)) throw new ValueError('sampleGaussianMoE', `n must be a positive integer; got ${n}`);
   const d = m.d, x = new Float64Array(n * d), y = new Float64Array(n), w = new Float64Array(m.shared.length + m.routed.length);
@@ -224,7 +269,8 @@ const LOG_2PI = Math.log(2 * Math.PI);
  * Average negative log-likelihood −(1/n) Σ log f(y_i|x_i) on the flat layout of `like`, with its
  * exact gradient (responsibility form: ∇ = −(1/n) Σ_i Σ_c r_ic ∇ log(weight_c · N_c)).
  * With `weights` (≥ 0, one per point) it is the weighted mean −Σ w_i log f(y_i|x_i) / Σ w_i, e.g. a
- * quadrature of the population NLL (`populationQuadrature`).
+ * quadrature of the population NLL (`populationQuadrature`). Value in nats per point.
+ * @throws ValueError when the model is invalid, x does not hold n·d values, or weights have the wrong length or a non-positive sum.
  */
 export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Array, weights?: Float64Array): FlatObjective {
   checkModel('gaussianMoENll', like);

@@ -9,8 +9,11 @@ import type { GaussianMoE } from './gaussian-moe.js';
 
 /** An atom of a mixing measure: its mass, the vector that decides its cell, and parameter groups. */
 export interface Atom {
+  /** Mass of the atom (mixture weight or its gate-derived analogue, e.g. exp β0). */
   readonly mass: number;
+  /** Location vector whose Euclidean distance to the true locations decides the atom's Voronoi cell. */
   readonly loc: readonly number[];
+  /** Parameter groups; the loss takes ‖part_q(fitted) − part_q(true)‖ group by group (same count in fitted and true atoms). */
   readonly parts: readonly (readonly number[])[];
 }
 
@@ -20,7 +23,10 @@ function dist2(a: readonly number[], b: readonly number[]): number {
 }
 function norm(a: readonly number[], b: readonly number[]): number { return Math.sqrt(dist2(a, b)); }
 
-/** cells[j] = indices of fitted atoms whose nearest true location is j (ties → lowest j). Cells may be empty. */
+/**
+ * cells[j] = indices of fitted atoms whose nearest true location is j (ties → lowest j). Cells may be empty.
+ * @throws ValueError when `truth` is empty or two locations differ in length.
+ */
 export function voronoiCells(fitted: readonly (readonly number[])[], truth: readonly (readonly number[])[]): number[][] {
   if (truth.length === 0) throw new ValueError('voronoiCells', 'the true measure has no atoms');
   const cells = truth.map(() => [] as number[]);
@@ -32,6 +38,7 @@ export function voronoiCells(fitted: readonly (readonly number[])[], truth: read
   return cells;
 }
 
+/** Which terms `voronoiLoss` adds and with which exponents (defaults: the D1 loss of arXiv 2505.10860 Eq. (4)). */
 export interface VoronoiLossOptions {
   /** Which cells get the mass term |Σ_{i∈V_j} mass_i − mass*_j|: all (default), only |V_j| > 1, or none. */
   readonly massTerm?: 'all' | 'over' | 'none';
@@ -41,7 +48,10 @@ export interface VoronoiLossOptions {
   readonly exponent?: (cellSize: number, part: number) => number | null;
 }
 
-/** Generic Voronoi loss Σ_j [mass term] + Σ_j Σ_{i∈V_j} w_i Σ_q ‖part_q(i) − part_q*(j)‖^{e(|V_j|, q)}. */
+/**
+ * Generic Voronoi loss Σ_j [mass term] + Σ_j Σ_{i∈V_j} w_i Σ_q ‖part_q(i) − part_q*(j)‖^{e(|V_j|, q)}.
+ * @throws ValueError as `voronoiCells`, or when a fitted atom and its true atom have different numbers of parts.
+ */
 export function voronoiLoss(fitted: readonly Atom[], truth: readonly Atom[], opts: VoronoiLossOptions = {}): number {
   const { massTerm = 'all', weightByMass = true, exponent = (size: number) => (size === 1 ? 1 : 2) } = opts;
   const cells = voronoiCells(fitted.map((a) => a.loc), truth.map((a) => a.loc));
@@ -61,7 +71,14 @@ export function voronoiLoss(fitted: readonly Atom[], truth: readonly Atom[], opt
 }
 
 /** Per fitted atom: its cell, the cell size and ‖Δ‖ of each parameter group against its true atom. */
-export function perAtomErrors(fitted: readonly Atom[], truth: readonly Atom[]): { cell: number; cellSize: number; errors: number[] }[] {
+export function perAtomErrors(fitted: readonly Atom[], truth: readonly Atom[]): {
+  /** Index of the true atom whose cell the fitted atom is in. */
+  cell: number;
+  /** Number of fitted atoms in that cell (1 = exact, > 1 = over-specified). */
+  cellSize: number;
+  /** Euclidean ‖part_q(fitted) − part_q(true)‖ for every parameter group q. */
+  errors: number[];
+}[] {
   const cells = voronoiCells(fitted.map((a) => a.loc), truth.map((a) => a.loc));
   const cellOf = new Int32Array(fitted.length);
   cells.forEach((c, j) => c.forEach((i) => { cellOf[i] = j; }));
@@ -134,7 +151,13 @@ export function lossD4(fit: GaussianMoE, truth: GaussianMoE, limit: GaussianMoE)
 }
 
 /** A regression-MoE atom for the LSE loss of §3.3: gate bias β0 (mass exp β0), gate slopes β1, expert η. */
-export interface RegressionAtom { readonly beta0: number; readonly beta1: readonly number[]; readonly expert: readonly number[] }
+export interface RegressionAtom {
+  /** Gate bias β0 (the atom's mass is exp β0). */
+  readonly beta0: number;
+  /** Gate slopes β1 (d numbers). */
+  readonly beta1: readonly number[];
+  /** Expert parameters η. */
+  readonly expert: readonly number[] }
 
 /**
  * Regression-form Voronoi loss (2503.03213 / 2402.02952 template): cells on (β1, η), mass exp(β0),
