@@ -2,8 +2,12 @@
  * The synthetic setups of arXiv 2505.10860 App. G.1.2 (Thm 1–4): true models (d = 1, k1* = 1 shared
  * + k2* = 2 routed experts, X ~ U[−3, 3]) and the near-truth starting point of the over-specified
  * fit (k1 = 2 shared + k2 = 3 routed). Plus one variant the paper does not run: Thm 1 with an
- * input-dependent true gate (β12* = 0), because with the printed β11* = β12* = 5 the softmax gate
- * softmax(5x − 0.5, 5x + 0.5) = softmax(−0.5, 0.5) does not depend on x.
+ * input-dependent true gate, because with the printed β11* = β12* = 5 the softmax gate
+ * softmax(5x − 0.5, 5x + 0.5) = softmax(−0.5, 0.5) does not depend on x. The variant uses
+ * β11* = −5, β12* = 0: gate σ(−5x − 1) for expert 1, which is 4·ReLU(−12x) (active for x < 0), and
+ * σ(5x + 1) for expert 2, 4·ReLU(12x) (active for x > 0). The simpler change β12* = 0 alone would
+ * route each expert to where its ReLU is off (routed mean ≈ 0 outside 0 < x < 0.2), leaving the
+ * routed experts nearly unidentifiable.
  */
 import type { Rng } from '../../engine/index.js';
 import type { GaussianMoE, RoutedAtom } from './gaussian-moe.js';
@@ -19,7 +23,7 @@ const thm1: GaussianMoE = { d: 1, gate: 'softmax', sharedExpert: relu, routedExp
 /** The true models of App. G.1.2 (expert vectors: FFN [w, b?, a], linear [slope, intercept]) and the Thm 1 variant `thm1x`. */
 export const THM_TRUTHS: Record<'thm1' | 'thm1x' | 'thm2' | 'thm3' | 'thm4', GaussianMoE> = {
   thm1,
-  thm1x: { ...thm1, routed: [thm1.routed[0]!, { ...thm1.routed[1]!, beta1: [0] }] },
+  thm1x: { ...thm1, routed: [{ ...thm1.routed[0]!, beta1: [-5] }, { ...thm1.routed[1]!, beta1: [0] }] },
   thm2: { d: 1, gate: 'softmax', sharedExpert: linear, routedExpert: linear,
     shared: [{ weight: 1, expert: [2, 0], variance: 0.2 }],
     routed: [{ beta0: -0.5, beta1: [5], expert: [8, 2], variance: 0.4 }, { beta0: 0.5, beta1: [5], expert: [-6, 1], variance: 0.4 }] },

@@ -31,7 +31,7 @@ const LOSS_NAME: Record<ThmName, string> = { thm1: 'D1', thm1x: 'D1', thm2: 'D2'
 const REPORTED: Partial<Record<ThmName, number>> = { thm1: 0.451, thm2: 0.517, thm3: 0.46, thm4: 0.552 };
 const TITLES: Record<ThmName, string> = {
   thm1: 'Thm 1: softmax routing, ReLU-FFN experts (D1)',
-  thm1x: 'Thm 1 variant: input-dependent softmax gate (β12* = 0), ReLU-FFN experts (D1)',
+  thm1x: 'Thm 1 variant: input-dependent softmax gate (β11* = −5, β12* = 0), ReLU-FFN experts (D1)',
   thm2: 'Thm 2: softmax routing, linear experts (D2)',
   thm3: 'Thm 3: normalized sigmoid, sparse regime, ReLU-FFN experts (D3)',
   thm4: 'Thm 4: normalized sigmoid, dense regime, linear routed experts (D4)',
@@ -136,7 +136,7 @@ function makeThm(name: ThmName): Experiment {
   return {
     name,
     description: `arXiv 2505.10860 ${TITLES[name]}; global and local-root ${L} vs n${reported !== undefined ? ` (paper exponent ${reported})` : ' (variant, not in the paper)'}`,
-    paper: name === 'thm1x' ? 'arXiv 2505.10860 Thm 1 with β12* = 0 (variant)' : `arXiv 2505.10860 ${name.replace('thm', 'Thm ')} (App. G.1)`,
+    paper: name === 'thm1x' ? 'arXiv 2505.10860 Thm 1 with β11* = −5, β12* = 0 (variant)' : `arXiv 2505.10860 ${name.replace('thm', 'Thm ')} (App. G.1)`,
     ...(reported !== undefined ? { reported: [{ label: `${L} exponent a in O((log n / n)^a)`, value: reported, axis: 'logn/n' as const }] } : {}),
     cells({ quick }) {
       const { ns, reps } = quick ? THM_DESIGN.quick : THM_DESIGN.full;
@@ -175,7 +175,7 @@ function makeThm(name: ThmName): Experiment {
           ...convergenceNotes(results),
           `${L} is the infimum over the fit's symmetry group (softmax translation, ReLU scale${name === 'thm3' ? ', sigmoid scale (exact only when the fitted slopes are 0)' : ''}), computed by Nelder–Mead + coordinate search.`,
           'theory: the slope a pure n^-1/2 law has on the same axis and n grid (on log(log n / n) it is ≈ 0.58, not 0.5).',
-          ...(name === 'thm1' || name === 'thm2' ? ['As printed, β11* = β12* = 5, so the true softmax gate does not depend on x; thm1x runs Thm 1 with β12* = 0.'] : []),
+          ...(name === 'thm1' || name === 'thm2' ? ['As printed, β11* = β12* = 5, so the true softmax gate does not depend on x; thm1x runs Thm 1 with β11* = −5, β12* = 0.'] : []),
           ...(name === 'thm4' ? [`D4 is measured against the KL projections Ǧ2 for this gate box (population NLL by quadrature, multi-start; inf over the minima within 1e-5 nats), see thm4-limits.generated.ts.`] : []),
         ],
       };

@@ -3,14 +3,18 @@ import { Rng } from '../../engine/index.js';
 import {
   THM_TRUTHS, DEFAULT_SPACE, EXPERIMENTS, applyGauge, constrainedObjective, constraintsOf, findExperiment, fitFrom, gaugeInfimum,
   gaussianMoENll, initNearTruth, klProjection, lossD1, lossD2, meanNll, multiStartFit, packModel, randomStart, sampleGaussianMoE,
-  symmetriesOf, toFittedGauge, type GaussianMoE,
+  symmetriesOf, toFittedGauge, componentWeights, type GaussianMoE,
 } from '../../moe/stats/index.js';
 import { heuristicGauge } from '../../moe/stats/gauge.js';
 
 describe('2505.10860 setups', () => {
-  it('thm1x is Thm 1 with an input-dependent gate (β12* = 0); thm1..thm4 keep the printed values', () => {
-    expect(THM_TRUTHS.thm1x.routed[1]!.beta1).toEqual([0]);
-    expect(THM_TRUTHS.thm1x.routed[0]).toEqual(THM_TRUTHS.thm1.routed[0]);
+  it('thm1x is Thm 1 with an input-dependent gate (β11* = −5, β12* = 0) that routes each expert where its ReLU is on; thm1..thm4 keep the printed values', () => {
+    expect(THM_TRUTHS.thm1x.routed.map((a) => a.beta1[0])).toEqual([-5, 0]);
+    expect(THM_TRUTHS.thm1x.routed.map((a) => a.expert)).toEqual(THM_TRUTHS.thm1.routed.map((a) => a.expert));
+    // Expert 1 (4·ReLU(−12x)) gets most of the routed mass at x = −1, expert 2 (4·ReLU(12x)) at x = 1.
+    const w = (x: number) => componentWeights(THM_TRUTHS.thm1x, [x]);
+    expect(w(-1)[1]!).toBeGreaterThan(0.9 * 0.5);
+    expect(w(1)[2]!).toBeGreaterThan(0.9 * 0.5);
     expect(THM_TRUTHS.thm1.routed.map((a) => a.beta1[0])).toEqual([5, 5]);
     const init = initNearTruth(THM_TRUTHS.thm1, new Rng(5), 0.3);
     expect(init.shared).toHaveLength(2);
