@@ -35,6 +35,7 @@ export interface ParameterSpace {
   readonly expertBox: number;
   /** Lower bound of every variance ν, τ (keeps the likelihood bounded: no collapsing component). */
   readonly varianceFloor: number;
+  /** Upper bound of every variance ν, τ (must exceed varianceFloor). */
   readonly varianceCeil: number;
   /** |log ω_i − log ω_last| ≤ weightBox for the shared weights. */
   readonly weightBox: number;
@@ -61,14 +62,22 @@ export interface Constraints {
   readonly fixed: readonly number[];
   /** Box per coordinate (±Infinity where unbounded). */
   readonly lo: Float64Array;
+  /** Upper end of the box per coordinate (+Infinity where unbounded). */
   readonly hi: Float64Array;
   /** ReLU experts: indices of (w, b) and of the outer weight a, for the balanced-slice penalty. */
-  readonly relu: readonly { readonly inner: readonly number[]; readonly outer: number }[];
+  readonly relu: readonly {
+    /** Indices of the inner weights w and bias b. */
+    readonly inner: readonly number[];
+    /** Index of the outer weight a. */
+    readonly outer: number }[];
 }
 
 const BOX_RHO = 1e4, SLICE_RHO = 1e-2;
 
-/** The constraints of `like`'s layout in `space`. */
+/**
+ * The constraints of `like`'s layout in `space`.
+ * @throws ValueError when a bound of `space` is not a finite number > 0 or varianceCeil ≤ varianceFloor.
+ */
 export function constraintsOf(like: GaussianMoE, space: ParameterSpace = DEFAULT_SPACE): Constraints {
   checkSpace('constraintsOf', space);
   const L = layoutOf(like), d = like.d, k1 = like.shared.length, k2 = like.routed.length;
@@ -164,12 +173,17 @@ function packGauged(m: GaussianMoE): Float64Array {
 
 /** What every fit reports. */
 export interface FitReport {
+  /** The fitted model (in the fitted gauge, see `toFittedGauge`; shared weights normalised). */
   readonly model: GaussianMoE;
   /** Mean NLL per point at the fit (no penalties). */
   readonly nll: number;
+  /** Why L-BFGS stopped. */
   readonly reason: StopReason;
+  /** True when it stopped on 'gtol' or 'tol'. */
   readonly converged: boolean;
+  /** L-BFGS iterations. */
   readonly iterations: number;
+  /** Objective evaluations, line-search trials included. */
   readonly evaluations: number;
   /** max|∇| of the minimised objective (NLL + constraint penalties) at the fit. */
   readonly gradMax: number;
@@ -177,18 +191,30 @@ export interface FitReport {
   readonly boxViolation: number;
 }
 
+/** Parameter space and L-BFGS stopping rule of `fitFrom` (see `MinimizeOptions`). */
 export interface FitSettings {
+  /** The compact parameter space (default `DEFAULT_SPACE`). */
   readonly space?: ParameterSpace;
+  /** Iteration cap (default 5000). */
   readonly maxIter?: number;
+  /** Stop when max|∇| ≤ gtol (default 1e-6). */
   readonly gtol?: number;
+  /** Relative-change tolerance of the patient rule (default 1e-10). */
   readonly tol?: number;
+  /** Consecutive iterations the `tol` test must hold (default 20). */
   readonly patience?: number;
   /** Largest change of one coordinate in one step (default 2). */
   readonly maxStep?: number;
 }
 
-/** Sample NLL objective of `like`'s structure on the data (optionally weighted: a quadrature). */
-export type Data = { readonly x: Float64Array; readonly y: Float64Array; readonly w?: Float64Array };
+/** A data set for fitting: n points (x, y), optionally weighted (e.g. a quadrature, `populationQuadrature`). */
+export type Data = {
+  /** Inputs, row-major [n·d]. */
+  readonly x: Float64Array;
+  /** Responses, length n. */
+  readonly y: Float64Array;
+  /** Point weights ≥ 0, length n (default all 1); NLLs are then weighted means. */
+  readonly w?: Float64Array };
 
 function report(like: GaussianMoE, data: Data, c: Constraints, res: MinimizeResult): FitReport {
   const nllF = gaussianMoENll(like, data.x, data.y, data.w);
@@ -200,6 +226,7 @@ function report(like: GaussianMoE, data: Data, c: Constraints, res: MinimizeResu
 /**
  * Fits `start`'s structure to the data by constrained L-BFGS from `start` (moved into the fitted
  * gauge first). Deterministic. Use `fitFrom(report.model, …)` to continue a screened fit.
+ * @throws ValueError for an invalid space or stopping option, mis-sized data, or a non-finite start.
  */
 export function fitFrom(start: GaussianMoE, data: Data, settings: FitSettings = {}): FitReport {
   const { space = DEFAULT_SPACE, maxIter = 5000, gtol = 1e-6, tol = 1e-10, patience = 20, maxStep = 2 } = settings;
@@ -240,6 +267,7 @@ export function randomStart(like: GaussianMoE, data: Data, rng: Rng, space: Para
   };
 }
 
+/** `multiStartFit` settings: the per-fit `FitSettings` plus the multi-start design. */
 export interface MultiStartSettings extends FitSettings {
   /** Truth-agnostic random starts (default 10). */
   readonly starts?: number;
@@ -253,15 +281,28 @@ export interface MultiStartSettings extends FitSettings {
    * is not a candidate for the best likelihood, and polishing it would cost a full fit.
    */
   readonly margin?: number;
-  /** Seed of the random starts (and of the screening subsample). */
+  /** Seed of the random starts (and of the screening subsample; default 0). */
   readonly seed?: number;
   /** Random starts are screened on a seeded subsample of at most this many points (default 1000). */
   readonly screenPoints?: number;
 }
 
 /** One start's outcome (plain JSON). */
-export interface StartSummary { readonly kind: 'near-truth' | 'random'; readonly nll: number; readonly reason: StopReason; readonly iterations: number; readonly gradMax: number; readonly polished: boolean }
+export interface StartSummary {
+  /** The near-truth start (the local root) or a truth-agnostic random start. */
+  readonly kind: 'near-truth' | 'random';
+  /** Mean NLL per point (nats) on the full data at the start's final point (screened or polished). */
+  readonly nll: number;
+  /** Stop reason of the start's last fit (the screening run's for an unpolished start, often 'maxIter'). */
+  readonly reason: StopReason;
+  /** L-BFGS iterations, screening and polishing together. */
+  readonly iterations: number;
+  /** max|∇| of the minimised objective at the end of the start's last fit (the subsample objective for an unpolished start). */
+  readonly gradMax: number;
+  /** Whether the start was fitted to convergence on the full data (always true for the near-truth start). */
+  readonly polished: boolean }
 
+/** What `multiStartFit` returns. */
 export interface MultiStartResult {
   /** The local root's NLL on the screening subsample (what screened starts were compared with). */
   readonly localOnSubsample: number;
@@ -271,6 +312,7 @@ export interface MultiStartResult {
   readonly global: FitReport;
   /** True when the global winner is a random start whose NLL is lower than the local root's by > 1e-8 per point. */
   readonly globalIsRandom: boolean;
+  /** Every start: the near-truth start first, then the random starts in seed order. */
   readonly starts: readonly StartSummary[];
 }
 
@@ -293,6 +335,8 @@ export function subsample(data: Data, m: number, rng: Rng): Data {
  * starts (`randomStart`), each screened for `screenIter` iterations; the `polish` best of those within
  * `margin` of the local root are continued to convergence. Screening runs on a seeded subsample (`screenPoints`) — it only ranks basins;
  * every reported fit is converged on the full data. Deterministic given `seed`.
+ * @throws ValueError when margin is not finite ≥ 0, starts or polish is not an integer ≥ 0, screenIter or
+ * screenPoints is not an integer ≥ 1, or for the reasons of `fitFrom`.
  */
 export function multiStartFit(nearTruth: GaussianMoE, data: Data, settings: MultiStartSettings = {}): MultiStartResult {
   const { starts = 10, screenIter = 200, polish = 2, seed = 0, screenPoints = 1000, margin = 0.05, ...fit } = settings;

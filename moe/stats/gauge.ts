@@ -21,8 +21,11 @@ import { nelderMead } from './optimize.js';
 
 /** Which symmetries of a fitted model the infimum runs over. */
 export interface GaugeGroup {
+  /** Translate every routed softmax gate by one (c0, c1) (1 + d gauge coordinates). */
   readonly softmaxTranslation: boolean;
+  /** Rescale each ReLU expert (w, b, a) → (w/c, b/c, a·c), one log c per ReLU atom. */
   readonly reluScale: boolean;
+  /** Scale every routed σ(β0_j) by one c (normalized sigmoid; exact only when all gate slopes are 0). */
   readonly sigmoidScale: boolean;
 }
 
@@ -49,7 +52,10 @@ function layout(m: GaussianMoE, g: GaugeGroup): Layout {
 const sigma = (t: number) => 1 / (1 + Math.exp(-t));
 const scaleRelu = (e: readonly number[], logc: number) => { const c = Math.exp(logc), last = e.length - 1; return e.map((v, k) => (k === last ? v * c : v / c)); };
 
-/** g·m for a gauge vector (layout: [c0, c1…] | log c per ReLU atom | log c of the sigmoid scale). Null if outside the group's domain. */
+/**
+ * g·m for a gauge vector (layout: [c0, c1…] | log c per ReLU atom | log c of the sigmoid scale). Null if outside the group's domain.
+ * @throws ValueError when `g` has the wrong length for `m` and `group`.
+ */
 export function applyGauge(m: GaussianMoE, group: GaugeGroup, g: ArrayLike<number>): GaussianMoE | null {
   const L = layout(m, group);
   if (g.length !== L.size) throw new ValueError('applyGauge', `gauge vector must have ${L.size} entries for this model; got ${g.length}`);
@@ -113,21 +119,24 @@ export function heuristicGauge(fit: GaussianMoE, truth: GaussianMoE, group: Gaug
   return g;
 }
 
+/** What `gaugeInfimum` returns. */
 export interface GaugeInfimum {
   /** inf over the group of loss(g·fit) (the best value found). */
   readonly value: number;
   /** The fit in the minimising gauge (same density as `fit`). */
   readonly model: GaussianMoE;
+  /** The minimising gauge vector (layout of `applyGauge`; empty when the group is trivial). */
   readonly gauge: Float64Array;
   /** loss(fit) as given, and at the heuristic alignment: the infimum is never above either. */
   readonly atIdentity: number;
+  /** loss at the heuristic alignment (`heuristicGauge`; Infinity if outside the group's domain). */
   readonly atHeuristic: number;
 }
 
 /**
  * inf_{g ∈ group} loss(g·fit) for a Voronoi loss `loss` against `truth` (see the module comment).
- * Deterministic given `seed`. `starts` seeded perturbations of the heuristic start are tried besides
- * the identity and the heuristic itself.
+ * Deterministic given `seed` (default 0). `starts` (default 4) seeded perturbations of the heuristic
+ * start are tried besides the identity and the heuristic itself.
  */
 export function gaugeInfimum(fit: GaussianMoE, truth: GaussianMoE, loss: (m: GaussianMoE) => number, group: GaugeGroup = symmetriesOf(fit), opts: { seed?: number; starts?: number } = {}): GaugeInfimum {
   const { seed = 0, starts = 4 } = opts;

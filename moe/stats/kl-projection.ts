@@ -19,20 +19,29 @@ import { type Data, type FitReport, DEFAULT_SPACE, type ParameterSpace, fitFrom,
 import { type GaussianMoE, packModel, populationQuadrature } from './gaussian-moe.js';
 import { initNearTruth } from './paper-2505-setup.js';
 
+/** One local minimum of the population NLL found by `klProjection`. */
 export interface KLMinimum {
+  /** The minimising model (fitted gauge). */
   readonly model: GaussianMoE;
   /** Population NLL E[−log f(Y|X)] at the minimum (quadrature). */
   readonly nll: number;
   /** KL(truth ‖ model) = nll − the truth's population NLL. */
   readonly kl: number;
+  /** Why the L-BFGS run stopped. */
   readonly reason: FitReport['reason'];
+  /** max|∇| of the penalised objective at the minimum. */
   readonly gradMax: number;
+  /** L-BFGS iterations. */
   readonly iterations: number;
 }
 
+/** Options of `klProjection`. */
 export interface KLProjectionOptions {
+  /** The compact parameter space the projection is taken over (default `DEFAULT_SPACE`). */
   readonly space?: ParameterSpace;
+  /** Midpoint-rule nodes in x over [−3, 3] (default 300). */
   readonly xNodes?: number;
+  /** Gauss–Hermite nodes in y per true component (default 16). */
   readonly yNodes?: number;
   /** Near-truth starts: for each assignment of fitted routed atoms to true atoms, these seeds (noise 0.1). */
   readonly seeds?: readonly number[];
@@ -42,10 +51,17 @@ export interface KLProjectionOptions {
   readonly tolerance?: number;
   /** End points with KL below −artefact are quadrature artefacts (default 1e-5; the rule's own error is far smaller). */
   readonly artefact?: number;
+  /** L-BFGS iteration cap per start (default 20000; gtol 1e-9, tol 1e-15, patience 50). */
   readonly maxIter?: number;
 }
 
-/** All distinct minima found (sorted by KL) and the set of limits (within `tolerance` of the best). */
+/**
+ * All distinct minima found (sorted by KL) and the set of limits (within `tolerance` of the best).
+ * `fitted` gives the over-specified structure as in `initNearTruth`: `shared` is the true shared atom
+ * each fitted shared atom starts at, and each entry of `routed` one assignment of fitted routed atoms
+ * to true routed atoms (every assignment is started with every seed).
+ * @throws ValueError when truth.d ≠ 1, or every start ended below the truth's population NLL (only artefacts).
+ */
 export function klProjection(truth: GaussianMoE, fitted: { shared: readonly number[]; routed: readonly number[][] }, opts: KLProjectionOptions = {}) {
   const { space = DEFAULT_SPACE, xNodes = 300, yNodes = 16, seeds = [1, 2], randomStarts = 6, tolerance = 1e-5, artefact = 1e-5, maxIter = 20000 } = opts;
   if (truth.d !== 1) throw new ValueError('klProjection', `only d = 1 is supported (quadrature); got d = ${truth.d}`);
@@ -69,5 +85,13 @@ export function klProjection(truth: GaussianMoE, fitted: { shared: readonly numb
   if (minima.length === 0) throw new ValueError('klProjection', `every start ended below the truth's population NLL (quadrature artefacts: ${artefacts.length}); use more quadrature nodes`);
   minima.sort((a, b) => a.kl - b.kl);
   const best = minima[0]!;
-  return { truthNll, minima, artefacts, limits: minima.filter((m) => m.nll <= best.nll + tolerance) };
+  return {
+    /** The truth's population NLL E[−log f_{G*}(Y|X)] on the quadrature (nats). */
+    truthNll,
+    /** Distinct minima with KL ≥ −artefact, sorted by KL (ascending). */
+    minima,
+    /** End points with KL < −artefact (quadrature artefacts), excluded from `minima`. */
+    artefacts,
+    /** The minima within `tolerance` nats of the best: the set of limits Ǧ2 that D4 is measured against. */
+    limits: minima.filter((m) => m.nll <= best.nll + tolerance) };
 }
