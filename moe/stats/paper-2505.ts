@@ -26,6 +26,7 @@ import { lossD1, lossD2, lossD3, lossD4 } from './voronoi.js';
 
 export { THM_TRUTHS, initNearTruth } from './paper-2505-setup.js';
 
+/** Experiment names of the arXiv 2505.10860 sweeps: 'thm1'…'thm4' (App. G.1) and the Thm 1 variant 'thm1x'. */
 export type ThmName = keyof typeof THM_TRUTHS;
 const LOSS_NAME: Record<ThmName, string> = { thm1: 'D1', thm1x: 'D1', thm2: 'D2', thm3: 'D3', thm4: 'D4' };
 const REPORTED: Partial<Record<ThmName, number>> = { thm1: 0.451, thm2: 0.517, thm3: 0.46, thm4: 0.552 };
@@ -39,13 +40,28 @@ const TITLES: Record<ThmName, string> = {
 
 /** Sweep design: full ≥ 20 reps over 8 n in [1e2, 3e4]; quick 5 reps over 4 n in [1e2, 3e3]. */
 export const THM_DESIGN = {
-  full: { ns: logSpaced(100, 30000, 8), reps: 20 },
-  quick: { ns: logSpaced(100, 3000, 4), reps: 5 },
+  /** The full sweep. */
+  full: {
+    /** Sample sizes: 8 log-spaced in [100, 30000]. */
+    ns: logSpaced(100, 30000, 8),
+    /** Repetitions (independent data draws) per n. */
+    reps: 20 },
+  /** The `--quick` sweep. */
+  quick: {
+    /** Sample sizes: 4 log-spaced in [100, 3000]. */
+    ns: logSpaced(100, 3000, 4),
+    /** Repetitions per n. */
+    reps: 5 },
+  /** Truth-agnostic random starts per fit, besides the near-truth start (`multiStartFit`). */
   starts: 10,
+  /** The compact parameter space of every fit. */
   space: DEFAULT_SPACE,
 } as const;
 
-/** The D4 reference limits Ǧ2 for a gate box (from the generated file; throws if that box was not computed). */
+/**
+ * The D4 reference limits Ǧ2 for a gate box (from the generated file `thm4-limits.generated.ts`).
+ * @throws Error when no KL projection is stored for that gate box (run `npx tsx scripts/thm4-limits.ts <gateBox>`).
+ */
 export function thm4Limits(gateBox: number): GaussianMoE[] {
   const entry = THM4_LIMITS[String(gateBox)];
   if (!entry) throw new Error(`thm4: no KL projection stored for gate box ${gateBox}; run 'npx tsx scripts/thm4-limits.ts ${gateBox}'`);
@@ -64,7 +80,12 @@ export function rawLoss(name: ThmName, fit: GaussianMoE, space: ParameterSpace =
 }
 
 /** The loss as an infimum over the fit's symmetry group (Thm 3 adds the approximate sigmoid scale). */
-export function measure(name: ThmName, fit: GaussianMoE, space: ParameterSpace = DEFAULT_SPACE, seed = 0): { value: number; atHeuristic: number } {
+export function measure(name: ThmName, fit: GaussianMoE, space: ParameterSpace = DEFAULT_SPACE, seed = 0): {
+  /** The gauge infimum of the loss (`gaugeInfimum`). */
+  value: number;
+  /** The loss at the heuristic alignment (`heuristicGauge`), an upper bound of `value`. */
+  atHeuristic: number;
+} {
   const truth = THM_TRUTHS[name];
   const inf = gaugeInfimum(fit, truth, (m) => rawLoss(name, m, space), symmetriesOf(fit, { sigmoidScale: name === 'thm3' }), { seed });
   return { value: inf.value, atHeuristic: inf.atHeuristic };
