@@ -20,7 +20,9 @@ const RANGE = [-2, 2] as const;
 const NOISE = 0.1;
 const INIT_NOISE = 0.2;
 
+/** True model of the FFN runs: softmax gate, 2 GELU experts h = e2·GELU(e1·x) (the second atom's gate pinned). */
 export const FFN_TRUTH: RegressionMoE = { gate: 'softmax', expert: 'gelu', atoms: [{ b1: 2, b0: 0.5, e1: 2, e2: 1 }, { b1: 0, b0: 0, e1: -2, e2: 1.5 }] };
+/** True model of the linear run: softmax gate, 2 linear experts e1·x + e2 (the second atom's gate pinned). */
 export const LINEAR_TRUTH: RegressionMoE = { gate: 'softmax', expert: 'linear', atoms: [{ b1: 2, b0: 0.5, e1: 2, e2: -1 }, { b1: 0, b0: 0, e1: -1.5, e2: 1 }] };
 
 const CONFIGS = {
@@ -81,6 +83,7 @@ export function cellErrors(fit: RegressionMoE, truth: RegressionMoE, range: read
 
 const asRegAtoms = (m: RegressionMoE) => m.atoms.map((a) => ({ beta0: a.b0, beta1: [a.b1], expert: [a.e1, a.e2] }));
 
+/** Experiment `ffn-exact-vs-over`: per-atom error rates of exact- vs over-specified softmax MoE regression (arXiv 2503.03213). */
 export const ffnExactVsOver: Experiment = {
   name: 'ffn-exact-vs-over',
   description: 'Exact- vs over-specified softmax MoE (LSE): per-atom error rates (claim: n^-1/2 exact, n^-1/4 over for GELU FFN; linear experts much slower)',

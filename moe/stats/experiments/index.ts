@@ -7,4 +7,5 @@ import { routerBehaviour } from './router-behaviour.js';
 import { biasBalancing } from './bias-balancing.js';
 import { temperatureGating, hierarchicalGating } from './paper-2503.js';
 
+/** The experiments besides the arXiv 2505.10860 Thm 1–4 sweeps, in `EXPERIMENTS` order. */
 export const EXTRA_EXPERIMENTS: Experiment[] = [ffnExactVsOver, sigmoidVsSoftmax, topkOverfit, routerBehaviour, biasBalancing, temperatureGating, hierarchicalGating];

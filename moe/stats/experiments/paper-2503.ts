@@ -65,6 +65,7 @@ export function voronoiLoss2503(fit: RegressionMoE, truth: RegressionMoE): numbe
     s + regressionVoronoiLoss(fa.filter((_, i) => cell.includes(fg[i]!)), ta.filter((_, i) => tg[i] === j)), 0);
 }
 
+/** Which rate law a loss series follows, decided by `VERDICT_RULE`. */
 export type Verdict = 'polynomial' | 'slower than polynomial' | 'cannot decide';
 
 /** Both rate fits of one series and the verdict (see `VERDICT_RULE`). */
@@ -77,6 +78,7 @@ export interface LawComparison {
   readonly why: string;
 }
 
+/** The verdict rule in words (printed with every summary of the arXiv 2503.03213 experiments). */
 export const VERDICT_RULE = 'verdict rule: regress the mean of log loss at each n (geometric mean over reps: a few far-off local fits at small n do not dominate) '
   + 'on log n (power law, slope −p) and on log(1/log n) (loss ∝ (log n)^−a, slope +a), both with 2 parameters; bootstrap (reps resampled within each n, 1000×, seeded) '
   + 'the 95% interval of ΔR² = R²(power) − R²(1/log n). With the power-law slope CI below 0 (decay resolved) and the better R² ≥ 0.9: "polynomial" if ΔR² > 0 in the whole interval '

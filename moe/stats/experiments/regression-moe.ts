@@ -15,7 +15,9 @@ import {
 import { erfScalar, stableSigmoid } from '../../../engine/ops/arithmetic.js';
 import { lbfgs, tapeObjective, flattenTree, unflattenTree, type MinimizeResult } from '../optimize.js';
 
+/** Gate of a `RegressionMoE` (see the module comment for each). */
 export type RegGate = 'softmax' | 'sigmoid' | 'topk' | 'temperature' | 'hierarchical';
+/** Expert of a `RegressionMoE`: 'gelu' h = e2·GELU(e1·x) or 'linear' e1·x + e2. */
 export type RegExpert = 'gelu' | 'linear';
 
 /** One atom: gate slope b1 and bias b0, expert parameters (e1, e2). */
@@ -24,6 +26,7 @@ export interface RegAtom { readonly b1: number; readonly b0: number; readonly e1
 /** A first-level (group) gate of the hierarchical softmax: z_a = b1·x + b0. */
 export interface RegGroupGate { readonly b1: number; readonly b0: number }
 
+/** A one-dimensional regression MoE (the model of the module comment). */
 export interface RegressionMoE {
   readonly gate: RegGate;
   readonly expert: RegExpert;
@@ -185,6 +188,7 @@ export interface RegParams { readonly b1: Tensor; readonly b0: Tensor; readonly 
 
 const vec = (v: number[]): Tensor => (v.length ? tensor(v) : zeros([0]));
 
+/** The fitted parameters of `m` as tensors (`RegParams` layout; pinned gates left out). */
 export function toParams(m: RegressionMoE): RegParams {
   const free = m.atoms.filter((_, i) => !isPinned(m, i));
   const base = { b1: vec(free.map((a) => a.b1)), b0: vec(free.map((a) => a.b0)), e1: vec(m.atoms.map((a) => a.e1)), e2: vec(m.atoms.map((a) => a.e2)) };
@@ -193,6 +197,7 @@ export function toParams(m: RegressionMoE): RegParams {
   return base;
 }
 
+/** Inverse of `toParams`: the model with `like`'s structure and the parameters `p` (pinned gates at (0, 0)). */
 export function fromParams(like: RegressionMoE, p: RegParams): RegressionMoE {
   let f = 0;
   const atoms = like.atoms.map((_, i) => {

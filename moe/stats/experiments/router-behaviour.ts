@@ -29,6 +29,7 @@ const VARIANTS = {
 type Variant = keyof typeof VARIANTS;
 const K = 2, E = 16, D = 8, CHECKPOINTS = 20;
 
+/** MoELayer config of one router variant: 16 ReLU experts, top-2, d = 8, the variant's gate and shared-expert count. */
 export function variantConfig(v: Variant): MoELayerConfig {
   const s = VARIANTS[v];
   return { dModel: D, dHidden: 16, numExperts: E, topK: K, expert: 'relu', numShared: s.shared, gate: makeGate({ kind: s.gate, numExperts: E, topK: K }) };
@@ -46,6 +47,7 @@ export function routerCurves(checkpoints: readonly { step: number; indices: Int3
   };
 }
 
+/** Experiment `router-behaviour`: router saturation, change rate and Jain index while training a toy sparse MoE (arXiv 2505.10860 §3.3, App. H). */
 export const routerBehaviour: Experiment = {
   name: 'router-behaviour',
   description: 'Router saturation, change rate and Jain index while training a toy sparse MoE: softmax vs normalized sigmoid, with/without shared experts',

@@ -53,6 +53,7 @@ export function expertLoss(fit: RegressionMoE, truth: RegressionMoE, range: read
 
 const FITS: readonly RegGate[] = ['softmax', 'sigmoid'];
 
+/** Experiment `sigmoid-vs-softmax`: sigmoid vs softmax gating under either ground truth, losses vs n (arXiv 2405.13997). */
 export const sigmoidVsSoftmax: Experiment = {
   name: 'sigmoid-vs-softmax',
   description: 'Sigmoid vs softmax gating (LSE, same data, k = k*+1) under a softmax and a sigmoid ground truth: expert-parameter loss and ‖f̂−f*‖ vs n',

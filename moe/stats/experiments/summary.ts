@@ -5,6 +5,7 @@
 import type { CellResult, ExperimentSummary, PlotSpec, RateAxis, RateFit, SummaryRow } from '../experiment.js';
 import { fitRates, summaryRows } from '../rates.js';
 
+/** A series to tabulate and fit: its metric name, axis, and the theory's and the paper's numbers when known. */
 export interface SeriesSpec { readonly series: string; readonly axis?: RateAxis; readonly expected?: number; readonly reported?: number }
 
 /**

@@ -21,6 +21,7 @@ const RANGE = [-2, 2] as const;
 const NOISE = 0.1;
 const INIT_NOISE = 0.1;
 
+/** True model: top-2 softmax gate, 3 linear experts (the last atom's gate pinned). */
 export const TOPK_TRUTH: RegressionMoE = {
   gate: 'topk', expert: 'linear', topK: 2,
   atoms: [{ b1: 3, b0: 0.5, e1: 2, e2: 1 }, { b1: -3, b0: 0.5, e1: -1, e2: 2 }, { b1: 0, b0: 0, e1: 1, e2: -1 }],
@@ -47,6 +48,7 @@ export function splitKeptFraction(results: readonly CellResult[]): Map<string, n
   return new Map([...acc].map(([k, [kept, all]]) => [k, kept / all]));
 }
 
+/** Experiment `topk-overfit`: top-K̄ fits with K̄ = 2 vs 3 against a split true expert (arXiv 2505.10860 App. F Prop. 6, arXiv 2309.13850). */
 export const topkOverfit: Experiment = {
   name: 'topk-overfit',
   description: 'Top-K over-fitting (claim: K̄ below the split cells\' total size plateaus, enough K̄ converges): K̄ = 2 vs 3 with a split true expert, ‖f̂−f*‖ vs n',

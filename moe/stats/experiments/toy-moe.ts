@@ -10,6 +10,7 @@ import { updateBias } from '../../balancing.js';
 /** Piecewise-linear task: region r(x) = nearest centroid, y = A_r x + c_r. */
 export interface PiecewiseTask { readonly dim: number; readonly centroids: Float64Array; readonly maps: Float64Array; readonly offsets: Float64Array; readonly regions: number }
 
+/** A seeded random piecewise-linear task: centroids ~ N(0, 4), maps A_r ~ N(0, 1/dim), offsets c_r ~ N(0, 1). */
 export function makeTask(rng: Rng, dim = 8, regions = 8): PiecewiseTask {
   const centroids = new Float64Array(regions * dim), maps = new Float64Array(regions * dim * dim), offsets = new Float64Array(regions * dim);
   for (let i = 0; i < centroids.length; i++) centroids[i] = 2 * rng.normal();
@@ -45,6 +46,7 @@ export function sampleTask(task: PiecewiseTask, T: number, rng: Rng, weights?: r
   return { x: fromData(x, [T, D]), y: fromData(y, [T, D]), region };
 }
 
+/** Training settings of `trainToy` (Adam on freshly sampled mini-batches). */
 export interface TrainOptions {
   readonly steps: number;
   readonly batch: number;
@@ -58,6 +60,7 @@ export interface TrainOptions {
   readonly checkpoints: number;
 }
 
+/** Routing and loss on the probe set at one training step. */
 export interface Checkpoint {
   readonly step: number;
   /** Probe routing [P·K] (expert ids per probe sample). */
