@@ -21,7 +21,7 @@ import { initNearTruth } from './paper-2505-setup.js';
 
 /** One local minimum of the population NLL found by `klProjection`. */
 export interface KLMinimum {
-  /** The minimising model (fitted gauge). */
+  /** The minimising model (as returned by `fitFrom`). */
   readonly model: GaussianMoE;
   /** Population NLL E[−log f(Y|X)] at the minimum (quadrature). */
   readonly nll: number;

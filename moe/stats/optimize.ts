@@ -38,7 +38,7 @@ export type StopReason = 'gtol' | 'tol' | 'maxIter' | 'lineSearch';
 
 /** What `lbfgs` and `adamMinimize` return. */
 export interface MinimizeResult {
-  /** The parameter vector at the stop (the best point reached). */
+  /** The parameter vector at the stop. */
   readonly theta: Float64Array;
   /** f(theta). */
   readonly value: number;
