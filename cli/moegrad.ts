@@ -29,9 +29,10 @@ commands:
       --reps k                 keep only the first k repetitions of every n (smoke runs)
       --n-max N                keep only the cells with n ≤ N (smoke runs)
       --resume                 skip cells already finished in the output folder (journal or shard files)
-  merge <dir|files...> [--out dir] [--allow-partial]
+  merge <dir|files...> [--out dir] [--allow-partial] [--remeasure]
                                merge shard outputs (*.cells.json, *.journal.jsonl) and summarise them;
-                               exits 2 when cells are missing unless --allow-partial
+                               exits 2 when cells are missing unless --allow-partial;
+                               --remeasure recomputes the losses from the fitted models the cells stored
 `;
 
 class UsageError extends Error {}
@@ -170,7 +171,7 @@ async function finishedCells(out: string, name: string): Promise<Map<string, Cel
 }
 
 async function merge(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'allow-partial': { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'allow-partial': { type: 'boolean' }, remeasure: { type: 'boolean' } } });
   if (positionals.length === 0) fail('merge needs a folder or *.cells.json / *.journal.jsonl files');
   const files: string[] = [];
   for (const p of positionals) {
@@ -207,6 +208,10 @@ async function merge(args: string[]): Promise<void> {
     const msg = `${missing.length} of ${ids.length} cells missing (e.g. ${missing.slice(0, 3).join(', ')})`;
     if (!values['allow-partial']) fail(`${msg}; re-run the missing shards (or --resume), or pass --allow-partial to summarise what is there`);
     console.error(`warning: ${msg}; summarising what is there (--allow-partial)`);
+  }
+  if (values.remeasure) {
+    if (!exp.remeasure) fail(`experiment '${exp.name}' cannot re-measure stored cells`);
+    for (const [id, r] of byId) byId.set(id, exp.remeasure(r));
   }
   const order = new Map(ids.map((id, k) => [id, k]));
   const results = [...byId.values()].sort((a, b) => (order.get(a.id) ?? 1e9) - (order.get(b.id) ?? 1e9));

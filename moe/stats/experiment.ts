@@ -143,6 +143,8 @@ export interface Experiment {
   cells(opts: { readonly quick: boolean }): Cell[];
   /** Runs one cell (inside a worker thread). Deterministic given the cell. */
   runCell(cell: Cell): CellResult;
+  /** Recomputes a finished cell's metrics from what it stored (e.g. fitted models) after the measurement changed; `merge --remeasure`. */
+  remeasure?(result: CellResult): CellResult;
   /** Rough CPU milliseconds one cell will take on this machine (for the estimate printed before a sweep). */
   estimateCellMs?(cell: Cell): number;
   /** Aggregates results (possibly merged from shards, in any order) into rows, fits and a plot spec. */

@@ -10,10 +10,14 @@
  * - normalized sigmoid with all gate slopes zero (Thm 3's sparse regime): σ(β0_j)/Σσ(β0_l) is
  *   invariant to scaling every σ(β0_j) by one c (only approximately a symmetry when the fitted
  *   slopes are not exactly 0; used only where the caller asks for it).
- * The Voronoi cells move with the gauge, so the loss is piecewise smooth in it: the infimum is found
- * by Nelder–Mead from several starts (identity, a heuristic alignment, seeded perturbations),
- * followed by coordinate-wise grid + golden-section polishing, and is never above the loss at the
- * identity or at the heuristic start.
+ * The β0 part of the translation and the sigmoid scale multiply every routed mass by one factor, and
+ * the losses are not invariant to that (shrinking all masses shrinks every mass-weighted term), so
+ * those two are not optimised: they are fixed by matching the total routed mass Σ e^{β0} (Σ σ(β0)) to
+ * the truth's — softmax identifies only relative masses. The infimum runs over the slope translation
+ * c1 and the ReLU scales. The Voronoi cells move with the gauge, so the loss is piecewise smooth in
+ * it: the infimum is found by Nelder–Mead from several starts (the mass-normalised identity, a
+ * heuristic alignment, seeded perturbations), followed by coordinate-wise grid + golden-section
+ * polishing, and is never above the loss at the heuristic start.
  */
 import { Rng, ValueError } from '../../engine/index.js';
 import type { GaussianMoE } from './gaussian-moe.js';
@@ -141,13 +145,21 @@ export interface GaugeInfimum {
 export function gaugeInfimum(fit: GaussianMoE, truth: GaussianMoE, loss: (m: GaussianMoE) => number, group: GaugeGroup = symmetriesOf(fit), opts: { seed?: number; starts?: number } = {}): GaugeInfimum {
   const { seed = 0, starts = 4 } = opts;
   const L = layout(fit, group);
-  const f = (g: ArrayLike<number>) => { const m = applyGauge(fit, group, g); if (!m) return Infinity; const v = loss(m); return Number.isNaN(v) ? Infinity : v; };
-  const identity = new Float64Array(L.size), heuristic = heuristicGauge(fit, truth, group);
-  const atIdentity = loss(fit), atHeuristic = f(heuristic);
-  if (L.size === 0) return { value: atIdentity, model: fit, gauge: identity, atIdentity, atHeuristic: atIdentity };
+  // The β0 part of the softmax translation (and the sigmoid scale) multiplies every routed mass by one
+  // factor; D1–D4 are not invariant to that (shrinking all masses shrinks the mass-weighted terms), so
+  // those coordinates are fixed by matching the total routed mass to the truth's (softmax identifies
+  // only relative masses), and the infimum runs over the rest: the slope translation c1 and the ReLU scales.
+  const heuristic = heuristicGauge(fit, truth, group);
+  const normalizedBy = [L.trans, L.sigmoid].filter((i) => i >= 0);
+  const free = Array.from({ length: L.size }, (_, i) => i).filter((i) => !normalizedBy.includes(i));
+  const full = (z: ArrayLike<number>) => { const g = Float64Array.from(heuristic); free.forEach((i, k) => { g[i] = z[k]!; }); return g; };
+  const f = (z: ArrayLike<number>) => { const m = applyGauge(fit, group, full(z)); if (!m) return Infinity; const v = loss(m); return Number.isNaN(v) ? Infinity : v; };
+  const atIdentity = loss(fit);
+  const zHeuristic = Float64Array.from(free.map((i) => heuristic[i]!)), atHeuristic = f(zHeuristic);
+  if (free.length === 0) return { value: atHeuristic, model: applyGauge(fit, group, heuristic) ?? fit, gauge: heuristic, atIdentity, atHeuristic };
   const rng = new Rng(seed);
-  const candidates = [identity, heuristic, ...Array.from({ length: starts }, () => heuristic.map((v) => v + rng.normal()))];
-  let best: { x: Float64Array; value: number } = { x: identity, value: atIdentity };
+  const candidates = [new Float64Array(free.length), zHeuristic, ...Array.from({ length: starts }, () => zHeuristic.map((v) => v + rng.normal()))];
+  let best: { x: Float64Array; value: number } = { x: zHeuristic, value: atHeuristic };
   for (const c of candidates) {
     const r = nelderMead(f, c, { step: 0.5, maxEval: 3000, restarts: 3 });
     if (r.value < best.value) best = { x: r.x, value: r.value };
@@ -155,7 +167,7 @@ export function gaugeInfimum(fit: GaussianMoE, truth: GaussianMoE, loss: (m: Gau
   // Coordinate polish: a grid over ±2 around the best point, then golden section around the best cell.
   for (let round = 0; round < 2; round++) {
     let improved = false;
-    for (let k = 0; k < L.size; k++) {
+    for (let k = 0; k < free.length; k++) {
       const x = Float64Array.from(best.x), at = (v: number) => { x[k] = v; return f(x); };
       const c0 = best.x[k]!, h = 0.1;
       let bv = best.value, bx = c0;
@@ -166,6 +178,6 @@ export function gaugeInfimum(fit: GaussianMoE, truth: GaussianMoE, loss: (m: Gau
     }
     if (!improved) break;
   }
-  if (atHeuristic < best.value) best = { x: Float64Array.from(heuristic), value: atHeuristic };
-  return { value: best.value, model: applyGauge(fit, group, best.x)!, gauge: best.x, atIdentity, atHeuristic };
+  const gauge = full(best.x);
+  return { value: best.value, model: applyGauge(fit, group, gauge)!, gauge, atIdentity, atHeuristic };
 }

@@ -8,7 +8,7 @@ export { expertParamCount, expertMean, layoutOf, packModel, unpackModel, compone
 export type { ExpertFamily, ExpertShape, RoutedGateKind, SharedAtom, RoutedAtom, GaussianMoE } from './gaussian-moe.js';
 export { voronoiCells, voronoiLoss, perAtomErrors, rOrder, lossD1, lossD2, lossD3, lossD4, regressionVoronoiLoss } from './voronoi.js';
 export type { Atom, VoronoiLossOptions, RegressionAtom } from './voronoi.js';
-export { THM_TRUTHS, initNearTruth, THM_DESIGN, thm4Limits, rawLoss, measure, runThmCell, convergenceNotes, PAPER_2505_EXPERIMENTS } from './paper-2505.js';
+export { THM_TRUTHS, initNearTruth, THM_DESIGN, thm4Limits, rawLoss, measure, runThmCell, remeasureThmCell, convergenceNotes, PAPER_2505_EXPERIMENTS } from './paper-2505.js';
 export type { ThmName } from './paper-2505.js';
 export { DEFAULT_SPACE, describeSpace, constraintsOf, constrainedObjective, boxViolation, toFittedGauge, fitFrom, meanNll, randomStart, subsample, multiStartFit } from './estimate.js';
 export type { ParameterSpace, Constraints, FitReport, FitSettings, Data, MultiStartSettings, MultiStartResult, StartSummary } from './estimate.js';

@@ -14,7 +14,7 @@
  *   bootstrap intervals, median and mean-of-log slopes, and the slope a pure n^(−1/2) law has on the
  *   same axis and grid (the honest theory line: ≈ 0.58, not 0.5, on log(log n / n)).
  */
-import { Rng } from '../../engine/index.js';
+import { Rng, ValueError } from '../../engine/index.js';
 import type { Cell, CellResult, Experiment, ExperimentSummary, Json } from './experiment.js';
 import { DEFAULT_SPACE, type FitReport, type ParameterSpace, describeSpace, meanNll, multiStartFit } from './estimate.js';
 import { gaugeInfimum, symmetriesOf } from './gauge.js';
@@ -93,27 +93,46 @@ export function measure(name: ThmName, fit: GaussianMoE, space: ParameterSpace =
 
 const fitInfo = (r: FitReport): Json => ({ nll: r.nll, reason: r.reason, iterations: r.iterations, evaluations: r.evaluations, gradMax: r.gradMax, boxViolation: r.boxViolation });
 
+/** The cell metrics from the fitted models: losses of the global fit and the local root, and whether the global fit is another (spurious) root. */
+function thmMetrics(name: ThmName, local: GaussianMoE, global: GaussianMoE | null, space: ParameterSpace) {
+  const L = LOSS_NAME[name], lo = measure(name, local, space), gl = global ? measure(name, global, space) : lo;
+  const spurious = global !== null && gl.value > 1.5 * lo.value;
+  return {
+    metrics: { [`${L} global`]: gl.value, [`${L} local root`]: lo.value, 'global is another root': global ? 1 : 0, 'global is spurious': spurious ? 1 : 0 },
+    heuristicLoss: lo.atHeuristic,
+  };
+}
+
 /** Runs one cell: sample, multi-start MLE, losses of the global fit and of the local root. */
 export function runThmCell(name: ThmName, cell: Cell, space: ParameterSpace = DEFAULT_SPACE, starts: number = THM_DESIGN.starts): CellResult {
-  const t0 = Date.now(), truth = THM_TRUTHS[name], L = LOSS_NAME[name];
+  const t0 = Date.now(), truth = THM_TRUTHS[name];
   const rng = new Rng(cell.seed);
   const data = sampleGaussianMoE(truth, cell.n, rng.split());
   const init = initNearTruth(truth, rng.split(), 0.5 * Math.pow(cell.n, -0.083));
   const ms = multiStartFit(init, data, { space, starts, seed: cell.seed ^ 0x5bd1e995 });
-  const local = measure(name, ms.local.model, space), global = ms.globalIsRandom ? measure(name, ms.global.model, space) : local;
-  const spurious = ms.globalIsRandom && global.value > 1.5 * local.value;
+  const { metrics, heuristicLoss } = thmMetrics(name, ms.local.model, ms.globalIsRandom ? ms.global.model : null, space);
   return {
-    id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed,
-    metrics: { [`${L} global`]: global.value, [`${L} local root`]: local.value, 'global is another root': ms.globalIsRandom ? 1 : 0, 'global is spurious': spurious ? 1 : 0 },
+    id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed, metrics,
     info: {
       nllTruth: meanNll(truth, data), local: fitInfo(ms.local), global: fitInfo(ms.global),
       polished: ms.starts.filter((s) => s.kind === 'random' && s.polished).length, bestRandomNll: Math.min(...ms.starts.filter((s) => s.kind === 'random').map((s) => s.nll)),
-      heuristicLoss: local.atHeuristic,
-      // The fitted models, so the losses can be re-measured without refitting.
+      heuristicLoss,
+      // The fitted models, so the losses can be re-measured without refitting (`remeasureThmCell`).
       models: { local: ms.local.model as unknown as Json, ...(ms.globalIsRandom ? { global: ms.global.model as unknown as Json } : {}) },
     },
     ms: Date.now() - t0,
   };
+}
+
+/**
+ * Recomputes a cell's losses from the fitted models stored in it (`info.models`), e.g. after a change
+ * of how losses are measured; the fits themselves (the expensive part) are kept. Throws if the cell has no models.
+ */
+export function remeasureThmCell(name: ThmName, r: CellResult, space: ParameterSpace = DEFAULT_SPACE): CellResult {
+  const models = r.info?.models as unknown as { local?: GaussianMoE; global?: GaussianMoE } | undefined;
+  if (!models?.local) throw new ValueError('remeasureThmCell', `cell ${r.id} stores no fitted models; re-run it`);
+  const { metrics, heuristicLoss } = thmMetrics(name, models.local, models.global ?? null, space);
+  return { ...r, metrics, info: { ...r.info, heuristicLoss } };
 }
 
 const nllCost = new Map<ThmName, number>();
@@ -166,6 +185,7 @@ function makeThm(name: ThmName): Experiment {
       return cells;
     },
     runCell: (cell) => runThmCell(name, cell),
+    remeasure: (r) => remeasureThmCell(name, r),
     estimateCellMs: (cell) => {
       // Measured on the quick sweeps: ≈ 2400 NLL evaluations for the local root (1.3 per L-BFGS
       // iteration, ~1800 iterations), 10 × 260 on the ≤ 1000-point screening subsample, ~1 s of gauge search.

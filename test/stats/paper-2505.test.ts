@@ -3,7 +3,7 @@ import { Rng } from '../../engine/index.js';
 import {
   THM_TRUTHS, DEFAULT_SPACE, EXPERIMENTS, applyGauge, constrainedObjective, constraintsOf, findExperiment, fitFrom, gaugeInfimum,
   gaussianMoENll, initNearTruth, klProjection, lossD1, lossD2, meanNll, multiStartFit, packModel, randomStart, sampleGaussianMoE,
-  symmetriesOf, toFittedGauge, componentWeights, type GaussianMoE,
+  symmetriesOf, toFittedGauge, componentWeights, runThmCell, remeasureThmCell, type GaussianMoE,
 } from '../../moe/stats/index.js';
 import { heuristicGauge } from '../../moe/stats/gauge.js';
 
@@ -126,22 +126,46 @@ describe('Voronoi losses as infima over the symmetry group', () => {
     const inf = gaugeInfimum(fit, truth, (m) => lossD1(m, truth), group);
     const heuristic = lossD1(applyGauge(fit, group, heuristicGauge(fit, truth, group))!, truth);
     expect(inf.value).toBeLessThanOrEqual(heuristic);
-    expect(inf.value).toBeLessThanOrEqual(inf.atIdentity);
-    // The minimising gauge does not change the density.
+    expect(inf.value).toBe(Math.min(inf.value, inf.atHeuristic));
+    // The minimising gauge does not change the density, and it matches the truth's total routed mass.
     expect(meanNll(inf.model, data)).toBeCloseTo(meanNll(fit, data), 10);
-    // A brute-force grid over the softmax translation (ReLU scales at the optimum) finds nothing lower.
+    const mass = (m: GaussianMoE) => m.routed.reduce((a, r) => a + Math.exp(r.beta0), 0);
+    expect(mass(inf.model)).toBeCloseTo(mass(truth), 10);
+    // A brute-force grid over the slope translation c1 and one ReLU scale finds nothing lower.
     let grid = Infinity;
-    for (let a = -4; a <= 4; a += 0.25) for (let b = -4; b <= 4; b += 0.25) {
-      const g = Float64Array.from(inf.gauge); g[0] = g[0]! + a; g[1] = g[1]! + b;
+    for (let a = -4; a <= 4; a += 0.1) for (let b = -1; b <= 1; b += 0.25) {
+      const g = Float64Array.from(inf.gauge); g[1] = g[1]! + a; g[2] = g[2]! + b;
       grid = Math.min(grid, lossD1(applyGauge(fit, group, g)!, truth));
     }
     expect(inf.value).toBeLessThanOrEqual(grid + 1e-12);
+  });
+  it('the β0 translation is fixed by the total mass, not optimised: shrinking every mass would hide a poor fit', () => {
+    // A poor fit: every routed expert 5 away from the truth.
+    const poor: GaussianMoE = { ...truth, routed: truth.routed.map((a) => ({ ...a, expert: a.expert.map((v) => v + 5) })) };
+    const group = symmetriesOf(poor), inf = gaugeInfimum(poor, truth, (m) => lossD1(m, truth), group);
+    expect(inf.value).toBeGreaterThan(5);
+    const shrunk = Float64Array.from(inf.gauge); shrunk[0] = shrunk[0]! - 8; // all masses × e^-8
+    const routedMass = truth.routed.reduce((a, r) => a + Math.exp(r.beta0), 0);
+    expect(lossD1(applyGauge(poor, group, shrunk)!, truth)).toBeLessThan(routedMass + 0.1); // capped near Σ e^{β0*}: meaningless
   });
   it('linear experts have no ReLU scale: only the translation acts (D2)', () => {
     const t2 = THM_TRUTHS.thm2, group = symmetriesOf(t2);
     expect(group).toEqual({ softmaxTranslation: true, reluScale: false, sigmoidScale: false });
     const moved = applyGauge(t2, group, [2, 1])!;
     expect(gaugeInfimum(moved, t2, (m) => lossD2(m, t2), group).value).toBeLessThan(1e-6);
+  });
+});
+
+describe('thm cells', () => {
+  it('store their fitted models, and re-measuring them reproduces the metrics (merge --remeasure)', () => {
+    const cell = { id: 'n=150/rep=0', n: 150, rep: 0, seed: 17, params: {} };
+    const r = runThmCell('thm2', cell, DEFAULT_SPACE, 2);
+    expect(Object.keys(r.metrics).sort()).toEqual(['D2 global', 'D2 local root', 'global is another root', 'global is spurious']);
+    expect(r.info?.local).toMatchObject({ reason: expect.stringMatching(/^(gtol|tol)$/) });
+    const again = remeasureThmCell('thm2', JSON.parse(JSON.stringify(r)));
+    expect(again.metrics).toEqual(r.metrics);
+    const { models: _m, ...noModels } = r.info!;
+    expect(() => remeasureThmCell('thm2', { ...r, info: noModels })).toThrow(/remeasureThmCell: cell n=150\/rep=0 stores no fitted models/);
   });
 });
 
