@@ -131,16 +131,16 @@ export interface GaugeInfimum {
   readonly model: GaussianMoE;
   /** The minimising gauge vector (layout of `applyGauge`; empty when the group is trivial). */
   readonly gauge: Float64Array;
-  /** loss(fit) as given, and at the heuristic alignment: the infimum is never above either. */
+  /** loss(fit) as given. The infimum may lie above it: the routed-mass coordinates are fixed by mass matching, not optimised. */
   readonly atIdentity: number;
-  /** loss at the heuristic alignment (`heuristicGauge`; Infinity if outside the group's domain). */
+  /** loss at the heuristic alignment (`heuristicGauge`; Infinity if outside the group's domain); `value` is never above it. */
   readonly atHeuristic: number;
 }
 
 /**
  * inf_{g ∈ group} loss(g·fit) for a Voronoi loss `loss` against `truth` (see the module comment).
  * Deterministic given `seed` (default 0). `starts` (default 4) seeded perturbations of the heuristic
- * start are tried besides the identity and the heuristic itself.
+ * start are tried besides the mass-normalised identity and the heuristic itself.
  */
 export function gaugeInfimum(fit: GaussianMoE, truth: GaussianMoE, loss: (m: GaussianMoE) => number, group: GaugeGroup = symmetriesOf(fit), opts: { seed?: number; starts?: number } = {}): GaugeInfimum {
   const { seed = 0, starts = 4 } = opts;
