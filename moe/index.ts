@@ -7,6 +7,7 @@
 export type { RoutingPlan, GateOutput } from './types.js';
 export type { Gate, RouteOptions } from './types.js';
 export { buildRoutingPlan } from './routing.js';
+export type { CapacityPriority } from './routing.js';
 export * from './gates/index.js';
 export * from './layer/index.js';
 export * from './stats/index.js';

@@ -43,6 +43,8 @@ export interface GateOutput {
 export interface RouteOptions {
   /** Per-expert capacity for dispatch (tokens); dropless when omitted. */
   readonly capacity?: number;
+  /** Which slots keep their place at capacity: 'token' order (default) or 'choice' (GShard: all first choices first). */
+  readonly capacityPriority?: 'token' | 'choice';
   /**
    * Selection-only bias [E] (DeepSeek-V3 loss-free balancing): changes which experts are chosen,
    * never the weights, and gets no gradient. Used by normalizedSigmoid gates; others reject it.

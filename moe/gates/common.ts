@@ -5,13 +5,18 @@
  */
 import { Tensor, ShapeError, ValueError, fmtShape, takeAlongAxis, scatterAlongAxis, selectTopK } from '../../engine/index.js';
 import { checkCount, checkLine, describeValue } from '../../engine/validate.js';
-import { buildRoutingPlan } from '../routing.js';
+import { buildRoutingPlan, type CapacityPriority } from '../routing.js';
 import type { GateOutput } from '../types.js';
 
 /** Options every gate function accepts. */
 export interface GateOptions {
   /** Per-expert capacity (tokens) for the dispatch plan; dropless when omitted. */
   readonly capacity?: number;
+  /**
+   * Which slots keep their place when an expert is over capacity: 'token' (default) keeps slots in
+   * token order; 'choice' keeps every token's first choice before any second choice (GShard).
+   */
+  readonly capacityPriority?: CapacityPriority;
 }
 
 /** Checks `x` is a finite float tensor of the given rank; returns its shape. */
@@ -70,13 +75,23 @@ export function checkOpName(fallback: string, op: unknown): string {
   return op;
 }
 
-/** Dispatch capacity: ≥ 1 token, integer or Infinity. */
-export function checkCapacity(op: string, capacity: number | undefined): number {
-  if (capacity === undefined) return Infinity;
+/** Dispatch capacity and its priority, checked: what a gate hands to {@link gateOutput}. */
+export interface Capacity { readonly capacity: number; readonly priority: CapacityPriority }
+
+/**
+ * Dispatch capacity: ≥ 1 token, integer or Infinity (default: dropless), and the capacity priority
+ * ('token' by default, 'choice' for GShard's). Takes the gate's options (or just a capacity number).
+ */
+export function checkCapacity(op: string, options: GateOptions | number | undefined): Capacity {
+  const o: GateOptions = typeof options === 'number' || options === undefined ? { capacity: options } : options;
+  const capacity = o.capacity;
+  const priority = o.capacityPriority === undefined ? 'token' : o.capacityPriority;
+  if (priority !== 'token' && priority !== 'choice') throw new ValueError(op, `capacityPriority must be 'token' or 'choice'; got ${describeValue(priority)}`);
+  if (capacity === undefined) return { capacity: Infinity, priority };
   if (!(capacity >= 1) || !(Number.isInteger(capacity) || capacity === Infinity)) {
     throw new ValueError(op, `capacity must be an integer ≥ 1 token (or Infinity); got ${describeValue(capacity)}`);
   }
-  return capacity;
+  return { capacity, priority };
 }
 
 /**
@@ -109,10 +124,10 @@ export const scatterAlong = (x: Tensor, idx: Int32Array | null, axis: number, n:
 
 /** Assembles a GateOutput and its routing plan. */
 export function gateOutput(
-  weights: Tensor, indices: Int32Array, scores: Tensor, logits: Tensor | undefined, numExperts: number, capacity: number,
+  weights: Tensor, indices: Int32Array, scores: Tensor, logits: Tensor | undefined, numExperts: number, capacity: Capacity,
 ): GateOutput {
   const T = weights.shape[0]!, K = weights.shape[1]!;
-  const plan = buildRoutingPlan(indices, T, numExperts, K, capacity);
+  const plan = buildRoutingPlan(indices, T, numExperts, K, capacity.capacity, capacity.priority);
   return logits ? { weights, indices, scores, logits, plan } : { weights, indices, scores, plan };
 }
 

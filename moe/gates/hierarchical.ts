@@ -103,7 +103,7 @@ export function hierarchicalSoftmaxGate(groupLogits: Tensor, expertLogits: Tenso
   checkOptions(op, options);
   const kG = checkK(op, options.kGroups ?? G, G, 'kGroups', 'G');
   const kE = checkK(op, options.kExperts ?? M, M, 'kExperts', 'M');
-  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options));
   const E = G * M;
   const dense: TwoLevelSelection = { G, M, kG: G, kE: M, groups: null, groupRows: null, experts: null };
   const scores = twoLevelSoftmax(op, groupLogits, expertLogits, dense);

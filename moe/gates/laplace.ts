@@ -56,7 +56,7 @@ export function laplaceGate(x: Tensor, centroids: Tensor, k?: number, options: G
   const [E, Dc] = checkFinite(op, centroids, 'centroids', 2, '[E, D]') as [number, number];
   if (Dc !== D) throw new ShapeError(op, `centroids must be [E, D] with D = ${D} to match x ${fmtShape(x.shape)}; got ${fmtShape(centroids.shape)}`);
   if (x.dtype !== centroids.dtype) throw new DTypeError(op, `x is ${x.dtype} but centroids are ${centroids.dtype}`);
-  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options));
   const z = laplaceLogits(op, x, centroids);
   const scores = subsetSoftmax(op, z, null, null);
   if (k === undefined) return gateOutput(scores, denseIndices(T, E), scores, z, E, capacity);

@@ -28,7 +28,12 @@ export interface GateConfig {
   readonly kind: GateKind;
   /** Routed experts E (for 'hierarchical': numGroups · experts per group). */
   readonly numExperts: number;
-  /** Experts per token K; required for topKSoftmax/softmaxTopK, omitted = dense for the others. */
+  /**
+   * Experts per token K; required for topKSoftmax/softmaxTopK, omitted = dense for the others.
+   * NOTE: `topKSoftmax` (and any renormalized gate) with K = 1 gives every token the weight 1 exactly,
+   * so the router gets zero gradient through the weights and learns only from auxiliary losses; for
+   * top-1 routing use `softmaxTopK` (Switch Transformer: w = p_max, not renormalized).
+   */
   readonly topK?: number;
   /** Linear routers: add a bias b [E] (default true, except normalizedSigmoid: false, as DeepSeek-V3). */
   readonly routerBias?: boolean;
@@ -137,7 +142,10 @@ export function makeGate(config: GateConfig): Gate<RouterParams> {
     if (options.bias !== undefined && kind !== 'normalizedSigmoid') {
       throw new ValueError(rop, `a selection-only bias is used only by normalizedSigmoid gates; this gate is '${kind}'`);
     }
-    const capacity = options.capacity !== undefined ? { capacity: options.capacity } : {};
+    const capacity = {
+      ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
+      ...(options.capacityPriority !== undefined ? { capacityPriority: options.capacityPriority } : {}),
+    };
     if (kind === 'laplace') return laplaceGate(x, params.centroids!, k, capacity);
     if (kind === 'hierarchical') {
       const G = config.numGroups!;

@@ -123,7 +123,7 @@ function biasArray(op: string, bias: Float64Array | Tensor | undefined, E: numbe
 export function normalizedSigmoidGate(logits: Tensor, options: NormalizedSigmoidOptions = {}): GateOutput {
   const op = 'normalizedSigmoidGate';
   const { T, E } = checkLogits(op, logits);
-  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options));
   const routeScale = options.routeScale ?? 1;
   checkRouteScale(op, routeScale);
   const { k, numGroups, topGroups } = options;

@@ -31,7 +31,7 @@ export function selectedSigmoid(op: string, z: Tensor, idx: Int32Array | null): 
 export function sigmoidGate(logits: Tensor, k?: number, options: GateOptions = {}): GateOutput {
   const op = 'sigmoidGate';
   const { T, E } = checkLogits(op, logits);
-  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options));
   const scores = selectedSigmoid(op, logits, null);
   if (k === undefined) return gateOutput(scores, denseIndices(T, E), scores, logits, E, capacity);
   checkK(op, k, E);

@@ -47,7 +47,7 @@ export function softmaxTopKGate(logits: Tensor, k: number, options: SoftmaxTopKO
   const op = 'softmaxTopKGate';
   const { T, E } = checkLogits(op, logits);
   checkK(op, k, E);
-  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options));
   const routeScale = options.routeScale ?? 1;
   checkRouteScale(op, routeScale);
   const idx = rowTopK(logits.data, T, E, k);

@@ -54,7 +54,7 @@ export function subsetSoftmax(op: string, z: Tensor, idx: Int32Array | null, tau
 export function softmaxGate(logits: Tensor, options: GateOptions = {}): GateOutput {
   const op = 'softmaxGate';
   const { T, E } = checkLogits(op, logits);
-  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options));
   const w = subsetSoftmax(op, logits, null, null);
   return gateOutput(w, denseIndices(T, E), w, logits, E, capacity);
 }
@@ -65,12 +65,14 @@ export function softmaxGate(logits: Tensor, options: GateOptions = {}): GateOutp
  * logits [T, E] → weights [T, k] (best expert first), scores = softmax(z) [T, E] over all experts.
  * VJP: on T, g_z = w ⊙ (g − ⟨g, w⟩); NOTE: unselected logits get exactly zero gradient. The weights
  * jump at a tie for the k-th place (Mixtral: Jiang et al. 2024, arXiv:2401.04088 §2.1); the selection is a constant for autodiff.
+ * NOTE: with k = 1 every weight is exactly 1 and the logits get zero gradient from the weights (only
+ * auxiliary losses train the router); top-1 routing with a trainable router wants softmaxTopKGate.
  */
 export function topKSoftmaxGate(logits: Tensor, k: number, options: GateOptions = {}): GateOutput {
   const op = 'topKSoftmaxGate';
   const { T, E } = checkLogits(op, logits);
   checkK(op, k, E);
-  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options));
   const idx = rowTopK(logits.data, T, E, k);
   const weights = subsetSoftmax(op, logits, idx, null);
   const scores = subsetSoftmax(op, logits, null, null);

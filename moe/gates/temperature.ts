@@ -34,7 +34,7 @@ export function temperatureSoftmaxGate(logits: Tensor, tau: Tensor | number, k?:
   const op = 'temperatureSoftmaxGate';
   const { T, E } = checkLogits(op, logits);
   const tauT = temperatureTensor(op, tau, logits);
-  const capacity = checkCapacity(op, checkOptions(op, options).capacity);
+  const capacity = checkCapacity(op, checkOptions(op, options));
   const scores = subsetSoftmax(op, logits, null, tauT);
   if (k === undefined) return gateOutput(scores, denseIndices(T, E), scores, logits, E, capacity);
   checkK(op, k, E);

@@ -44,6 +44,12 @@ export interface MoELayerConfig {
   readonly sharedHidden?: number;
   /** Per-expert capacity = ceil(capacityFactor · T·K / E) tokens; dropless when omitted. */
   readonly capacityFactor?: number;
+  /**
+   * Which slots keep their place when an expert is over capacity: 'token' (default: token order, so a
+   * later token can lose its first choice while an earlier one keeps its second) or 'choice' (GShard:
+   * every token's first choice before any second choice).
+   */
+  readonly capacityPriority?: 'token' | 'choice';
   /** Parameter and activation dtype (default float64); x must have the same dtype. */
   readonly dtype?: DType;
 }
@@ -110,6 +116,9 @@ function checkConfig(op: string, config: MoELayerConfig): Gate {
   if (config.topK > config.numExperts) throw new ValueError(op, `topK must be in [1, numExperts = ${config.numExperts}]; got ${config.topK}`);
   const numShared = config.numShared ?? 0;
   if (!Number.isInteger(numShared) || numShared < 0) throw new ValueError(op, `numShared must be an integer ≥ 0; got ${numShared}`);
+  if (config.capacityPriority !== undefined && config.capacityPriority !== 'token' && config.capacityPriority !== 'choice') {
+    throw new ValueError(op, `capacityPriority must be 'token' or 'choice'; got ${describeValue(config.capacityPriority)}`);
+  }
   if (config.capacityFactor !== undefined && !(Number.isFinite(config.capacityFactor) && config.capacityFactor > 0)) {
     throw new ValueError(op, `capacityFactor must be a finite number > 0; got ${config.capacityFactor}`);
   }
@@ -211,7 +220,10 @@ export const MoELayer = {
     }
     const T = x.shape[0]!;
     const capacity = capacityFor(op, config, T, options.capacity);
-    const routeOptions = { ...(capacity !== Infinity ? { capacity } : {}), ...(options.bias ? { bias: options.bias } : {}) };
+    const routeOptions = {
+      ...(capacity !== Infinity ? { capacity } : {}), ...(options.bias ? { bias: options.bias } : {}),
+      ...(config.capacityPriority !== undefined ? { capacityPriority: config.capacityPriority } : {}),
+    };
     const g = gate.route(params.router, x, routeOptions);
     if (g.plan.numTokens !== T || g.plan.topK !== config.topK || g.plan.numExperts !== E) {
       throw new ShapeError(op, `gate '${gate.name}' returned a plan for ${g.plan.numTokens} tokens, top-${g.plan.topK} of ${g.plan.numExperts}; expected ${T}, top-${config.topK} of ${E}`);

@@ -202,7 +202,7 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'crossEntropy', valid: () => [m22(), Int32Array.from([0, 1])], fuzz: [f(0, 'tensor'), f(0, [v3()]), f(1, 'indices'), f(1, [Int32Array.from([0, 2]), Int32Array.from([0])])] },
   // ---------- MoE: gates ----------
   { name: 'softmaxGate', valid: () => [logits()], fuzz: [f(0, logitsBad()), f(1, 'options'), f([1, 'capacity'], CAPACITY)] },
-  { name: 'topKSoftmaxGate', valid: () => [logits(), 2], fuzz: [f(0, logitsBad()), f(1, 'k'), f(1, [7]), f(2, 'options'), f([2, 'capacity'], CAPACITY)] },
+  { name: 'topKSoftmaxGate', valid: () => [logits(), 2], fuzz: [f(0, logitsBad()), f(1, 'k'), f(1, [7]), f(2, 'options'), f([2, 'capacity'], CAPACITY), f([2, 'capacityPriority'], ['gshard', 3, null])] },
   { name: 'softmaxTopKGate', valid: () => [logits(), 2], fuzz: [f(0, logitsBad()), f(1, 'k'), f(2, 'options'), f([2, 'routeScale'], 'positive'), f([2, 'capacity'], CAPACITY)] },
   { name: 'temperatureSoftmaxGate', valid: () => [logits(), 0.5, 2], fuzz: [f(0, logitsBad()), f(1, 'positive'), f(1, [zeros([2]), tensor(0), tensor(1, undefined, 'float32')]), f(2, 'k'), f(3, 'options')] },
   { name: 'sigmoidGate', valid: () => [logits(), 2], fuzz: [f(0, logitsBad()), f(1, 'k'), f(2, 'options'), f([2, 'capacity'], CAPACITY)] },
@@ -220,7 +220,7 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'composedGates.twoLevelOver', op: 'twoLevelOver', call: (...a: unknown[]) => (api.composedGates.twoLevelOver as (...x: unknown[]) => unknown)(...a), valid: () => [randn(new Rng(2), [4, 2]), randn(new Rng(3), [4, 2, 3]), null, null, null], fuzz: [f(0, logitsBad()), f(1, [zeros([4, 6]), null]), f(2, [[0], Int32Array.from([9])])] },
   { name: 'composedGates.negDistance', op: 'negDistance', call: (...a: unknown[]) => (api.composedGates.negDistance as (...x: unknown[]) => unknown)(...a), valid: () => [randn(new Rng(2), [4, 3]), randn(new Rng(3), [5, 3])], fuzz: [f(0, logitsBad()), f(1, [zeros([5, 2]), null])] },
   // ---------- MoE: routing, dispatch ----------
-  { name: 'buildRoutingPlan', valid: () => [Int32Array.from([0, 1, 1, 0]), 2, 2, 2], fuzz: [f(0, 'indices'), f(0, [Int32Array.from([0, 2, 1, 0]), Int32Array.from([0])]), f(1, 'posCount'), f(2, 'posCount'), f(3, 'k'), f(4, [0, -1, 1.5, NaN, '2'])] },
+  { name: 'buildRoutingPlan', valid: () => [Int32Array.from([0, 1, 1, 0]), 2, 2, 2], fuzz: [f(0, 'indices'), f(0, [Int32Array.from([0, 2, 1, 0]), Int32Array.from([0])]), f(1, 'posCount'), f(2, 'posCount'), f(3, 'k'), f(4, [0, -1, 1.5, NaN, '2']), f(5, ['first', 3, null])] },
   { name: 'planIndex', valid: () => [plan()], fuzz: [f(0, [null, 3, {}, 'x'])] },
   { name: 'dispatch', valid: () => [randn(new Rng(2), [4, 3]), plan()], fuzz: [f(0, 'tensor'), f(0, [zeros([5, 3]), zeros([4])]), f(1, [null, 3, {}])] },
   { name: 'undispatch', valid: () => [randn(new Rng(2), [8, 3]), plan()], fuzz: [f(0, 'tensor'), f(0, [zeros([5, 3])]), f(1, [null, 3, {}])] },
@@ -236,7 +236,7 @@ export const ENTRIES: readonly ApiEntry[] = [
   {
     name: 'MoELayer.init', op: 'MoELayer.init', call: (r, c) => api.MoELayer.init(r, c),
     valid: () => [rng(), { dModel: 4, dHidden: 8, numExperts: 4, topK: 2, expert: 'relu', gate: { kind: 'topKSoftmax', numExperts: 4, topK: 2 } }],
-    fuzz: [f(0, 'rng'), f(1, 'options'), f([1, 'dModel'], 'posCount'), f([1, 'dHidden'], 'posCount'), f([1, 'numExperts'], 'posCount'), f([1, 'topK'], 'k'), f([1, 'expert'], ['nope', 3]), f([1, 'dtype'], 'dtype'), f([1, 'numShared'], 'count'), f([1, 'capacityFactor'], 'positive'), f([1, 'gate'], [null, 3, { kind: 'nope' }])],
+    fuzz: [f(0, 'rng'), f(1, 'options'), f([1, 'dModel'], 'posCount'), f([1, 'dHidden'], 'posCount'), f([1, 'numExperts'], 'posCount'), f([1, 'topK'], 'k'), f([1, 'expert'], ['nope', 3]), f([1, 'dtype'], 'dtype'), f([1, 'numShared'], 'count'), f([1, 'capacityFactor'], 'positive'), f([1, 'capacityPriority'], ['gshard', 3]), f([1, 'gate'], [null, 3, { kind: 'nope' }])],
   },
   {
     name: 'MoELayer.apply', op: 'MoELayer.apply', call: (p, x, c, o) => api.MoELayer.apply(p, x, c, o),
