@@ -32,10 +32,42 @@ function readRouting(op: string, gate: RoutedScores): Routed {
 }
 
 /** Counts of tokens choosing each expert within tokens [from, to) → a constant [E] tensor scaled by `factor`. */
-function selectionCounts(r: Routed, from: number, to: number, factor: number): Tensor {
+function selectionCounts(r: Routed, from: number, to: number, factor: number, weight?: Float64Array): Tensor {
   const out = allocate(r.scores.dtype, r.E);
-  for (let i = from * r.K; i < to * r.K; i++) out[r.indices[i]!] = out[r.indices[i]!]! + factor;
+  for (let i = from * r.K; i < to * r.K; i++) out[r.indices[i]!] = out[r.indices[i]!]! + (weight ? factor * weight[Math.floor(i / r.K)]! : factor);
   return fromData(out, [r.E]);
+}
+
+/**
+ * A token mask [T] (booleans or 0/1; padding tokens false/0), as a Float64Array of 0/1 plus the
+ * number of kept tokens (≥ 1). HF Transformers' load-balancing loss excludes padding the same way.
+ */
+export function tokenMask(op: string, mask: unknown, T: number): { m: Float64Array; kept: number } {
+  const ok = mask !== null && typeof mask === 'object' && (Array.isArray(mask) || ArrayBuffer.isView(mask));
+  if (!ok) throw new ValueError(op, `mask must be an array of T = ${T} booleans or 0/1 values; got ${describeValue(mask)}`);
+  const a = mask as ArrayLike<unknown>;
+  if (a.length !== T) throw new ShapeError(op, `mask must have one entry per token, [${T}]; got [${a.length}] (${describeValue(mask)})`);
+  const m = new Float64Array(T);
+  let kept = 0;
+  for (let t = 0; t < T; t++) {
+    const v = a[t];
+    if (v !== true && v !== false && v !== 0 && v !== 1) throw new ValueError(op, `mask[${t}] must be a boolean or 0/1; got ${describeValue(v)}`);
+    m[t] = v === true || v === 1 ? 1 : 0;
+    kept += m[t]!;
+  }
+  if (kept === 0) throw new ValueError(op, `mask keeps no token: all ${T} entries are false or 0 (${describeValue(mask)})`);
+  return { m, kept };
+}
+
+/** A constant column [T, 1] of per-token weights in `dtype`. */
+function column(w: Float64Array, dtype: 'float64' | 'float32'): Tensor {
+  return fromData(dtype === 'float64' ? Float64Array.from(w) : Float32Array.from(w), [w.length, 1]);
+}
+
+/** Options shared by the token-level losses: a token mask (padding excluded). */
+export interface TokenMaskOption {
+  /** [T] booleans or 0/1: tokens with false/0 (padding) are left out of every mean and count. */
+  readonly mask?: ArrayLike<boolean | number>;
 }
 
 /**
@@ -48,10 +80,17 @@ function selectionCounts(r: Routed, from: number, to: number, factor: number): T
  * tokens) gives `L = α · K` — exactly α for Switch's top-1, and what HF Mixtral / flaxformer
  * (`mean(f·P)·E²`) compute. Gradient: `∂L/∂s[t,e] = α·E·f_e/T`.
  */
-export function switchAuxLoss(gate: RoutedScores, options: { readonly coefficient?: number } = {}): Tensor {
+export function switchAuxLoss(gate: RoutedScores, options: { readonly coefficient?: number } & TokenMaskOption = {}): Tensor {
   const op = 'switchAuxLoss';
   const r = readRouting(op, gate);
   const alpha = checkNumber(op, 'coefficient', (checkOptions(op, options).coefficient === undefined ? 1 : options.coefficient));
+  if (options.mask !== undefined) {
+    // f_e = (1/N) Σ_t m_t #[e ∈ TopK(t)],  P_e = (1/N) Σ_t m_t s[t,e],  N = Σ_t m_t
+    const { m, kept } = tokenMask(op, options.mask, r.T);
+    const f = selectionCounts(r, 0, r.T, 1 / kept, m);
+    const P = scale(sum(mul(r.scores, column(m, r.scores.dtype)), 0), 1 / kept);
+    return scale(sum(mul(P, f)), alpha * r.E);
+  }
   const f = selectionCounts(r, 0, r.T, 1 / r.T);
   return scale(sum(mul(mean(r.scores, 0), f)), alpha * r.E);
 }
@@ -60,13 +99,18 @@ export function switchAuxLoss(gate: RoutedScores, options: { readonly coefficien
  * ST-MoE router z-loss (Zoph et al. 2022, arXiv:2202.08906 §3): `L_z = (1/T) Σ_t (log Σ_e exp z[t,e])²` on the router logits
  * [T, E] (or a gate's `logits`). Gradient: `∂L_z/∂z[t] = (2/T) · lse(z[t]) · softmax(z[t])`.
  */
-export function routerZLoss(logits: Tensor | Pick<GateOutput, 'logits'>): Tensor {
+export function routerZLoss(logits: Tensor | Pick<GateOutput, 'logits'>, options: TokenMaskOption = {}): Tensor {
   const op = 'routerZLoss';
   const z = logits instanceof Tensor ? logits : checkObject<Pick<GateOutput, 'logits'>>(op, logits, 'logits', 'a [T, E] Tensor or a gate output with logits').logits;
   if (z === undefined) throw new ValueError(op, `this gate has no router logits (Laplace and hierarchical gates do not expose them); got ${describeValue(logits)} without logits`);
   assertTensor(z, op, 'logits');
   if (z.rank !== 2 || z.shape[0]! < 1) throw new ShapeError(op, `logits must be [T, E] with T ≥ 1; got ${fmtShape(z.shape)}`);
   if (z.data.some((v) => Number.isNaN(v))) throw new ValueError(op, `logits ${fmtShape(z.shape)} contain NaN`);
+  if (checkOptions(op, options).mask !== undefined) {
+    // (1/N) Σ_t m_t lse(z_t)², N = Σ_t m_t
+    const { m, kept } = tokenMask(op, options.mask, z.shape[0]!);
+    return scale(sum(mul(square(logsumexp(z, -1, true)), column(m, z.dtype))), 1 / kept);
+  }
   return mean(square(logsumexp(z, -1)));
 }
 
@@ -109,7 +153,7 @@ export function deviceBalanceLoss(gate: RoutedScores, options: { readonly numDev
  * The selection counted is the gate's `indices` (with loss-free balancing these include the bias).
  * Uniform routing in every sequence gives `L = α`.
  */
-export function sequenceBalanceLoss(gate: RoutedScores, options: { readonly seqLen?: number; readonly alpha?: number } = {}): Tensor {
+export function sequenceBalanceLoss(gate: RoutedScores, options: { readonly seqLen?: number; readonly alpha?: number } & TokenMaskOption = {}): Tensor {
   const op = 'sequenceBalanceLoss';
   const r = readRouting(op, gate);
   checkOptions(op, options);
@@ -117,6 +161,24 @@ export function sequenceBalanceLoss(gate: RoutedScores, options: { readonly seqL
   const L = options.seqLen ?? r.T;
   if (!Number.isInteger(L) || L < 1 || r.T % L !== 0) throw new ValueError(op, `seqLen must be a positive divisor of T = ${r.T}; got ${describeValue(L)}`);
   const B = r.T / L;
+  if (options.mask !== undefined) {
+    // per sequence b with N_b = Σ_{t∈b} m_t kept tokens: f[b,e] = E/(K·N_b) Σ m_t #[e ∈ TopK(t)],
+    // P[b,e] = (1/N_b) Σ m_t s'[t,e]; the loss averages over the sequences with N_b ≥ 1.
+    const { m } = tokenMask(op, options.mask, r.T);
+    const w = new Float64Array(r.T);
+    let live = 0;
+    for (let b = 0; b < B; b++) {
+      let n = 0;
+      for (let t = b * L; t < (b + 1) * L; t++) n += m[t]!;
+      if (n > 0) live++;
+      for (let t = b * L; t < (b + 1) * L; t++) w[t] = n > 0 ? m[t]! / n : 0;
+    }
+    const fm = allocate(r.scores.dtype, B * r.E);
+    for (let b = 0; b < B; b++) fm.set(selectionCounts(r, b * L, (b + 1) * L, r.E / r.K, w).data, b * r.E);
+    const normalizedM = div(r.scores, sum(r.scores, 1, true));
+    const Pm = sum(reshape(mul(normalizedM, column(w, r.scores.dtype)), [B, L, r.E]), 1);
+    return scale(sum(mul(Pm, fromData(fm, [B, r.E]))), alpha / live);
+  }
   const fData = allocate(r.scores.dtype, B * r.E);
   for (let b = 0; b < B; b++) fData.set(selectionCounts(r, b * L, (b + 1) * L, r.E / (r.K * L)).data, b * r.E);
   const f = fromData(fData, [B, r.E]);

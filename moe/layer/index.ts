@@ -3,7 +3,7 @@ export { dispatch, undispatch, combine, rowWeights, planIndex } from '../dispatc
 export type { PlanIndex } from '../dispatch.js';
 export * from '../experts/index.js';
 export { switchAuxLoss, routerZLoss, expertBalanceLoss, deviceBalanceLoss, sequenceBalanceLoss } from '../losses.js';
-export type { RoutedScores } from '../losses.js';
+export type { RoutedScores, TokenMaskOption } from '../losses.js';
 export { updateBias } from '../balancing.js';
 export {
   expertLoad, expertImportance, jainIndex, gateEntropy, topKMargin, dropRate, unusedExperts,

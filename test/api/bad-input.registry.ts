@@ -64,6 +64,8 @@ export interface NoInputEntry { readonly name: string; readonly why: string }
 
 /** Dispatch capacities: Infinity (dropless) and huge values are valid. */
 const CAPACITY = [0, -1, 2.5, NaN, '3'];
+/** Token masks for T = 4 tokens. */
+const MASK = [[true], 'x', 3, [2, 1, 1, 1], new Array(4).fill(false)];
 /** Thresholds and sizes that allocate nothing (huge values are harmless, so 2^40 is not bad here). */
 const SIZE = [-1, 2.5, NaN, Infinity, '3'];
 const f = (at: At, bad: Kind | readonly unknown[]): Fuzz => ({ at, bad });
@@ -244,11 +246,11 @@ export const ENTRIES: readonly ApiEntry[] = [
     fuzz: [f(0, [null, 3, {}]), f(1, 'tensor'), f(1, [zeros([5, 3]), zeros([5]), tensor([[NaN, 0, 0, 0]])]), f(2, [null, 3, {}]), f(3, 'options'), f([3, 'bias'], [[1, 2], new Float64Array(2), 3])],
   },
   // ---------- MoE: losses, balancing, diagnostics ----------
-  { name: 'switchAuxLoss', valid: () => [gate()], fuzz: [f(0, [null, 3, {}, { scores: 3, indices: 4 }]), f(1, 'options'), f([1, 'coefficient'], 'finite')] },
-  { name: 'routerZLoss', valid: () => [logits()], fuzz: [f(0, [null, 3, {}, v3(), zeros([0, 3])])] },
+  { name: 'switchAuxLoss', valid: () => [gate()], fuzz: [f(0, [null, 3, {}, { scores: 3, indices: 4 }]), f(1, 'options'), f([1, 'coefficient'], 'finite'), f([1, 'mask'], MASK)] },
+  { name: 'routerZLoss', valid: () => [logits()], fuzz: [f(0, [null, 3, {}, v3(), zeros([0, 3])]), f(1, 'options'), f([1, 'mask'], MASK)] },
   { name: 'expertBalanceLoss', valid: () => [gate()], fuzz: [f(0, [null, 3, {}]), f(1, 'options'), f([1, 'alpha'], 'finite')] },
   { name: 'deviceBalanceLoss', valid: () => [gate(), { numDevices: 2 }], fuzz: [f(0, [null, 3, {}]), f(1, 'options'), f([1, 'numDevices'], 'posCount'), f([1, 'numDevices'], [4]), f([1, 'alpha'], 'finite')] },
-  { name: 'sequenceBalanceLoss', valid: () => [gate(), { seqLen: 2 }], fuzz: [f(0, [null, 3, {}]), f(1, 'options'), f([1, 'seqLen'], 'posCount'), f([1, 'seqLen'], [3]), f([1, 'alpha'], 'finite')] },
+  { name: 'sequenceBalanceLoss', valid: () => [gate(), { seqLen: 2 }], fuzz: [f(0, [null, 3, {}]), f(1, 'options'), f([1, 'seqLen'], 'posCount'), f([1, 'seqLen'], [3]), f([1, 'alpha'], 'finite'), f([1, 'mask'], MASK)] },
   { name: 'updateBias', valid: () => [new Float64Array(4), new Float64Array([1, 2, 3, 4]), 0.1], fuzz: [f(0, 'numberArray'), f(1, 'numberArray'), f(1, [new Float64Array(3)]), f(2, 'nonneg')] },
   { name: 'expertLoad', valid: () => [plan()], fuzz: [f(0, [null, 3, {}]), f(1, 'options'), f([1, 'kept'], 'boolean')] },
   { name: 'expertImportance', valid: () => [gate()], fuzz: [f(0, [null, 3, {}, v3()])] },
