@@ -13,6 +13,7 @@ import { EXPERIMENTS, findExperiment } from '../moe/stats/registry.js';
 import type { CellResult, Experiment, ExperimentSummary } from '../moe/stats/experiment.js';
 import { parseShard, runCells, shardCells, type Shard } from './sweep.js';
 import { writeOutputs } from './render.js';
+import { checkPlotDeps } from './optional-deps.js';
 
 export const USAGE = `usage: moegrad <command> [options]
 
@@ -119,6 +120,8 @@ async function reproduce(args: string[]): Promise<void> {
     const ms = cells.reduce((s, c) => s + exp.estimateCellMs!(c), 0), w = Math.max(1, workers);
     console.error(`${name}: ${cells.length} cells, estimated CPU time ${(ms / 3.6e6).toFixed(2)} core-hours (≈ ${(ms / 3.6e6 / w).toFixed(2)} h on ${w} worker(s); a rough model calibrated on this machine)`);
   }
+  const noPlot = await checkPlotDeps();
+  if (noPlot) console.error(`${name}: the SVG plot will be skipped (${noPlot.message}); JSON and CSV are written as usual`);
   // Every finished cell is journalled at once, so an interrupted run loses nothing (--resume).
   mkdirSync(out, { recursive: true });
   const journal = join(out, `${name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ''}.journal.jsonl`);

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { axisValue } from '../moe/stats/rates.js';
-import { importVega, importVegaLite } from './optional-deps.js';
+import { checkPlotDeps, importVega, importVegaLite } from './optional-deps.js';
 import type { CellResult, Experiment, ExperimentSummary } from '../moe/stats/experiment.js';
 
 const AXIS_LABEL = { 'n': 'log n', 'logn/n': 'log(log n/n)', '1/logn': 'log(1/log n)' } as const;
@@ -109,6 +109,9 @@ export async function writeOutputs(out: string, exp: Experiment, summary: Experi
     const cols = Object.keys(summary.perCell[0]!);
     await writeFile(join(out, `${exp.name}.fits.csv`), toCsv(cols, summary.perCell.map((r) => cols.map((c) => r[c] ?? ''))));
   }
-  await writeFile(files.svg, await renderSvg(plotSpec(summary)));
+  // The plot packages are optional peer dependencies: without them the numbers are still written.
+  const missing = await checkPlotDeps();
+  if (missing) { console.error(`moegrad: no SVG plot (${missing.message})`); files.svg = '(no plot: vega/vega-lite not installed)'; }
+  else await writeFile(files.svg, await renderSvg(plotSpec(summary)));
   return files;
 }
