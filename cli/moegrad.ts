@@ -124,7 +124,10 @@ async function reproduce(args: string[]): Promise<void> {
   if (noPlot) console.error(`${name}: the SVG plot will be skipped (${noPlot.message}); JSON and CSV are written as usual`);
   // Every finished cell is journalled at once, so an interrupted run loses nothing (--resume).
   mkdirSync(out, { recursive: true });
-  const journal = join(out, `${name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ''}.journal.jsonl`);
+  const tag = `${name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ''}`;
+  const journal = join(out, `${tag}.journal.jsonl`);
+  // What this run is for, so that `merge` can tell a partial journal from a finished sweep.
+  await writeFile(join(out, `${tag}.meta.json`), JSON.stringify({ experiment: name, quick, cellIds: all.map((c) => c.id), provenance: provenance(args) }, null, 1));
   const t0 = Date.now();
   const fresh = await runCells(exp, cells, workers, `${name}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`, (r) => appendFileSync(journal, JSON.stringify(r) + '\n'));
   const seconds = (Date.now() - t0) / 1000;
@@ -180,7 +183,7 @@ async function merge(args: string[]): Promise<void> {
   for (const p of positionals) {
     const st = await stat(p).catch(() => null);
     if (!st) fail(`no such file or folder: ${p}`);
-    if (st.isDirectory()) files.push(...(await readdir(p)).filter((f) => f.endsWith('.cells.json') || f.endsWith('.journal.jsonl')).sort().map((f) => join(p, f)));
+    if (st.isDirectory()) files.push(...(await readdir(p)).filter((f) => f.endsWith('.cells.json') || f.endsWith('.journal.jsonl') || f.endsWith('.meta.json')).sort().map((f) => join(p, f)));
     else files.push(p);
   }
   if (files.length === 0) fail(`no *.cells.json or *.journal.jsonl files in ${positionals.join(', ')}`);
@@ -189,6 +192,11 @@ async function merge(args: string[]): Promise<void> {
   const expected = new Set<string>();
   const setName = (n: string, f: string) => { if (name !== null && n !== name) fail(`cannot merge different experiments: ${name} and ${n} (${f})`); name = n; };
   for (const f of files) {
+    if (f.endsWith('.meta.json')) {
+      const meta = JSON.parse(await readFile(f, 'utf8')) as { experiment: string; quick: boolean; cellIds: string[] };
+      setName(meta.experiment, f); quick = meta.quick; for (const id of meta.cellIds) expected.add(id);
+      continue;
+    }
     if (f.endsWith('.journal.jsonl')) {
       setName(f.split('/').pop()!.split('.')[0]!, f);
       for (const line of (await readFile(f, 'utf8')).split('\n')) {
