@@ -35,7 +35,7 @@ describe('moegrad CLI', () => {
     expect(whole.stdout).toMatch(/per-fit convergence:\n.*local stop/);
     expect(whole.stderr).toMatch(/estimated CPU time/);
     const files = readdirSync(join(dir, 'whole')).sort();
-    expect(files).toEqual(['thm1.cells.json', 'thm1.csv', 'thm1.fits.csv', 'thm1.journal.jsonl', 'thm1.json', 'thm1.svg']);
+    expect(files).toEqual(['thm1.cells.json', 'thm1.csv', 'thm1.fits.csv', 'thm1.journal.jsonl', 'thm1.json', 'thm1.meta.json', 'thm1.svg']);
     expect(readFileSync(join(dir, 'whole', 'thm1.svg'), 'utf8')).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(readFileSync(join(dir, 'whole', 'thm1.csv'), 'utf8').split('\r\n')[0]).toBe('series,n,mean,std,count');
     expect(readFileSync(join(dir, 'whole', 'thm1.fits.csv'), 'utf8').split('\r\n')).toHaveLength(4 + 2); // header, 4 cells, trailing ''
