@@ -16,8 +16,8 @@ const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b
  * The vega-lite spec of an experiment summary: per series the mean with its 95 % confidence band
  * (mean ± 1.96·std/√reps), the fitted power line in the series' colour with slope and CI in the
  * legend, and a grey n^(−1/2) reference line through the fit's centre; log–log axes fitted to the
- * data. Series that are fractions in [0, 1] not listed in `plot.series` get a second panel with a
- * linear y axis (e.g. how often the global fit is another root).
+ * data. Series listed in `plot.fractions` get a second panel with a linear y axis in [0, 1] (e.g. how
+ * often the global fit is another root).
  */
 export function plotSpec(summary: ExperimentSummary): Record<string, unknown> {
   const wanted = summary.plot.series;
@@ -54,7 +54,7 @@ export function plotSpec(summary: ExperimentSummary): Record<string, unknown> {
       { data: { values: theory }, mark: { type: 'line', color: '#777', strokeDash: [2, 2], strokeWidth: 1 }, encoding: { x, y: { field: 'y', type: 'quantitative', scale: yScale, title: summary.plot.yLabel }, detail: { field: 'series' }, opacity: { field: 'ref', type: 'nominal', legend: { orient: 'bottom', title: null, labelLimit: 600 } } } },
     ],
   };
-  const fractions = summary.rows.filter((r) => !names.includes(r.series) && !(wanted && wanted.includes(r.series)) && summary.rows.filter((q) => q.series === r.series).every((q) => q.mean >= 0 && q.mean <= 1));
+  const fractions = summary.rows.filter((r) => (summary.plot.fractions ?? []).includes(r.series));
   const fracNames = [...new Set(fractions.map((r) => r.series))];
   const panels: Record<string, unknown>[] = [mainPanel];
   if (fracNames.length) {

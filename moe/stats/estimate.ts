@@ -19,9 +19,9 @@
  *   truth-agnostic random starts; each random start is screened (`screenIter` iterations on a seeded
  *   subsample), the best `polish` of those within `margin` nats/point of the local root are continued
  *   to convergence on the full data, and the best likelihood found is reported as the "global" fit
- *   beside the local root. ReLU experts make the NLL non-differentiable where a data point crosses a
- *   kink, so their fits often end on the patient relative-change rule with max|∇| ~ 1e-5 (the size of
- *   the gradient jumps), which the reports show.
+ *   beside the local root. Over-specified fits have a near-singular Hessian (the split atoms), so most
+ *   end on the patient relative-change rule with max|∇| ~ 1e-5 rather than on the gradient rule; ReLU
+ *   experts add kinks where a data point crosses a hinge. The reports show it per fit.
  */
 import { Rng, ValueError } from '../../engine/index.js';
 import { type GaussianMoE, expertParamCount, gaussianMoENll, layoutOf, packModel, unpackModel } from './gaussian-moe.js';

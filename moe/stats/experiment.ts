@@ -103,6 +103,8 @@ export interface PlotSpec {
   readonly xLabel?: string;
   /** Series to draw (defaults to every series in the rows). */
   readonly series?: readonly string[];
+  /** Series that are fractions in [0, 1] (drawn in a second panel on a linear axis). */
+  readonly fractions?: readonly string[];
 }
 
 /** What `Experiment.summarize` returns: the per-(series, n) table, the rate fits and how to plot them. */

@@ -166,7 +166,7 @@ export function convergenceNotes(results: readonly CellResult[]): string[] {
   const aboveTruth = results.filter((r) => { const f = r.info?.global as unknown as FitInfo | undefined; return f && f.nll > Number(r.info?.nllTruth) + 1e-9; }).length;
   const other = results.filter((r) => r.metrics['global is another root'] === 1).length, spur = results.filter((r) => r.metrics['global is spurious'] === 1).length;
   return [line('local'), line('global'),
-    "stop reasons: 'gtol' = max|∇| ≤ 1e-6; 'tol' = relative NLL change ≤ 1e-10 on 20 consecutive iterations (ReLU experts: the NLL has kinks wherever a data point crosses a hinge, so |∇| cannot fall below the jump size); 'maxIter' = cap of 5000 reached (not converged); 'lineSearch' = no descent step found",
+    "stop reasons: 'gtol' = max|∇| ≤ 1e-6; 'tol' = relative NLL change ≤ 1e-10 on 20 consecutive iterations (over-specified fits have a near-singular Hessian, so the NLL stops moving while |∇| is still ~1e-5; ReLU experts add kinks wherever a data point crosses a hinge); 'maxIter' = cap of 5000 reached (not converged); 'lineSearch' = no descent step found",
     `global fit is a different root from the local root in ${other} of ${results.length} cells; spurious (different root, loss > 1.5× the local root's) in ${spur}`,
     `fits whose sample NLL is above the truth's (not an MLE: the truth is in the space): ${aboveTruth} of ${results.length}`];
 }
@@ -208,7 +208,7 @@ function makeThm(name: ThmName): Experiment {
       });
       return {
         rows, fits, perCell,
-        plot: { title: `arXiv 2505.10860 ${TITLES[name]}`, yLabel: `mean ${L} (95 % CI of the mean)`, series },
+        plot: { title: `arXiv 2505.10860 ${TITLES[name]}`, yLabel: `mean ${L} (95 % CI of the mean)`, series, fractions: ['global is another root', 'global is spurious'] },
         notes: [
           ...(repsOk ? [] : ['rates not fitted: fewer than 2 repetitions at some n (no bootstrap interval possible)']),
           `Parameter space: ${describeSpace(THM_DESIGN.space)}.`,
