@@ -10,7 +10,7 @@ export { broadcastShapes, sizeOf } from './shape.js';
 export { MoegradError, ShapeError, DTypeError, ValueError, fmtShape } from './errors.js';
 export { Rng } from './rng.js';
 export { noGrad, record, isRecording } from './tape.js';
-export type { VjpFn } from './tape.js';
+export type { VjpFn, JvpFn } from './tape.js';
 export { grad, valueAndGrad, vjp, stopGradient } from './autodiff.js';
 export type { ValueAndGrad, VjpResult } from './autodiff.js';
 export { treeLeaves, treeMap, treeZip, treePaths } from './tree.js';

@@ -15,6 +15,12 @@ import { add } from './ops/arithmetic.js';
 
 /** Returns one gradient per input (null where the input needs none). `needs[i]` says which are wanted. */
 export type VjpFn = (dy: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
+/**
+ * Forward-mode rule: given one tangent per input (null where the input's tangent is zero), returns
+ * the output's tangent (same shape and dtype as the output), computed with differentiable engine ops
+ * so that forward-over-reverse (hessian) works. Forward mode is implemented by `jvp` (issue 10).
+ */
+export type JvpFn = (tangents: readonly (Tensor | null)[]) => Tensor;
 
 export interface TapeNode {
   /** Op name, used in error messages. */
@@ -39,13 +45,17 @@ const activeTapes: Tape[] = [];
  */
 let pausedBelow = 0;
 
-/** Records an op's output on every active tape that tracks one of its inputs; returns `output`. */
-export function record(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn): Tensor {
+/**
+ * Records an op's output on every active tape that tracks one of its inputs; returns `output`.
+ * `jvp` (optional) is the op's forward-mode rule, used by forward-mode transforms.
+ */
+export function record(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn, jvp?: JvpFn): Tensor {
   if (typeof op !== 'string' || op === '') throw new ValueError('record', `op must be a non-empty string; got ${describeValue(op)}`);
   if (!Array.isArray(inputs)) throw new ValueError(op, `record: inputs must be an array of Tensors; got ${describeValue(inputs)}`);
   for (let i = 0; i < inputs.length; i++) checkTensor(op, inputs[i], `record: input ${i}`);
   checkTensor(op, output, 'record: output');
   if (typeof vjp !== 'function') throw new ValueError(op, `record: vjp must be a function; got ${describeValue(vjp)}`);
+  if (jvp !== undefined && typeof jvp !== 'function') throw new ValueError(op, `record: jvp must be a function or undefined; got ${describeValue(jvp)}`);
   for (let t = pausedBelow; t < activeTapes.length; t++) {
     const tape = activeTapes[t]!;
     let any = false;
