@@ -284,7 +284,7 @@ export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Arr
   const softmax = like.gate === 'softmax';
   const lp = new Float64Array(K), resid = new Float64Array(K), vars = new Float64Array(K), z = new Float64Array(k2), sg = new Float64Array(k2);
   const dm = new Float64Array(K * Math.max(L.p1, L.p2)), logW = new Float64Array(k1), omega = new Float64Array(k1);
-  const ez = new Float64Array(k2), cst = new Float64Array(K), inv2v = new Float64Array(K);
+  const ez = new Float64Array(k2), logSg = new Float64Array(k2), cst = new Float64Array(K), inv2v = new Float64Array(K);
   return (th, grad) => {
     grad.fill(0);
     // Per-atom constants: shared log-weights, variances and the Gaussian normalisers.
@@ -320,14 +320,20 @@ export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Arr
         for (let j = 0; j < k2; j++) ez[j] = ez[j]! / S; // softmax probabilities
         logNorm = zmx + Math.log(S);
       } else {
-        for (let j = 0; j < k2; j++) { sg[j] = stableSigmoid(z[j]!); S += sg[j]!; }
+        // σ(z) and log σ(z) from one exp: z ≥ 0: e = e^{−z}, σ = 1/(1+e), log σ = −log1p(e);
+        // z < 0: e = e^{z}, σ = e/(1+e), log σ = z − log1p(e). Exact at both tails.
+        for (let j = 0; j < k2; j++) {
+          const zz = z[j]!;
+          if (zz >= 0) { const e = Math.exp(-zz); sg[j] = 1 / (1 + e); logSg[j] = -Math.log1p(e); }
+          else { const e = Math.exp(zz); sg[j] = e / (1 + e); logSg[j] = zz - Math.log1p(e); }
+          S += sg[j]!;
+        }
         logNorm = Math.log(S);
       }
       for (let j = 0; j < k2; j++) {
         const c = k1 + j, o = L.routedStart + j * L.routedStride;
         const r = ys - expertMean(like.routedExpert, d, th, o + 1 + d, x, xo, dm, k1 * L.p1 + j * L.p2);
-        // log σ(z) = −softplus(−z), computed stably.
-        const logGate = softmax ? z[j]! - logNorm : -(Math.max(-z[j]!, 0) + Math.log1p(Math.exp(-Math.abs(z[j]!)))) - logNorm;
+        const logGate = (softmax ? z[j]! : logSg[j]!) - logNorm;
         resid[c] = r; lp[c] = cst[c]! + logGate - r * r * inv2v[c]!;
       }
       let lmx = -Infinity; for (let c = 0; c < K; c++) if (lp[c]! > lmx) lmx = lp[c]!;
