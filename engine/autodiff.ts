@@ -11,10 +11,11 @@ import { checkFunction, checkTensor, describeValue } from './validate.js';
 
 /**
  * A differentiable alias of `x` (same data). Tracking the alias, not `x` itself, keeps each
- * `grad` call's tape separate even when the same tensor is differentiated at several levels.
+ * `grad` call's tape (and each `jvp` call's trace) separate even when the same tensor is
+ * differentiated at several levels.  dx = dy;  ẏ = ẋ
  */
-function alias(x: Tensor): Tensor {
-  return record('alias', [x], fromData(x.data, x.shape), (dy) => [dy]);
+export function alias(x: Tensor): Tensor {
+  return record('alias', [x], fromData(x.data, x.shape), (dy) => [dy], (t) => t[0]!);
 }
 
 function trace<T extends TensorTree>(x: T, f: (x: T) => Tensor, op: string): { tape: Tape; inputs: T; leaves: Tensor[]; out: Tensor } {

@@ -30,6 +30,24 @@ export interface TapeNode {
   /** Which inputs are tracked by this tape (PyTorch's grad_input_mask). */
   readonly needs: readonly boolean[];
   readonly vjp: VjpFn;
+  /** The op's forward-mode rule, when it has one (linearize and jacfwd replay the tape with it). */
+  readonly jvp: JvpFn | undefined;
+}
+
+/**
+ * Hooks installed by engine/forward.ts while a JVP trace or debugNans is active (null otherwise, so
+ * `record` pays one null check when neither is on).
+ */
+export interface RecordHooks {
+  /** Called by `record` after the tapes: computes tangents (forward mode) and checks outputs (debugNans). */
+  readonly onRecord: (op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn, jvp: JvpFn | undefined) => void;
+  /** When set, `backward` calls the node's VJP through it (debugNans checks each contribution). */
+  readonly runVjp: ((node: TapeNode, dy: Tensor) => readonly (Tensor | null)[]) | null;
+}
+let hooks: RecordHooks | null = null;
+/** Internal (engine/forward.ts): installs or removes the record hooks. */
+export function setRecordHooks(h: RecordHooks | null): void {
+  hooks = h;
 }
 
 export class Tape {
@@ -61,10 +79,11 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, vj
     let any = false;
     const needs = inputs.map((x) => { const t = tape.tracked.has(x); any ||= t; return t; });
     if (any) {
-      tape.nodes.push({ op, inputs, output, needs, vjp });
+      tape.nodes.push({ op, inputs, output, needs, vjp, jvp });
       tape.tracked.add(output);
     }
   }
+  if (hooks !== null) hooks.onRecord(op, inputs, output, vjp, jvp);
   return output;
 }
 
@@ -81,6 +100,29 @@ export function withTape<T>(tape: Tape, fn: () => T): T {
   } finally {
     const top = activeTapes.pop();
     if (top !== tape) throw new Error('tape: stack corrupted (tapes must be popped in LIFO order)');
+  }
+}
+
+/** Number of active tapes (a JVP trace remembers it, to hide the tapes pushed after it). */
+export function tapeDepth(): number {
+  return activeTapes.length;
+}
+
+/**
+ * Runs `fn` with the tapes from index `depth` up hidden (they record nothing; tapes pushed inside
+ * `fn` record as usual). A JVP trace computes its tangents this way, so a `grad` nested inside a
+ * `jvp` does not record the outer trace's tangent arithmetic.
+ */
+export function withTapesHiddenFrom<T>(depth: number, fn: () => T): T {
+  if (activeTapes.length <= depth) return fn();
+  const hidden = activeTapes.splice(depth);
+  const saved = pausedBelow;
+  pausedBelow = Math.min(pausedBelow, depth);
+  try {
+    return fn();
+  } finally {
+    activeTapes.push(...hidden);
+    pausedBelow = saved;
   }
 }
 
@@ -112,7 +154,7 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
     const g = grads.get(node.output);
     if (g === undefined) continue;
     if (!keep.has(node.output)) grads.delete(node.output); // free intermediate gradients early
-    const dxs = node.vjp(g, node.needs);
+    const dxs = hooks?.runVjp ? hooks.runVjp(node, g) : node.vjp(g, node.needs);
     if (dxs.length !== node.inputs.length) {
       throw new Error(`${node.op}: VJP returned ${dxs.length} gradients for ${node.inputs.length} inputs`);
     }
