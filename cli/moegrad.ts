@@ -6,14 +6,17 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { EXPERIMENTS, findExperiment } from '../moe/stats/registry.js';
+import { EXPERIMENTS } from '../moe/stats/registry.js';
 import type { CellResult, Experiment, ExperimentSummary } from '../moe/stats/experiment.js';
 import { parseShard, runCells, shardCells, type Shard } from './sweep.js';
 import { writeOutputs } from './render.js';
 import { checkPlotDeps } from './optional-deps.js';
+import { reproduceOnSlurm } from './slurm.js';
+import { allExperiments, loadExperimentModules, ModuleError, modulePaths, resolveExperiment } from './user-experiments.js';
 
 export const USAGE = `usage: moegrad <command> [options]
 
@@ -30,7 +33,14 @@ commands:
       --reps k                 keep only the first k repetitions of every n (smoke runs)
       --n-max N                keep only the cells with n ≤ N (smoke runs)
       --resume                 skip cells already finished in the output folder (journal or shard files)
-  merge <dir|files...> [--out dir] [--allow-partial] [--remeasure]
+      --module file.js         import a research script's module that exports its own experiments
+                               (export const experiments = [...]); repeatable; also for merge
+      --slurm                  submit the sweep as a Slurm array job (one shard per task) plus a
+                               merge job that waits for it (afterok); scripts and logs in <out>/slurm
+        --array-size N         array tasks = shards (default: min(10, cells))
+        --partition P, --time T, --cpus-per-task C (worker threads per task; default 1)
+        --dry-run              print both batch scripts and the sbatch commands; submit nothing
+  merge <dir|files...> [--out dir] [--allow-partial] [--remeasure] [--module file.js]
                                merge shard outputs (*.cells.json, *.journal.jsonl) and summarise them;
                                exits 2 when cells are missing unless --allow-partial;
                                --remeasure recomputes the losses from the fitted models the cells stored
@@ -93,14 +103,23 @@ function printSummary(exp: Experiment, summary: ExperimentSummary, files: { json
   console.log(lines.join('\n'));
 }
 
+/** Imports the --module files (their experiments join the lookup); a bad one is a usage error. */
+async function loadModules(paths: string[] | undefined): Promise<string[]> {
+  const modules = modulePaths(paths);
+  try { await loadExperimentModules(modules); } catch (e) { if (e instanceof ModuleError) fail(e.message); throw e; }
+  return modules;
+}
+
 async function reproduce(args: string[]): Promise<void> {
+  if (args.includes('--slurm')) { await reproduceOnSlurm(args, fileURLToPath(import.meta.url), fail); return; }
   const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: {
     quick: { type: 'boolean' }, shard: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, reps: { type: 'string' },
-    'n-max': { type: 'string' }, resume: { type: 'boolean' } } });
+    'n-max': { type: 'string' }, resume: { type: 'boolean' }, module: { type: 'string', multiple: true } } });
   if (positionals.length !== 1) fail(`reproduce needs exactly one experiment name; got ${positionals.length}`);
   const name = positionals[0]!;
-  const exp = findExperiment(name);
-  if (!exp) fail(`unknown experiment '${name}'; known: ${EXPERIMENTS.map((e) => e.name).join(', ')}`);
+  const modules = await loadModules(values.module);
+  const exp = resolveExperiment(name);
+  if (!exp) fail(`unknown experiment '${name}'; known: ${allExperiments().map((e) => e.name).join(', ')}`);
   let shard: Shard | null = null;
   if (values.shard !== undefined) { shard = parseShard(values.shard); if (!shard) fail(`--shard must be i/N with 1 ≤ i ≤ N; got '${values.shard}'`); }
   const workers = values.workers === undefined ? availableParallelism() : Number(values.workers);
@@ -127,9 +146,14 @@ async function reproduce(args: string[]): Promise<void> {
   const tag = `${name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ''}`;
   const journal = join(out, `${tag}.journal.jsonl`);
   // What this run is for, so that `merge` can tell a partial journal from a finished sweep.
-  await writeFile(join(out, `${tag}.meta.json`), JSON.stringify({ experiment: name, quick, cellIds: all.map((c) => c.id), provenance: provenance(args) }, null, 1));
+  const metaFile = join(out, `${tag}.meta.json`); // written atomically: merge reads it while other shards run
+  await writeFile(metaFile + '.tmp', JSON.stringify({ experiment: name, quick, cellIds: all.map((c) => c.id), provenance: provenance(args) }, null, 1));
+  await rename(metaFile + '.tmp', metaFile);
   const t0 = Date.now();
-  const fresh = await runCells(exp, cells, workers, `${name}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`, (r) => appendFileSync(journal, JSON.stringify(r) + '\n'));
+  // A run killed mid-line (a re-queued Slurm task) left a torn last line: end it, so the next record starts on its own line.
+  const tail = await readFile(journal, 'utf8').catch(() => '');
+  if (tail !== '' && !tail.endsWith('\n')) appendFileSync(journal, '\n');
+  const fresh = await runCells(exp, cells, workers, `${name}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`, (r) => appendFileSync(journal, JSON.stringify(r) + '\n'), modules);
   const seconds = (Date.now() - t0) / 1000;
   const byId = new Map([...done, ...fresh.map((r) => [r.id, r] as const)]);
   const results = mine.map((c) => byId.get(c.id)).filter((r): r is CellResult => r !== undefined);
@@ -177,8 +201,9 @@ async function finishedCells(out: string, name: string): Promise<Map<string, Cel
 }
 
 async function merge(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'allow-partial': { type: 'boolean' }, remeasure: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { out: { type: 'string' }, 'allow-partial': { type: 'boolean' }, remeasure: { type: 'boolean' }, module: { type: 'string', multiple: true } } });
   if (positionals.length === 0) fail('merge needs a folder or *.cells.json / *.journal.jsonl files');
+  await loadModules(values.module);
   const files: string[] = [];
   for (const p of positionals) {
     const st = await stat(p).catch(() => null);
@@ -211,8 +236,8 @@ async function merge(args: string[]): Promise<void> {
     for (const id of doc.cellIds ?? []) expected.add(id);
     for (const r of doc.results) byId.set(r.id, r);
   }
-  const exp = findExperiment(name!);
-  if (!exp) fail(`unknown experiment '${name}' in ${files[0]}`);
+  const exp = resolveExperiment(name!);
+  if (!exp) fail(`unknown experiment '${name}' in ${files[0]}${values.module ? '' : ' (a --module experiment? pass the same --module)'}`);
   const ids = expected.size ? [...expected] : exp.cells({ quick }).map((c) => c.id);
   const missing = ids.filter((id) => !byId.has(id));
   if (missing.length) {

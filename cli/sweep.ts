@@ -56,8 +56,9 @@ function progress(cells: readonly Cell[], label: string) {
 /**
  * Runs the cells on `workers` threads (inline when workers = 0). Results come back in cell order;
  * `onResult` sees each one as soon as it finishes (the CLI appends it to a journal for `--resume`).
+ * `modules`: absolute paths of `--module` files; each worker imports them to find a user's experiment.
  */
-export async function runCells(exp: Experiment, cells: readonly Cell[], workers: number, label = exp.name, onResult?: (r: CellResult) => void): Promise<CellResult[]> {
+export async function runCells(exp: Experiment, cells: readonly Cell[], workers: number, label = exp.name, onResult?: (r: CellResult) => void, modules: readonly string[] = []): Promise<CellResult[]> {
   const bar = progress(cells, label);
   const byId = new Map(cells.map((c) => [c.id, c]));
   const results = new Map<string, CellResult>();
@@ -86,7 +87,7 @@ export async function runCells(exp: Experiment, cells: readonly Cell[], workers:
         };
         const n = Math.min(workers, Math.max(1, queue.length));
         for (let k = 0; k < n; k++) {
-          const w = new Worker(workerUrl, { execArgv: [] });
+          const w = new Worker(workerUrl, { execArgv: [], workerData: { modules: [...modules] } });
           pool.push(w);
           w.on('message', (msg: { result?: CellResult; error?: string; cellId?: string }) => {
             active--;
