@@ -6,6 +6,7 @@
 import type { Tensor } from '../tensor.js';
 import type { Rng } from '../rng.js';
 import { ENGINE_OP_ENTRIES } from './registry-entries.js';
+import { LM_OP_ENTRIES } from './registry-entries-lm.js';
 
 /** One concrete test case: float64 inputs and the function of them to differentiate. */
 export interface OpCase {
@@ -43,4 +44,4 @@ export interface OpSpec {
 }
 
 /** Every differentiable engine op with its test domain (the entries live in engine/ops/registry-entries.ts). */
-export const ENGINE_OPS: readonly OpSpec[] = ENGINE_OP_ENTRIES;
+export const ENGINE_OPS: readonly OpSpec[] = [...ENGINE_OP_ENTRIES, ...LM_OP_ENTRIES];

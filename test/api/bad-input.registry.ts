@@ -202,6 +202,18 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'mse', valid: () => [v3(), v3()], fuzz: [f(0, 'tensor'), f(1, 'tensor'), f(1, [m22()])] },
   { name: 'nll', valid: () => [m22(), Int32Array.from([0, 1])], fuzz: [f(0, 'tensor'), f(0, [v3()]), f(1, 'indices'), f(1, [Int32Array.from([0, 2]), Int32Array.from([0])])] },
   { name: 'crossEntropy', valid: () => [m22(), Int32Array.from([0, 1])], fuzz: [f(0, 'tensor'), f(0, [v3()]), f(1, 'indices'), f(1, [Int32Array.from([0, 2]), Int32Array.from([0])])] },
+  // ---------- LM ops, safetensors (engine/ops/norm.ts, attention.ts, embedding.ts, engine/safetensors.ts) ----------
+  { name: 'embedding', valid: () => [m22(), Int32Array.from([1, 0, 1])], fuzz: [f(0, 'tensor'), f(0, [v3()]), f(1, 'indices'), f(1, [Int32Array.from([2]), Int32Array.from([-1])])] },
+  { name: 'layerNorm', valid: () => [m22(), tensor([1, 2]), tensor([0, 1]), 1e-5], fuzz: [f(0, 'tensor'), f(0, [tensor(1), tensor([[1, NaN]])]), f(1, [v3(), zeros([2], 'float32'), 3, 'w']), f(2, [v3(), 3]), f(3, 'nonneg')] },
+  { name: 'rmsNorm', valid: () => [m22(), tensor([1, 2]), 1e-6], fuzz: [f(0, 'tensor'), f(0, [tensor(1), tensor([[Infinity, 1]])]), f(1, [v3(), zeros([2], 'float32'), 3]), f(2, 'nonneg')] },
+  {
+    name: 'scaledDotProductAttention', valid: () => [randn(new Rng(2), [2, 3, 2]), randn(new Rng(3), [2, 3, 2]), randn(new Rng(4), [2, 3, 2]), { causal: true }],
+    fuzz: [f(0, 'tensor'), f(1, 'tensor'), f(2, 'tensor'), f(1, [zeros([2, 3, 3]), zeros([1, 3, 2]), zeros([2, 3, 2], 'float32')]), f(2, [zeros([2, 4, 2])]), f(0, [tensor([[[NaN, 0]]])]),
+      f(3, 'options'), f([3, 'causal'], ['yes', 1, null]), f([3, 'mask'], [zeros([3, 3]), ones([4, 4]), 3]), f([3, 'scale'], [NaN, Infinity, '1'])],
+  },
+  { name: 'dropout', valid: () => [v3(), 0.5, { rng: rng() }], fuzz: [f(0, 'tensor'), f(1, [1, -0.1, NaN, '0.5', null]), f(2, 'options'), f([2, 'rng'], 'rng'), f([2, 'training'], 'boolean')] },
+  { name: 'encodeSafetensors', valid: () => [{ w: m22() }, { metadata: { a: 'b' } }], fuzz: [f(0, [null, 3, 'x', [m22()], m22(), { w: [1, 2] }, { '': m22() }]), f(1, 'options'), f([1, 'metadata'], [3, 'x', { a: 3 }]), f([1, 'dtype'], ['F16', 3, 'float32'])] },
+  { name: 'decodeSafetensors', valid: () => [api.encodeSafetensors({ w: m22() })], fuzz: [f(0, [null, 3, 'x', [1, 2], new Uint8Array(3), new Uint8Array(16).fill(255)])] },
   // ---------- MoE: gates ----------
   { name: 'softmaxGate', valid: () => [logits()], fuzz: [f(0, logitsBad()), f(1, 'options'), f([1, 'capacity'], CAPACITY)] },
   { name: 'topKSoftmaxGate', valid: () => [logits(), 2], fuzz: [f(0, logitsBad()), f(1, 'k'), f(1, [7]), f(2, 'options'), f([2, 'capacity'], CAPACITY), f([2, 'capacityPriority'], ['gshard', 3, null])] },
