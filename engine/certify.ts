@@ -12,6 +12,9 @@ import { Rng } from './rng.js';
 import { ValueError } from './errors.js';
 import { checkCountIn, checkNumber, checkBoolean, checkFunction, checkOptions, describeValue } from './validate.js';
 import { vjp } from './autodiff.js';
+import { jvp } from './transforms.js';
+import { clearJvpFallbackOps, jvpFallbackOps } from './forward.js';
+import { noGrad } from './tape.js';
 import { gradcheck, type GradcheckReport } from './gradcheck.js';
 import { concat, reshape } from './ops/shape-ops.js';
 import { ENGINE_OPS, type OpSpec, type OpCase } from './ops/registry.js';
@@ -134,6 +137,77 @@ export function checkCase(spec: OpSpec, opCase: OpCase, seed: number, secondOrde
   const firstGrad = (xs: Tensor[]) => flatJoin(vjp(run, xs).vjp(cot));
   const second = gradcheck(firstGrad, inputs, { ...tol, eps: SECOND_ORDER_EPS, richardson: true, seed: seed + 1 });
   return { label: opCase.label, first, second };
+}
+
+/** Largest relative mismatch of the transpose identity ⟨u, J v⟩ = ⟨Jᵀu, v⟩ (JVP against VJP, float64). */
+export const TRANSPOSE_MAX_REL_ERROR = 1e-10;
+
+/** The result of {@link checkJvpCase}: one op case in forward mode. */
+export interface JvpCaseResult {
+  /** The case's label ({@link OpCase.label}). */
+  readonly label: string;
+  /**
+   * Max relative error, element by element, of the JVP J·v (v a random unit direction) against
+   * central differences (f(x + hv) − f(x − hv))/2h with one Richardson step (h = 1e-4); the same
+   * relative-error floors as gradcheck (1e-3 of the largest entry, 1e6 × the difference's roundoff).
+   */
+  readonly fdMaxRelError: number;
+  /**
+   * |⟨u, J v⟩ − ⟨Jᵀu, v⟩| / max(Σ|uᵢ(Jv)ᵢ|, Σ|(Jᵀu)ⱼvⱼ|) for random u, v: forward mode (the JVP
+   * rules) against reverse mode (the VJPs), relative to the dot products' rounding scale.
+   */
+  readonly transposeRelError: number;
+  /** 'hand' when every op in the case has its own JVP rule, 'fallback' when one used the transposed VJP. */
+  readonly rule: 'hand' | 'fallback';
+  /** The ops that used the fallback (empty for 'hand'). */
+  readonly fallbackOps: readonly string[];
+}
+
+/**
+ * Checks an op case in forward mode: the JVP in a random direction against central differences, the
+ * transpose identity ⟨u, J v⟩ = ⟨Jᵀu, v⟩ against the VJP, and whether the ops used a hand-written
+ * JVP rule or the transposed-VJP fallback.
+ */
+export function checkJvpCase(spec: OpSpec, opCase: OpCase, seed: number): JvpCaseResult {
+  const op = 'checkJvpCase';
+  if (spec === null || typeof spec !== 'object' || typeof spec.name !== 'string') throw new ValueError(op, `spec must be an OpSpec; got ${describeValue(spec)}`);
+  if (opCase === null || typeof opCase !== 'object' || !Array.isArray(opCase.inputs) || typeof opCase.run !== 'function') {
+    throw new ValueError(op, `opCase must be an OpCase { inputs, run, label }; got ${describeValue(opCase)}`);
+  }
+  checkNumber(op, 'seed', seed);
+  const inputs = opCase.inputs.slice();
+  const run = (...xs: Tensor[]) => opCase.run(xs);
+  const rng = new Rng(seed ^ 0x2545f491);
+  // v: a random direction of unit 2-norm over all inputs (so x ± hv moves no element by more than h).
+  const raw = inputs.map((x) => Float64Array.from({ length: x.size }, () => rng.normal()));
+  const norm = Math.sqrt(raw.reduce((acc, d) => acc + d.reduce((a, w) => a + w * w, 0), 0)) || 1;
+  const dirs = raw.map((d, i) => fromData(d.map((w) => w / norm), inputs[i]!.shape));
+  clearJvpFallbackOps();
+  const { value, tangent } = jvp(run, inputs, dirs);
+  const fallbackOps = jvpFallbackOps();
+  // central differences with one Richardson step, element by element
+  const h = SECOND_ORDER_EPS;
+  const at = (t: number) => noGrad(() => run(...inputs.map((x, i) => fromData(x.data.map((w, j) => w + t * dirs[i]!.data[j]!), x.shape))).data);
+  const central = (step: number) => { const fp = at(step), fm = at(-step); return fp.map((w, j) => (w - fm[j]!) / (2 * step)); };
+  const d1 = central(h), d2 = central(h / 2);
+  const numeric = d2.map((w, j) => (4 * w - d1[j]!) / 3);
+  const scale = numeric.reduce((m, w) => Math.max(m, Math.abs(w)), 0);
+  const fScale = value.data.reduce((m, w) => Math.max(m, Math.abs(w)), 0);
+  const floor = Math.max(1e-3 * scale, (1e6 * Number.EPSILON * fScale) / h, 1e-300);
+  let fdMaxRelError = 0;
+  for (let j = 0; j < numeric.length; j++) {
+    const a = tangent.data[j]!, n = numeric[j]!;
+    const rel = Math.abs(a - n) / Math.max(Math.abs(a), Math.abs(n), floor);
+    fdMaxRelError = Number.isNaN(rel) ? NaN : Math.max(fdMaxRelError, rel);
+  }
+  // transpose identity: ⟨u, J v⟩ (forward) vs ⟨Jᵀu, v⟩ (reverse)
+  const u = fromData(Float64Array.from({ length: value.size }, () => rng.normal()), value.shape);
+  const back = vjp((xs: Tensor[]) => opCase.run(xs), inputs).vjp(u);
+  let fwd = 0, fwdAbs = 0, rev = 0, revAbs = 0;
+  for (let j = 0; j < u.size; j++) { const p = u.data[j]! * tangent.data[j]!; fwd += p; fwdAbs += Math.abs(p); }
+  back.forEach((g, i) => { for (let j = 0; j < g.size; j++) { const p = g.data[j]! * dirs[i]!.data[j]!; rev += p; revAbs += Math.abs(p); } });
+  const transposeRelError = Math.abs(fwd - rev) / Math.max(fwdAbs, revAbs, 1e-300);
+  return { label: opCase.label, fdMaxRelError, transposeRelError, rule: fallbackOps.length === 0 ? 'hand' : 'fallback', fallbackOps };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Elementwise ops: forward loop and VJP side by side, one line of maths each.
+ * Elementwise ops: forward loop, VJP and JVP side by side, one line of maths each (ẋ is a tangent).
  * Binary ops broadcast NumPy-style by calling `broadcastTo` first, so their VJPs never think
  * about broadcasting (broadcastTo's VJP is sumTo). VJPs use differentiable ops: grad of grad works.
  */
@@ -20,28 +20,38 @@ function checkDefinition(op: string, name: unknown, f: unknown, vjp: unknown): v
   if (typeof vjp !== 'function') throw new ValueError(op, `${name}: vjp must be a function; got ${describeValue(vjp)}`);
 }
 
-/** Defines a unary op from its scalar forward and its VJP `(x, y, dy) => dx`. */
-export function defineUnary(name: string, f: (v: number) => number, vjp: (x: Tensor, y: Tensor, dy: Tensor) => Tensor): (x: Tensor) => Tensor {
+/**
+ * Defines a unary op from its scalar forward, its VJP `(x, y, dy) => dx` and its JVP
+ * `(x, y, ẋ) => ẏ` (forward mode; without one, forward mode uses the slower transposed-VJP fallback).
+ * For an elementwise op both are the product with f'(x), so they are usually the same expression.
+ */
+export function defineUnary(
+  name: string, f: (v: number) => number, vjp: (x: Tensor, y: Tensor, dy: Tensor) => Tensor, jvp?: (x: Tensor, y: Tensor, dx: Tensor) => Tensor,
+): (x: Tensor) => Tensor {
   checkDefinition('defineUnary', name, f, vjp);
+  if (jvp !== undefined && typeof jvp !== 'function') throw new ValueError('defineUnary', `${name}: jvp must be a function or undefined; got ${describeValue(jvp)}`);
   const op = (x: Tensor): Tensor => {
     const xt = asTensor(x, x, name);
     const y = mapUnary(xt, f);
-    return record(name, [xt], y, (dy) => [vjp(xt, y, dy)]);
+    return record(name, [xt], y, (dy) => [vjp(xt, y, dy)], jvp && ((t) => jvp(xt, y, t[0]!)));
   };
   Object.defineProperty(op, 'name', { value: name });
   return op;
 }
 
 /**
- * Defines a broadcasting binary op from its scalar forward and its VJP on equal shapes
- * `(a, b, y, dy, needs) => [da, db]`.
+ * Defines a broadcasting binary op from its scalar forward, its VJP on equal shapes
+ * `(a, b, y, dy, needs) => [da, db]` and its JVP `(a, b, y, ȧ, ḃ) => ẏ` (a null tangent is zero;
+ * at least one is set; without a JVP, forward mode uses the slower transposed-VJP fallback).
  */
 export function defineBinary(
   name: string,
   f: (u: number, v: number) => number,
   vjp: (a: Tensor, b: Tensor, y: Tensor, dy: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null],
+  jvp?: (a: Tensor, b: Tensor, y: Tensor, da: Tensor | null, db: Tensor | null) => Tensor,
 ): (a: Operand, b: Operand) => Tensor {
   checkDefinition('defineBinary', name, f, vjp);
+  if (jvp !== undefined && typeof jvp !== 'function') throw new ValueError('defineBinary', `${name}: jvp must be a function or undefined; got ${describeValue(jvp)}`);
   const op = (a: Operand, b: Operand): Tensor => {
     let at = asTensor(a, b, name), bt = asTensor(b, at, name);
     commonDType(name, at, bt);
@@ -51,7 +61,7 @@ export function defineBinary(
     }
     const y = mapBinary(at, bt, f);
     const [a2, b2] = [at, bt];
-    return record(name, [a2, b2], y, (dy, needs) => vjp(a2, b2, y, dy, needs));
+    return record(name, [a2, b2], y, (dy, needs) => vjp(a2, b2, y, dy, needs), jvp && ((t) => jvp(a2, b2, y, t[0]!, t[1]!)));
   };
   Object.defineProperty(op, 'name', { value: name });
   return op;
@@ -59,17 +69,24 @@ export function defineBinary(
 
 // ---------- binary ----------
 
-/** a + b.  da = dy, db = dy */
-export const add = defineBinary('add', (u, v) => u + v, (_a, _b, _y, dy) => [dy, dy]);
-/** a − b.  da = dy, db = −dy */
-export const sub = defineBinary('sub', (u, v) => u - v, (_a, _b, _y, dy, needs) => [dy, needs[1] ? neg(dy) : null]);
-/** a · b.  da = dy·b, db = dy·a */
-export const mul = defineBinary('mul', (u, v) => u * v, (a, b, _y, dy, needs) => [needs[0] ? mul(dy, b) : null, needs[1] ? mul(dy, a) : null]);
-/** a / b.  da = dy/b, db = −dy·a/b² = −dy·y/b */
+/** u + v with null as zero (the sum of two optional tangent terms; at least one is set). */
+function plus(u: Tensor | null, v: Tensor | null): Tensor {
+  return u === null ? v! : v === null ? u : add(u, v);
+}
+
+/** a + b.  da = dy, db = dy;  ẏ = ȧ + ḃ */
+export const add = defineBinary('add', (u, v) => u + v, (_a, _b, _y, dy) => [dy, dy], (_a, _b, _y, da, db) => plus(da, db));
+/** a − b.  da = dy, db = −dy;  ẏ = ȧ − ḃ */
+export const sub = defineBinary('sub', (u, v) => u - v, (_a, _b, _y, dy, needs) => [dy, needs[1] ? neg(dy) : null],
+  (_a, _b, _y, da, db) => (db === null ? da! : da === null ? neg(db) : sub(da, db)));
+/** a · b.  da = dy·b, db = dy·a;  ẏ = ȧ·b + a·ḃ */
+export const mul = defineBinary('mul', (u, v) => u * v, (a, b, _y, dy, needs) => [needs[0] ? mul(dy, b) : null, needs[1] ? mul(dy, a) : null],
+  (a, b, _y, da, db) => plus(da && mul(da, b), db && mul(a, db)));
+/** a / b.  da = dy/b, db = −dy·a/b² = −dy·y/b;  ẏ = (ȧ − y·ḃ)/b */
 export const div = defineBinary('div', (u, v) => u / v, (_a, b, y, dy, needs) => [
   needs[0] ? div(dy, b) : null,
   needs[1] ? neg(div(mul(dy, y), b)) : null,
-]);
+], (_a, b, y, da, db) => div(db === null ? da! : da === null ? neg(mul(y, db)) : sub(da, mul(y, db)), b));
 /**
  * max(a, b), IEEE/PyTorch semantics: NaN on either side gives NaN (`maximum(NaN, 1)` and
  * `maximum(1, NaN)` are both NaN). NOTE: at a tie the gradient goes to `a`; where a is NaN it goes
@@ -78,12 +95,17 @@ export const div = defineBinary('div', (u, v) => u / v, (_a, b, y, dy, needs) =>
 export const maximum = defineBinary('maximum', (u, v) => (u >= v || u !== u ? u : v), (a, b, _y, dy, needs) => {
   const pickA = compareMask(a, b, (u, v) => u >= v || u !== u);
   return [needs[0] ? mul(dy, pickA) : null, needs[1] ? mul(dy, sub(1, pickA)) : null];
-});
-/** min(a, b), NaN-propagating like {@link maximum}. NOTE: at a tie the gradient goes to `a`. */
+}, (a, b, _y, da, db) => pick(compareMask(a, b, (u, v) => u >= v || u !== u), da, db)); // ẏ = ȧ where a is picked, else ḃ
+/** min(a, b), NaN-propagating like {@link maximum}. NOTE: at a tie the gradient goes to `a`.  ẏ = ȧ where a is picked, else ḃ */
 export const minimum = defineBinary('minimum', (u, v) => (u <= v || u !== u ? u : v), (a, b, _y, dy, needs) => {
   const pickA = compareMask(a, b, (u, v) => u <= v || u !== u);
   return [needs[0] ? mul(dy, pickA) : null, needs[1] ? mul(dy, sub(1, pickA)) : null];
-});
+}, (a, b, _y, da, db) => pick(compareMask(a, b, (u, v) => u <= v || u !== u), da, db));
+
+/** keep·ȧ + (1 − keep)·ḃ for a constant 0/1 mask (null tangents are zero; one is set). */
+function pick(keep: Tensor, da: Tensor | null, db: Tensor | null): Tensor {
+  return plus(da && mul(da, keep), db && mul(db, sub(1, keep)));
+}
 
 /** Constant 0/1 tensor (never on the tape): 1 where pred(a[i], b[i]). */
 function compareMask(a: Tensor, b: Tensor, pred: (u: number, v: number) => boolean): Tensor {
@@ -92,7 +114,7 @@ function compareMask(a: Tensor, b: Tensor, pred: (u: number, v: number) => boole
 
 /**
  * where(mask, a, b): a where mask ≠ 0, else b. The mask is a constant (no gradient); all three broadcast.
- * da = where(mask, dy, 0), db = where(mask, 0, dy)
+ * da = where(mask, dy, 0), db = where(mask, 0, dy);  ẏ = where(mask, ȧ, ḃ)
  */
 export function where(mask: Tensor | ArrayLike<boolean | number>, a: Operand, b: Operand): Tensor {
   const op = 'where';
@@ -111,25 +133,36 @@ export function where(mask: Tensor | ArrayLike<boolean | number>, a: Operand, b:
   const y = fromData(out, shape);
   const keep = fromData(allocate(at.dtype, m.length).map((_, i) => (m[i] !== 0 ? 1 : 0)), shape);
   const [a2, b2] = [at, bt];
-  return record(op, [a2, b2], y, (dy, needs) => [needs[0] ? mul(dy, keep) : null, needs[1] ? mul(dy, sub(1, keep)) : null]);
+  return record(op, [a2, b2], y, (dy, needs) => [needs[0] ? mul(dy, keep) : null, needs[1] ? mul(dy, sub(1, keep)) : null],
+    (t) => pick(keep, t[0]!, t[1]!));
 }
 
 // ---------- unary ----------
 
-/** −x.  dx = −dy */
-export const neg = defineUnary('neg', (v) => -v, (_x, _y, dy) => neg(dy));
-/** eˣ.  dx = dy·y */
-export const exp = defineUnary('exp', Math.exp, (_x, y, dy) => mul(dy, y));
-/** ln x (x > 0).  dx = dy/x */
-export const log = defineUnary('log', Math.log, (x, _y, dy) => div(dy, x));
-/** √x.  dx = dy/(2y) */
-export const sqrt = defineUnary('sqrt', Math.sqrt, (_x, y, dy) => div(dy, mul(y, 2)));
-/** x².  dx = 2x·dy */
-export const square = defineUnary('square', (v) => v * v, (x, _y, dy) => mul(dy, mul(x, 2)));
-/** |x|.  dx = sign(x)·dy.  NOTE: the subgradient at 0 is 0. */
-export const abs = defineUnary('abs', Math.abs, (x, _y, dy) => mul(dy, mapUnary(x, Math.sign)));
-/** tanh x.  dx = dy·(1 − y²) */
-export const tanh = defineUnary('tanh', Math.tanh, (_x, y, dy) => mul(dy, sub(1, square(y))));
+// An elementwise op's Jacobian is diag(f'(x)): its VJP and JVP are both the product with f'(x), so
+// each op below passes one expression `(x, y, g) => g·f'(x)` as both (g = dy backwards, ẋ forwards).
+
+const negD = (_x: Tensor, _y: Tensor, g: Tensor) => neg(g);
+/** −x.  dx = −dy;  ẏ = −ẋ */
+export const neg = defineUnary('neg', (v) => -v, negD, negD);
+const expD = (_x: Tensor, y: Tensor, g: Tensor) => mul(g, y);
+/** eˣ.  dx = dy·y;  ẏ = ẋ·y */
+export const exp = defineUnary('exp', Math.exp, expD, expD);
+const logD = (x: Tensor, _y: Tensor, g: Tensor) => div(g, x);
+/** ln x (x > 0).  dx = dy/x;  ẏ = ẋ/x */
+export const log = defineUnary('log', Math.log, logD, logD);
+const sqrtD = (_x: Tensor, y: Tensor, g: Tensor) => div(g, mul(y, 2));
+/** √x.  dx = dy/(2y);  ẏ = ẋ/(2y) */
+export const sqrt = defineUnary('sqrt', Math.sqrt, sqrtD, sqrtD);
+const squareD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mul(x, 2));
+/** x².  dx = 2x·dy;  ẏ = 2x·ẋ */
+export const square = defineUnary('square', (v) => v * v, squareD, squareD);
+const absD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mapUnary(x, Math.sign));
+/** |x|.  dx = sign(x)·dy;  ẏ = sign(x)·ẋ.  NOTE: the subgradient at 0 is 0. */
+export const abs = defineUnary('abs', Math.abs, absD, absD);
+const tanhD = (_x: Tensor, y: Tensor, g: Tensor) => mul(g, sub(1, square(y)));
+/** tanh x.  dx = dy·(1 − y²);  ẏ = ẋ·(1 − y²) */
+export const tanh = defineUnary('tanh', Math.tanh, tanhD, tanhD);
 
 /** Saturating logistic: never computes exp of a large positive number. */
 export function stableSigmoid(v: number): number {
@@ -138,17 +171,21 @@ export function stableSigmoid(v: number): number {
   const e = Math.exp(v);
   return e / (1 + e);
 }
-/** σ(x) = 1/(1+e⁻ˣ), saturating.  dx = dy·y(1 − y) */
-export const sigmoid = defineUnary('sigmoid', stableSigmoid, (_x, y, dy) => mul(dy, mul(y, sub(1, y))));
-/** softplus(x) = log(1+eˣ) = max(x,0) + log1p(e^−|x|).  dx = dy·σ(x) */
-export const softplus = defineUnary('softplus', (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))), (x, _y, dy) => mul(dy, sigmoid(x)));
-/** max(x, 0); relu(NaN) = NaN (PyTorch).  NOTE: relu'(0) = 0; the gradient passes where x is NaN. */
-export const relu = defineUnary('relu', (v) => (v <= 0 ? 0 : v), (x, _y, dy) => mul(dy, mapUnary(x, (v) => (v <= 0 ? 0 : 1))));
-/** x·σ(x).  dx = dy·σ(x)(1 + x(1 − σ(x))) */
-export const silu = defineUnary('silu', (v) => v * stableSigmoid(v), (x, _y, dy) => {
+const sigmoidD = (_x: Tensor, y: Tensor, g: Tensor) => mul(g, mul(y, sub(1, y)));
+/** σ(x) = 1/(1+e⁻ˣ), saturating.  dx = dy·y(1 − y);  ẏ = ẋ·y(1 − y) */
+export const sigmoid = defineUnary('sigmoid', stableSigmoid, sigmoidD, sigmoidD);
+const softplusD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, sigmoid(x));
+/** softplus(x) = log(1+eˣ) = max(x,0) + log1p(e^−|x|).  dx = dy·σ(x);  ẏ = ẋ·σ(x) */
+export const softplus = defineUnary('softplus', (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))), softplusD, softplusD);
+const reluD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mapUnary(x, (v) => (v <= 0 ? 0 : 1)));
+/** max(x, 0); relu(NaN) = NaN (PyTorch).  dx = dy·[x > 0];  ẏ = ẋ·[x > 0].  NOTE: relu'(0) = 0; the gradient passes where x is NaN. */
+export const relu = defineUnary('relu', (v) => (v <= 0 ? 0 : v), reluD, reluD);
+const siluD = (x: Tensor, _y: Tensor, g: Tensor) => {
   const s = sigmoid(x);
-  return mul(dy, mul(s, add(1, mul(x, sub(1, s)))));
-});
+  return mul(g, mul(s, add(1, mul(x, sub(1, s)))));
+};
+/** x·σ(x).  dx = dy·σ(x)(1 + x(1 − σ(x)));  ẏ = ẋ·σ(x)(1 + x(1 − σ(x))) */
+export const silu = defineUnary('silu', (v) => v * stableSigmoid(v), siluD, siluD);
 
 /**
  * erf(x) to ~1 ulp: for |x| < 3 the all-positive series erf x = (2/√π)e^(−x²) Σ (2x²)ⁿ x/(2n+1)!!
@@ -186,37 +223,38 @@ export function erfcScalar(x: number): number {
   for (let n = 60; n >= 1; n--) f = x + (n / 2) / f;
   return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
 }
-/** erf x.  dx = dy·(2/√π)e^(−x²) */
-export const erf = defineUnary('erf', erfScalar, (x, _y, dy) => mul(dy, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))));
+const erfD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI)));
+/** erf x.  dx = dy·(2/√π)e^(−x²);  ẏ = ẋ·(2/√π)e^(−x²) */
+export const erf = defineUnary('erf', erfScalar, erfD, erfD);
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
 /** |x| from which tanh(√(2/π)(x + 0.044715x³)) rounds to ±1 exactly (the argument exceeds 19.06 from |x| ≈ 9). */
 const GELU_TANH_SATURATION = 30;
+const geluTanhD = (x: Tensor, _y: Tensor, g: Tensor) => {
+  // Evaluated at x clamped to ±GELU_TANH_SATURATION, where tanh is exactly ±1 in float64, so the
+  // formula is unchanged for |x| below it and gives 0.5(1 + sign x) beyond — instead of
+  // x·(1 − t²)·du = huge·0·∞ = NaN once x³ or x² overflow (|x| ≳ 1e103 / 1e154).
+  const xc = minimum(maximum(x, -GELU_TANH_SATURATION), GELU_TANH_SATURATION);
+  const t = tanh(mul(add(xc, mul(pow(xc, 3), GELU_C)), SQRT_2_OVER_PI));
+  const du = mul(add(mul(square(xc), 3 * GELU_C), 1), SQRT_2_OVER_PI);
+  return mul(g, add(mul(add(t, 1), 0.5), mul(mul(xc, sub(1, square(t))), mul(du, 0.5))));
+};
 /** GELU, tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
- *  dx = dy·[0.5(1+t) + 0.5x(1−t²)·√(2/π)(1 + 3·0.044715x²)] */
+ *  dx = dy·g'(x), ẏ = ẋ·g'(x) with g'(x) = 0.5(1+t) + 0.5x(1−t²)·√(2/π)(1 + 3·0.044715x²) */
 export const geluTanh = defineUnary('geluTanh',
-  (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v))),
-  (x, _y, dy) => {
-    // Evaluated at x clamped to ±GELU_TANH_SATURATION, where tanh is exactly ±1 in float64, so the
-    // formula is unchanged for |x| below it and gives 0.5(1 + sign x) beyond — instead of
-    // x·(1 − t²)·du = huge·0·∞ = NaN once x³ or x² overflow (|x| ≳ 1e103 / 1e154).
-    const xc = minimum(maximum(x, -GELU_TANH_SATURATION), GELU_TANH_SATURATION);
-    const t = tanh(mul(add(xc, mul(pow(xc, 3), GELU_C)), SQRT_2_OVER_PI));
-    const du = mul(add(mul(square(xc), 3 * GELU_C), 1), SQRT_2_OVER_PI);
-    return mul(dy, add(mul(add(t, 1), 0.5), mul(mul(xc, sub(1, square(t))), mul(du, 0.5))));
-  });
+  (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v))), geluTanhD, geluTanhD);
+
+const geluErfD = (x: Tensor, _y: Tensor, g: Tensor) => {
+  const cdf = mul(add(erf(mul(x, 1 / Math.SQRT2)), 1), 0.5);
+  const pdf = mul(exp(mul(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return mul(g, add(cdf, mul(x, pdf)));
+};
 /**
  * GELU, exact: x·Φ(x) with Φ the standard normal CDF, Φ(x) = erfc(−x/√2)/2 (accurate in relative
- * terms for negative x, where 1 + erf(x/√2) would cancel).  dx = dy·(Φ(x) + x·φ(x))
+ * terms for negative x, where 1 + erf(x/√2) would cancel).  dx = dy·(Φ(x) + x·φ(x));  ẏ = ẋ·(Φ(x) + x·φ(x))
  */
-export const geluErf = defineUnary('geluErf',
-  (v) => 0.5 * v * erfcScalar(-v / Math.SQRT2),
-  (x, _y, dy) => {
-    const cdf = mul(add(erf(mul(x, 1 / Math.SQRT2)), 1), 0.5);
-    const pdf = mul(exp(mul(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
-    return mul(dy, add(cdf, mul(x, pdf)));
-  });
+export const geluErf = defineUnary('geluErf', (v) => 0.5 * v * erfcScalar(-v / Math.SQRT2), geluErfD, geluErfD);
 /** GELU: `gelu(x)` is the exact erf form; pass `'tanh'` for the tanh approximation. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   if (typeof x !== 'number') assertTensor(x, 'gelu', 'x');
@@ -224,18 +262,19 @@ export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   return approximate === 'tanh' ? geluTanh(x) : geluErf(x);
 }
 
-/** x^p for a constant exponent p.  dx = dy·p·x^(p−1).  Non-integer p needs x > 0. */
+/** x^p for a constant exponent p.  dx = dy·p·x^(p−1);  ẏ = ẋ·p·x^(p−1).  Non-integer p needs x > 0. */
 export function pow(x: Tensor, p: number): Tensor {
   const op = 'pow';
   const xt = asTensor(x, x, op);
   checkNumber(op, 'exponent p', p);
   const y = mapUnary(xt, (v) => Math.pow(v, p));
-  return record(op, [xt], y, (dy) => [p === 0 ? mul(dy, 0) : mul(dy, mul(pow(xt, p - 1), p))]);
+  const powD = (g: Tensor) => (p === 0 ? mul(g, 0) : mul(g, mul(pow(xt, p - 1), p)));
+  return record(op, [xt], y, (dy) => [powD(dy)], (t) => powD(t[0]!));
 }
 
-/** c·x for a constant c (cheaper than mul with broadcasting). dx = c·dy */
+/** c·x for a constant c (cheaper than mul with broadcasting). dx = c·dy;  ẏ = c·ẋ */
 export function scale(x: Tensor, c: number): Tensor {
   if (typeof c !== 'number') throw new ValueError('scale', `c must be a number; got ${describeValue(c)}`);
   const y = mapUnary(asTensor(x, x, 'scale'), (v) => v * c);
-  return record('scale', [x], y, (dy) => [scale(dy, c)]);
+  return record('scale', [x], y, (dy) => [scale(dy, c)], (t) => scale(t[0]!, c));
 }

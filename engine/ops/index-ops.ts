@@ -19,7 +19,7 @@ function checkIndices(op: string, indices: Int32Array, bound: number): void {
   }
 }
 
-/** y[i] = x[indices[i]] for x [N, ...] → [M, ...].  dx = scatterAddRows(dy, indices, N) */
+/** y[i] = x[indices[i]] for x [N, ...] → [M, ...].  dx = scatterAddRows(dy, indices, N);  ẏ = gatherRows(ẋ, indices) */
 export function gatherRows(x: Tensor, indices: Int32Array): Tensor {
   const op = 'gatherRows';
   assertTensor(x, op);
@@ -32,10 +32,10 @@ export function gatherRows(x: Tensor, indices: Int32Array): Tensor {
   const d = x.data;
   for (let i = 0; i < indices.length; i++) out.set(d.subarray(indices[i]! * row, indices[i]! * row + row), i * row);
   const y = fromData(out, [indices.length, ...x.shape.slice(1)]);
-  return record(op, [x], y, (dy) => [scatterAddRows(dy, indices, n)]);
+  return record(op, [x], y, (dy) => [scatterAddRows(dy, indices, n)], (t) => gatherRows(t[0]!, indices));
 }
 
-/** y[indices[i]] += x[i] for x [M, ...] → [numRows, ...].  dx = gatherRows(dy, indices) */
+/** y[indices[i]] += x[i] for x [M, ...] → [numRows, ...].  dx = gatherRows(dy, indices);  ẏ = scatterAddRows(ẋ, indices, numRows) */
 export function scatterAddRows(x: Tensor, indices: Int32Array, numRows: number): Tensor {
   const op = 'scatterAddRows';
   assertTensor(x, op);
@@ -53,7 +53,7 @@ export function scatterAddRows(x: Tensor, indices: Int32Array, numRows: number):
     for (let j = 0; j < row; j++) out[dst + j] = out[dst + j]! + d[src + j]!;
   }
   const y = fromData(out, [numRows, ...x.shape.slice(1)]);
-  return record(op, [x], y, (dy) => [gatherRows(dy, indices)]);
+  return record(op, [x], y, (dy) => [gatherRows(dy, indices)], (t) => scatterAddRows(t[0]!, indices, numRows));
 }
 
 /** Shape of an index array along `axis` of `shape`: same dims except `axis`, which is k. */
@@ -70,7 +70,7 @@ function alongAxisLayout(op: string, shape: readonly number[], indices: Int32Arr
 
 /**
  * y[..., j, ...] = x[..., indices[..., j, ...], ...] along `axis` (NumPy take_along_axis);
- * `indices` is laid out like y.  dx = scatterAlongAxis(dy, indices, axis, x.shape[axis])
+ * `indices` is laid out like y.  dx = scatterAlongAxis(dy, indices, axis, x.shape[axis]);  ẏ = takeAlongAxis(ẋ, indices, axis)
  */
 export function takeAlongAxis(x: Tensor, indices: Int32Array, axis = -1): Tensor {
   const op = 'takeAlongAxis';
@@ -90,12 +90,12 @@ export function takeAlongAxis(x: Tensor, indices: Int32Array, axis = -1): Tensor
     }
   }
   const y = fromData(out, idxShape);
-  return record(op, [x], y, (dy) => [scatterAlongAxis(dy, indices, layout.axis, layout.n)]);
+  return record(op, [x], y, (dy) => [scatterAlongAxis(dy, indices, layout.axis, layout.n)], (t) => takeAlongAxis(t[0]!, indices, layout.axis));
 }
 
 /**
  * Scatter-add along `axis` into a tensor whose `axis` has size `size`: y[..., idx[..j..], ...] += x[..., j, ...].
- * dx = takeAlongAxis(dy, indices, axis)
+ * dx = takeAlongAxis(dy, indices, axis);  ẏ = scatterAlongAxis(ẋ, indices, axis, size)
  */
 export function scatterAlongAxis(x: Tensor, indices: Int32Array, axis: number, size: number): Tensor {
   const op = 'scatterAlongAxis';
@@ -119,7 +119,7 @@ export function scatterAlongAxis(x: Tensor, indices: Int32Array, axis: number, s
     }
   }
   const y = fromData(out, outShape);
-  return record(op, [x], y, (dy) => [takeAlongAxis(dy, indices, layout.axis)]);
+  return record(op, [x], y, (dy) => [takeAlongAxis(dy, indices, layout.axis)], (t) => scatterAlongAxis(t[0]!, indices, layout.axis, size));
 }
 
 /** One-hot rows: [indices.length, depth], a constant (indices are not differentiable). */

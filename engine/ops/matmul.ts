@@ -1,13 +1,14 @@
 /**
  * Matrix product on the active backend. 2-D [m,k]@[k,n], batched [B,m,k]@[B,k,n], and
  * [B,m,k]@[k,n] (shared right operand, e.g. one weight for every batch row).
- * dA = dY·Bᵀ,  dB = Aᵀ·dY
+ * dA = dY·Bᵀ,  dB = Aᵀ·dY;  Ẏ = Ȧ·B + A·Ḃ
  */
 import { Tensor, allocate, fromData, commonDType, assertTensor } from '../tensor.js';
 import { record } from '../tape.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/backend.js';
 import { reshape, transpose } from './shape-ops.js';
+import { add } from './arithmetic.js';
 
 /**
  * Matrix product on the active matmul backend ({@link getBackend}): `[m, k] @ [k, n] → [m, n]`,
@@ -44,5 +45,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return record(op, [a, b], y, (dy, needs) => [
     needs[0] ? matmul(dy, transpose(b)) : null,
     needs[1] ? matmul(transpose(a), dy) : null,
-  ]);
+  ], (t) => {
+    const da = t[0]!, db = t[1]!;
+    return db === null ? matmul(da!, b) : da === null ? matmul(a, db) : add(matmul(da, b), matmul(a, db));
+  });
 }

@@ -13,7 +13,7 @@ import { axisLayout, forEachLine, reducedShape } from './kernels.js';
 import { broadcastTo, reshape } from './shape-ops.js';
 import { mul, sub, square, scale } from './arithmetic.js';
 import { softmax } from './softmax.js';
-import { scatterAlongAxis } from './index-ops.js';
+import { scatterAlongAxis, takeAlongAxis } from './index-ops.js';
 
 /** Axis list → sorted unique normalized axes (undefined = all axes). */
 function normalizeAxes(axis: number | readonly number[] | undefined, shape: Shape, op: string): number[] {
@@ -26,7 +26,7 @@ function normalizeAxes(axis: number | readonly number[] | undefined, shape: Shap
   return norm.sort((a, b) => a - b);
 }
 
-/** Σ over `axis` (all axes by default).  dx = broadcastTo(dy reshaped with kept dims, x.shape) */
+/** Σ over `axis` (all axes by default).  dx = broadcastTo(dy reshaped with kept dims, x.shape);  ẏ = Σ ẋ over the same axes */
 export function sum(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {
   const op = 'sum';
   assertTensor(x, op);
@@ -37,7 +37,7 @@ export function sum(x: Tensor, axis?: number | readonly number[], keepDims = fal
   const s = stridesOf(keptShape);
   stridedScatterAdd(out, 0, x.shape.map((_, i) => (axes.includes(i) ? 0 : s[i]!)), x.data, x.shape);
   const y = fromData(out, outShape);
-  return record(op, [x], y, (dy) => [broadcastTo(reshape(dy, keptShape), x.shape)]);
+  return record(op, [x], y, (dy) => [broadcastTo(reshape(dy, keptShape), x.shape)], (t) => sum(t[0]!, axes, keepDims));
 }
 
 /** Mean over `axis` (all by default) = sum / count. */
@@ -107,8 +107,9 @@ function extreme(x: Tensor, axis: number | undefined, keepDims: boolean, op: str
   const d = src.data;
   forEachLine(layout, (base, stride, line) => { out[line] = d[base + index[line]! * stride]!; });
   const kept = fromData(out, shape);
-  // VJP: the gradient goes to the selected position only (scatter along the axis).
-  const y = record(op, [src], kept, (dy) => [scatterAlongAxis(dy, index, a, src.shape[a]!)]);
+  // VJP: the gradient goes to the selected position only (scatter along the axis);
+  // JVP: the tangent of the selected position (ẏ = takeAlongAxis(ẋ, argmax)).
+  const y = record(op, [src], kept, (dy) => [scatterAlongAxis(dy, index, a, src.shape[a]!)], (t) => takeAlongAxis(t[0]!, index, a));
   if (flat) return keepDims ? reshape(y, x.shape.map(() => 1)) : reshape(y, []);
   return keepDims ? y : reshape(y, reducedShape(src.shape, a, false));
 }
@@ -120,7 +121,7 @@ export function min(x: Tensor, axis?: number, keepDims = false): Tensor { return
 
 /**
  * log Σ exp(x) along `axis`, computed as m + log Σ exp(x − m) with m the max (finite for ±1e4 inputs).
- * dx = dy · softmax(x)
+ * dx = dy · softmax(x);  ẏ = Σ softmax(x) ⊙ ẋ along the axis
  */
 export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
   const op = 'logsumexp';
@@ -131,7 +132,8 @@ export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
   forEachLine(layout, (base, stride, line) => { out[line] = lseLine(d, base, stride, layout.n, op); });
   const keptShape: Shape = reducedShape(x.shape, layout.axis, true);
   const kept = fromData(out, keptShape);
-  const y = record(op, [x], kept, (dy) => [mul(broadcastTo(dy, x.shape), softmax(x, layout.axis))]);
+  const y = record(op, [x], kept, (dy) => [mul(broadcastTo(dy, x.shape), softmax(x, layout.axis))],
+    (t) => sum(mul(t[0]!, softmax(x, layout.axis)), layout.axis, true));
   return keepDims ? y : reshape(y, reducedShape(x.shape, layout.axis, false));
 }
 

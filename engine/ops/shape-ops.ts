@@ -1,6 +1,7 @@
 /**
  * Layout ops and their duals: reshape↔reshape, broadcastTo↔sumTo, permute↔inverse permute,
- * slice↔unslice, concat↔slices. Each VJP is the dual op, so grad of grad works for free.
+ * slice↔unslice, concat↔slices. Each VJP is the dual op, so grad of grad works for free; each op
+ * is linear, so its JVP is the op itself applied to the tangent.
  */
 import { Tensor, allocate, fromData, commonDType, assertTensor } from '../tensor.js';
 import { record } from '../tape.js';
@@ -23,7 +24,7 @@ function checkTensorList(op: string, xs: unknown): readonly Tensor[] {
   return xs;
 }
 
-/** Same data, new shape (one dim may be −1). dx = reshape(dy, x.shape) */
+/** Same data, new shape (one dim may be −1). dx = reshape(dy, x.shape);  ẏ = reshape(ẋ, shape) */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const op = 'reshape';
   assertTensor(x, op);
@@ -40,7 +41,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   if (sizeOf(target) !== x.size) throw new ShapeError(op, `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
   if (sameShape(target, x.shape)) return x;
   const y = fromData(x.data, target);
-  return record(op, [x], y, (dy) => [reshape(dy, x.shape)]);
+  return record(op, [x], y, (dy) => [reshape(dy, x.shape)], (t) => reshape(t[0]!, target));
 }
 
 /** Strides of `from` aligned to the trailing dims of `to`, with 0 where `from` broadcasts. */
@@ -50,7 +51,7 @@ function broadcastStrides(from: Shape, to: Shape): number[] {
   return to.map((_, i) => (i < lead || from[i - lead] === 1 ? 0 : s[i - lead]!));
 }
 
-/** Repeats size-1 and missing leading dims up to `shape` (NumPy rules). dx = sumTo(dy, x.shape) */
+/** Repeats size-1 and missing leading dims up to `shape` (NumPy rules). dx = sumTo(dy, x.shape);  ẏ = broadcastTo(ẋ, shape) */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const op = 'broadcastTo';
   assertTensor(x, op);
@@ -63,10 +64,10 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const out = allocate(x.dtype, sizeOf(shape));
   stridedGather(x.data, 0, broadcastStrides(x.shape, shape), shape, out);
   const y = fromData(out, shape);
-  return record(op, [x], y, (dy) => [sumTo(dy, x.shape)]);
+  return record(op, [x], y, (dy) => [sumTo(dy, x.shape)], (t) => broadcastTo(t[0]!, shape));
 }
 
-/** Sums `x` down to a shape it broadcasts from (the VJP of broadcastTo). dx = broadcastTo(dy, x.shape) */
+/** Sums `x` down to a shape it broadcasts from (the VJP of broadcastTo). dx = broadcastTo(dy, x.shape);  ẏ = sumTo(ẋ, shape) */
 export function sumTo(x: Tensor, shape: Shape): Tensor {
   const op = 'sumTo';
   assertTensor(x, op);
@@ -79,10 +80,10 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   const out = allocate(x.dtype, sizeOf(shape));
   stridedScatterAdd(out, 0, broadcastStrides(shape, x.shape), x.data, x.shape);
   const y = fromData(out, shape);
-  return record(op, [x], y, (dy) => [broadcastTo(dy, x.shape)]);
+  return record(op, [x], y, (dy) => [broadcastTo(dy, x.shape)], (t) => sumTo(t[0]!, shape));
 }
 
-/** Reorders axes: y.shape[i] = x.shape[axes[i]]. dx = permute(dy, inverse(axes)) */
+/** Reorders axes: y.shape[i] = x.shape[axes[i]]. dx = permute(dy, inverse(axes));  ẏ = permute(ẋ, axes) */
 export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const op = 'permute';
   assertTensor(x, op);
@@ -100,7 +101,7 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   const inverse = new Array<number>(rank);
   norm.forEach((a, i) => { inverse[a] = i; });
   const y = fromData(out, shape);
-  return record(op, [x], y, (dy) => [permute(dy, inverse)]);
+  return record(op, [x], y, (dy) => [permute(dy, inverse)], (t) => permute(t[0]!, norm));
 }
 
 /** Swaps the last two axes (matrix transpose, batched). */
@@ -126,7 +127,8 @@ function checkSliceBounds(op: string, shape: Shape, starts: readonly number[], s
 
 /**
  * Contiguous block: y = x[starts[0] : ends[0], ...] (ends exclusive; negative values count from the end;
- * fewer entries than the rank mean "everything" for the remaining dims). dx = unslice(dy, starts, x.shape)
+ * fewer entries than the rank mean "everything" for the remaining dims). dx = unslice(dy, starts, x.shape);
+ * ẏ = slice(ẋ, starts, ends)
  */
 export function slice(x: Tensor, starts: readonly number[], ends?: readonly number[]): Tensor {
   const op = 'slice';
@@ -146,10 +148,10 @@ export function slice(x: Tensor, starts: readonly number[], ends?: readonly numb
   const out = allocate(x.dtype, sizeOf(sizes));
   stridedGather(x.data, offset, strides, sizes, out);
   const y = fromData(out, sizes);
-  return record(op, [x], y, (dy) => [unslice(dy, st, x.shape)]);
+  return record(op, [x], y, (dy) => [unslice(dy, st, x.shape)], (t) => slice(t[0]!, st, en));
 }
 
-/** Places `x` at `starts` inside zeros of `shape` (the VJP of slice). dx = slice(dy, starts, starts + x.shape) */
+/** Places `x` at `starts` inside zeros of `shape` (the VJP of slice). dx = slice(dy, starts, starts + x.shape);  ẏ = unslice(ẋ, starts, shape) */
 export function unslice(x: Tensor, starts: readonly number[], shape: Shape): Tensor {
   const op = 'unslice';
   assertTensor(x, op);
@@ -162,10 +164,10 @@ export function unslice(x: Tensor, starts: readonly number[], shape: Shape): Ten
   const out = allocate(x.dtype, sizeOf(shape));
   stridedScatterAdd(out, offset, strides, x.data, x.shape);
   const y = fromData(out, shape);
-  return record(op, [x], y, (dy) => [slice(dy, starts, starts.map((s, i) => s + x.shape[i]!))]);
+  return record(op, [x], y, (dy) => [slice(dy, starts, starts.map((s, i) => s + x.shape[i]!))], (t) => unslice(t[0]!, starts, shape));
 }
 
-/** Joins tensors along `axis` (all other dims equal). dxᵢ = slice of dy */
+/** Joins tensors along `axis` (all other dims equal). dxᵢ = slice of dy;  ẏ = concat(ẋᵢ) (zeros for a zero tangent) */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const op = 'concat';
   checkTensorList(op, xs);
@@ -194,7 +196,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     if (!needs[i]) return null;
     const st = shape.map((_, d) => (d === ax ? starts[i]! : 0));
     return slice(dy, st, st.map((s, d) => s + x.shape[d]!));
-  }));
+  }), (ts) => concat(ts.map((t, i) => t ?? fromData(allocate(xs[i]!.dtype, xs[i]!.size), xs[i]!.shape)), ax));
 }
 
 /** Inserts a size-1 axis at `axis` (negative counts from the end of the new rank). */

@@ -12,7 +12,10 @@ import { takeAlongAxis } from './index-ops.js';
 import { assertShape, fmtShape } from '../errors.js';
 import { sameShape } from '../shape.js';
 
-/** y = exp(x − m)/Σexp(x − m) along `axis` (m the max; {@link softmaxLine}).  dx = y ⊙ (dy − Σ(dy ⊙ y)), centered by {@link weightedCenter} */
+/**
+ * y = exp(x − m)/Σexp(x − m) along `axis` (m the max; {@link softmaxLine}).  dx = y ⊙ (dy − Σ(dy ⊙ y)),
+ * centered by {@link weightedCenter};  ẏ = y ⊙ (ẋ − Σ(ẋ ⊙ y)), the same (the Jacobian diag(y) − yyᵀ is symmetric)
+ */
 export function softmax(x: Tensor, axis = -1): Tensor {
   const op = 'softmax';
   assertTensor(x, op);
@@ -21,7 +24,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const out = allocate(x.dtype, x.size);
   forEachLine(layout, (base, stride) => softmaxLine(d, base, stride, layout.n, out, base, stride, op));
   const y = fromData(out, x.shape);
-  return record(op, [x], y, (dy) => [mul(y, weightedCenter(dy, y, layout.axis))]);
+  return record(op, [x], y, (dy) => [mul(y, weightedCenter(dy, y, layout.axis))], (t) => mul(y, weightedCenter(t[0]!, y, layout.axis)));
 }
 
 /**
@@ -49,7 +52,7 @@ export function weightedCenter(g: Tensor, w: Tensor, axis = -1): Tensor {
   return sub(h, sum(mul(h, w), layout.axis, true));
 }
 
-/** y = x − lse(x) along `axis`.  dx = dy − exp(y) Σ dy */
+/** y = x − lse(x) along `axis`.  dx = dy − exp(y) Σ dy;  ẏ = ẋ − Σ(exp(y) ⊙ ẋ), centered by {@link weightedCenter} */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const op = 'logSoftmax';
   assertTensor(x, op);
@@ -70,7 +73,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
     for (let j = 0; j < layout.n; j++) out[base + j * stride] = (d[base + j * stride]! - m) - logS;
   });
   const y = fromData(out, x.shape);
-  return record(op, [x], y, (dy) => [sub(dy, mul(exp(y), sum(dy, layout.axis, true)))]);
+  return record(op, [x], y, (dy) => [sub(dy, mul(exp(y), sum(dy, layout.axis, true)))], (t) => weightedCenter(t[0]!, exp(y), layout.axis));
 }
 
 /**
