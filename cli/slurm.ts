@@ -88,9 +88,9 @@ export function slurmPlan(o: SlurmPlanOptions): SlurmPlan {
   const arrayPath = join(dir, `${o.name}.array.sh`), mergePath = join(dir, `${o.name}.merge.sh`);
   const [node, ...cli] = o.command;
   const run = ['"$NODE"', ...cli.map(q)].join(' ');
-  const common = (job: string, log: string) => [
+  const common = (job: string, log: string, cpus: number) => [
     `#SBATCH --job-name=${q(job)}`,
-    `#SBATCH --cpus-per-task=${o.cpusPerTask}`,
+    `#SBATCH --cpus-per-task=${cpus}`,
     ...(o.partition ? [`#SBATCH --partition=${q(o.partition)}`] : []),
     ...(o.time ? [`#SBATCH --time=${q(o.time)}`] : []),
     `#SBATCH --output=${q(join(dir, log))}`,
@@ -101,7 +101,7 @@ export function slurmPlan(o: SlurmPlanOptions): SlurmPlan {
     `# moegrad sweep '${o.name}' as a Slurm array: task i of ${o.shards} runs shard i/${o.shards}; ${o.name}.merge.sh merges them.`,
     `# A failed task i can be re-run alone: sbatch --array=i ${q(arrayPath)}`,
     '# (--resume keeps the cells its journal already holds; the shard file is written atomically).',
-    ...common(`moegrad-${o.name}`, `${o.name}-%A_%a.out`),
+    ...common(`moegrad-${o.name}`, `${o.name}-%A_%a.out`, o.cpusPerTask),
     `#SBATCH --array=1-${o.shards}`,
     'set -euo pipefail',
     `SHARDS=${o.shards}  # fixed: a re-run of one index has SLURM_ARRAY_TASK_COUNT=1 but is still shard i of ${o.shards}`,
@@ -116,7 +116,7 @@ export function slurmPlan(o: SlurmPlanOptions): SlurmPlan {
   const merge = [
     '#!/bin/bash',
     `# Merges the ${o.shards} shards of '${o.name}' in ${o.out} (submitted with --dependency=afterok:<array job id>).`,
-    ...common(`moegrad-${o.name}-merge`, `${o.name}-merge-%j.out`),
+    ...common(`moegrad-${o.name}-merge`, `${o.name}-merge-%j.out`, 1), // merging is single-threaded
     'set -euo pipefail',
     ...nodeCheck(node!),
     `cd ${q(o.cwd)}`,
