@@ -276,3 +276,32 @@ export function routerDiagnostics(gate: GateOutput): RouterDiagnostics {
     unused: unusedExperts(load),
   };
 }
+
+/**
+ * Experts each token is processed by after routing (Int32Array [T]): the kept slots of each token in
+ * the plan. For expert-choice routing (Zhou et al. 2022, arXiv:2202.09368 §3.1) this varies from 0 to E;
+ * for top-K token choice it is K minus the token's capacity drops.
+ */
+export function expertsPerToken(plan: RoutingPlan | Pick<GateOutput, 'plan'>): Int32Array {
+  const p = planOf('expertsPerToken', plan);
+  const out = new Int32Array(p.numTokens);
+  for (let e = 0; e < p.numExperts; e++) {
+    for (let i = p.offsets[e]!; i < p.offsets[e + 1]!; i++) {
+      const t = Math.floor(p.order[i]! / p.topK);
+      if (!(t >= 0 && t < p.numTokens)) throw new ValueError('expertsPerToken', `plan slot ${p.order[i]} at row ${i} is out of range [0, ${p.numTokens * p.topK})`);
+      out[t]!++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Tokens no expert processes (ids in increasing order): the tokens expert-choice routing leaves out
+ * (Zhou et al. 2022 §3.1), or whose every slot was dropped by a capacity limit. Their routed output is 0.
+ */
+export function tokensWithoutExpert(plan: RoutingPlan | Pick<GateOutput, 'plan'>): Int32Array {
+  const counts = expertsPerToken(planOf('tokensWithoutExpert', plan));
+  const out: number[] = [];
+  counts.forEach((c, t) => { if (c === 0) out.push(t); });
+  return Int32Array.from(out);
+}

@@ -52,6 +52,8 @@ export interface RouteOptions {
   readonly bias?: Float64Array;
   /** Temperature gates: τ for this call (a schedule), overriding the configured or learned τ. */
   readonly tau?: number;
+  /** Noisy top-k gates: draws the gating noise ε of this call (training); none: ε = 0 (evaluation). Others ignore it. */
+  readonly noiseRng?: import('../engine/index.js').Rng;
 }
 
 /**

@@ -17,3 +17,12 @@ export type { GateConfig, GateKind, RouterParams, GateRouteOptions } from './mak
 export type { GateOptions } from './common.js';
 export { topKGap } from './common.js';
 export * as composedGates from './reference.js';
+export { noisyTopKGate, noisyTopKLoadProbs, noisyTopKLosses, cvSquared } from './noisy-topk.js';
+export type { NoisyTopKOptions, NoisyTopKOutput, NoisyTopKLossOptions } from './noisy-topk.js';
+export { expertChoiceGate } from './expert-choice.js';
+export type { ExpertChoiceOptions, ExpertChoiceOutput } from './expert-choice.js';
+export { softMoEDispatch, softMoECombine } from './soft-moe.js';
+export { balancedAssignmentGate, sinkhornLogPlan } from './balanced-assignment.js';
+export type { BalancedAssignmentOptions } from './balanced-assignment.js';
+export { makeRoutingGate, ROUTING_GATE_KINDS } from './routing-gates.js';
+export type { RoutingGateConfig, RoutingGateKind } from './routing-gates.js';

@@ -8,8 +8,10 @@ export { updateBias } from '../balancing.js';
 export {
   expertLoad, expertImportance, jainIndex, gateEntropy, topKMargin, dropRate, unusedExperts,
   routerSaturation, routerChangeRate, expertSetsByTokenType, routerDiagnostics,
+  expertsPerToken, tokensWithoutExpert,
 } from '../diagnostics.js';
 export type { RouterSelection, RouterDiagnostics } from '../diagnostics.js';
 export { MoELayer } from './layer.js';
 export type { MoELayerConfig, MoELayerParams, MoELayerApplyOptions, MoELayerAux, MoELayerOutput } from './layer.js';
 export type { LayerGateSpec } from './gate-spec.js';
+export type { SoftMoEConfig } from './soft-moe-layer.js';

@@ -15,6 +15,7 @@ import { initExperts, applyExperts, checkExpertParams, EXPERT_KINDS, type Expert
 import { switchAuxLoss, routerZLoss } from '../losses.js';
 import { expertLoad, dropRate } from '../diagnostics.js';
 import { resolveGate, type LayerGateSpec } from './gate-spec.js';
+import { isSoftMoERouter, softMoEPass, softMoEZeroLoss } from './soft-moe-layer.js';
 import { checkObject, checkDType, checkCountIn, checkOptions, describeValue, MAX_COUNT } from '../../engine/validate.js';
 
 /**
@@ -70,6 +71,8 @@ export interface MoELayerApplyOptions {
   readonly bias?: Float64Array;
   /** Per-expert capacity in tokens; overrides config.capacityFactor. */
   readonly capacity?: number;
+  /** Noisy top-k gates: draws the gating noise ε of this call (training); omitted: ε = 0 (evaluation). */
+  readonly noiseRng?: Rng;
 }
 
 /** Auxiliary outputs of one {@link MoELayer.apply} call: balance losses and routing counts. */
@@ -223,21 +226,25 @@ export const MoELayer = {
     const routeOptions = {
       ...(capacity !== Infinity ? { capacity } : {}), ...(options.bias ? { bias: options.bias } : {}),
       ...(config.capacityPriority !== undefined ? { capacityPriority: config.capacityPriority } : {}),
+      ...(options.noiseRng !== undefined ? { noiseRng: options.noiseRng } : {}),
     };
-    const g = gate.route(params.router, x, routeOptions);
+    // Soft MoE (Puigcerver et al. 2023): experts run on slots mixing all tokens; no per-token route.
+    const soft = isSoftMoERouter(gate) ? softMoEPass(op, gate, params.router, params.experts, config.expert, x) : null;
+    if (soft && capacity !== Infinity) throw new ValueError(op, `Soft MoE has no capacity (every expert gets its slots); got capacity ${capacity}`);
+    const g = soft ? soft.gate : gate.route(params.router, x, routeOptions);
     if (g.plan.numTokens !== T || g.plan.topK !== config.topK || g.plan.numExperts !== E) {
       throw new ShapeError(op, `gate '${gate.name}' returned a plan for ${g.plan.numTokens} tokens, top-${g.plan.topK} of ${g.plan.numExperts}; expected ${T}, top-${config.topK} of ${E}`);
     }
-    let y = combine(runExperts(params.experts, config.expert, x, g.plan), g.weights, g.plan);
+    let y = soft ? soft.y : combine(runExperts(params.experts, config.expert, x, g.plan), g.weights, g.plan);
     const numShared = config.numShared ?? 0;
     if (numShared > 0) {
       if (!params.shared) throw new ValueError(op, `config.numShared = ${numShared} but params have no 'shared' experts`);
       const plan = sharedPlan(T, numShared);
       y = add(undispatch(runExperts(params.shared, config.expert, x, plan), plan), y);
     }
-    const load = expertLoad(g.plan);
+    const load = soft ? soft.load : expertLoad(g.plan);
     const aux: MoELayerAux = {
-      switchLoss: switchAuxLoss(g),
+      switchLoss: soft ? softMoEZeroLoss() : switchAuxLoss(g),
       zLoss: g.logits ? routerZLoss(g.logits) : null,
       load, capacity: g.plan.capacity, dropped: g.plan.dropped.length, dropRate: dropRate(g.plan),
     };

@@ -15,7 +15,7 @@ function config(kind: ExpertKind, E: number, K: number, extra: Partial<MoELayerC
 
 /** Σ_e w[t,e]·expert_e(x[t]) + Σ_s shared_s(x[t]) with every expert run densely on every token. */
 function denseReference(params: MoELayerParams, x: Tensor, cfg: MoELayerConfig, keep?: Float64Array, bias?: Float64Array): Tensor {
-  const gate = 'route' in cfg.gate ? composedSoftmaxTopKGate(cfg.numExperts, cfg.topK) : makeGate(cfg.gate);
+  const gate = 'route' in cfg.gate ? composedSoftmaxTopKGate(cfg.numExperts, cfg.topK) : makeGate(cfg.gate as GateConfig);
   const g = gate.route(params.router as never, x, bias ? { bias } : {});
   const w = keep ? mul(g.weights, tensor(Array.from(keep), g.weights.shape)) : g.weights;
   const dense = scatterAlongAxis(w, g.indices, 1, cfg.numExperts); // [T, E], zeros where unselected
