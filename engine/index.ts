@@ -11,7 +11,10 @@ export { MoegradError, ShapeError, DTypeError, ValueError, fmtShape } from './er
 export { Rng } from './rng.js';
 export { noGrad, record, isRecording } from './tape.js';
 export type { VjpFn, JvpFn } from './tape.js';
-export { grad, valueAndGrad, vjp, stopGradient } from './autodiff.js';
+export { grad, valueAndGrad, vjp, stopGradient } from './vmap-autodiff.js';
+export { vmap } from './vmap.js';
+export type { VmapOptions, AxisSpec } from './vmap.js';
+export { vmapFallbackOps, clearVmapFallbackOps } from './batch-tracer.js';
 export type { ValueAndGrad, VjpResult } from './autodiff.js';
 export { jvp } from './transforms.js';
 export type { JvpResult } from './transforms.js';
@@ -41,6 +44,12 @@ export { formatTensor, DEFAULT_PRINT_OPTIONS } from './format.js';
 export type { PrintOptions, Printable } from './format.js';
 export type { OptionalDependencyInfo, OptionalPackage } from './optional-dep.js';
 export * from './ops/index.js';
+// The ops with a vmap batching rule, in place of the raw ones above (same functions plus vmap dispatch).
+export {
+  neg, exp, log, sqrt, square, abs, tanh, sigmoid, softplus, relu, silu, erf, geluTanh, geluErf, gelu, pow, scale, add, sub, mul, div, maximum, minimum, where, sum, mean, variance, max, min, logsumexp, softmax, logSoftmax, weightedCenter, matmul, reshape, broadcastTo, sumTo, permute, transpose, slice, unslice, concat, stack, expandDims, squeeze, gatherRows, scatterAddRows, takeAlongAxis, scatterAlongAxis, topk, argmax, mse, nll, crossEntropy,
+} from './batched-ops.js';
+/** The engine ops without vmap dispatch (what batching rules call); the top-level ops are these plus vmap's batching rules. */
+export * as rawOps from './ops/index.js';
 export { layerNorm, rmsNorm } from './ops/norm.js';
 export { scaledDotProductAttention } from './ops/attention.js';
 export type { AttentionOptions } from './ops/attention.js';
