@@ -116,6 +116,7 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'vjp', valid: () => [(x: Tensor) => api.square(x), v3()], fuzz: [f(0, 'fn'), f(1, [null, 3, {}])] },
   { name: 'stopGradient', valid: () => [v3()], fuzz: [f(0, 'tensor')] },
   { name: 'vmap', call: (fn, o, x) => api.vmap(fn, o)(x), valid: () => [(x: Tensor) => api.sum(x), {}, m22()], fuzz: [f(0, 'fn'), f(1, 'options'), f([1, 'inAxes'], [5, -3, 1.5, 'x']), f([1, 'outAxes'], [2, 1.5, 'x']), f(2, [null, 3, 'x', {}])] },
+  { name: 'vmap', call: (fn, o, x) => api.vmap(fn, o)(x), valid: () => [(x: Tensor) => api.sum(x), {}, m22()], fuzz: [f(0, 'fn'), f(1, 'options'), f([1, 'inAxes'], [5, -3, 1.5, 'x']), f([1, 'outAxes'], [2, 1.5, 'x']), f(2, [null, 3, 'x', {}])] },
   { name: 'noGrad', valid: () => [() => 1], fuzz: [f(0, 'fn')] },
   { name: 'record', op: ['record', 'op'], valid: () => [ 'op', [v3()], v3(), () => [null]], fuzz: [f(0, [null, 3]), f(1, [null, v3(), [3]]), f(2, 'tensor'), f(3, 'fn')] },
   { name: 'defineUnary', valid: () => ['u', Math.exp, () => v3()], fuzz: [f(0, [null, 3, '']), f(1, 'fn'), f(2, 'fn')] },
@@ -234,6 +235,18 @@ export const ENTRIES: readonly ApiEntry[] = [
   ...(['softmaxThenTake', 'normalizedSigmoidOver'] as const).map((name): ApiEntry => ({ name: `composedGates.${name}`, op: name, call: (...a: unknown[]) => (api.composedGates[name] as (...x: unknown[]) => unknown)(...a), valid: () => [logits(), gate().indices, 1], fuzz: [f(0, logitsBad()), f(1, [[0, 1], Int32Array.from([9]), null].slice(name === 'softmaxThenTake' ? 0 : 0, name === 'softmaxThenTake' ? 3 : 2)), f(2, 'positive')] })),
   { name: 'composedGates.twoLevelOver', op: 'twoLevelOver', call: (...a: unknown[]) => (api.composedGates.twoLevelOver as (...x: unknown[]) => unknown)(...a), valid: () => [randn(new Rng(2), [4, 2]), randn(new Rng(3), [4, 2, 3]), null, null, null], fuzz: [f(0, logitsBad()), f(1, [zeros([4, 6]), null]), f(2, [[0], Int32Array.from([9])])] },
   { name: 'composedGates.negDistance', op: 'negDistance', call: (...a: unknown[]) => (api.composedGates.negDistance as (...x: unknown[]) => unknown)(...a), valid: () => [randn(new Rng(2), [4, 3]), randn(new Rng(3), [5, 3])], fuzz: [f(0, logitsBad()), f(1, [zeros([5, 2]), null])] },
+  // ---------- MoE: routing families (issue 16) ----------
+  { name: 'noisyTopKGate', valid: () => [logits(), randn(new Rng(2), [4, 6]), 2, { rng: rng() }], fuzz: [f(0, logitsBad()), f(1, [zeros([4, 5]), null, tensor([[NaN]])]), f(2, 'k'), f(2, [7]), f(3, 'options'), f([3, 'capacity'], CAPACITY), f([3, 'rng'], 'rng'), f([3, 'noise'], [zeros([2, 6]), 3, tensor([[NaN, 0, 0, 0, 0, 0]])])] },
+  { name: 'noisyTopKLoadProbs', valid: () => [logits(), randn(new Rng(2), [4, 6]), api.softplus(randn(new Rng(3), [4, 6])), 2], fuzz: [f(0, logitsBad()), f(1, [zeros([4, 5]), null]), f(2, [zeros([4, 6]), null, zeros([4, 5])]), f(3, 'k'), f(3, [6])] },
+  { name: 'noisyTopKLosses', valid: () => [api.noisyTopKGate(logits(), randn(new Rng(2), [4, 6]), 2)], fuzz: [f(0, [null, 3, {}, gate()]), f(1, 'options'), f([1, 'importance'], 'nonneg'), f([1, 'load'], 'nonneg')] },
+  { name: 'cvSquared', valid: () => [v3()], fuzz: [f(0, 'tensor'), f(0, [m22(), tensor([0, 0]), tensor([NaN, 1])])] },
+  { name: 'expertChoiceGate', valid: () => [logits(), { capacityFactor: 2 }], fuzz: [f(0, logitsBad()), f(1, 'options'), f([1, 'capacityFactor'], 'positive'), f([1, 'capacity'], [0, 5, 2.5, NaN, '3'])] },
+  { name: 'softMoEDispatch', valid: () => [logits(), randn(new Rng(2), [4, 3])], fuzz: [f(0, logitsBad()), f(1, 'tensor'), f(1, [zeros([6, 3]), zeros([4]), tensor([[NaN]])])] },
+  { name: 'softMoECombine', valid: () => [logits(), randn(new Rng(2), [6, 3])], fuzz: [f(0, logitsBad()), f(1, 'tensor'), f(1, [zeros([4, 3]), zeros([6]), tensor([[NaN]])])] },
+  { name: 'balancedAssignmentGate', valid: () => [logits(), { iterations: 4 }], fuzz: [f(0, logitsBad()), f(1, 'options'), f([1, 'iterations'], 'count'), f([1, 'temperature'], 'positive')] },
+  { name: 'sinkhornLogPlan', valid: () => [logits(), { iterations: 4 }], fuzz: [f(0, logitsBad()), f(1, 'options'), f([1, 'iterations'], 'count'), f([1, 'temperature'], 'positive')] },
+  { name: 'makeRoutingGate', valid: () => [{ kind: 'noisyTopK', numExperts: 4, topK: 2 }], fuzz: [f(0, 'options'), f([0, 'kind'], ['nope', 3]), f([0, 'numExperts'], 'posCount'), f([0, 'topK'], 'k'), f([0, 'initStd'], 'positive')] },
+  { name: 'makeRoutingGate().init', op: 'noisyTopK(E=4, k=2).init', call: (r, d) => api.makeRoutingGate({ kind: 'noisyTopK', numExperts: 4, topK: 2 }).init(r, d), valid: () => [rng(), 3], fuzz: [f(0, 'rng'), f(1, 'posCount')] },
   // ---------- MoE: routing, dispatch ----------
   { name: 'buildRoutingPlan', valid: () => [Int32Array.from([0, 1, 1, 0]), 2, 2, 2], fuzz: [f(0, 'indices'), f(0, [Int32Array.from([0, 2, 1, 0]), Int32Array.from([0])]), f(1, 'posCount'), f(2, 'posCount'), f(3, 'k'), f(4, [0, -1, 1.5, NaN, '2']), f(5, ['first', 3, null])] },
   { name: 'planIndex', valid: () => [plan()], fuzz: [f(0, [null, 3, {}, 'x'])] },
@@ -276,16 +289,20 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'routerChangeRate', valid: () => [gate(), gate()], fuzz: [f(0, [null, 3, {}]), f(1, [null, 3, {}]), f(2, 'k')] },
   { name: 'expertSetsByTokenType', valid: () => [Int32Array.from([0, 1, 0, 1]), gate().indices, 6, 2], fuzz: [f(0, 'indices'), f(1, 'indices'), f(1, [Int32Array.from([0, 9, 0, 1, 0, 1, 0, 1])]), f(2, 'posCount'), f(3, 'k'), f(4, [[0], null])] },
   { name: 'routerDiagnostics', valid: () => [gate()], fuzz: [f(0, [null, 3, {}, { weights: v3() }])] },
+  { name: 'expertsPerToken', valid: () => [plan()], fuzz: [f(0, [null, 3, {}])] },
+  { name: 'tokensWithoutExpert', valid: () => [plan()], fuzz: [f(0, [null, 3, {}])] },
 ];
 
 /** Exports with nothing to corrupt. */
 export const NO_INPUT: readonly NoInputEntry[] = [
-  ...['CERTIFICATE_MAX_REL_ERROR', 'DEFAULT_PRINT_OPTIONS', 'ENGINE_OPS', 'EXPERT_KINDS', 'GATE_KINDS', 'GPUJS_MODES', 'JS_MAX_MACS', 'THREAD_MIN_MACS', 'OPTIONAL_DEPENDENCIES']
+  ...['CERTIFICATE_MAX_REL_ERROR', 'DEFAULT_PRINT_OPTIONS', 'ENGINE_OPS', 'EXPERT_KINDS', 'GATE_KINDS', 'ROUTING_GATE_KINDS', 'GPUJS_MODES', 'JS_MAX_MACS', 'THREAD_MIN_MACS', 'OPTIONAL_DEPENDENCIES']
     .map((name) => ({ name, why: 'constant' })),
   ...['cpuBackend', 'cpuJsBackend'].map((name) => ({ name, why: 'backend object (its matmul has an entry)' })),
   ...['MoELayer', 'composedGates'].map((name) => ({ name, why: 'namespace (its functions have entries)' })),
   ...['treeLeaves', 'treePaths'].map((name) => ({ name, why: 'any value is a tree (non-Tensor leaves pass through by contract)' })),
   ...['MoegradError', 'ShapeError', 'DTypeError', 'ValueError', 'OptionalDependencyError'].map((name) => ({ name, why: 'error class' })),
+  ...['vmapFallbackOps', 'clearVmapFallbackOps'].map((name) => ({ name, why: 'no parameters' })),
+  { name: 'rawOps', why: 'namespace (the same ops without vmap dispatch; the top-level ops have entries)' },
   ...['vmapFallbackOps', 'clearVmapFallbackOps'].map((name) => ({ name, why: 'no parameters' })),
   { name: 'rawOps', why: 'namespace (the same ops without vmap dispatch; the top-level ops have entries)' },
   ...['getBackend', 'getCalibration', 'listBackends', 'gpujsAvailable', 'gpujsWorkerSupported', 'isRecording', 'preloadGpujs']
