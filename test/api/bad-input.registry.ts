@@ -116,7 +116,6 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'vjp', valid: () => [(x: Tensor) => api.square(x), v3()], fuzz: [f(0, 'fn'), f(1, [null, 3, {}])] },
   { name: 'stopGradient', valid: () => [v3()], fuzz: [f(0, 'tensor')] },
   { name: 'vmap', call: (fn, o, x) => api.vmap(fn, o)(x), valid: () => [(x: Tensor) => api.sum(x), {}, m22()], fuzz: [f(0, 'fn'), f(1, 'options'), f([1, 'inAxes'], [5, -3, 1.5, 'x']), f([1, 'outAxes'], [2, 1.5, 'x']), f(2, [null, 3, 'x', {}])] },
-  { name: 'vmap', call: (fn, o, x) => api.vmap(fn, o)(x), valid: () => [(x: Tensor) => api.sum(x), {}, m22()], fuzz: [f(0, 'fn'), f(1, 'options'), f([1, 'inAxes'], [5, -3, 1.5, 'x']), f([1, 'outAxes'], [2, 1.5, 'x']), f(2, [null, 3, 'x', {}])] },
   { name: 'noGrad', valid: () => [() => 1], fuzz: [f(0, 'fn')] },
   { name: 'record', op: ['record', 'op'], valid: () => [ 'op', [v3()], v3(), () => [null]], fuzz: [f(0, [null, 3]), f(1, [null, v3(), [3]]), f(2, 'tensor'), f(3, 'fn')] },
   { name: 'defineUnary', valid: () => ['u', Math.exp, () => v3()], fuzz: [f(0, [null, 3, '']), f(1, 'fn'), f(2, 'fn')] },
@@ -301,8 +300,6 @@ export const NO_INPUT: readonly NoInputEntry[] = [
   ...['MoELayer', 'composedGates'].map((name) => ({ name, why: 'namespace (its functions have entries)' })),
   ...['treeLeaves', 'treePaths'].map((name) => ({ name, why: 'any value is a tree (non-Tensor leaves pass through by contract)' })),
   ...['MoegradError', 'ShapeError', 'DTypeError', 'ValueError', 'OptionalDependencyError'].map((name) => ({ name, why: 'error class' })),
-  ...['vmapFallbackOps', 'clearVmapFallbackOps'].map((name) => ({ name, why: 'no parameters' })),
-  { name: 'rawOps', why: 'namespace (the same ops without vmap dispatch; the top-level ops have entries)' },
   ...['vmapFallbackOps', 'clearVmapFallbackOps'].map((name) => ({ name, why: 'no parameters' })),
   { name: 'rawOps', why: 'namespace (the same ops without vmap dispatch; the top-level ops have entries)' },
   ...['getBackend', 'getCalibration', 'listBackends', 'gpujsAvailable', 'gpujsWorkerSupported', 'isRecording', 'preloadGpujs']
