@@ -12,9 +12,12 @@
  *   scale is fixed on the balanced slice ‖(w, b)‖² = a² by the penalty ρ_g(‖(w, b)‖² − a²)², which
  *   is zero at every minimiser (any point can be moved onto the slice without changing the
  *   likelihood), so the minimum NLL is unchanged while the Hessian loses its null direction.
- * - **A stopping rule on the gradient** (`lbfgs`: max|∇| ≤ 1e-6, else a relative change ≤ 1e-10 on
- *   20 consecutive iterations, cap 5000), with the stop reason, iterations, final max|∇|, the NLL and
- *   the NLL of the truth reported for every fit.
+ * - **A stopping rule on the gradient** (`lbfgs` with a strong-Wolfe line search: max|∇| ≤ 1e-6,
+ *   else a relative change ≤ 1e-10 on 50 consecutive iterations, cap 5000), with the stop reason,
+ *   iterations, final max|∇|, the NLL and the NLL of the truth reported for every fit. (Measured on
+ *   Thm 1–4 fits at n = 3000: the Wolfe search needs 0.6× the evaluations of Armijo backtracking and
+ *   ends at equal or lower NLL; with a patience of 20 its larger steps stopped some ridge-crawling fits
+ *   up to 0.2 nats early, 50 did not.)
  * - **Multi-start**: the near-truth start (the "local root near the truth") plus ≥ 10 seeded,
  *   truth-agnostic random starts; each random start is screened (`screenIter` iterations on a seeded
  *   subsample), the best `polish` of those within `margin` nats/point of the local root are continued
@@ -201,10 +204,12 @@ export interface FitSettings {
   readonly gtol?: number;
   /** Relative-change tolerance of the patient rule (default 1e-10). */
   readonly tol?: number;
-  /** Consecutive iterations the `tol` test must hold (default 20). */
+  /** Consecutive iterations the `tol` test must hold (default 50). */
   readonly patience?: number;
   /** Largest change of one coordinate in one step (default 2). */
   readonly maxStep?: number;
+  /** L-BFGS line search (default 'wolfe'; 'armijo' reproduces fits made before the Wolfe search, see `MinimizeOptions`). */
+  readonly lineSearch?: 'wolfe' | 'armijo';
 }
 
 /** A data set for fitting: n points (x, y), optionally weighted (e.g. a quadrature, `populationQuadrature`). */
@@ -229,10 +234,10 @@ function report(like: GaussianMoE, data: Data, c: Constraints, res: MinimizeResu
  * @throws ValueError for an invalid space or stopping option, mis-sized data, or a non-finite start.
  */
 export function fitFrom(start: GaussianMoE, data: Data, settings: FitSettings = {}): FitReport {
-  const { space = DEFAULT_SPACE, maxIter = 5000, gtol = 1e-6, tol = 1e-10, patience = 20, maxStep = 2 } = settings;
+  const { space = DEFAULT_SPACE, maxIter = 5000, gtol = 1e-6, tol = 1e-10, patience = 50, maxStep = 2, lineSearch = 'wolfe' } = settings;
   const like = toFittedGauge(start), c = constraintsOf(like, space);
   const f = constrainedObjective(gaussianMoENll(like, data.x, data.y, data.w), c);
-  const res = lbfgs(f, packGauged(like), { maxIter, gtol, tol, patience, maxStep });
+  const res = lbfgs(f, packGauged(like), { maxIter, gtol, tol, patience, maxStep, lineSearch });
   return report(like, data, c, res);
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, matmul, mean, randn, square, sub, tensor, type Tensor } from '../../engine/index.js';
 import { adamMinimize, flattenTree, lbfgs, tapeObjective, unflattenTree } from '../../moe/stats/index.js';
+import { armijoSearch, wolfeSearch } from '../../moe/stats/line-search.js';
 
 const rosenbrock = (x: Float64Array, g: Float64Array) => {
   const a = x[0]!, b = x[1]!;
@@ -76,5 +77,34 @@ describe('lbfgs patience', () => {
   it('rejects patience < 1 or non-integer', () => {
     expect(() => lbfgs(illScaled, [0, 0], { patience: 0 })).toThrow(/patience must be an integer ≥ 1/);
     expect(() => lbfgs(illScaled, [0, 0], { patience: 1.5 })).toThrow(/patience/);
+  });
+  it('the strong-Wolfe line search extrapolates past a too-short unit step and meets both conditions', () => {
+    // f(x) = (x − 10)²/2 from x = 0 along dir = 0.01: the unit step moves 0.01, the minimiser is at a = 1000.
+    const f = (x: Float64Array, g: Float64Array) => { g[0] = x[0]! - 10; return 0.5 * (x[0]! - 10) ** 2; };
+    const x = Float64Array.of(0), dir = Float64Array.of(0.01), slope = -10 * 0.01;
+    const ctx = { f, x, fx: 50, dir, slope, maxAlpha: Infinity, evals: 0 };
+    const xo = new Float64Array(1), go = new Float64Array(1);
+    const fNew = wolfeSearch(ctx, xo, go);
+    const a = xo[0]! / 0.01;
+    expect(fNew).toBeLessThanOrEqual(50 + 1e-4 * a * slope); // sufficient decrease
+    expect(Math.abs(go[0]! * 0.01)).toBeLessThanOrEqual(0.9 * Math.abs(slope)); // strong curvature condition
+    expect(a).toBeGreaterThan(100);
+    // Backtracking never goes past the unit step.
+    const ctx2 = { ...ctx, evals: 0 };
+    armijoSearch(ctx2, xo, go);
+    expect(xo[0]).toBeCloseTo(0.01, 12);
+  });
+  it('the Wolfe search shrinks across a region where f is not finite, and lbfgs rejects an unknown lineSearch', () => {
+    const f = (x: Float64Array, g: Float64Array) => { if (x[0]! > 1.5) return Infinity; g[0] = 2 * (x[0]! - 1); return (x[0]! - 1) ** 2; };
+    const r = lbfgs(f, [0], { gtol: 1e-10 });
+    expect(r.reason).toBe('gtol');
+    expect(r.theta[0]).toBeCloseTo(1, 8);
+    expect(() => lbfgs(f, [0], { lineSearch: 'bogus' as never })).toThrow(/lbfgs: lineSearch must be 'wolfe' or 'armijo'/);
+  });
+  it('the Wolfe search needs fewer evaluations than Armijo backtracking on Rosenbrock, to the same minimum', () => {
+    const w = lbfgs(rosenbrock, [-1.2, 1], { gtol: 1e-8 }), a = lbfgs(rosenbrock, [-1.2, 1], { gtol: 1e-8, lineSearch: 'armijo' });
+    expect(w.reason).toBe('gtol'); expect(a.reason).toBe('gtol');
+    expect(w.theta[0]).toBeCloseTo(1, 6); expect(a.theta[0]).toBeCloseTo(1, 6);
+    expect(w.evaluations).toBeLessThan(a.evaluations);
   });
 });
