@@ -12,7 +12,7 @@
  *   combine:    y[t]   = Σ_k w[t,k] · E[row(t,k)]          ([S,D], [T,K]) → [T,D]
  */
 import {
-  Tensor, fromData, record, mul, sum, reshape, gatherRows, scatterAddRows,
+  Tensor, fromData, record, add, mul, sum, reshape, gatherRows, scatterAddRows,
   ShapeError, ValueError, fmtShape,
 } from '../engine/index.js';
 import { commonDType, assertTensor, allocate } from '../engine/tensor.js';
@@ -103,6 +103,7 @@ export function checkPlan(op: string, plan: unknown): asserts plan is RoutingPla
  * Gathers token rows into expert order: `X_d[i] = x[t(i)]`, x [T, D] → [S, D], where row i holds
  * slot `plan.order[i]` of token t(i). Dropped slots get no row.
  * VJP (gather ↔ scatter-add): `dx = undispatch(dX_d, plan)`, i.e. `dx[t] = Σ_{i: t(i)=t} dX_d[i]`.
+ * JVP (linear): `Ẋ_d = dispatch(ẋ, plan)`.
  */
 export function dispatch(x: Tensor, plan: RoutingPlan): Tensor {
   const op = 'dispatch';
@@ -110,13 +111,13 @@ export function dispatch(x: Tensor, plan: RoutingPlan): Tensor {
   checkRows(op, x, plan.numTokens, 'x (one row per token of the plan)');
   const { tokenOfRow } = planIndex(plan);
   const y = moveRows(x, tokenOfRow.length, (visit) => { for (let i = 0; i < tokenOfRow.length; i++) visit(i, tokenOfRow[i]!); }, false);
-  return record(op, [x], y, (dy) => [undispatch(dy, plan)]);
+  return record(op, [x], y, (dy) => [undispatch(dy, plan)], ([dx]) => dispatch(dx!, plan));
 }
 
 /**
  * The transpose of `dispatch`: scatter-adds expert-ordered rows back to their tokens,
  * `x[t] = Σ_{i: t(i)=t} X_d[i]`, [S, D] → [T, D] (tokens with no kept slot get 0).
- * VJP: `dX_d = dispatch(dx, plan)`.
+ * VJP: `dX_d = dispatch(dx, plan)`.  JVP (linear): `ẋ = undispatch(Ẋ_d, plan)`.
  */
 export function undispatch(rows: Tensor, plan: RoutingPlan): Tensor {
   const op = 'undispatch';
@@ -124,7 +125,7 @@ export function undispatch(rows: Tensor, plan: RoutingPlan): Tensor {
   const { tokenOfRow } = planIndex(plan);
   checkRows(op, rows, tokenOfRow.length, 'rows (one per kept slot of the plan)');
   const y = moveRows(rows, plan.numTokens, (visit) => { for (let i = 0; i < tokenOfRow.length; i++) visit(tokenOfRow[i]!, i); }, true);
-  return record(op, [rows], y, (dy) => [dispatch(dy, plan)]);
+  return record(op, [rows], y, (dy) => [dispatch(dy, plan)], ([dr]) => undispatch(dr!, plan));
 }
 
 /** Checks `weights` is [T, K] for the plan. */
@@ -149,6 +150,7 @@ export function rowWeights(weights: Tensor, plan: RoutingPlan): Tensor {
  * VJPs (both written with differentiable ops, so grad of grad works):
  *   `dE[i] = w[slot(i)] · dy[t(i)]`                = dispatch(dy) ⊙ rowWeights(w)
  *   `dw[t,k] = ⟨dy[t], E[row(t,k)]⟩` (0 if dropped) = scatter of Σ_d (dispatch(dy) ⊙ E) to the slots.
+ * JVP (bilinear): `ẏ = combine(Ė, w, plan) + combine(E, ẇ, plan)`.
  */
 export function combine(expertOut: Tensor, weights: Tensor, plan: RoutingPlan): Tensor {
   const op = 'combine';
@@ -171,5 +173,9 @@ export function combine(expertOut: Tensor, weights: Tensor, plan: RoutingPlan): 
       needs[0] ? mul(dyRows, rowWeights(weights, plan)) : null,
       needs[1] ? reshape(scatterAddRows(sum(mul(dyRows, expertOut), 1, true), slotOfRow, plan.numTokens * plan.topK), [plan.numTokens, plan.topK]) : null,
     ];
+  }, ([dE, dw]) => {
+    const a = dE ? combine(dE, weights, plan) : null;
+    const b = dw ? combine(expertOut, dw, plan) : null;
+    return a && b ? add(a, b) : (a ?? b)!;
   });
 }

@@ -13,7 +13,7 @@
  *   segmentOuter:  dX[seg e] = dY[seg e] · dG[e]ᵀ  = segmentMatmul(Y, dGᵀ)
  *                  dY[seg e] = X[seg e] · dG[e]    = segmentMatmul(X, dG)
  */
-import { Tensor, fromData, record, permute, getBackend, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, record, add, permute, getBackend, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
 import { commonDType, assertTensor, allocate } from '../../engine/tensor.js';
 import { checkIndexArray } from '../../engine/validate.js';
 
@@ -28,12 +28,16 @@ function checkOffsets(op: string, offsets: Int32Array, numExperts: number, rows:
   }
 }
 
+/** The tangent of a bilinear op: the sum of the terms whose input tangent is non-zero (at least one is). */
+const bilinear = (a: Tensor | null, b: Tensor | null): Tensor => (a && b ? add(a, b) : (a ?? b)!);
+
 /** W [E, D, H] → Wᵀ [E, H, D], per expert (differentiable: permute). */
 const swapLast = (w: Tensor): Tensor => permute(w, [0, 2, 1]);
 
 /**
  * `Y[seg e] = X[seg e] · W[e]` for each expert e: X [S, D], W [E, D, H], offsets [E+1] → Y [S, H].
  * VJP: `dX = segmentMatmul(dY, Wᵀ)`, `dW = segmentOuter(X, dY)` (Wᵀ swaps the last two axes).
+ * JVP (bilinear): `Ẏ = segmentMatmul(Ẋ, W) + segmentMatmul(X, Ẇ)`.
  */
 export function segmentMatmul(x: Tensor, w: Tensor, offsets: Int32Array): Tensor {
   const op = 'segmentMatmul';
@@ -57,13 +61,14 @@ export function segmentMatmul(x: Tensor, w: Tensor, offsets: Int32Array): Tensor
   return record(op, [x, w], y, (dy, needs) => [
     needs[0] ? segmentMatmul(dy, swapLast(w), offsets) : null,
     needs[1] ? segmentOuter(x, dy, offsets) : null,
-  ]);
+  ], ([dx, dw]) => bilinear(dx ? segmentMatmul(dx, w, offsets) : null, dw ? segmentMatmul(x, dw, offsets) : null));
 }
 
 /**
  * `G[e] = X[seg e]ᵀ · Y[seg e]` for each expert e: X [S, D], Y [S, H], offsets [E+1] → G [E, D, H]
  * (an expert with no rows gets zeros). This is dW of segmentMatmul.
  * VJP: `dX = segmentMatmul(Y, dGᵀ)`, `dY = segmentMatmul(X, dG)`.
+ * JVP (bilinear): `Ġ = segmentOuter(Ẋ, Y) + segmentOuter(X, Ẏ)`.
  */
 export function segmentOuter(x: Tensor, y: Tensor, offsets: Int32Array): Tensor {
   const op = 'segmentOuter';
@@ -93,5 +98,5 @@ export function segmentOuter(x: Tensor, y: Tensor, offsets: Int32Array): Tensor 
   return record(op, [x, y], g, (dg, needs) => [
     needs[0] ? segmentMatmul(y, swapLast(dg), offsets) : null,
     needs[1] ? segmentMatmul(x, dg, offsets) : null,
-  ]);
+  ], ([dx, dy]) => bilinear(dx ? segmentOuter(dx, y, offsets) : null, dy ? segmentOuter(x, dy, offsets) : null));
 }

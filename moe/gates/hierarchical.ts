@@ -4,7 +4,7 @@
  * w_{a,b} = softmax_a(z¹) · softmax_b(z²_{a·}), dense or top-k at each level (FuseMoE's
  * HierarchicalMoE: top-k at each level, softmax renormalized over the selected).
  */
-import { Tensor, fromData, record, mul, sub, sum, reshape, expandDims, softmax, softmaxLine, weightedCenter, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, record, add, mul, sub, sum, reshape, expandDims, softmax, softmaxLine, weightedCenter, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkFinite, checkK, checkCapacity, rowTopK, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
 import { checkOptions } from '../../engine/validate.js';
@@ -38,6 +38,8 @@ function softmaxInto(v: Float64Array, n: number, out: Float64Array, op: string):
  * z²[t, group_i] over its kept experts.  z¹ [T, G], z² [T, G, M] → w [T, kG·kE].
  * VJP, with g viewed as [T, kG, kE] and h_i = Σ_j g_ij q_{j|i}:
  *   g_{z¹} = scatter(p ⊙ (h − ⟨h, p⟩)),   g_{z²} = scatter(w ⊙ (g − h)),   0 off the selection.
+ * JVP: log w_ij = log p_i + log q_{j|i}, so ẇ = w ⊙ (u̇¹ − ⟨p, u̇¹⟩ + u̇² − ⟨q, u̇²⟩) with u̇¹ = gather(ż¹),
+ * u̇² = gather(ż²) on the selection (the centerings by weightedCenter, as in the VJP).
  * p and q are recomputed with engine softmax (differentiable), so grad of grad works.
  */
 function twoLevelSoftmax(op: string, z1: Tensor, z2: Tensor, s: TwoLevelSelection): Tensor {
@@ -68,6 +70,18 @@ function twoLevelSoftmax(op: string, z1: Tensor, z2: Tensor, s: TwoLevelSelectio
       ? scatterAlong(scatterAlong(mul(reshape(w, [T, kG, kE]), weightedCenter(g3, q2, 2)), s.experts, 2, M), s.groupRows, 1, G)
       : null;
     return [dz1, dz2];
+  }, ([dz1, dz2]) => {
+    let dlog: Tensor | null = null; // Shape: [T, kG, kE], the tangent of log w
+    if (dz1) {
+      const p1 = softmax(gatherAlong(z1, s.groups, 1), 1);
+      dlog = expandDims(weightedCenter(gatherAlong(dz1, s.groups, 1), p1, 1), 2); // [T, kG, 1], broadcast over j
+    }
+    if (dz2) {
+      const q2 = softmax(gatherAlong(gatherAlong(z2, s.groupRows, 1), s.experts, 2), 2);
+      const lq = weightedCenter(gatherAlong(gatherAlong(dz2, s.groupRows, 1), s.experts, 2), q2, 2);
+      dlog = dlog ? add(dlog, lq) : lq;
+    }
+    return reshape(mul(reshape(w, [T, kG, kE]), dlog!), [T, kG * kE]);
   });
 }
 

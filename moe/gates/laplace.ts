@@ -2,7 +2,7 @@
  * Laplace gate (Nguyen et al. 2024, arXiv:2410.02935): logits z[t,e] = −‖x_t − ω_e‖₂ (no bias, as FuseMoE's
  * `−cdist(x, W)`), then a softmax, dense or over the top-k renormalized.
  */
-import { Tensor, fromData, record, mul, sub, div, neg, sum, matmul, transpose, reshape, where, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, record, add, mul, sub, div, neg, sum, matmul, transpose, reshape, where, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkFinite, checkOpName, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, type GateOptions } from './common.js';
 import { checkOptions } from '../../engine/validate.js';
@@ -15,6 +15,8 @@ import type { GateOutput } from '../types.js';
  * NOTE: the norm has a kink at x_t = ω_e; there we use the subgradient 0 (c[t,e] := 0), the
  * minimum-norm element of the subdifferential (the unit ball). Second derivatives there are not
  * meaningful. O(T·E·D) via matmul, no [T, E, D] intermediate.
+ * JVP with r = x_t − ω_e:  ż[t,e] = −⟨r, ẋ_t − ω̇_e⟩/‖r‖ (0 at r = 0), expanded as
+ *   ⟨r, ẋ_t⟩ = rowsum(x ⊙ ẋ)_t − (ẋ ωᵀ)_{te},   −⟨r, ω̇_e⟩ = −(x ω̇ᵀ)_{te} + rowsum(ω ⊙ ω̇)_e   (matmuls, no [T, E, D]).
  */
 export function laplaceLogits(op: string, x: Tensor, centroids: Tensor): Tensor {
   checkOpName('laplaceLogits', op);
@@ -41,6 +43,15 @@ export function laplaceLogits(op: string, x: Tensor, centroids: Tensor): Tensor 
     const gx = needs[0] ? neg(sub(mul(sum(c, 1, true), x), matmul(c, centroids))) : null;
     const gw = needs[1] ? sub(matmul(transpose(c), x), mul(reshape(sum(c, 0), [E, 1]), centroids)) : null;
     return [gx, gw];
+  }, ([dx, dw]) => {
+    const c = where(mask, div(1, where(mask, neg(z), 1)), 0); // 1/‖r‖, 0 at r = 0 (subgradient 0)
+    let inner: Tensor | null = null; // ⟨r, ẋ_t − ω̇_e⟩, Shape: [T, E]
+    if (dx) inner = sub(sum(mul(x, dx), 1, true), matmul(dx, transpose(centroids)));
+    if (dw) {
+      const t = sub(reshape(sum(mul(centroids, dw), 1), [1, E]), matmul(x, transpose(dw)));
+      inner = inner ? add(inner, t) : t;
+    }
+    return neg(mul(c, inner!));
   });
 }
 

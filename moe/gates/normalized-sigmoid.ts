@@ -37,6 +37,7 @@ const logSigmoid = (v: number): number => -(Math.max(-v, 0) + Math.log1p(Math.ex
  * (z ≈ −1e4) where s/Σs would be 0/0.
  * VJP: g_{z,j} = ρ s_j(1−s_j)/S · (g_j − ⟨g, ŵ⟩) = w_j σ(−z_j) (g_j − ⟨g, w⟩/ρ) on the
  * selected, 0 elsewhere.
+ * JVP: with l = log s, l̇ = σ(−z_sel) ⊙ ż_sel and ŵ = softmax(l): ẇ = w ⊙ (l̇ − ⟨ŵ, l̇⟩).
  */
 function normalizedSigmoid(op: string, z: Tensor, idx: Int32Array | null, routeScale: number): Tensor {
   const T = z.shape[0]!, E = z.shape[1]!, K = idx ? idx.length / T : E;
@@ -53,6 +54,9 @@ function normalizedSigmoid(op: string, z: Tensor, idx: Int32Array | null, routeS
     const oneMinusS = sigmoid(neg(gatherAlong(z, idx, 1))); // Shape: [T, K]
     const centered = weightedCenter(dy, routeScale === 1 ? w : scale(w, 1 / routeScale), 1); // g − ⟨g, w⟩/ρ
     return [scatterAlong(mul(mul(w, oneMinusS), centered), idx, 1, E)];
+  }, ([dz]) => {
+    const dl = mul(gatherAlong(dz!, idx, 1), sigmoid(neg(gatherAlong(z, idx, 1)))); // l̇ = (log σ)'(z) ż = σ(−z) ż
+    return mul(w, weightedCenter(dl, routeScale === 1 ? w : scale(w, 1 / routeScale), 1)); // w ⊙ (l̇ − ⟨ŵ, l̇⟩)
   });
 }
 

@@ -11,6 +11,7 @@ import type { GateOutput } from '../types.js';
  * Fused w[t,j] = σ(z[t, idx[t,j]]) (idx null: all E).  z [T, E] → w [T, K].
  * VJP: g_z = scatter(g ⊙ σ(z) ⊙ σ(−z)) — σ' written as σ(z)σ(−z), not σ(1−σ), so it keeps full
  * relative precision when σ ≈ 1 (saturating sigmoid, finite for ±1e4).
+ * JVP: ẇ = gather(ż) ⊙ σ(z) ⊙ σ(−z) on the selected (the same σ′ form).
  */
 export function selectedSigmoid(op: string, z: Tensor, idx: Int32Array | null): Tensor {
   const T = z.shape[0]!, E = z.shape[1]!, K = idx ? idx.length / T : E;
@@ -20,7 +21,9 @@ export function selectedSigmoid(op: string, z: Tensor, idx: Int32Array | null): 
     for (let j = 0; j < K; j++) out[t * K + j] = stableSigmoid(d[t * E + (idx ? idx[t * K + j]! : j)]!);
   }
   const w = fromData(out, [T, K]);
-  return record(op, [z], w, (dy) => [scatterAlong(mul(mul(dy, w), sigmoid(neg(gatherAlong(z, idx, 1)))), idx, 1, E)]);
+  return record(op, [z], w,
+    (dy) => [scatterAlong(mul(mul(dy, w), sigmoid(neg(gatherAlong(z, idx, 1)))), idx, 1, E)],
+    ([dz]) => mul(mul(gatherAlong(dz!, idx, 1), w), sigmoid(neg(gatherAlong(z, idx, 1)))));
 }
 
 /**

@@ -3,7 +3,7 @@
  * §2; DeepSeek-V2, arXiv:2405.04434 §2.2). Unlike Mixtral's gate, the gradient reaches the unselected logits through
  * the softmax denominator.
  */
-import { Tensor, fromData, record, mul, scale, softmax, softmaxLine, weightedCenter, ValueError } from '../../engine/index.js';
+import { Tensor, fromData, record, mul, scale, softmax, softmaxLine, weightedCenter, takeAlongAxis, ValueError } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, gateOutput, scatterAlong, type GateOptions , checkRouteScale } from './common.js';
 import { checkOptions } from '../../engine/validate.js';
@@ -18,7 +18,8 @@ export interface SoftmaxTopKOptions extends GateOptions {
 /**
  * Fused w[t,j] = ρ · p[t, idx[t,j]] with p = softmax(z[t]) over all E.  z [T, E] → w [T, K].
  * VJP: g_z = p ⊙ (ρ g̃ − ⟨g, w⟩) for every expert, g̃ = g scattered onto the selected (0 elsewhere).
- * p is recomputed with the engine's softmax in the VJP, so grad of grad works.
+ * JVP: ṗ = p ⊙ (ż − ⟨p, ż⟩) over all E, ẇ = ρ · gather(ṗ) on the selected.
+ * p is recomputed with the engine's softmax in the VJP/JVP, so grad of grad works.
  */
 function softmaxThenSelect(op: string, z: Tensor, idx: Int32Array, routeScale: number): Tensor {
   const T = z.shape[0]!, E = z.shape[1]!, K = idx.length / T;
@@ -34,6 +35,9 @@ function softmaxThenSelect(op: string, z: Tensor, idx: Int32Array, routeScale: n
     const p = softmax(z, 1); // Shape: [T, E]
     const gTilde = scale(scatterAlong(dy, idx, 1, E), routeScale); // Shape: [T, E], zero off the selected
     return [mul(p, weightedCenter(gTilde, p, 1))]; // ⟨g̃, p⟩ = Σ_j g_j w_j; centered without cancellation
+  }, ([dz]) => {
+    const p = softmax(z, 1); // Shape: [T, E]
+    return scale(takeAlongAxis(mul(p, weightedCenter(dz!, p, 1)), idx, 1), routeScale); // ρ gather(ṗ)
   });
 }
 

@@ -3,7 +3,7 @@
  * the selected experts. Both (and the temperature and Laplace gates) use one fused kernel,
  * `subsetSoftmax`: a max-shifted softmax of z/τ over a per-row subset of the experts.
  */
-import { Tensor, ValueError, fromData, record, mul, div, neg, sum, square, reshape, softmaxLine, weightedCenter } from '../../engine/index.js';
+import { Tensor, ValueError, fromData, record, add, mul, div, neg, sum, square, reshape, softmaxLine, weightedCenter } from '../../engine/index.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkOpName, checkSelection, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
 import { checkOptions, describeValue } from '../../engine/validate.js';
@@ -16,7 +16,9 @@ import type { GateOutput } from '../types.js';
  *
  * VJP (T(t) = selected set, fixed): with g_u = w ⊙ (g − ⟨g, w⟩) per row,
  *   ∂L/∂z = scatter(g_u / τ) (zero off the selected set),   ∂L/∂τ = −(1/τ²) Σ_{t,j} g_u[t,j] · z[t, idx[t,j]].
- * Written with engine ops on the inputs and the output, so grad of grad works.
+ * JVP (same fixed set): u̇ = (ż_sel − u·τ̇)/τ with ż_sel = gather(ż), then the softmax tangent
+ *   ẇ = w ⊙ (u̇ − ⟨w, u̇⟩)   (weightedCenter, as in the VJP).
+ * Written with engine ops on the inputs and the output, so grad of grad (and jvp of grad) works.
  */
 export function subsetSoftmax(op: string, z: Tensor, idx: Int32Array | null, tau: Tensor | null): Tensor {
   checkOpName('subsetSoftmax', op);
@@ -44,6 +46,17 @@ export function subsetSoftmax(op: string, z: Tensor, idx: Int32Array | null, tau
     if (!tau) return [dz];
     const dtau = needs[1] ? reshape(neg(div(sum(mul(gu, gatherAlong(z, idx, 1))), square(tau))), tau.shape) : null;
     return [dz, dtau];
+  }, ([dzT, dtauT]) => {
+    // u̇ = ż_sel/τ − z_sel·τ̇/τ²; ẇ = w ⊙ (u̇ − ⟨w, u̇⟩)
+    let du: Tensor | null = dzT ? gatherAlong(dzT, idx, 1) : null;
+    if (tau) {
+      if (du) du = div(du, tau);
+      if (dtauT) {
+        const fromTau = neg(mul(gatherAlong(z, idx, 1), div(dtauT, square(tau)))); // [T, K] (τ is [] or [1])
+        du = du ? add(du, fromTau) : fromTau;
+      }
+    }
+    return du ? mul(w, weightedCenter(du, w, 1)) : mul(w, 0);
   });
 }
 
