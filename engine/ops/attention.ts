@@ -1,15 +1,17 @@
 /**
  * Scaled dot-product attention (Vaswani et al. 2017, arXiv:1706.03762, eq. 1), multi-head by batching:
  *   S = c·Q Kᵀ (c = 1/√d_k by default),  S_ij = −∞ where masked,  P = softmax_j(S) (max-shifted),  Y = P V
- * Forward: one fused kernel (no [N, Tq, Tk] tensors on the tape; each row's P lives in a scratch line).
- * VJP (analytic, recomputing P with engine ops as FlashAttention recomputes it, Dao et al. 2022 §3.1):
+ * Forward: fused — S = Q Kᵀ and Y = P V on the matmul backend, the masked max-shifted softmax in
+ * place between them; one tape node, P kept for the backward (no recomputation).
+ * VJP (analytic; P enters as a recorded op, `probabilitiesOp`, whose own VJP/JVP are the softmax rules):
  *   dV = Pᵀ dY,  dP = dY Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),  dQ = c·dS K,  dK = c·dSᵀ Q
  * JVP:  Ṡ = c·(Q̇ Kᵀ + Q K̇ᵀ),  Ṗ = P ⊙ (Ṡ − rowsum(Ṡ ⊙ P)),  Ẏ = Ṗ V + P V̇
  * Both are written with differentiable engine ops (matmul, where, softmax, weightedCenter), so grad of
  * grad and forward-over-reverse work. `attentionComposed` is the same function built from engine ops
  * only (the reference the fused forward is tested and benchmarked against).
  */
-import { Tensor, allocate, fromData, assertTensor, commonDType } from '../tensor.js';
+import { Tensor, allocate, fromData, assertTensor, commonDType, type TypedArray } from '../tensor.js';
+import { getBackend } from '../backend/backend.js';
 import { record } from '../tape.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { broadcastShapes, sizeOf } from '../shape.js';
@@ -111,63 +113,76 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const g = checkArgs(op, q, k, v, options);
   const { N, Tq, Tk, dk, dv, c } = g;
   const allowed = allowedOf(g, options, q.dtype);
-  const al = allowed?.data ?? null, perN = allowed && allowed.rank > 2;
-  const qd = q.data, kd = k.data, vd = v.data;
-  const out = allocate(q.dtype, N * Tq * dv);
-  const s = new Float64Array(Tk), acc = new Float64Array(dv);
+  const al = allowed?.data ?? null, perN = allowed !== null && allowed.rank > 2;
+  // S = Q Kᵀ on the matmul backend (Kᵀ laid out first), then the masked, max-shifted softmax in place.
+  const kd = k.data, kt = allocate(k.dtype, N * dk * Tk);
+  for (let n = 0; n < N; n++) for (let j = 0; j < Tk; j++) for (let t = 0; t < dk; t++) kt[(n * dk + t) * Tk + j] = kd[(n * Tk + j) * dk + t]!;
+  const P = allocate(q.dtype, N * Tq * Tk);
+  getBackend().matmul(q.data, kt, P, N, Tq, dk, Tk);
   for (let n = 0; n < N; n++) {
     for (let i = 0; i < Tq; i++) {
-      const qo = (n * Tq + i) * dk, ao = ((perN ? n * Tq : 0) + i) * Tk;
+      const o = (n * Tq + i) * Tk, ao = ((perN ? n * Tq : 0) + i) * Tk;
       let m = -Infinity;
       for (let j = 0; j < Tk; j++) {
-        if (al && al[ao + j] === 0) { s[j] = -Infinity; continue; }
-        const ko = (n * Tk + j) * dk;
-        let dot = 0;
-        for (let t = 0; t < dk; t++) dot += qd[qo + t]! * kd[ko + t]!;
-        s[j] = c * dot;
-        if (s[j]! > m) m = s[j]!;
+        if (al && al[ao + j] === 0) { P[o + j] = -Infinity; continue; }
+        const sv = c * P[o + j]!;
+        P[o + j] = sv;
+        if (sv > m) m = sv;
       }
       if (m === -Infinity) throw new ValueError(op, `query ${i} of batch entry ${n} has every key masked${options.mask ? ` by mask ${fmtShape(options.mask.shape)}` : ''} (its softmax is 0/0); allow at least one key per query`);
       let z = 0;
-      acc.fill(0);
-      for (let j = 0; j < Tk; j++) {
-        if (s[j] === -Infinity) continue;
-        const p = Math.exp(s[j]! - m);
-        z += p;
-        const vo = (n * Tk + j) * dv;
-        for (let t = 0; t < dv; t++) acc[t] = acc[t]! + p * vd[vo + t]!;
-      }
-      const oo = (n * Tq + i) * dv;
-      for (let t = 0; t < dv; t++) out[oo + t] = acc[t]! / z;
+      for (let j = 0; j < Tk; j++) { const e = Math.exp(P[o + j]! - m); P[o + j] = e; z += e; }
+      for (let j = 0; j < Tk; j++) P[o + j] = P[o + j]! / z;
     }
   }
+  const out = allocate(q.dtype, N * Tq * dv);
+  getBackend().matmul(P, v.data, out, N, Tq, Tk, dv);
   const y = fromData(out, [...g.lead, Tq, dv]);
   const q3 = () => reshape(q, [N, Tq, dk]), k3 = () => reshape(k, [N, Tk, dk]), v3 = () => reshape(v, [N, Tk, dv]);
+  // P as a differentiable function of (q, k): the saved values, recorded with their own VJP/JVP.
+  const probs = () => probabilitiesOp(q3(), k3(), P, c);
   return record(op, [q, k, v], y, (dy, needs) => {
-    const Q = q3(), K = k3(), V = v3(), dY = reshape(dy, [N, Tq, dv]);
-    const P = probabilities(Q, K, c, allowed, N);
-    const dV = needs[2] ? reshape(matmul(transpose(P), dY), v.shape) : null;
+    const dY = reshape(dy, [N, Tq, dv]);
+    const Pt = needs[0] || needs[1] ? probs() : fromData(P, [N, Tq, Tk]);
+    const dV = needs[2] ? reshape(matmul(transpose(Pt), dY), v.shape) : null;
     if (!needs[0] && !needs[1]) return [null, null, dV];
-    const dS = mul(mul(P, weightedCenter(matmul(dY, transpose(V)), P, -1)), c);
+    const dS = mul(mul(Pt, weightedCenter(matmul(dY, transpose(v3())), Pt, -1)), c);
     return [
-      needs[0] ? reshape(matmul(dS, K), q.shape) : null,
-      needs[1] ? reshape(matmul(transpose(dS), Q), k.shape) : null,
+      needs[0] ? reshape(matmul(dS, k3()), q.shape) : null,
+      needs[1] ? reshape(matmul(transpose(dS), q3()), k.shape) : null,
       dV,
     ];
   }, (tangents) => {
     const [tq, tk, tv] = [tangents[0] ?? null, tangents[1] ?? null, tangents[2] ?? null];
-    const Q = q3(), K = k3(), V = v3();
-    const P = probabilities(Q, K, c, allowed, N);
+    const Pt = probs();
     let ty: Tensor | null = null;
-    if (tq || tk) {
-      const a = tq ? matmul(reshape(tq, [N, Tq, dk]), transpose(K)) : null;
-      const b = tk ? matmul(Q, transpose(reshape(tk, [N, Tk, dk]))) : null;
-      const tS = mul(a && b ? add(a, b) : (a ?? b)!, c);
-      ty = matmul(mul(P, weightedCenter(tS, P, -1)), V);
-    }
-    if (tv) { const t = matmul(P, reshape(tv, [N, Tk, dv])); ty = ty ? add(ty, t) : t; }
+    if (tq || tk) ty = matmul(probsTangent(q3(), k3(), Pt, c, tq && reshape(tq, [N, Tq, dk]), tk && reshape(tk, [N, Tk, dk])), v3());
+    if (tv) { const t = matmul(Pt, reshape(tv, [N, Tk, dv])); ty = ty ? add(ty, t) : t; }
     return ty ? reshape(ty, y.shape) : fromData(allocate(y.dtype, y.size), y.shape);
   });
+}
+
+/** Ṗ = P ⊙ (Ṡ − rowsum(Ṡ ⊙ P)) with Ṡ = c·(Q̇ Kᵀ + Q K̇ᵀ) (null tangents are zero). */
+function probsTangent(Q: Tensor, K: Tensor, P: Tensor, c: number, tq: Tensor | null, tk: Tensor | null): Tensor {
+  const a = tq ? matmul(tq, transpose(K)) : null;
+  const b = tk ? matmul(Q, transpose(tk)) : null;
+  const tS = mul(a && b ? add(a, b) : (a ?? b)!, c);
+  return mul(P, weightedCenter(tS, P, -1));
+}
+
+/**
+ * The attention probabilities P = softmax(c·Q Kᵀ, masked) [N, Tq, Tk] as a recorded op whose forward
+ * returns the values the fused forward already computed (no recomputation) and whose rules are
+ *   VJP: dS = c·P ⊙ (dP − rowsum(dP ⊙ P)), dQ = dS K, dK = dSᵀ Q;   JVP: Ṗ as in probsTangent.
+ * Masked entries have P = 0, so they get no gradient. Differentiable to any order (P is this op's output).
+ */
+function probabilitiesOp(Q: Tensor, K: Tensor, values: TypedArray, c: number): Tensor {
+  const [N, Tq] = Q.shape as [number, number, number];
+  const P = fromData(values, [N, Tq, K.shape[1]!]);
+  return record('scaledDotProductAttention.probabilities', [Q, K], P, (dP, needs) => {
+    const dS = mul(mul(P, weightedCenter(dP, P, -1)), c);
+    return [needs[0] ? matmul(dS, K) : null, needs[1] ? matmul(transpose(dS), Q) : null];
+  }, ([tq, tk]) => (tq || tk ? probsTangent(Q, K, P, c, tq ?? null, tk ?? null) : fromData(allocate(P.dtype, P.size), P.shape)));
 }
 
 /**
