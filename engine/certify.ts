@@ -187,12 +187,12 @@ export function checkJvpCase(spec: OpSpec, opCase: OpCase, seed: number): JvpCas
   const fallbackOps = jvpFallbackOps();
   // central differences with one Richardson step, element by element
   const h = SECOND_ORDER_EPS;
-  const at = (t: number) => noGrad(() => run(...inputs.map((x, i) => fromData(x.data.map((w, j) => w + t * dirs[i]!.data[j]!), x.shape))).data);
+  const at = (t: number): Float64Array => noGrad(() => Float64Array.from(run(...inputs.map((x, i) => fromData(Float64Array.from(x.data, (w: number, j: number) => w + t * dirs[i]!.data[j]!), x.shape))).data));
   const central = (step: number) => { const fp = at(step), fm = at(-step); return fp.map((w, j) => (w - fm[j]!) / (2 * step)); };
   const d1 = central(h), d2 = central(h / 2);
   const numeric = d2.map((w, j) => (4 * w - d1[j]!) / 3);
   const scale = numeric.reduce((m, w) => Math.max(m, Math.abs(w)), 0);
-  const fScale = value.data.reduce((m, w) => Math.max(m, Math.abs(w)), 0);
+  const fScale = Float64Array.from(value.data).reduce((m, w) => Math.max(m, Math.abs(w)), 0);
   const floor = Math.max(1e-3 * scale, (1e6 * Number.EPSILON * fScale) / h, 1e-300);
   let fdMaxRelError = 0;
   for (let j = 0; j < numeric.length; j++) {

@@ -13,7 +13,7 @@
  *   tensor perturbed at two levels gets two independent tangents.
  */
 import { Tensor, allocate, fromData, full } from './tensor.js';
-import { Tape, backward, setRecordHooks, tapeDepth, withTape, withTapesHiddenFrom, type JvpFn, type TapeNode, type VjpFn } from './tape.js';
+import { Tape, backward, noGrad, setRecordHooks, tapeDepth, withTape, withTapesHiddenFrom, type JvpFn, type TapeNode, type VjpFn } from './tape.js';
 import { DTypeError, ShapeError, fmtShape } from './errors.js';
 import { sameShape } from './shape.js';
 import { add, mul } from './ops/arithmetic.js';
@@ -69,6 +69,19 @@ export function withJvpTrace<T>(trace: JvpTrace, fn: () => T): T {
     const top = traces.pop();
     refreshHooks();
     if (top !== trace) throw new Error('forward: JVP trace stack corrupted (traces must be popped in LIFO order)');
+  }
+}
+
+/**
+ * Runs `fn` invisible to every active tape and JVP trace (a custom rule's forward computation, whose
+ * derivative the rule replaces). Tapes and traces pushed inside `fn` work as usual.
+ */
+export function withoutTracing<T>(fn: () => T): T {
+  const hidden = traces.splice(0);
+  try {
+    return noGrad(fn);
+  } finally {
+    traces.push(...hidden);
   }
 }
 

@@ -117,6 +117,33 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'stopGradient', valid: () => [v3()], fuzz: [f(0, 'tensor')] },
   { name: 'vmap', call: (fn, o, x) => api.vmap(fn, o)(x), valid: () => [(x: Tensor) => api.sum(x), {}, m22()], fuzz: [f(0, 'fn'), f(1, 'options'), f([1, 'inAxes'], [5, -3, 1.5, 'x']), f([1, 'outAxes'], [2, 1.5, 'x']), f(2, [null, 3, 'x', {}])] },
   { name: 'noGrad', valid: () => [() => 1], fuzz: [f(0, 'fn')] },
+  // ---------- forward mode, Jacobians, custom rules, debugNans (issue 10) ----------
+  { name: 'jvp', valid: () => [(x: Tensor) => api.square(x), [v3()], [v3()]], fuzz: [f(0, 'fn'), f(1, [null, 3, v3(), {}]), f(2, [null, 3, v3(), [], [tensor([1, 2])], [zeros([3], 'float32')], [[v3()]]]), f(0, [() => 3])] },
+  { name: 'linearize', call: (fn, p, t) => api.linearize(fn, p).jvp(t), valid: () => [(x: Tensor) => api.exp(x), [v3()], [v3()]], fuzz: [f(0, 'fn'), f(1, [null, 3, v3(), [3]]), f(2, [null, v3(), [tensor([1, 2])], [zeros([3], 'float32')]])] },
+  ...(['jacfwd', 'jacrev'] as const).map((name): ApiEntry => ({
+    name, call: (fn, x) => api[name](fn)(x), valid: () => [(x: Tensor) => api.square(x), v3()], fuzz: [f(0, 'fn'), f(1, [null, 3, {}, 'x']), f(0, [() => 3])],
+  })),
+  { name: 'jacobian', call: (fn, o, x) => api.jacobian(fn, o)(x), valid: () => [(x: Tensor) => api.square(x), {}, v3()], fuzz: [f(0, 'fn'), f(1, 'options'), f([1, 'mode'], ['forward', 3, null]), f(2, [null, 3, {}])] },
+  { name: 'hessian', call: (fn, x) => api.hessian(fn)(x), valid: () => [(x: Tensor) => api.sum(api.square(x)), v3()], fuzz: [f(0, 'fn'), f(0, [(x: Tensor) => x, () => 3]), f(1, [null, 3, {}])] },
+  { name: 'hvp', valid: () => [(x: Tensor) => api.sum(api.square(x)), v3(), v3()], fuzz: [f(0, 'fn'), f(0, [(x: Tensor) => x]), f(1, [null, 3, {}]), f(2, [null, 3, tensor([1, 2]), zeros([3], 'float32')])] },
+  {
+    name: 'customVjp', call: (fwd, bwd, o, x) => api.customVjp(fwd, bwd, o)(x),
+    valid: () => [(x: Tensor) => [api.square(x), x], (x: Tensor, dy: Tensor) => [api.mul(dy, api.scale(x, 2))], {}, v3()],
+    fuzz: [f(0, 'fn'), f(1, 'fn'), f(2, 'options'), f([2, 'name'], [3, '', null]), f(3, 'tensor'), f(0, [() => 3, () => [3, null]])],
+  },
+  {
+    // through grad, so bwd runs (its bad returns are caught there)
+    name: 'customVjp.bwd', op: 'customVjp', call: (fwd, bwd, x) => api.grad((z: Tensor) => api.sum(api.customVjp(fwd, bwd)(z)))(x),
+    valid: () => [(x: Tensor) => [api.square(x), x], (x: Tensor, dy: Tensor) => [api.mul(dy, api.scale(x, 2))], v3()],
+    fuzz: [f(1, [() => 3, () => [tensor([1])], () => [3], () => [zeros([3], 'float32')]])],
+  },
+  {
+    name: 'customJvp', call: (fn, rule, o, x) => api.customJvp(fn, rule, o)(x),
+    valid: () => [(x: Tensor) => api.square(x), ([x]: Tensor[], [t]: Tensor[]) => api.mul(t!, api.scale(x!, 2)), {}, v3()],
+    fuzz: [f(0, 'fn'), f(1, 'fn'), f(2, 'options'), f([2, 'name'], [3, '']), f(3, 'tensor'), f(0, [() => 3])],
+  },
+  { name: 'withDebugNans', valid: () => [() => 1], fuzz: [f(0, 'fn'), f(1, 'options'), f([1, 'infs'], 'boolean')] },
+  { name: 'setDebugNans', valid: () => [false], fuzz: [f(0, 'boolean'), f(1, 'options'), f([1, 'infs'], 'boolean')] },
   { name: 'record', op: ['record', 'op'], valid: () => [ 'op', [v3()], v3(), () => [null]], fuzz: [f(0, [null, 3]), f(1, [null, v3(), [3]]), f(2, 'tensor'), f(3, 'fn')] },
   { name: 'defineUnary', valid: () => ['u', Math.exp, () => v3()], fuzz: [f(0, [null, 3, '']), f(1, 'fn'), f(2, 'fn')] },
   { name: 'defineBinary', valid: () => ['b', (u: number, v: number) => u + v, () => [null, null]], fuzz: [f(0, [null, 3, '']), f(1, 'fn'), f(2, 'fn')] },
@@ -300,7 +327,8 @@ export const NO_INPUT: readonly NoInputEntry[] = [
   ...['MoELayer', 'composedGates'].map((name) => ({ name, why: 'namespace (its functions have entries)' })),
   ...['treeLeaves', 'treePaths'].map((name) => ({ name, why: 'any value is a tree (non-Tensor leaves pass through by contract)' })),
   ...['MoegradError', 'ShapeError', 'DTypeError', 'ValueError', 'OptionalDependencyError'].map((name) => ({ name, why: 'error class' })),
-  ...['vmapFallbackOps', 'clearVmapFallbackOps'].map((name) => ({ name, why: 'no parameters' })),
+  ...['vmapFallbackOps', 'clearVmapFallbackOps', 'jvpFallbackOps', 'clearJvpFallbackOps', 'debugNansEnabled'].map((name) => ({ name, why: 'no parameters' })),
+  { name: 'NonFiniteError', why: 'error class (thrown by debugNans mode)' },
   { name: 'rawOps', why: 'namespace (the same ops without vmap dispatch; the top-level ops have entries)' },
   ...['getBackend', 'getCalibration', 'listBackends', 'gpujsAvailable', 'gpujsWorkerSupported', 'isRecording', 'preloadGpujs']
     .map((name) => ({ name, why: 'no parameters' })),
