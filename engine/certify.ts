@@ -2,7 +2,9 @@
  * The gradient certificate: every registered op gradchecked in float64 on random cases from its
  * domain, first order (the VJP against central differences) and second order (the VJP of the VJP,
  * x ↦ vjp(f, x)(r) for a fixed random r, against central differences of the first gradient), so
- * "grad of grad works for every op" is measured rather than assumed.
+ * "grad of grad works for every op" is measured rather than assumed; and in forward mode (the JVP
+ * against central differences, the transpose identity ⟨u, J v⟩ = ⟨Jᵀu, v⟩ against the VJP, and
+ * whether each op has a hand-written JVP rule or uses the transposed-VJP fallback).
  *
  * Browser-safe (no `node:` imports); the CLI (engine/certify-cli.ts) prints and writes it.
  */
@@ -39,6 +41,8 @@ export interface CertifyOptions {
   readonly seed?: number;
   /** Also check second order (default true). */
   readonly secondOrder?: boolean;
+  /** Also check forward mode, {@link checkJvpCase} (default true). */
+  readonly forwardMode?: boolean;
   /** Called after each op (progress output). */
   readonly onRow?: (row: CertificateRow) => void;
 }
@@ -57,7 +61,18 @@ export interface CertificateRow {
   readonly maxRelError: number;
   /** Max relative error of the second-order check (NaN when skipped). */
   readonly secondOrderMaxRel: number;
-  /** Both relative errors ≤ {@link CERTIFICATE_MAX_REL_ERROR} and no case threw. */
+  /** Forward mode: max relative error of the JVP against central differences (NaN when skipped). */
+  readonly jvpMaxRelError: number;
+  /** Forward mode: max relative mismatch of ⟨u, J v⟩ = ⟨Jᵀu, v⟩ (NaN when skipped). */
+  readonly transposeMaxRelError: number;
+  /** 'hand' when every case ran on hand-written JVP rules, 'fallback' when some op used the transposed VJP, 'none' when skipped. */
+  readonly jvpRule: 'hand' | 'fallback' | 'none';
+  /** The ops that used the fallback (empty for 'hand'). */
+  readonly jvpFallbackOps: readonly string[];
+  /**
+   * The relative errors ≤ {@link CERTIFICATE_MAX_REL_ERROR} (first, second order, JVP), the
+   * transpose identity ≤ {@link TRANSPOSE_MAX_REL_ERROR}, and no case threw.
+   */
   readonly pass: boolean;
   /** Label of the case with the largest relative error (first or second order), or the error thrown. */
   readonly worst: string;
@@ -80,6 +95,12 @@ export interface Certificate {
   readonly maxRelError: number;
   /** Worst second-order relative error over all ops (NaN when second order was skipped). */
   readonly secondOrderMaxRel: number;
+  /** Worst JVP-vs-central-differences relative error over all ops (NaN when forward mode was skipped). */
+  readonly jvpMaxRelError: number;
+  /** Worst transpose-identity mismatch over all ops (NaN when forward mode was skipped). */
+  readonly transposeMaxRelError: number;
+  /** The pass threshold of the transpose identity ({@link TRANSPOSE_MAX_REL_ERROR}). */
+  readonly transposeThreshold: number;
   /** One row per op, in the order given. */
   readonly entries: readonly CertificateRow[];
 }
@@ -212,8 +233,8 @@ export function checkJvpCase(spec: OpSpec, opCase: OpCase, seed: number): JvpCas
 
 /**
  * Certifies `ops` (default: the engine's registry; pass `[...ENGINE_OPS, ...MOE_OPS]` for all).
- * An op passes when every case's first- and second-order max relative error is ≤ 1e-6 and no
- * case throws.
+ * An op passes when every case's first-order, second-order and JVP max relative errors are ≤ 1e-6,
+ * the transpose identity holds to ≤ 1e-10, and no case throws.
  */
 export function certify(ops: readonly OpSpec[] = ENGINE_OPS, options: CertifyOptions = {}): Certificate {
   const op = 'certify';
@@ -221,14 +242,17 @@ export function certify(ops: readonly OpSpec[] = ENGINE_OPS, options: CertifyOpt
     throw new ValueError(op, `ops must be an array of OpSpec { name, family, sample }; got ${describeValue(ops)}`);
   }
   checkOptions(op, options);
-  const { casesPerOp = 8, seed = 0, secondOrder = true, onRow } = options;
+  const { casesPerOp = 8, seed = 0, secondOrder = true, forwardMode = true, onRow } = options;
   checkCountIn(op, 'casesPerOp', casesPerOp, 1, 1e6);
   checkNumber(op, 'seed', seed);
   checkBoolean(op, 'secondOrder', secondOrder, true);
+  checkBoolean(op, 'forwardMode', forwardMode, true);
   if (onRow !== undefined) checkFunction(op, onRow, 'onRow');
   const entries: CertificateRow[] = [];
   for (const spec of ops) {
     let maxAbs = 0, maxRel = 0, maxRel2 = secondOrder ? 0 : NaN, worstRel = -1, worst = '', failed = '';
+    let jvpRel = forwardMode ? 0 : NaN, transRel = forwardMode ? 0 : NaN;
+    const fallback = new Set<string>();
     for (let c = 0; c < casesPerOp; c++) {
       const s = caseSeed(spec.name, seed, c);
       let label = '(sampling)';
@@ -240,14 +264,27 @@ export function certify(ops: readonly OpSpec[] = ENGINE_OPS, options: CertifyOpt
         maxRel = Math.max(maxRel, res.first.maxRelError);
         if (res.second) maxRel2 = Math.max(maxRel2, res.second.maxRelError);
         if (Number.isNaN(res.first.maxRelError) || Number.isNaN(res.second?.maxRelError)) failed ||= `NaN error in ${label}`;
-        const rel = Math.max(res.first.maxRelError, res.second?.maxRelError ?? 0);
+        let rel = Math.max(res.first.maxRelError, res.second?.maxRelError ?? 0);
+        if (forwardMode) {
+          const fw = checkJvpCase(spec, opCase, s);
+          if (Number.isNaN(fw.fdMaxRelError) || Number.isNaN(fw.transposeRelError)) failed ||= `NaN forward-mode error in ${label}`;
+          jvpRel = Math.max(jvpRel, fw.fdMaxRelError);
+          transRel = Math.max(transRel, fw.transposeRelError);
+          fw.fallbackOps.forEach((o) => fallback.add(o));
+          rel = Math.max(rel, fw.fdMaxRelError, fw.transposeRelError * (CERTIFICATE_MAX_REL_ERROR / TRANSPOSE_MAX_REL_ERROR));
+        }
         if (rel > worstRel) { worstRel = rel; worst = label; }
       } catch (e) {
         failed ||= `${label}: ${(e as Error).message}`;
       }
     }
-    const pass = !failed && maxRel <= CERTIFICATE_MAX_REL_ERROR && (!secondOrder || maxRel2 <= CERTIFICATE_MAX_REL_ERROR);
-    const row: CertificateRow = { op: spec.name, family: spec.family, cases: casesPerOp, maxAbsError: maxAbs, maxRelError: maxRel, secondOrderMaxRel: maxRel2, pass, worst: failed || worst };
+    const pass = !failed && maxRel <= CERTIFICATE_MAX_REL_ERROR && (!secondOrder || maxRel2 <= CERTIFICATE_MAX_REL_ERROR)
+      && (!forwardMode || (jvpRel <= CERTIFICATE_MAX_REL_ERROR && transRel <= TRANSPOSE_MAX_REL_ERROR));
+    const row: CertificateRow = {
+      op: spec.name, family: spec.family, cases: casesPerOp, maxAbsError: maxAbs, maxRelError: maxRel, secondOrderMaxRel: maxRel2,
+      jvpMaxRelError: jvpRel, transposeMaxRelError: transRel, jvpRule: !forwardMode ? 'none' : fallback.size > 0 ? 'fallback' : 'hand',
+      jvpFallbackOps: [...fallback].sort(), pass, worst: failed || worst,
+    };
     entries.push(row);
     onRow?.(row);
   }
@@ -257,6 +294,9 @@ export function certify(ops: readonly OpSpec[] = ENGINE_OPS, options: CertifyOpt
     casesPerOp, seed,
     maxRelError: entries.reduce((m, e) => Math.max(m, e.maxRelError), 0),
     secondOrderMaxRel: secondOrder ? entries.reduce((m, e) => Math.max(m, e.secondOrderMaxRel), 0) : NaN,
+    jvpMaxRelError: forwardMode ? entries.reduce((m, e) => Math.max(m, e.jvpMaxRelError), 0) : NaN,
+    transposeMaxRelError: forwardMode ? entries.reduce((m, e) => Math.max(m, e.transposeMaxRelError), 0) : NaN,
+    transposeThreshold: TRANSPOSE_MAX_REL_ERROR,
     entries,
   };
 }

@@ -152,11 +152,16 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'treeZip', valid: () => [[{ w: v3() }, { w: v3() }], (l: Tensor[]) => l[0]], fuzz: [f(0, [null, [], 3, [{ w: v3() }, { v: v3() }], [{ w: v3() }, { w: m22() }]]), f(1, 'fn')] },
   // ---------- gradcheck / certify ----------
   { name: 'gradcheck', valid: () => [(x: Tensor) => api.square(x), v3()], fuzz: [f(0, 'fn'), f(1, [null, 3, tensor([NaN])]), f(2, 'options'), f([2, 'eps'], 'positive'), f([2, 'atol'], 'nonneg'), f([2, 'rtol'], 'nonneg'), f([2, 'samples'], 'posCount'), f([2, 'seed'], 'finite'), f([2, 'mode'], ['fast', 3])] },
-  { name: 'certify', valid: () => [[api.ENGINE_OPS.find((o) => o.name === 'exp')!], { casesPerOp: 1, secondOrder: false }], fuzz: [f(0, [null, 3, [{}], 'exp']), f(1, 'options'), f([1, 'casesPerOp'], 'posCount'), f([1, 'seed'], 'finite'), f([1, 'onRow'], ['x', 3]), f([1, 'secondOrder'], 'boolean')] },
+  { name: 'certify', valid: () => [[api.ENGINE_OPS.find((o) => o.name === 'exp')!], { casesPerOp: 1, secondOrder: false }], fuzz: [f(0, [null, 3, [{}], 'exp']), f(1, 'options'), f([1, 'casesPerOp'], 'posCount'), f([1, 'seed'], 'finite'), f([1, 'onRow'], ['x', 3]), f([1, 'secondOrder'], 'boolean'), f([1, 'forwardMode'], 'boolean')] },
   {
     name: 'checkCase',
     valid: () => { const spec = api.ENGINE_OPS.find((o) => o.name === 'exp')!; return [spec, spec.sample(new Rng(0), 2), 0, false]; },
     fuzz: [f(0, [null, 3, {}]), f(1, [null, 3, {}, { inputs: 3, run: 4 }]), f(2, 'finite'), f(3, 'boolean')],
+  },
+  {
+    name: 'checkJvpCase',
+    valid: () => { const spec = api.ENGINE_OPS.find((o) => o.name === 'exp')!; return [spec, spec.sample(new Rng(0), 2), 0]; },
+    fuzz: [f(0, [null, 3, {}]), f(1, [null, 3, {}, { inputs: 3, run: 4 }]), f(2, 'finite')],
   },
   // ---------- optimizers ----------
   ...(['sgd', 'adam', 'adamw'] as const).map((name): ApiEntry => ({
@@ -321,7 +326,7 @@ export const ENTRIES: readonly ApiEntry[] = [
 
 /** Exports with nothing to corrupt. */
 export const NO_INPUT: readonly NoInputEntry[] = [
-  ...['CERTIFICATE_MAX_REL_ERROR', 'DEFAULT_PRINT_OPTIONS', 'ENGINE_OPS', 'EXPERT_KINDS', 'GATE_KINDS', 'ROUTING_GATE_KINDS', 'GPUJS_MODES', 'JS_MAX_MACS', 'THREAD_MIN_MACS', 'OPTIONAL_DEPENDENCIES']
+  ...['CERTIFICATE_MAX_REL_ERROR', 'TRANSPOSE_MAX_REL_ERROR', 'DEFAULT_PRINT_OPTIONS', 'ENGINE_OPS', 'EXPERT_KINDS', 'GATE_KINDS', 'ROUTING_GATE_KINDS', 'GPUJS_MODES', 'JS_MAX_MACS', 'THREAD_MIN_MACS', 'OPTIONAL_DEPENDENCIES']
     .map((name) => ({ name, why: 'constant' })),
   ...['cpuBackend', 'cpuJsBackend'].map((name) => ({ name, why: 'backend object (its matmul has an entry)' })),
   ...['MoELayer', 'composedGates'].map((name) => ({ name, why: 'namespace (its functions have entries)' })),

@@ -44,3 +44,22 @@ describe('JVP of every MoE op (hand rule or fallback)', () => {
     }
   });
 });
+
+describe('certificate forward-mode columns', () => {
+  it('pass a fallback op, fail a wrong JVP rule (values and transpose identity), report hand rules', async () => {
+    const { certify, record, mul, scale, rand, fromData, ENGINE_OPS: ops } = await import('../../engine/index.js');
+    type T = import('../../engine/index.js').Tensor;
+    const squareWith = (name: string, jvpRule?: (x: T, t: T) => T) => {
+      const op = (x: T) => record(name, [x], fromData(x.data.map((v) => v * v), x.shape), (dy) => [mul(dy, scale(x, 2))], jvpRule && ((t) => jvpRule(x, t[0]!)));
+      return { name, family: 'test', sample: (rng: Rng, size: number) => { const x = rand(rng, [size + 1], 0.5, 2); return { inputs: [x], run: ([a]: readonly T[]) => op(a!), label: `[${size + 1}]` }; } };
+    };
+    const cert = certify([squareWith('noRule'), squareWith('wrongRule', (x, t) => mul(t, x)), ops.find((o) => o.name === 'exp')!], { casesPerOp: 2, secondOrder: false });
+    const [none, wrong, exp] = cert.entries;
+    expect([none!.pass, none!.jvpRule, none!.jvpFallbackOps]).toEqual([true, 'fallback', ['noRule']]);
+    expect(wrong!.pass).toBe(false);
+    expect(wrong!.jvpMaxRelError).toBeGreaterThan(0.3);
+    expect(wrong!.transposeMaxRelError).toBeGreaterThan(0.3);
+    expect([exp!.pass, exp!.jvpRule]).toEqual([true, 'hand']);
+    expect(cert.transposeThreshold).toBe(TRANSPOSE_MAX_REL_ERROR);
+  });
+});
