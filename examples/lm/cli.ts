@@ -10,13 +10,14 @@
  *   --sample N              characters to generate after training (default 300), --temperature X, --top-k N
  *   --no-progress           plain log lines instead of the progress bar
  */
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { loadText, buildCorpus, unigramBpc, validationBatches, encode, decode, CorpusMissingError } from './data.js';
 import { parameterCount, LM_GATES, type LMConfig, type LMGate } from './model.js';
 import { initTraining, trainStep, evaluate, routerReport, saveCheckpoint, loadCheckpoint, generate, type TrainHParams, type EvalResult } from './train.js';
 import { routerSaturation } from '../../moe/index.js';
+import { fromData, encodeSafetensors, decodeSafetensors, type Tensor } from '../../engine/index.js';
 
 export interface RunOptions {
   readonly config: LMConfig;
@@ -40,7 +41,7 @@ export function quickSettings(gate: LMGate, numShared: number, vocabSize: number
   return {
     config: {
       vocabSize, contextLength: 32, dModel: 64, numHeads: 4, numLayers: 2, numExperts: 8, topK: 2, expertHidden: 32,
-      numShared, sharedHidden: 64, gate, dropout: 0, auxCoef: 0.01, biasGamma: 1e-3, dtype: 'float32',
+      numShared, sharedHidden: 64, gate, dropout: 0, auxCoef: 0.01, biasGamma: 1e-2, dtype: 'float32',
     },
     hparams: { steps: 200, batchSize: 16, lr: 4e-3, minLr: 4e-4, warmup: 15, weightDecay: 0.01, clip: 1, seed },
   };
@@ -66,11 +67,24 @@ export function run(o: RunOptions): { history: EvalRecord[]; sample: string; uni
   const evals: EvalResult[] = [];
   const t0 = performance.now();
   let lastLoss = NaN, tokens = 0;
+  if (o.resume && o.outDir && existsSync(join(o.outDir, 'history.json')) && existsSync(join(o.outDir, 'selections.safetensors'))) {
+    // Continue the evaluation record of the interrupted run (up to the checkpoint's step).
+    const old = JSON.parse(readFileSync(join(o.outDir, 'history.json'), 'utf8')) as { history: EvalRecord[] };
+    const sel = decodeSafetensors(new Uint8Array(readFileSync(join(o.outDir, 'selections.safetensors')))).tensors;
+    old.history.forEach((h, i) => {
+      if (h.step > ts.step || !sel[`eval${i}.layer0`]) return;
+      history.push(h);
+      evals.push({ bpc: h.bpc, loads: [], selections: Array.from({ length: config.numLayers }, (_, l) => Int32Array.from(sel[`eval${i}.layer${l}`]!.data)) });
+    });
+  }
   const save = () => {
     if (!o.outDir) return;
     mkdirSync(o.outDir, { recursive: true });
     writeFileSync(join(o.outDir, 'checkpoint.safetensors'), saveCheckpoint(ts, config, hparams, corpus.chars));
     writeFileSync(join(o.outDir, 'history.json'), JSON.stringify({ config, hparams, unigram, history }, null, 1));
+    const sel: Record<string, Tensor> = {};
+    evals.forEach((e, i) => e.selections.forEach((s, l) => { sel[`eval${i}.layer${l}`] = fromData(Float32Array.from(s), [s.length]); }));
+    writeFileSync(join(o.outDir, 'selections.safetensors'), encodeSafetensors(sel));
   };
   const doEval = () => {
     const e = evaluate(ts, config, valid);
@@ -82,7 +96,7 @@ export function run(o: RunOptions): { history: EvalRecord[]; sample: string; uni
   };
   const fmtEval = (r: EvalRecord) => `step ${r.step}: validation ${r.bpc.toFixed(3)} bits/char (unigram ${unigram.toFixed(3)}), router change ${r.changeRate === null ? '—' : r.changeRate.toFixed(3)}, Jain ${r.jain.toFixed(3)}, experts used ${(100 * r.utilisation).toFixed(0)}%`;
   const bar = o.progress ? new cliProgress.SingleBar({ format: 'train |{bar}| {value}/{total} steps | loss {loss} | val {val} bpc | {tps} tok/s | ETA {eta_formatted}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
-  o.log(fmtEval(doEval()));
+  if (history.length === 0 || history.at(-1)!.step !== ts.step) o.log(fmtEval(doEval()));
   bar?.start(hparams.steps, ts.step, { loss: '—', val: history[0]!.bpc.toFixed(3), tps: '—' });
   while (ts.step < hparams.steps) {
     const r = trainStep(ts, config, hparams, corpus);

@@ -48,20 +48,22 @@ export interface LMConfig {
   readonly dtype: DType;
 }
 
-export interface BlockParams {
+/** One transformer block's parameters (a type alias, so it is a TensorTree). */
+export type BlockParams = {
   readonly ln1: { readonly g: Tensor; readonly b: Tensor };
   readonly attn: { readonly wq: Tensor; readonly wk: Tensor; readonly wv: Tensor; readonly wo: Tensor };
   readonly ln2: { readonly g: Tensor; readonly b: Tensor };
   readonly moe: MoELayerParams;
-}
+};
 
-export interface LMParams {
+/** The model's parameter tree. */
+export type LMParams = {
   readonly tok: Tensor;
   readonly pos: Tensor;
   readonly blocks: readonly BlockParams[];
   readonly lnF: { readonly g: Tensor; readonly b: Tensor };
   readonly head: Tensor;
-}
+};
 
 /** Non-differentiable per-layer state: the selection biases of loss-free balancing. */
 export interface LMState { readonly biases: Float64Array[] }
