@@ -3,9 +3,9 @@
  * `moegrad` command line: demo, certify, list, reproduce, merge, bench.
  * Bad arguments print the usage on stderr and exit with code 2.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -18,14 +18,20 @@ import { checkPlotDeps } from './optional-deps.js';
 import { reproduceOnSlurm } from './slurm.js';
 import { allExperiments, loadExperimentModules, ModuleError, modulePaths, resolveExperiment } from './user-experiments.js';
 
-export const USAGE = `usage: moegrad <command> [options]
-
-commands:
-  demo                         run the quick demo (examples/demo.ts)
-  certify [args...]            print the gradient certificate (engine/certify-cli.ts)
-  bench [args...]              run the benchmarks (bench/run.ts)
-  list                         list the reproducible experiments
-  reproduce <name> [options]   run an experiment sweep and write JSON, CSV and an SVG plot
+/** Each command's usage lines (the `help <command>` / `<command> --help` text; the full usage lists them all). */
+export const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  demo: `  demo                         run the quick demo (examples/demo.ts)
+`,
+  certify: `  certify [--out file.json] [--cases N] [--seed S]
+                               print the gradient certificate (engine/certify-cli.ts):
+                               N cases per op (default 8, an integer ≥ 1), seed S (default 0),
+                               JSON written to --out (default out/certificate.json)
+`,
+  bench: `  bench [--quick]              run the benchmarks (bench/run.ts)
+`,
+  list: `  list                         list the reproducible experiments
+`,
+  reproduce: `  reproduce <name> [options]   run an experiment sweep and write JSON, CSV and an SVG plot
       --quick                  the ~1-minute version
       --shard i/N              run only shard i of N (1-based; merge the outputs with 'moegrad merge')
       --workers n              worker threads (default: available cores; 0 = run inline)
@@ -40,15 +46,61 @@ commands:
         --array-size N         array tasks = shards (default: min(10, cells))
         --partition P, --time T, --cpus-per-task C (worker threads per task; default 1)
         --dry-run              print both batch scripts and the sbatch commands; submit nothing
-  merge <dir|files...> [--out dir] [--allow-partial] [--remeasure] [--module file.js]
+`,
+  merge: `  merge <dir|files...> [--out dir] [--allow-partial] [--remeasure] [--module file.js]
                                merge shard outputs (*.cells.json, *.journal.jsonl) and summarise them;
                                exits 2 when cells are missing unless --allow-partial;
                                --remeasure recomputes the losses from the fitted models the cells stored
+`,
+  help: `  help [command]               this usage, or one command's (also: moegrad <command> --help)
+`,
+};
+
+export const USAGE = `usage: moegrad <command> [options]
+
+commands:
+${Object.values(COMMAND_USAGE).join('')}
+options:
+  -V, --version                print the version and exit
+  -h, --help                   print this usage and exit
 `;
+
+/** The usage of one command (`moegrad help <command>`, `moegrad <command> --help`). */
+export function commandUsage(cmd: string): string {
+  return `usage: moegrad ${cmd === 'help' ? 'help [command]' : `${cmd}${cmd === 'list' || cmd === 'demo' ? '' : ' [options]'}`}\n\n${COMMAND_USAGE[cmd]}`;
+}
+
+/** The package version, from the package.json above this file (source checkout: ../, built: ../../). */
+export function version(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'moegrad' && typeof pkg.version === 'string') return pkg.version;
+    } catch { /* not here: look one folder up */ }
+  }
+  return 'unknown';
+}
 
 class UsageError extends Error {}
 
 function fail(msg: string): never { throw new UsageError(msg); }
+
+/**
+ * Checks `certify`'s arguments before delegating to engine/certify-cli.ts (which reports its own
+ * errors with exit code 2 but cannot hand that code back through `main`): --out <file>,
+ * --cases <integer ≥ 1>, --seed <finite number>.
+ */
+function checkCertifyArgs(args: readonly string[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a !== '--out' && a !== '--cases' && a !== '--seed') fail(`certify: unknown argument '${a}'`);
+    const v = args[++i];
+    if (v === undefined || v.startsWith('--')) fail(`certify: ${a} needs a value`);
+    if (a === '--cases' && !(/^\d+$/.test(v) && Number(v) >= 1)) fail(`certify: --cases must be an integer ≥ 1; got '${v}'`);
+    if (a === '--seed' && !(v.trim() !== '' && Number.isFinite(Number(v)))) fail(`certify: --seed must be a finite number; got '${v}'`);
+  }
+}
 
 /** Runs a module from a source checkout with argv rewritten; calls its exported main() if present. */
 async function delegate(relPath: string, args: string[], what: string): Promise<void> {
@@ -257,10 +309,19 @@ async function merge(args: string[]): Promise<void> {
   printSummary(exp, summary, written);
 }
 
+/** The exit code a delegated script set (a failed certificate is 1), 0 when it set none. */
+function exitCodeOf(): number {
+  const code = Number(process.exitCode ?? 0);
+  return Number.isInteger(code) ? code : 1;
+}
+
 /** Entry point; returns the process exit code. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
+    if (cmd !== undefined && cmd in COMMAND_USAGE && (rest.includes('--help') || rest.includes('-h'))) {
+      console.log(commandUsage(cmd)); return 0;
+    }
     switch (cmd) {
       case 'list':
         if (rest.length) fail('list takes no arguments');
@@ -268,10 +329,19 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
         return 0;
       case 'reproduce': await reproduce(rest); return 0;
       case 'merge': await merge(rest); return 0;
-      case 'demo': await delegate(`../examples/demo${ext}`, rest, 'demo'); return 0;
-      case 'certify': await delegate(`../engine/certify-cli${ext}`, rest, 'certify'); return 0;
-      case 'bench': await delegate(`../bench/run${ext}`, rest, 'bench'); return 0;
-      case '-h': case '--help': case 'help': console.log(USAGE); return 0;
+      case 'demo': await delegate(`../examples/demo${ext}`, rest, 'demo'); return exitCodeOf();
+      case 'certify': checkCertifyArgs(rest); await delegate(`../engine/certify-cli${ext}`, rest, 'certify'); return exitCodeOf();
+      case 'bench': await delegate(`../bench/run${ext}`, rest, 'bench'); return exitCodeOf();
+      case 'help':
+        if (rest.length > 1) fail('help takes at most one command');
+        if (rest.length === 1 && !(rest[0]! in COMMAND_USAGE)) fail(`unknown command '${rest[0]}'`);
+        console.log(rest.length === 1 ? commandUsage(rest[0]!) : USAGE); return 0;
+      case '-h': case '--help':
+        if (rest.length) fail(`${cmd} takes no arguments`);
+        console.log(USAGE); return 0;
+      case '-V': case '--version':
+        if (rest.length) fail(`${cmd} takes no arguments`);
+        console.log(version()); return 0;
       case undefined: fail('missing command');
       default: fail(`unknown command '${cmd}'`);
     }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
+const pkgVersion = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 const cli = (...args: string[]) => spawnSync(tsx, [join(root, 'cli', 'moegrad.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
 
 describe('moegrad CLI', () => {
@@ -15,6 +16,60 @@ describe('moegrad CLI', () => {
   ])('bad arguments %j → usage on stderr, exit code 2', (args) => {
     const r = cli(...args);
     expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/usage: moegrad <command>/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--version and -V print package.json\'s version; certify --bogus exits 2 with the usage (separate processes)', () => {
+    for (const flag of ['--version', '-V']) {
+      const r = cli(flag);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe(pkgVersion);
+    }
+    const bogus = cli('certify', '--bogus');
+    expect(bogus.status).toBe(2);
+    expect(bogus.stderr).toMatch(/certify: unknown argument '--bogus'[\s\S]*usage: moegrad <command>/);
+    expect(bogus.stdout).toBe('');
+  });
+
+  // In-process (no fitting, no new process): per-command help and the certify argument checks.
+  const run = async (...argv: string[]) => {
+    const { main } = await import('../../cli/moegrad.js');
+    const out: string[] = [], err: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.join(' ')); });
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => { err.push(String(chunk)); return true; });
+    try { return { code: await main(argv), stdout: out.join('\n'), stderr: err.join('') }; } finally { log.mockRestore(); write.mockRestore(); }
+  };
+
+  it.each(['demo', 'certify', 'bench', 'list', 'reproduce', 'merge', 'help'])('help %s and %s --help print that command\'s usage, exit 0', async (cmd) => {
+    const { COMMAND_USAGE } = await import('../../cli/moegrad.js');
+    for (const argv of [['help', cmd], [cmd, '--help'], [cmd, '-h']]) {
+      const r = await run(...argv);
+      expect(r.code, `${argv.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^usage: moegrad ${cmd}`));
+      expect(r.stdout).toContain(COMMAND_USAGE[cmd]!.trimEnd());
+      expect(r.stdout).not.toMatch(/^commands:/m); // one command, not the whole list
+    }
+  });
+
+  it('reproduce <name> --help is help, not "Unknown option"; help, --help and -h print the full usage', async () => {
+    expect((await run('reproduce', 'thm1', '--quick', '--help')).stdout).toMatch(/^usage: moegrad reproduce/);
+    for (const argv of [['help'], ['--help'], ['-h']]) {
+      const r = await run(...argv);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^usage: moegrad <command>[\s\S]*-V, --version/);
+    }
+  });
+
+  it.each([
+    [['certify', '--bogus'], /unknown argument '--bogus'/], [['certify', '--cases', '0'], /--cases must be an integer ≥ 1; got '0'/],
+    [['certify', '--cases', '2.5'], /--cases must be/], [['certify', '--cases'], /--cases needs a value/], [['certify', '--seed', 'x'], /--seed must be a finite number/],
+    [['certify', '--out'], /--out needs a value/], [['certify', 'extra'], /unknown argument 'extra'/],
+    [['help', 'nope'], /unknown command 'nope'/], [['help', 'list', 'merge'], /at most one command/], [['--version', 'x'], /takes no arguments/],
+  ])('usage error %j → exit 2, usage on stderr, nothing on stdout', async (argv, msg) => {
+    const r = await run(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(msg);
     expect(r.stderr).toMatch(/usage: moegrad <command>/);
     expect(r.stdout).toBe('');
   });
