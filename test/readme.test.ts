@@ -28,8 +28,8 @@ describe('README code blocks', () => {
       .toBe("import { a } from '/m.ts';\nconst m = await import(\"/i.ts\");\nimport b from 'other';");
   });
 
-  it('the README has the API tour, MoE layer and backend blocks, each importing moegrad', () => {
-    expect(snippets.map((s) => s.heading)).toEqual(['API tour', 'API tour', 'Backends: CPU by default, GPU on request']);
+  it('the README has the API tour, MoE layer, transforms and backend blocks, each importing moegrad', () => {
+    expect(snippets.map((s) => s.heading)).toEqual(['API tour', 'API tour', 'API tour', 'Backends: CPU by default, GPU on request']);
     for (const s of snippets) expect(s.code).toMatch(/from 'moegrad(\/engine|\/moe)?'/);
   });
 
