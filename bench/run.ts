@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { benchMatmul, type MatmulRow } from './matmul.js';
 import { benchMoe, type MoeResult } from './moe.js';
 import { machineLine, loadAverage, timeOnce } from './timing.js';
+import { benchTransforms } from './transforms.js';
 
 const quick = process.argv.includes('--quick');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -118,6 +119,8 @@ async function main(): Promise<void> {
   log('PyTorch (optional)');
   const torch = torchRatio(moe);
   log(`  ${torch}`);
+  log('function transforms vs @jax-js/jax (quick sizes)');
+  const transforms = await benchTransforms(true, log).catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
   const loadEnd = loadAverage();
   const md = [
     '# Benchmark results',
@@ -154,6 +157,14 @@ async function main(): Promise<void> {
     '## Gradient certificate',
     '',
     `\`certify\` (every registered op gradchecked in float64): ${cert}.`,
+    '',
+    '## Function transforms vs @jax-js/jax',
+    '',
+    'bench/transforms.ts (`npx tsx bench/transforms.ts` for B = 256): per-example gradients of a softmax-regression router '
+      + 'loss with `vmap(grad(loss), { inAxes: [null, 0, 0] })` and with a loop of `grad`, and the Jacobian of a dense softmax '
+      + 'gate, in both libraries (jax-js 0.1.25 takes 1-D inputs in jacrev/jacfwd, so its gate is applied to the flattened logits).',
+    '',
+    transforms,
     '',
     '## PyTorch (optional)',
     '',

@@ -15,6 +15,7 @@ import {
 } from '../../engine/index.js';
 import { MOE_OPS } from '../../moe/registry.js';
 import { BATCHED_OP_NAMES } from '../../engine/batched-ops.js';
+import { perTokenRouterGrads } from '../../examples/per-token-router-grads.js';
 
 const B = 3;
 type Case = { shapes: number[][]; call: (...xs: Tensor[]) => Tensor; positive?: boolean };
@@ -149,6 +150,16 @@ describe('vmap semantics', () => {
     const warnings = warn.mock.calls.map((a) => String(a[0])).filter((m) => m.startsWith('vmap:'));
     expect(new Set(warnings).size).toBe(warnings.length); // each name at most once
     warn.mockRestore();
+  });
+
+  it('examples/per-token-router-grads.ts: vmap(grad) through an MoE layer equals the loop; noise scale finite and positive', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const r = perTokenRouterGrads({ tokens: 6, seed: 3, log: () => {} });
+    warn.mockRestore();
+    expect(r.maxDiffVsLoop).toBeLessThanOrEqual(1e-12);
+    expect(r.routerSize).toBeGreaterThan(0);
+    expect(r.traceCov).toBeGreaterThan(0);
+    expect(Number.isFinite(r.noiseScale) && r.noiseScale > 0).toBe(true);
   });
 
   it('errors name vmap, the argument path, and the expected and actual sizes', () => {
