@@ -1,8 +1,9 @@
 /**
  * Fused normalization ops over the last axis: layerNorm (Ba, Kiros & Hinton 2016, arXiv:1607.06450,
  * eq. 4) and rmsNorm (Zhang & Sennrich 2019, arXiv:1910.07467, eq. 4). Forward is one pass per row
- * (statistics accumulated in float64 whatever the dtype); the VJP and the JVP are the analytic
- * formulas, written with differentiable engine ops so grad of grad and forward-over-reverse work.
+ * (statistics accumulated in float64 whatever the dtype) that keeps x̂ and r for the backward; the VJP
+ * and the JVP are the analytic formulas, written with differentiable engine ops (x̂ and r enter as
+ * recorded ops with their own rules, `savedStats`) so grad of grad and forward-over-reverse work.
  *
  * Notation, per row of D values (the last axis): μ = mean(x), σ² = mean((x − μ)²) (biased, as
  * PyTorch), r = 1/√(σ² + ε), x̂ = (x − μ)·r, y = γ ⊙ x̂ + β; for RMSNorm r = 1/√(mean(x²) + ε), x̂ = x·r,
@@ -13,11 +14,11 @@
  *   layerNorm: ẏ = γ ⊙ r·(ẋ − mean(ẋ) − x̂·mean(ẋ ⊙ x̂)) + γ̇ ⊙ x̂ + β̇
  *   rmsNorm:   ẏ = γ ⊙ r·(ẋ − x̂·mean(ẋ ⊙ x̂)) + γ̇ ⊙ x̂
  */
-import { Tensor, allocate, fromData, assertTensor, zeros } from '../tensor.js';
+import { Tensor, allocate, fromData, assertTensor, zeros, type TypedArray } from '../tensor.js';
 import { record } from '../tape.js';
 import { ShapeError, DTypeError, ValueError, fmtShape } from '../errors.js';
 import { describeValue } from '../validate.js';
-import { add, sub, mul, sqrt, square, div } from './arithmetic.js';
+import { add, sub, mul, square, scale } from './arithmetic.js';
 import { mean } from './reduce.js';
 import { sumTo, broadcastTo } from './shape-ops.js';
 
@@ -36,11 +37,11 @@ function checkNormArgs(op: string, x: Tensor, weight: Tensor | null | undefined,
 }
 
 /** Shared forward loop: per row, x̂ = (x − μ)·r (μ = 0 for RMSNorm), y = γ ⊙ x̂ + β. */
-function normForward(op: string, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, centered: boolean): Tensor {
+function normForward(op: string, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, centered: boolean): { y: Tensor; xhat: TypedArray; rstd: TypedArray } {
   const D = x.shape[x.rank - 1]!;
   const rows = x.size / D;
   const d = x.data, g = weight?.data, b = bias?.data;
-  const out = allocate(x.dtype, x.size);
+  const out = allocate(x.dtype, x.size), xhat = allocate(x.dtype, x.size), rstd = allocate(x.dtype, rows);
   for (let row = 0; row < rows; row++) {
     const o = row * D;
     let mu = 0;
@@ -51,19 +52,36 @@ function normForward(op: string, x: Tensor, weight: Tensor | null, bias: Tensor 
     const denom = ss / D + eps;
     if (!(denom > 0)) throw new ValueError(op, `row ${row} of x ${fmtShape(x.shape)} is constant and eps = 0: the normalization divides by zero`);
     const r = 1 / Math.sqrt(denom);
+    rstd[row] = r;
     for (let j = 0; j < D; j++) {
       const xh = (d[o + j]! - mu) * r;
+      xhat[o + j] = xh;
       out[o + j] = (g ? g[j]! * xh : xh) + (b ? b[j]! : 0);
     }
   }
-  return fromData(out, x.shape);
+  return { y: fromData(out, x.shape), xhat, rstd };
 }
 
-/** x̂ and r as differentiable functions of x (the VJP/JVP need them on the tape for higher orders). */
-function normalized(x: Tensor, eps: number, centered: boolean): { xhat: Tensor; r: Tensor } {
-  const xc = centered ? sub(x, mean(x, -1, true)) : x;
-  const r = div(1, sqrt(add(mean(square(xc), -1, true), eps)));
-  return { xhat: mul(xc, r), r };
+/**
+ * x̂ and r as differentiable functions of x, holding the values the forward computed (no recomputation):
+ * two recorded ops whose rules are the analytic derivatives, each using the other, so grad of grad and
+ * forward-over-reverse see the full dependence on x:
+ *   x̂ = (x − μ)·r:  dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂))   (RMSNorm: no mean(g) term)
+ *   r = 1/√(σ² + ε): ∂r/∂x_j = −r²·x̂_j/D, so dx = −(r²/D)·x̂ ⊙ g_r and ṙ = −r²·mean(x̂ ⊙ ẋ)
+ */
+function savedStats(op: string, x: Tensor, xhatData: TypedArray, rData: TypedArray, centered: boolean): { xhat: () => Tensor; r: () => Tensor } {
+  const D = x.shape[x.rank - 1]!;
+  const rShape = [...x.shape.slice(0, -1), 1];
+  const xhat = (): Tensor => {
+    const xh = fromData(xhatData, x.shape);
+    return record(`${op}.xhat`, [x], xh, (g) => [normLinear(g, xh, r(), centered)], ([t]) => (t ? normLinear(t, xh, r(), centered) : zeros(x.shape, x.dtype)));
+  };
+  const r = (): Tensor => {
+    const rt = fromData(rData, rShape);
+    return record(`${op}.rstd`, [x], rt, (g) => [mul(xhat(), mul(square(rt), scale(g, -1 / D)))],
+      ([t]) => (t ? mul(scale(square(rt), -1), mean(mul(xhat(), t), -1, true)) : zeros(rShape, x.dtype)));
+  };
+  return { xhat, r };
 }
 
 /** The normalization's Jacobian applied to a row vector field v: r·(v − mean(v) − x̂·mean(v ⊙ x̂)). */
@@ -73,22 +91,23 @@ function normLinear(v: Tensor, xhat: Tensor, r: Tensor, centered: boolean): Tens
 }
 
 function normOp(op: string, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number, centered: boolean): Tensor {
-  const y = normForward(op, x, weight, bias, eps, centered);
+  const { y, xhat: xhatData, rstd } = normForward(op, x, weight, bias, eps, centered);
+  const stats = savedStats(op, x, xhatData, rstd, centered);
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   const iw = weight ? 1 : -1, ib = bias ? (weight ? 2 : 1) : -1;
   const D = x.shape[x.rank - 1]!;
   return record(op, inputs, y, (dy, needs) => {
-    const { xhat, r } = normalized(x, eps, centered);
+    const xhat = stats.xhat();
     const grads: (Tensor | null)[] = inputs.map(() => null);
-    if (needs[0]) grads[0] = normLinear(weight ? mul(dy, weight) : dy, xhat, r, centered);
+    if (needs[0]) grads[0] = normLinear(weight ? mul(dy, weight) : dy, xhat, stats.r(), centered);
     if (iw > 0 && needs[iw]) grads[iw] = sumTo(mul(dy, xhat), [D]);
     if (ib > 0 && needs[ib]) grads[ib] = sumTo(dy, [D]);
     return grads;
   }, (tangents) => {
-    const { xhat, r } = normalized(x, eps, centered);
+    const xhat = stats.xhat();
     const tx = tangents[0] ?? null, tw = iw > 0 ? tangents[iw] ?? null : null, tb = ib > 0 ? tangents[ib] ?? null : null;
     let ty: Tensor | null = null;
-    if (tx) { const lin = normLinear(tx, xhat, r, centered); ty = weight ? mul(lin, weight) : lin; }
+    if (tx) { const lin = normLinear(tx, xhat, stats.r(), centered); ty = weight ? mul(lin, weight) : lin; }
     if (tw) { const t = mul(xhat, tw); ty = ty ? add(ty, t) : t; }
     if (tb) ty = ty ? add(ty, tb) : broadcastTo(tb, x.shape);
     return ty ?? zeros(x.shape, x.dtype);

@@ -37,6 +37,22 @@ describe('hand JVP rules vs central differences', () => {
     }
     expect(jvpFallbackOps()).not.toContain(name);
   });
+
+  it.each(LM_OP_ENTRIES.map((s) => [s.name, s] as const))('%s: forward-over-reverse (jvp of the VJP) vs central differences', (name, spec) => {
+    for (let seed = 0; seed < 6; seed++) {
+      const c = spec.sample(new Rng(50 + seed), 3);
+      const rng = new Rng(2000 + seed);
+      const out = c.run(c.inputs);
+      const r = randn(rng, out.shape);
+      const ts = c.inputs.map((x) => randn(rng, x.shape));
+      const g = (...xs: Tensor[]) => { const gs = grad((ys: Tensor[]) => sum(mul(c.run(ys), r)))(xs); return gs.reduce((acc, t, i) => add(acc, sum(mul(t, ts[i]!))), tensor(0)); };
+      const { tangent } = jvp(g, [...c.inputs], ts);
+      const eps = 1e-5;
+      const at = (h: number) => g(...c.inputs.map((x, i) => add(x, mul(ts[i]!, h))));
+      const fd = (at(eps).item() - at(-eps).item()) / (2 * eps);
+      expect(Math.abs((tangent as Tensor).item() - fd), `${name} on ${c.label}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
+    }
+  });
 });
 
 describe('scaledDotProductAttention', () => {
