@@ -144,9 +144,9 @@ function syncControls(): void {
   const experts = $('experts') as HTMLInputElement, topk = $('topk') as HTMLInputElement;
   experts.value = String(config.numExperts); $('expertsOut').textContent = String(config.numExperts);
   topk.max = String(maxK(config.gate, config.numExperts)); topk.value = String(config.topK);
-  const sparse = GATE_KINDS.find((g) => g.kind === config.gate)?.sparse ?? true;
+  const choice = GATE_KINDS.find((g) => g.kind === config.gate), sparse = choice?.sparse ?? true;
   topk.disabled = !sparse;
-  $('topkOut').textContent = !sparse ? `dense (all ${config.numExperts})`
+  $('topkOut').textContent = !sparse ? (choice?.kLabel ?? `dense (all ${config.numExperts})`)
     : config.gate === 'hierarchical' ? `${config.topK} per group (K = ${HIERARCHICAL_GROUPS * config.topK})` : String(config.topK);
   ($('lr') as HTMLSelectElement).value = String(config.lr);
   ($('seed') as HTMLInputElement).value = String(config.seed);

@@ -9,7 +9,7 @@ import {
   MoELayer, routerDiagnostics, jainIndex,
   type AdamState, type TensorTree, type GateOutput, type MoELayerConfig, type MoELayerParams,
 } from '../../index.js';
-import { GATE_KINDS, HIERARCHICAL_GROUPS, playgroundGate, type GateKind } from './gates.js';
+import { GATE_KINDS, HIERARCHICAL_GROUPS, playgroundLayerGate, type GateKind } from './gates.js';
 
 export { GATE_KINDS, HIERARCHICAL_GROUPS, type GateKind };
 
@@ -71,8 +71,8 @@ export function layerConfig(config: PlaygroundConfig): MoELayerConfig {
   const key = `${config.gate}/${config.numExperts}/${config.topK}/${config.dHidden}`;
   let lc = layerConfigs.get(key);
   if (!lc) {
-    const gate = playgroundGate(config.gate, config.numExperts, config.topK);
-    lc = { dModel: 2, dHidden: config.dHidden, numExperts: config.numExperts, topK: gate.topK, gate, expert: 'relu' };
+    const { gate, topK } = playgroundLayerGate(config.gate, config.numExperts, config.topK);
+    lc = { dModel: 2, dHidden: config.dHidden, numExperts: config.numExperts, topK, gate, expert: 'relu' };
     layerConfigs.set(key, lc);
   }
   return lc;
@@ -91,9 +91,12 @@ export function initParams(config: PlaygroundConfig): MoEParams {
   return MoELayer.init(new Rng(config.seed + 1), layerConfig(config));
 }
 
-/** The MoE forward pass on points x [T, 2]: the layer's 2-D output is read as the two class logits. */
-export function forward(params: MoEParams, x: Tensor, config: PlaygroundConfig): RouteResult {
-  const out = MoELayer.apply(params, x, layerConfig(config));
+/**
+ * The MoE forward pass on points x [T, 2]: the layer's 2-D output is read as the two class logits.
+ * `noiseRng` draws a noisy top-k gate's noise (training); without it ε = 0.
+ */
+export function forward(params: MoEParams, x: Tensor, config: PlaygroundConfig, noiseRng?: Rng): RouteResult {
+  const out = MoELayer.apply(params, x, layerConfig(config), noiseRng ? { noiseRng } : {});
   return { y: out.y, gate: out.gate };
 }
 
@@ -134,7 +137,9 @@ export function initTraining(config: PlaygroundConfig): TrainState {
 /** One full-batch Adam step on the cross-entropy of the MoE's logits. */
 export function trainStep(state: TrainState, data: Dataset, config: PlaygroundConfig): StepResult {
   let route: RouteResult | undefined;
-  const lossOf = (p: MoEParams) => { route = forward(p, data.x, config); return crossEntropy(route.y, data.labels); };
+  // noisy top-k trains with fresh seeded noise each step (the same in the page and in Node)
+  const noiseRng = config.gate === 'noisyTopK' ? new Rng(config.seed * 7919 + state.step) : undefined;
+  const lossOf = (p: MoEParams) => { route = forward(p, data.x, config, noiseRng); return crossEntropy(route.y, data.labels); };
   const { value, grad: g } = valueAndGrad(lossOf)(state.params);
   const next = adam(state.params, g, { lr: config.lr }, state.opt);
   const r = route!;
