@@ -98,12 +98,15 @@ function onRecord(op: string, inputs: readonly Tensor[], output: Tensor, vjp: Vj
     if (tangents === null) continue;
     const ts = tangents;
     // The rule runs with this trace, the ones above it and the tapes pushed after it hidden.
-    const hidden = traces.splice(i);
+    const hidden = i === traces.length - 1 ? traces.pop()! : traces.splice(i);
     let tangent: Tensor;
     try {
-      tangent = withTapesHiddenFrom(trace.tapeDepth, () => computeTangent(op, inputs, output, vjp, jvp, ts));
+      tangent = tapeDepth() > trace.tapeDepth
+        ? withTapesHiddenFrom(trace.tapeDepth, () => computeTangent(op, inputs, output, vjp, jvp, ts))
+        : computeTangent(op, inputs, output, vjp, jvp, ts);
     } finally {
-      traces.push(...hidden);
+      if (hidden instanceof JvpTrace) traces.push(hidden);
+      else traces.push(...hidden);
     }
     trace.tangents.set(output, tangent);
   }
