@@ -46,7 +46,7 @@ function lse(v: ArrayLike<number>, base: number, stride: number, n: number, shif
  * with u = logits/τ, start g = 0 and repeat f_t = −log Σ_e e^{u[t,e] + g_e} (rows sum to 1),
  * g_e = log(T/E) − log Σ_t e^{u[t,e] + f_t} (columns sum to T/E); returns u + f + g [T·E] row-major.
  * Plain numbers (never on the tape). logits [T, E] finite.
- * @throws {@link ValueError} for non-finite logits or bad options.
+ * @throws {@link moegrad/engine!ValueError} for non-finite logits or bad options.
  */
 export function sinkhornLogPlan(logits: Tensor, options: BalancedAssignmentOptions = {}): Float64Array {
   const op = 'sinkhornLogPlan';
@@ -93,7 +93,7 @@ function roundBalanced(logPlan: Float64Array, T: number, E: number): Int32Array 
  * logits [T, E] → weights [T, 1], indices [T] = a, scores = σ(logits) [T, E], top-1 plan (dropless).
  * The assignment is a constant for autodiff (no gradient through the Sinkhorn iterations); the
  * router's gradient is σ'(z) at the assigned expert, 0 elsewhere.
- * @throws {@link ValueError} for non-finite logits, iterations outside [0, 1000] or temperature ≤ 0.
+ * @throws {@link moegrad/engine!ValueError} for non-finite logits, iterations outside [0, 1000] or temperature ≤ 0.
  */
 export function balancedAssignmentGate(logits: Tensor, options: BalancedAssignmentOptions = {}): GateOutput {
   const op = 'balancedAssignmentGate';

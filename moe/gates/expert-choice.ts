@@ -68,11 +68,11 @@ function maskedSoftmax(op: string, z: Tensor, mask: Tensor): Tensor {
 /**
  * Expert-choice gate (Zhou et al. 2022, arXiv:2202.09368 Eq. 1): S = softmax(logits) over experts;
  * expert e takes the C tokens with the largest S[·, e] (ties → lowest token), C from
- * {@link expertChoiceCapacity}. logits [T, E] → weights [T, E] = S at the chosen pairs, 0 elsewhere;
+ * C = ⌈T·c/E⌉ (or the explicit capacity). logits [T, E] → weights [T, E] = S at the chosen pairs, 0 elsewhere;
  * indices 0..E−1 per token (K = E); scores = S; a plan whose kept slots are exactly the chosen pairs
  * (each expert holds C rows, lower token first; unchosen pairs are listed in `plan.dropped`).
  * Differentiable in the logits (the choice is a constant); discontinuous only at ties for the C-th place.
- * @throws {@link ValueError} for non-finite logits, capacityFactor ≤ 0, or capacity outside [1, T].
+ * @throws {@link moegrad/engine!ValueError} for non-finite logits, capacityFactor ≤ 0, or capacity outside [1, T].
  */
 export function expertChoiceGate(logits: Tensor, options: ExpertChoiceOptions = {}): ExpertChoiceOutput {
   const op = 'expertChoiceGate';

@@ -76,7 +76,7 @@ function addTerms(terms: readonly (Tensor | null)[], like: Tensor): Tensor {
  *   ∂L/∂clean = g_u,   ∂L/∂noisy = −scatter_θ(g_u) (summed over the i sharing a threshold),
  *   ∂L/∂noiseStd = −g_u ⊙ u.
  * JVP: Ṗ = φ(u)/noiseStd ⊙ (ċlean − ṅoisy[θ] − u ⊙ ṅoiseStd). Written with engine ops (grad of grad).
- * @throws {@link ShapeError} when the three inputs are not the same [T, E]; {@link ValueError} for
+ * @throws {@link moegrad/engine!ShapeError} when the three inputs are not the same [T, E]; {@link moegrad/engine!ValueError} for
  *   non-finite values, noiseStd ≤ 0, or k outside [1, E − 1].
  */
 export function noisyTopKLoadProbs(clean: Tensor, noisy: Tensor, noiseStd: Tensor, k: number): Tensor {
@@ -121,7 +121,7 @@ export function noisyTopKLoadProbs(clean: Tensor, noisy: Tensor, noiseStd: Tenso
  * Squared coefficient of variation CV(v)² = Var(v) / mean(v)² of a vector v [n] (population
  * variance), the form of Shazeer et al.'s importance and load losses (§4, Appendix A). Composed from
  * engine ops (differentiable to any order). 0 for n = 1.
- * @throws {@link ShapeError} unless v is a rank-1 tensor with n ≥ 1; {@link ValueError} when mean(v) = 0
+ * @throws {@link moegrad/engine!ShapeError} unless v is a rank-1 tensor with n ≥ 1; {@link moegrad/engine!ValueError} when mean(v) = 0
  *   or v holds NaN/±∞.
  */
 export function cvSquared(v: Tensor): Tensor {
@@ -145,7 +145,7 @@ export function cvSquared(v: Tensor): Tensor {
  * clean and noiseLogits through H (the weights), and both through the load estimator; the selection
  * is a constant. NOTE: with k = 1 every weight is exactly 1 (no router gradient from the weights;
  * the load loss still trains it).
- * @throws {@link ShapeError} for mismatched shapes; {@link ValueError} for non-finite logits, k outside
+ * @throws {@link moegrad/engine!ShapeError} for mismatched shapes; {@link moegrad/engine!ValueError} for non-finite logits, k outside
  *   [1, E], a bad capacity or noise.
  */
 export function noisyTopKGate(clean: Tensor, noiseLogits: Tensor, k: number, options: NoisyTopKOptions = {}): NoisyTopKOutput {
@@ -189,7 +189,7 @@ export interface NoisyTopKLossOptions {
 /**
  * L = w_importance · CV(Importance)² + w_load · CV(Load)² (Shazeer et al. 2017, Eq. 6–7 and Eq. 11),
  * a differentiable scalar from a {@link noisyTopKGate} output.
- * @throws {@link ValueError} for a non-gate input or coefficients that are negative or not finite.
+ * @throws {@link moegrad/engine!ValueError} for a non-gate input or coefficients that are negative or not finite.
  */
 export function noisyTopKLosses(gate: NoisyTopKOutput, options: NoisyTopKLossOptions = {}): Tensor {
   const op = 'noisyTopKLosses';

@@ -79,7 +79,7 @@ function linear(op: string, x: Tensor, w: Tensor | undefined, b: Tensor | undefi
  * routerBias), and for noisyTopK W_noise = 0 [D, E]. `route(params, x [T, D], options)`:
  * noisyTopK draws ε from `options.noiseRng` (none: ε = 0, evaluation); expertChoice takes its
  * capacity from the config (a route `capacity` is rejected); balancedAssignment is dropless.
- * @throws {@link ValueError} for a bad config (unknown kind, numExperts < 1, topK not allowed for the kind, ...).
+ * @throws {@link moegrad/engine!ValueError} for a bad config (unknown kind, numExperts < 1, topK not allowed for the kind, ...).
  */
 export function makeRoutingGate(config: RoutingGateConfig): Gate<RouterParams> {
   const op = 'makeRoutingGate';

@@ -52,7 +52,7 @@ function mix(w: ArrayLike<number>, T: number, S: number, x: Tensor, transposeW: 
  * (axis 0, max-shifted per slot). logits [T, S], x [T, d] → slot inputs [S, d].
  * VJP, with dX̃ = G [S, d]:  ∂L/∂x = D G;  ∂L/∂logits = D ⊙ (A − 1·⟨A, D⟩_tokens), A = X Gᵀ [T, S]
  * (the column-wise softmax VJP). JVP: Ẋ̃ = Dᵀ ẋ + Ḋᵀ X, Ḋ = D ⊙ (L̇ − 1·⟨L̇, D⟩_tokens).
- * @throws {@link ShapeError} when x has not T rows; {@link ValueError} for NaN/±∞ inputs.
+ * @throws {@link moegrad/engine!ShapeError} when x has not T rows; {@link moegrad/engine!ValueError} for NaN/±∞ inputs.
  */
 export function softMoEDispatch(logits: Tensor, x: Tensor): Tensor {
   const op = 'softMoEDispatch';
@@ -77,7 +77,7 @@ export function softMoEDispatch(logits: Tensor, x: Tensor): Tensor {
  * (axis 1, max-shifted per token). logits [T, S], slot outputs Ỹ [S, d] → y [T, d].
  * VJP, with dY = G [T, d]:  ∂L/∂Ỹ = Cᵀ G;  ∂L/∂logits = C ⊙ (B − ⟨B, C⟩_slots·1ᵀ), B = G Ỹᵀ [T, S].
  * JVP: Ẏ = C Ỹ̇ + Ċ Ỹ, Ċ = C ⊙ (L̇ − ⟨L̇, C⟩_slots).
- * @throws {@link ShapeError} when the slot outputs have not S rows; {@link ValueError} for NaN/±∞ inputs.
+ * @throws {@link moegrad/engine!ShapeError} when the slot outputs have not S rows; {@link moegrad/engine!ValueError} for NaN/±∞ inputs.
  */
 export function softMoECombine(logits: Tensor, slotOutputs: Tensor): Tensor {
   const op = 'softMoECombine';

@@ -14,6 +14,7 @@ import { applyExperts, type ExpertKind, type ExpertParams } from '../experts/fam
 
 /** `MoELayerConfig.gate` for Soft MoE routing (the layer's topK must be numExperts). */
 export interface SoftMoEConfig {
+  /** Always 'softMoE'. */
   readonly kind: 'softMoE';
   /** Routed experts E. */
   readonly numExperts: number;
