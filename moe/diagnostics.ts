@@ -279,7 +279,7 @@ export function routerDiagnostics(gate: GateOutput): RouterDiagnostics {
 
 /**
  * Experts each token is processed by after routing (Int32Array [T]): the kept slots of each token in
- * the plan. For expert-choice routing (Zhou et al. 2022, arXiv:2202.09368 §3.1) this varies from 0 to E;
+ * the plan. For expert-choice routing (Zhou et al. 2022, arXiv:2202.09368) this varies from 0 to E;
  * for top-K token choice it is K minus the token's capacity drops.
  */
 export function expertsPerToken(plan: RoutingPlan | Pick<GateOutput, 'plan'>): Int32Array {
@@ -297,7 +297,7 @@ export function expertsPerToken(plan: RoutingPlan | Pick<GateOutput, 'plan'>): I
 
 /**
  * Tokens no expert processes (ids in increasing order): the tokens expert-choice routing leaves out
- * (Zhou et al. 2022 §3.1), or whose every slot was dropped by a capacity limit. Their routed output is 0.
+ * (Zhou et al. 2022), or whose every slot was dropped by a capacity limit. Their routed output is 0.
  */
 export function tokensWithoutExpert(plan: RoutingPlan | Pick<GateOutput, 'plan'>): Int32Array {
   const counts = expertsPerToken(planOf('tokensWithoutExpert', plan));

@@ -1,8 +1,8 @@
 /**
- * Balanced assignment (BASE layers, Lewis et al. 2021, arXiv:2103.16716 §2): every token goes to
+ * Balanced assignment (BASE layers, Lewis et al. 2021, arXiv:2103.16716): every token goes to
  * exactly one expert and every expert receives the same number of tokens, maximizing the total
  * token–expert affinity Σ_t z[t, a(t)]. BASE solves the assignment with an auction algorithm; here a
- * few log-domain Sinkhorn iterations (as S-BASE, Clark et al. 2022, arXiv:2202.01169 §2) give a
+ * few log-domain Sinkhorn iterations (as S-BASE, Clark et al. 2022, arXiv:2202.01169) give a
  * balanced transport plan, rounded greedily to an exactly balanced hard assignment.
  *
  * Gradient: the HARD assignment with the BASE weight — the assignment a(t) is a constant for

@@ -1,5 +1,5 @@
 /**
- * Expert-choice routing (Zhou et al. 2022, arXiv:2202.09368 §3.1, Eq. 1–2): the experts choose the
+ * Expert-choice routing (Zhou et al. 2022, arXiv:2202.09368): the experts choose the
  * tokens. S = softmax(X W_g) over experts [T, E]; each expert e takes the C tokens with the largest
  * S[·, e] (G = TopK(Sᵀ, C), I the token indices), C = T · capacityFactor / E. A token may be taken by
  * 0, 1 or several experts; each expert is exactly full, so the load is balanced by construction.
@@ -7,7 +7,7 @@
  * In moegrad's layout every token has E slots (K = E, slot t·E + e = "expert e's bid for token t"):
  * weights [T, E] are S masked to the chosen pairs (0 where e did not choose t), and the plan keeps
  * exactly the chosen slots (the others are listed as dropped), so `dispatch` sends each expert its
- * C tokens and `combine` gives y[t] = Σ_{e chose t} S[t,e] · FFN_e(x[t]) — Eq. 2's
+ * C tokens and `combine` gives y[t] = Σ_{e chose t} S[t,e] · FFN_e(x[t]) — the paper's
  * X_out = Σ_{e,c} G[e,c] · P[e,c,·]ᵀ FFN_e(X_in[e,c]) with P = one-hot(I).
  */
 import { Tensor, fromData, record, mul, softmax, softmaxLine, weightedCenter, ValueError } from '../../engine/index.js';
@@ -66,9 +66,9 @@ function maskedSoftmax(op: string, z: Tensor, mask: Tensor): Tensor {
 }
 
 /**
- * Expert-choice gate (Zhou et al. 2022, arXiv:2202.09368 Eq. 1): S = softmax(logits) over experts;
- * expert e takes the C tokens with the largest S[·, e] (ties → lowest token), C from
- * C = ⌈T·c/E⌉ (or the explicit capacity). logits [T, E] → weights [T, E] = S at the chosen pairs, 0 elsewhere;
+ * Expert-choice gate (Zhou et al. 2022, arXiv:2202.09368): S = softmax(logits) over experts;
+ * expert e takes the C tokens with the largest S[·, e] (ties → lowest token),
+ * C = ⌈T·c/E⌉ clamped to [1, T] (or `options.capacity`). logits [T, E] → weights [T, E] = S at the chosen pairs, 0 elsewhere;
  * indices 0..E−1 per token (K = E); scores = S; a plan whose kept slots are exactly the chosen pairs
  * (each expert holds C rows, lower token first; unchosen pairs are listed in `plan.dropped`).
  * Differentiable in the logits (the choice is a constant); discontinuous only at ties for the C-th place.

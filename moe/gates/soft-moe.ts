@@ -1,5 +1,5 @@
 /**
- * Soft MoE (Puigcerver et al. 2023, arXiv:2308.00951 §2.1, Eq. 1–3): every slot is a convex
+ * Soft MoE (Puigcerver et al. 2023, arXiv:2308.00951): every slot is a convex
  * combination of all tokens, and every token's output a convex combination of all slots.
  * With logits L = X Φ [T, S] (S = E · p slots, p slots per expert; slot s belongs to expert ⌊s/p⌋):
  *   D = softmax over tokens of each column of L  (dispatch weights, D[·, s] sums to 1)
@@ -48,7 +48,7 @@ function mix(w: ArrayLike<number>, T: number, S: number, x: Tensor, transposeW: 
 }
 
 /**
- * Soft MoE dispatch (Puigcerver et al. 2023, Eq. 1): X̃ = Dᵀ X, D = softmax of `logits` over tokens
+ * Soft MoE dispatch (Puigcerver et al. 2023): X̃ = Dᵀ X, D = softmax of `logits` over tokens
  * (axis 0, max-shifted per slot). logits [T, S], x [T, d] → slot inputs [S, d].
  * VJP, with dX̃ = G [S, d]:  ∂L/∂x = D G;  ∂L/∂logits = D ⊙ (A − 1·⟨A, D⟩_tokens), A = X Gᵀ [T, S]
  * (the column-wise softmax VJP). JVP: Ẋ̃ = Dᵀ ẋ + Ḋᵀ X, Ḋ = D ⊙ (L̇ − 1·⟨L̇, D⟩_tokens).
@@ -73,7 +73,7 @@ export function softMoEDispatch(logits: Tensor, x: Tensor): Tensor {
 }
 
 /**
- * Soft MoE combine (Puigcerver et al. 2023, Eq. 3): Y = C Ỹ, C = softmax of `logits` over slots
+ * Soft MoE combine (Puigcerver et al. 2023): Y = C Ỹ, C = softmax of `logits` over slots
  * (axis 1, max-shifted per token). logits [T, S], slot outputs Ỹ [S, d] → y [T, d].
  * VJP, with dY = G [T, d]:  ∂L/∂Ỹ = Cᵀ G;  ∂L/∂logits = C ⊙ (B − ⟨B, C⟩_slots·1ᵀ), B = G Ỹᵀ [T, S].
  * JVP: Ẏ = C Ỹ̇ + Ċ Ỹ, Ċ = C ⊙ (L̇ − ⟨L̇, C⟩_slots).

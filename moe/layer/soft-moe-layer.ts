@@ -1,5 +1,5 @@
 /**
- * The Soft MoE routing of an MoE layer (Puigcerver et al. 2023, arXiv:2308.00951 §2.1): a
+ * The Soft MoE routing of an MoE layer (Puigcerver et al. 2023, arXiv:2308.00951): a
  * `MoELayerConfig.gate` of kind 'softMoE'. Router params Φ [D, E·p]; logits L = X Φ [T, E·p];
  * slot inputs X̃ = softMoEDispatch(L, X); each expert e runs on its p slots; Y = softMoECombine(L, Ỹ).
  * Every token reaches every expert through the slots, so the layer's topK is E.

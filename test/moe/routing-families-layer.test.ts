@@ -1,7 +1,7 @@
 /**
  * The routing families as MoELayer options: each layer's output and gradients equal the family's
  * formula composed from engine primitives with every expert run densely (expert choice: Zhou et al.
- * 2022 Eq. 2 with the one-hot dispatch tensor; Soft MoE: Puigcerver et al. 2023 Eq. 1–3; noisy top-k
+ * 2022 with the one-hot dispatch tensor; Soft MoE: Puigcerver et al. 2023; noisy top-k
  * and BASE: Σ_k w·FFN_e(x)), plus the expert-choice diagnostics and config errors.
  */
 import { describe, it, expect } from 'vitest';
@@ -62,7 +62,7 @@ describe('MoELayer with each routing family equals the composed formula (values 
     expect(flatLeaves((loss.router as Record<string, Tensor>).wNoise).some((v) => Math.abs(v) > 1e-8), 'load loss reaches W_noise').toBe(true);
   });
 
-  it('expert choice = Zhou et al. Eq. 2: X_in = P·X, X_out = Σ_{e,c} G[e,c] P[e,c,·]ᵀ FFN_e(X_in[e,c])', () => {
+  it('expert choice = Zhou et al. with one-hot dispatch P: X_in = P·X, X_out = Σ_{e,c} G[e,c] P[e,c,·]ᵀ FFN_e(X_in[e,c])', () => {
     const cfg: MoELayerConfig = { ...base, topK: E, gate: { kind: 'expertChoice', numExperts: E, capacityFactor: 2 } };
     compare(cfg, (p, xs) => {
       const { w, b } = p.router as Record<string, Tensor>;
@@ -80,7 +80,7 @@ describe('MoELayer with each routing family equals the composed formula (values 
     }, 6);
   });
 
-  it('Soft MoE = Puigcerver et al. Eq. 1–3 with softmax/matmul (p = 2 slots per expert)', () => {
+  it('Soft MoE = Puigcerver et al. with softmax/matmul (p = 2 slots per expert)', () => {
     const cfg: MoELayerConfig = { ...base, topK: E, gate: { kind: 'softMoE', numExperts: E, slotsPerExpert: 2 } };
     compare(cfg, (p, xs) => {
       const L = matmul(xs, (p.router as { phi: Tensor }).phi); // [T, 2E]
