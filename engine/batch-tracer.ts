@@ -77,16 +77,16 @@ function placeholder(dtype: DType, n: number): TypedArray {
 }
 
 /** Outermost engine/moe function on the stack below the reader of `.data` (for the fallback warning). */
-function libraryCaller(): string {
+function libraryCaller(fallback = 'a function'): string {
   const frames = (new Error().stack ?? '').split('\n').slice(1);
-  let name = 'a function';
+  let name = fallback;
   for (const line of frames) {
     const m = /at (?:(\S+) \()?(.*?):\d+:\d+\)?$/.exec(line.trim());
     if (!m) continue;
     const file = m[2]!;
     const lib = /[\\/](engine|moe)[\\/]/.test(file) && !/batch-tracer|batched-ops|batching|vmap|validate|tensor\.[jt]s/.test(file);
     if (lib && m[1]) name = `${m[1].replace(/^(Object|Function)\./, '')} (${/(engine|moe)[\\/].*$/.exec(file)![0].replace(/\\/g, '/')})`;
-    else if (!lib && !/batch-tracer|validate|tensor\.[jt]s/.test(file) && name !== 'a function') break;
+    else if (!lib && !/batch-tracer|validate|tensor\.[jt]s/.test(file) && name !== fallback) break;
   }
   return name;
 }
@@ -109,13 +109,24 @@ export class BatchTracer extends Tensor {
   }
   /** Throws {@link VmapUnbatchable}: a batched tensor has no single array of values. */
   override get data(): TypedArray {
-    throw new VmapUnbatchable(libraryCaller());
+    throw new VmapUnbatchable(libraryCaller('reading Tensor.data of a batched value'));
   }
+  /** Throws {@link VmapUnbatchable} (a batched tensor has one value array per example). */
+  override toArray(): number[] { throw new VmapUnbatchable(libraryCaller('Tensor.toArray of a batched value')); }
+  /** Throws {@link VmapUnbatchable}. */
+  override toNested(): never { throw new VmapUnbatchable(libraryCaller('Tensor.toNested of a batched value')); }
+  /** Throws {@link VmapUnbatchable}. */
+  override item(): number { throw new VmapUnbatchable(libraryCaller('Tensor.item of a batched value')); }
+  /** Throws {@link VmapUnbatchable}. */
+  override get(..._index: number[]): number { throw new VmapUnbatchable(libraryCaller('Tensor.get of a batched value')); }
   /** `BatchTracer(shape=[…], batch=[…])`. */
   override toString(): string {
     return `BatchTracer(shape=${fmtShape(this.shape)}, batch=${fmtShape(this.value.shape.slice(0, this.levels.length))}, dtype=${this.dtype})`;
   }
 }
+
+// Node's util.inspect (console.log) prints a tracer as its toString, not by reading values.
+Object.defineProperty(BatchTracer.prototype, Symbol.for('nodejs.util.inspect.custom'), { value(this: BatchTracer) { return this.toString(); } });
 
 /** A tracer over `levels`, or the plain tensor when `levels` is empty. */
 export function wrap(value: Tensor, levels: readonly number[]): Tensor {

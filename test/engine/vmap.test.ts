@@ -7,7 +7,7 @@
  */
 import { describe, it, expect, vi } from 'vitest';
 import {
-  Tensor, Rng, randn, tensor, vmap, grad, valueAndGrad, vjp, stopGradient, vmapFallbackOps, clearVmapFallbackOps,
+  Tensor, Rng, randn, tensor, scalar, vmap, grad, valueAndGrad, vjp, stopGradient, vmapFallbackOps, clearVmapFallbackOps,
   add, sub, mul, div, maximum, minimum, where, neg, exp, log, sqrt, square, abs, tanh, sigmoid, softplus, relu, silu, erf,
   geluTanh, geluErf, gelu, pow, scale, sum, mean, variance, max, min, logsumexp, softmax, logSoftmax, weightedCenter, matmul,
   reshape, broadcastTo, sumTo, permute, transpose, slice, unslice, concat, stack, expandDims, squeeze, gatherRows,
@@ -146,6 +146,10 @@ describe('vmap semantics', () => {
       const expected = stack([0, 1, 2].map((b) => c.run(batch.map((t) => reshape(slice(t, [b], [b + 1]), t.shape.slice(1))))));
       close(vmap((...xs: Tensor[]) => c.run(xs))(...batch), expected);
     }
+    // reading a batched value (item, toArray, data) falls back too, never reads a placeholder
+    expect(vmap((x: Tensor) => scalar(x.item() * 2))(tensor([1, 2, 3])).toArray()).toEqual([2, 4, 6]);
+    expect(vmap((x: Tensor) => tensor(x.toArray().reverse()))(tensor([[1, 2], [3, 4]])).toNested()).toEqual([[2, 1], [4, 3]]);
+    expect(vmapFallbackOps()).toContain('Tensor.item of a batched value');
     expect(vmapFallbackOps().length).toBeGreaterThan(0);
     const warnings = warn.mock.calls.map((a) => String(a[0])).filter((m) => m.startsWith('vmap:'));
     expect(new Set(warnings).size).toBe(warnings.length); // each name at most once
