@@ -8,6 +8,7 @@
  *   --out DIR               write DIR/checkpoint.safetensors (at each evaluation and at the end) and DIR/history.json
  *   --resume FILE           continue from a checkpoint (its config and hyper-parameters; --steps may extend)
  *   --sample N              characters to generate after training (default 300), --temperature X, --top-k N
+ *   --max-seconds N         stop training after N seconds (--quick: 160, so the whole run stays under 3 minutes)
  *   --no-progress           plain log lines instead of the progress bar
  */
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
@@ -30,6 +31,8 @@ export interface RunOptions {
   readonly temperature: number;
   readonly topK: number;
   readonly progress: boolean;
+  /** Stop training after this many seconds (then evaluate, sample and save as usual); default no limit. */
+  readonly maxSeconds?: number;
   readonly log: (line: string) => void;
 }
 
@@ -99,6 +102,12 @@ export function run(o: RunOptions): { history: EvalRecord[]; sample: string; uni
   if (history.length === 0 || history.at(-1)!.step !== ts.step) o.log(fmtEval(doEval()));
   bar?.start(hparams.steps, ts.step, { loss: '—', val: history[0]!.bpc.toFixed(3), tps: '—' });
   while (ts.step < hparams.steps) {
+    if (o.maxSeconds !== undefined && (performance.now() - t0) / 1000 > o.maxSeconds) {
+      bar?.stop();
+      o.log(`time budget of ${o.maxSeconds} s reached at step ${ts.step} of ${hparams.steps}; stopping early`);
+      if (history.at(-1)!.step !== ts.step) { doEval(); save(); }
+      break;
+    }
     const r = trainStep(ts, config, hparams, corpus);
     ts = r.state; lastLoss = r.info.ce; tokens += r.info.tokens;
     const tps = tokens / ((performance.now() - t0) / 1000);
@@ -137,6 +146,7 @@ function parseArgs(argv: readonly string[]): RunOptions {
   return {
     config, hparams, evalEvery: num('--eval-every', quick ? 25 : 100), evalWindows: quick ? 64 : 256,
     ...(value('--out') ? { outDir: value('--out')! } : {}), ...(value('--resume') ? { resume: value('--resume')! } : {}),
+    ...(value('--max-seconds') || quick ? { maxSeconds: num('--max-seconds', 160) } : {}),
     sample: num('--sample', 300), temperature: num('--temperature', 0.8), topK: num('--top-k', 10), progress: !flag('--no-progress') && process.stderr.isTTY === true,
     log: (line) => console.log(line),
   };
