@@ -244,7 +244,7 @@ export const MoELayer = {
     }
     const load = soft ? soft.load : expertLoad(g.plan);
     const aux: MoELayerAux = {
-      switchLoss: soft ? softMoEZeroLoss() : switchAuxLoss(g),
+      switchLoss: soft ? softMoEZeroLoss(dtype) : switchAuxLoss(g),
       zLoss: g.logits ? routerZLoss(g.logits) : null,
       load, capacity: g.plan.capacity, dropped: g.plan.dropped.length, dropRate: dropRate(g.plan),
     };

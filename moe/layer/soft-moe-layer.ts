@@ -4,7 +4,7 @@
  * slot inputs X̃ = softMoEDispatch(L, X); each expert e runs on its p slots; Y = softMoECombine(L, Ỹ).
  * Every token reaches every expert through the slots, so the layer's topK is E.
  */
-import { Tensor, Rng, randn, matmul, reshape, sum, softmax, scalar, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+import { Tensor, Rng, randn, matmul, reshape, sum, softmax, scalar, ShapeError, ValueError, fmtShape, type DType } from '../../engine/index.js';
 import { checkObject, checkCountIn, checkNumber, describeValue } from '../../engine/validate.js';
 import type { Gate, GateOutput } from '../types.js';
 import { buildRoutingPlan } from '../routing.js';
@@ -82,5 +82,5 @@ export function softMoEPass(op: string, router: SoftMoERouter, routerParams: unk
   return { y, gate: { weights, indices: plan.expertOf, scores: weights, plan }, load };
 }
 
-/** Soft MoE has no Switch-style f·P loss (every expert is always full): the layer reports 0. */
-export const softMoEZeroLoss = (): Tensor => scalar(0);
+/** Soft MoE has no Switch-style f·P loss (every expert is always full): the layer reports 0 (in the layer's dtype). */
+export const softMoEZeroLoss = (dtype: DType): Tensor => scalar(0, dtype);

@@ -6,7 +6,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import {
-  Rng, Tensor, randn, tensor, add, mul, matmul, transpose, softmax, slice, concat, sum, grad, scatterAlongAxis, treeLeaves, ValueError,
+  Rng, Tensor, randn, tensor, cast, add, mul, matmul, transpose, softmax, slice, concat, sum, grad, scatterAlongAxis, treeLeaves, ValueError,
 } from '../../engine/index.js';
 import {
   MoELayer, applyExpert, expertsPerToken, tokensWithoutExpert, type MoELayerConfig, type MoELayerParams, type MoELayerApplyOptions,
@@ -117,6 +117,26 @@ describe('expert-choice diagnostics: tokens with no expert, experts per token', 
     const g: GateOutput = MoELayer.apply(MoELayer.init(new Rng(9), cfg), x, cfg, { capacity: 1 }).gate;
     const per = expertsPerToken(g);
     expect(per.reduce((a, b) => a + b)).toBe(T * 2 - g.plan.dropped.length);
+  });
+});
+
+describe('float32 layers', () => {
+  it('every family runs and differentiates in float32 (output, weights and aux loss stay float32)', () => {
+    const x32 = cast(x, 'float32');
+    const f32 = { dModel: D, dHidden: H, numExperts: 3, expert: 'relu', dtype: 'float32' } as const;
+    const cfgs: MoELayerConfig[] = [
+      { ...f32, topK: 2, gate: { kind: 'noisyTopK', numExperts: 3, topK: 2 } },
+      { ...f32, topK: 3, gate: { kind: 'expertChoice', numExperts: 3 } },
+      { ...f32, topK: 3, gate: { kind: 'softMoE', numExperts: 3, slotsPerExpert: 2 } },
+      { ...f32, topK: 1, gate: { kind: 'balancedAssignment', numExperts: 3 } },
+    ];
+    for (const c of cfgs) {
+      const p = MoELayer.init(new Rng(2), c);
+      const g = grad((q: MoELayerParams) => { const o = MoELayer.apply(q, x32, c, { noiseRng: new Rng(3) }); return add(sum(o.y), o.aux.switchLoss); })(p);
+      expect(flatLeaves(g).every(Number.isFinite)).toBe(true);
+      const o = MoELayer.apply(p, x32, c);
+      expect([o.y.dtype, o.gate.weights.dtype, o.aux.switchLoss.dtype], JSON.stringify(c.gate)).toEqual(['float32', 'float32', 'float32']);
+    }
   });
 });
 
