@@ -11,12 +11,12 @@ export { MoegradError, ShapeError, DTypeError, ValueError, fmtShape } from './er
 export { Rng } from './rng.js';
 export { noGrad, record, isRecording } from './tape.js';
 export type { VjpFn, JvpFn } from './tape.js';
-export { grad, valueAndGrad, vjp, stopGradient } from './vmap-autodiff.js';
+export { grad, valueAndGrad, vjp, jvp, stopGradient } from './vmap-autodiff.js';
 export { vmap } from './vmap.js';
 export type { VmapOptions, AxisSpec } from './vmap.js';
 export { vmapFallbackOps, clearVmapFallbackOps } from './batch-tracer.js';
 export type { ValueAndGrad, VjpResult } from './autodiff.js';
-export { jvp, linearize, jacfwd, jacrev, jacobian, hessian, hvp } from './transforms.js';
+export { linearize, jacfwd, jacrev, jacobian, hessian, hvp } from './transforms.js';
 export type { JvpResult, Linearized, JacobianOf, JacobianOptions } from './transforms.js';
 export { jvpFallbackOps, clearJvpFallbackOps } from './forward.js';
 export { customVjp, customJvp } from './custom.js';

@@ -1,12 +1,13 @@
 /**
- * `grad`, `valueAndGrad`, `vjp` and `stopGradient` as exported by engine/index.ts: the tape-based
- * ones of engine/autodiff.ts, plus one branch for use inside `vmap`.
+ * `grad`, `valueAndGrad`, `vjp`, `jvp` and `stopGradient` as exported by engine/index.ts: the ones of
+ * engine/autodiff.ts and engine/transforms.ts, plus one branch for use inside `vmap`.
  *
  * Under vmap (per-example gradients): the argument is materialized at every active vmap level
  * (B copies of an unbatched parameter), the function runs batched on those copies, and the tape
  * differentiates the SUM of the per-example values. Example b's value depends only on copy b, so
  * ∂(Σ_b f_b)/∂x_b = ∂f_b/∂x_b: one batched backward pass gives every per-example gradient, which
- * comes back batched (a tracer). Outside vmap the raw transform runs unchanged.
+ * comes back batched (a tracer). `jvp` and `vjp` likewise run once on the materialized batch (forward
+ * mode is per example by construction). Outside vmap the raw transform runs unchanged.
  */
 import { Tensor } from './tensor.js';
 import { DTypeError, ShapeError, fmtShape } from './errors.js';
@@ -14,6 +15,8 @@ import { describeValue } from './validate.js';
 import { type TensorTree, treeMap } from './tree.js';
 import * as ad from './autodiff.js';
 import type { ValueAndGrad, VjpResult } from './autodiff.js';
+import * as tr from './transforms.js';
+import type { JvpResult } from './transforms.js';
 import { BatchTracer, currentLevels, materialize, vmapDepth, wrap } from './batch-tracer.js';
 import { sum } from './ops/reduce.js';
 
@@ -93,4 +96,26 @@ export function vjp<T extends TensorTree>(f: (x: T) => Tensor, x: T): VjpResult<
  */
 export function stopGradient(x: Tensor): Tensor {
   return x instanceof BatchTracer ? new BatchTracer(ad.stopGradient(x.value), x.levels) : ad.stopGradient(x);
+}
+
+/**
+ * Forward-mode derivative (`jax.jvp`): `jvp(f, primals, tangents)` → `{ value: f(...primals),
+ * tangent: J·tangents }`. `primals` is the array of f's arguments (each a Tensor or a tree of
+ * Tensors; non-Tensor leaves are constants) and `tangents` mirrors it leaf for leaf (same structure,
+ * shapes and dtypes). The tangent is computed alongside the value, one JVP rule per op — about one
+ * extra forward pass — and is itself differentiable (jvp of grad, grad of jvp, jvp of jvp). Inside
+ * `vmap` it runs once on the whole batch (per-example values and tangents).
+ *
+ * @example
+ * const { value, tangent } = jvp((x: Tensor) => sum(square(x)), [tensor([1, 2])], [tensor([1, 0])]);
+ * tangent.item(); // 2 = ∂/∂x₀ Σx² at x₀ = 1
+ * @throws {@link ValueError} when primals/tangents are not arrays or differ in structure (the message
+ *   names the path), {@link ShapeError} / {@link DTypeError} for a tangent of the wrong shape / dtype.
+ */
+export function jvp<A extends TensorTree[], R extends TensorTree>(f: (...args: A) => R, primals: A, tangents: A): JvpResult<R> {
+  if (vmapDepth === 0 || typeof f !== 'function' || !Array.isArray(primals) || !Array.isArray(tangents)) return tr.jvp(f, primals, tangents);
+  const levels = currentLevels();
+  const up = <T extends TensorTree>(t: T): T => treeMap(t, (leaf) => materialize(leaf, levels));
+  const r = tr.jvp((...ps: A) => up(f(...(ps.map((p) => treeMap(p, (leaf) => new BatchTracer(leaf, levels))) as A))), up(primals), up(tangents));
+  return { value: treeMap(r.value, (v) => wrap(v, levels)), tangent: treeMap(r.tangent, (v) => wrap(v, levels)) };
 }

@@ -7,7 +7,7 @@
  */
 import { describe, it, expect, vi } from 'vitest';
 import {
-  Tensor, Rng, randn, tensor, scalar, vmap, grad, valueAndGrad, vjp, stopGradient, vmapFallbackOps, clearVmapFallbackOps,
+  Tensor, Rng, randn, tensor, scalar, vmap, grad, valueAndGrad, vjp, jvp, stopGradient, vmapFallbackOps, clearVmapFallbackOps,
   add, sub, mul, div, maximum, minimum, where, neg, exp, log, sqrt, square, abs, tanh, sigmoid, softplus, relu, silu, erf,
   geluTanh, geluErf, gelu, pow, scale, sum, mean, variance, max, min, logsumexp, softmax, logSoftmax, weightedCenter, matmul,
   reshape, broadcastTo, sumTo, permute, transpose, slice, unslice, concat, stack, expandDims, squeeze, gatherRows,
@@ -134,6 +134,13 @@ describe('vmap semantics', () => {
     const nested = vmap(vmap((x: Tensor) => grad((v: Tensor) => sum(exp(mul(v, x))))(x)))(reshape(xs, [5, 3]));
     close(nested, mul(exp(square(xs)), xs)); // d/dv exp(v·x) at v = x
     expect(stopGradient(xs)).toBeInstanceOf(Tensor);
+    // vmap of jvp: per-example directional derivatives in one batched forward pass, no fallback
+    clearVmapFallbackOps();
+    const dirs = randn(rng, [5, 3]);
+    const f2 = (x: Tensor) => softmax(matmul(reshape(x, [1, 3]), w));
+    const tang = vmap((x: Tensor, v: Tensor) => jvp(f2, [x], [v]).tangent)(xs, dirs);
+    close(tang, stack(Array.from({ length: 5 }, (_, i) => jvp(f2, [reshape(slice(xs, [i], [i + 1]), [3])], [reshape(slice(dirs, [i], [i + 1]), [3])]).tangent)));
+    expect(vmapFallbackOps()).toEqual([]);
   });
 
   it('an op without a batching rule runs once per example, warns once and still matches (MoE registry)', () => {
