@@ -25,7 +25,7 @@ import {
 } from '../index.js';
 
 /** Model parameters: gate [2, E] (rows β0, β1), expert means a·x + b, log standard deviations. */
-export interface GaussianMoEParams { readonly gate: Tensor; readonly a: Tensor; readonly b: Tensor; readonly logSigma: Tensor }
+export type GaussianMoEParams = { readonly gate: Tensor; readonly a: Tensor; readonly b: Tensor; readonly logSigma: Tensor };
 
 /** The 3-expert truth (well separated gates and means, as in 2505.10860's simulations). */
 export const TRUTH: GaussianMoEParams = {
