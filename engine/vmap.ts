@@ -2,9 +2,9 @@
  * `vmap` (JAX's `jax.vmap`): maps a function over a batch axis of its arguments without a loop.
  * The batched arguments enter as {@link BatchTracer}s (engine/batch-tracer.ts) whose ops dispatch to
  * batching rules (engine/batching.ts); a function that reaches code without a rule is run once per
- * example instead, with one warning naming that code. Levels nest (vmap of vmap), and the
- * autodiff transforms exported from engine/index.ts batch too (engine/vmap-autodiff.ts), so
- * `vmap(grad(loss))` gives per-example gradients in one batched pass.
+ * example instead, with one warning naming that code. Levels nest (vmap of vmap), and `grad`,
+ * `valueAndGrad`, `vjp` and `jvp` as exported from engine/index.ts batch too (engine/vmap-autodiff.ts),
+ * so `vmap(grad(loss))` gives per-example gradients in one batched pass.
  */
 import { Tensor } from './tensor.js';
 import { ShapeError, ValueError, fmtShape } from './errors.js';
@@ -115,10 +115,11 @@ function normAxis(axis: number, rank: number, what: string, shape: readonly numb
  * argument's batch axis (a number, negative from the end; `null` for an unbatched argument, which
  * every example shares; or a tree prefix of the argument) and defaults to 0 for all. Outputs may be
  * trees; `outAxes` (default 0) places the batch axis in each output leaf, `null` for an output that
- * does not depend on the batch. Nests (vmap of vmap) and composes with `grad`, `valueAndGrad` and
- * `vjp` in both orders: `vmap(grad(loss), { inAxes: [null, 0] })(params, batch)` gives per-example
- * gradients. Ops without a batching rule (fused MoE gates, user `record` ops, `jvp`) make `f` run
- * once per example instead; {@link vmapFallbackOps} lists them and each is warned about once.
+ * does not depend on the batch. Nests (vmap of vmap) and composes with `grad`, `valueAndGrad`, `vjp`
+ * and `jvp` in both orders: `vmap(grad(loss), { inAxes: [null, 0] })(params, batch)` gives per-example
+ * gradients. Code without a batching rule (fused MoE gates, user `record` ops, jacobians/hessians,
+ * reading a batched value) makes `f` run once per example instead; {@link vmapFallbackOps} lists it
+ * and each is warned about once.
  * A function using randomness inside `f` may draw again when it falls back (pass keys, not state).
  *
  * @example
