@@ -35,7 +35,12 @@ export interface MoELayerConfig {
   readonly numExperts: number;
   /** Routed experts chosen per token K (must match the gate's). */
   readonly topK: number;
-  /** A gate config for `makeGate` (moe/gates), or any object implementing the Gate interface. */
+  /**
+   * A gate config for `makeGate` (moe/gates); a routing-family config for `makeRoutingGate`
+   * (`'noisyTopK'` with topK = k, `'expertChoice'` with topK = numExperts, `'balancedAssignment'` with
+   * topK = 1); `{ kind: 'softMoE', numExperts, slotsPerExpert }` (topK = numExperts); or any object
+   * implementing the Gate interface.
+   */
   readonly gate: LayerGateSpec;
   /** Expert family of the routed and shared experts ({@link EXPERT_KINDS}), e.g. `'swiglu'`. */
   readonly expert: ExpertKind;
