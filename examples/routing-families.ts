@@ -5,7 +5,9 @@
  * and BASE balanced assignment (Lewis et al. 2021, by Sinkhorn). Each trains the same MoELayer (4
  * linear experts) with Adam on a skewed piecewise-linear regression (70 % of the tokens from one
  * of 4 regions), and we log the training MSE and the load balance (Jain's index of the tokens per
- * expert; Soft MoE: of the combine mass). Seeded; ~20 s on one core.
+ * expert; Soft MoE: of the combine mass). Seeded; ~10 s on one core. Compute differs by family:
+ * k = 2 for the token-choice gates, c = 2 (two experts per token on average) for expert choice,
+ * 8 slots for the 64 tokens of a batch in Soft MoE, one expert per token in BASE.
  *   npx tsx examples/routing-families.ts [--out docs] [--steps 240]
  * Writes <out>/routing-families.json, and with the optional plot packages (vega, vega-lite) the
  * figure <out>/routing-families.svg (+ .png when rsvg-convert is on the PATH).
