@@ -85,7 +85,7 @@ function libraryCaller(fallback = 'a function'): string {
     if (!m) continue;
     const file = m[2]!;
     const lib = /[\\/](engine|moe)[\\/]/.test(file) && !/batch-tracer|batched-ops|batching|vmap|validate|tensor\.[jt]s/.test(file);
-    if (lib && m[1]) name = `${m[1].replace(/^(Object|Function)\./, '')} (${/(engine|moe)[\\/].*$/.exec(file)![0].replace(/\\/g, '/')})`;
+    if (lib && m[1] && !m[1].includes('<anonymous>')) name = `${m[1].replace(/^(Object|Function)\./, '')} (${/(engine|moe)[\\/].*$/.exec(file)![0].replace(/\\/g, '/')})`;
     else if (!lib && !/batch-tracer|validate|tensor\.[jt]s/.test(file) && name !== fallback) break;
   }
   return name;
