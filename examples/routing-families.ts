@@ -109,9 +109,10 @@ function train(f: Family, seed: number): { points: Point[]; testLoss: number; te
 /** Two panels (training MSE on a log axis, Jain's index of the load), one line per family. */
 function plotSpec(points: readonly Point[]): Record<string, unknown> {
   const domain = FAMILIES.map((f) => f.name);
-  const color = { field: 'family', type: 'nominal', scale: { domain }, legend: { orient: 'bottom', columns: 3, title: null, labelLimit: 400, symbolStrokeWidth: 3 } };
+  const legend = { orient: 'bottom', columns: 3, title: null, labelLimit: 400, symbolStrokeWidth: 3 };
+  const color = { field: 'family', type: 'nominal', scale: { domain }, legend };
   // Dashes tell apart the lines that coincide (expert choice, dashed, and BASE, dotted, both sit at Jain = 1).
-  const strokeDash = { field: 'family', type: 'nominal', scale: { domain, range: [[1, 0], [1, 0], [1, 0], [8, 4], [1, 0], [2, 3]] }, legend: null };
+  const strokeDash = { field: 'family', type: 'nominal', scale: { domain, range: [[1, 0], [1, 0], [1, 0], [8, 4], [1, 0], [2, 3]] }, legend };
   const x = { field: 'step', type: 'quantitative', title: 'training step' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
