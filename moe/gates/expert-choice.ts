@@ -70,7 +70,8 @@ function maskedSoftmax(op: string, z: Tensor, mask: Tensor): Tensor {
  * expert e takes the C tokens with the largest S[·, e] (ties → lowest token),
  * C = ⌈T·c/E⌉ clamped to [1, T] (or `options.capacity`). logits [T, E] → weights [T, E] = S at the chosen pairs, 0 elsewhere;
  * indices 0..E−1 per token (K = E); scores = S; a plan whose kept slots are exactly the chosen pairs
- * (each expert holds C rows, lower token first; unchosen pairs are listed in `plan.dropped`).
+ * (each expert holds C rows, lower token first; unchosen pairs are listed in `plan.dropped`, so a
+ * layer's dropRate reads 1 − C/T; `expertsPerToken` and `tokensWithoutExpert` give the per-token view).
  * Differentiable in the logits (the choice is a constant); discontinuous only at ties for the C-th place.
  * @throws {@link moegrad/engine!ValueError} for non-finite logits, capacityFactor ≤ 0, or capacity outside [1, T].
  */
