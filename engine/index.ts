@@ -58,6 +58,8 @@ export { layerNorm, rmsNorm } from './ops/norm.js';
 export { scaledDotProductAttention } from './ops/attention.js';
 export type { AttentionOptions } from './ops/attention.js';
 export { embedding, dropout } from './ops/embedding.js';
+export { rotaryEmbedding } from './ops/rotary.js';
+export type { RotaryOptions } from './ops/rotary.js';
 export type { DropoutOptions } from './ops/embedding.js';
 export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export type { SafetensorsDType, SafetensorsFile, EncodeSafetensorsOptions } from './safetensors.js';

@@ -1,10 +1,11 @@
 /**
- * Registry entries for the language-model ops (engine/ops/norm.ts, attention.ts, embedding.ts): how
+ * Registry entries for the language-model ops (engine/ops/norm.ts, attention.ts, embedding.ts, rotary.ts): how
  * to draw a valid float64 case. Domains:
  *  - layerNorm/rmsNorm: rows of D ≥ 2 values in [−2, 2] whose spread is ≥ 0.3 (so r = 1/σ ≤ ~7 and the
  *    second derivatives, ∝ r², stay where central differences are accurate); weight/bias present or not;
  *  - attention: scores are bounded (|q|, |k| ≤ 1.5), causal or not, with a random 0/1 mask that keeps
  *    at least key 0 for every query (a fully masked row is an error);
+ *  - rotaryEmbedding: even feature sizes, offsets 0–4, base 10000 or 10 (large angles too);
  *  - dropout: the mask is drawn from a seed closed over in `run`, so every call sees the same mask.
  */
 import { Tensor, rand, fromData } from '../tensor.js';
@@ -14,6 +15,7 @@ import type { OpSpec } from './registry.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { scaledDotProductAttention } from './attention.js';
 import { embedding, dropout } from './embedding.js';
+import { rotaryEmbedding } from './rotary.js';
 
 const dim = (rng: Rng, size: number, lo = 1, hi = 5) => lo + rng.int(Math.max(1, Math.min(size, hi) - lo + 1));
 const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
@@ -79,6 +81,15 @@ export const LM_OP_ENTRIES: OpSpec[] = [
         inputs: [q, k, v], run: ([a, b, c]) => scaledDotProductAttention(a!, b!, c!, { causal, mask }),
         label: `q ${fmt(q.shape)}, k ${fmt(k.shape)}, v ${fmt(v.shape)}, causal ${causal}${mask ? `, mask ${fmt(Array.from(mask.data))}` : ''}`,
       };
+    },
+  },
+  {
+    name: 'rotaryEmbedding', family: 'attention',
+    sample: (rng, size) => {
+      const shape = [...(bool(rng) ? [dim(rng, size, 1, 2)] : []), dim(rng, size, 1, 4), 2 * dim(rng, size, 1, 3)];
+      const offset = rng.int(5), base = [10000, 10][rng.int(2)]!;
+      const x = rand(rng, shape, -2, 2);
+      return { inputs: [x], run: ([a]) => rotaryEmbedding(a!, { base, offset }), label: `x ${fmt(shape)}, base ${base}, offset ${offset}` };
     },
   },
   {

@@ -4,6 +4,7 @@
  *   --quick                 the ≤ 3-minute configuration (2 cores)
  *   --gate G                topKSoftmax | softmaxTopK | normalizedSigmoid | dense   (default topKSoftmax)
  *   --shared N              shared experts (default 1; 0 = none)
+ *   --positions P           learned (default) | rotary
  *   --steps N --batch N --lr X --seed N --eval-every N
  *   --out DIR               write DIR/checkpoint.safetensors (at each evaluation and at the end) and DIR/history.json
  *   --resume FILE           continue from a checkpoint (its config and hyper-parameters; --steps may extend)
@@ -65,7 +66,7 @@ export function run(o: RunOptions): { history: EvalRecord[]; sample: string; uni
   }
   const valid = validationBatches(corpus.valid, o.evalWindows, config.contextLength, 32);
   o.log(`corpus: ${corpus.train.length} train / ${corpus.valid.length} validation characters, vocabulary ${corpus.chars.length}; unigram baseline ${unigram.toFixed(3)} bits/char`);
-  o.log(`model: ${parameterCount(ts.params)} parameters; gate ${config.gate}, ${config.numExperts} routed experts (top-${config.gate === 'dense' ? config.numExperts : config.topK}, hidden ${config.expertHidden}) + ${config.numShared} shared (hidden ${config.sharedHidden}), ${config.numLayers} layers, d ${config.dModel}, context ${config.contextLength}, ${config.dtype}`);
+  o.log(`model: ${parameterCount(ts.params)} parameters; gate ${config.gate}, ${config.numExperts} routed experts (top-${config.gate === 'dense' ? config.numExperts : config.topK}, hidden ${config.expertHidden}) + ${config.numShared} shared (hidden ${config.sharedHidden}), ${config.numLayers} layers, d ${config.dModel}, context ${config.contextLength}, ${config.positions ?? 'learned'} positions, ${config.dtype}`);
   const history: EvalRecord[] = [];
   const evals: EvalResult[] = [];
   const t0 = performance.now();
@@ -141,7 +142,9 @@ function parseArgs(argv: readonly string[]): RunOptions {
   const base = quickSettings(gate, num('--shared', 1), 0, seed);
   const quick = flag('--quick');
   const steps = num('--steps', quick ? base.hparams.steps : 2000);
-  const config = { ...base.config };
+  const positions = value('--positions') ?? 'learned';
+  if (positions !== 'learned' && positions !== 'rotary') throw new Error(`--positions must be learned or rotary; got ${positions}`);
+  const config: LMConfig = { ...base.config, positions };
   const hparams: TrainHParams = { ...base.hparams, steps, batchSize: num('--batch', base.hparams.batchSize), lr: num('--lr', base.hparams.lr), minLr: num('--lr', base.hparams.lr) / 10, warmup: Math.min(base.hparams.warmup, Math.max(1, Math.floor(steps / 10))) };
   return {
     config, hparams, evalEvery: num('--eval-every', quick ? 25 : 100), evalWindows: quick ? 64 : 256,

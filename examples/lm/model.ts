@@ -1,7 +1,7 @@
 /**
  * A small decoder-only character-level transformer whose FFN is a DeepSeekMoE layer (Dai et al. 2024,
  * arXiv:2401.06066 §3: shared experts + fine-grained routed experts), pre-LayerNorm (GPT-2 layout):
- *   x₀ = E_tok[ids] + E_pos[t]
+ *   x₀ = E_tok[ids] + E_pos[t]                       (or RoPE on queries and keys: positions 'rotary')
  *   xₗ' = xₗ + Drop(W_o · Attn(LN₁(xₗ)))            (causal multi-head scaled dot-product attention)
  *   xₗ₊₁ = xₗ' + Drop(MoE(LN₂(xₗ')))                  (shared + routed experts, gate selectable)
  *   logits = LN_f(x_L) · W_head
@@ -12,7 +12,7 @@
  */
 import {
   Tensor, Rng, randn, ones, zeros, add, matmul, reshape, permute, crossEntropy, scale,
-  layerNorm, scaledDotProductAttention, embedding, dropout, treeLeaves, type DType,
+  layerNorm, scaledDotProductAttention, embedding, dropout, rotaryEmbedding, treeLeaves, type DType,
 } from '../../engine/index.js';
 import { MoELayer, type MoELayerConfig, type MoELayerParams, type GateOutput } from '../../moe/index.js';
 
@@ -46,6 +46,8 @@ export interface LMConfig {
   /** Loss-free balancing bias speed γ for 'normalizedSigmoid'. */
   readonly biasGamma: number;
   readonly dtype: DType;
+  /** Position encoding: a learned table added to the embeddings (default), or RoPE on queries and keys. */
+  readonly positions?: 'learned' | 'rotary';
 }
 
 /** One transformer block's parameters (a type alias, so it is a TensorTree). */
@@ -59,7 +61,8 @@ export type BlockParams = {
 /** The model's parameter tree. */
 export type LMParams = {
   readonly tok: Tensor;
-  readonly pos: Tensor;
+  /** Learned positions [T, D] (absent with rotary positions). */
+  readonly pos?: Tensor;
   readonly blocks: readonly BlockParams[];
   readonly lnF: { readonly g: Tensor; readonly b: Tensor };
   readonly head: Tensor;
@@ -94,7 +97,9 @@ export function initLM(rng: Rng, c: LMConfig): LMParams {
       ln2: ln(), moe: MoELayer.init(r.split(), moeConfigOf(c)),
     };
   });
-  return { tok: randn(rng.split(), [c.vocabSize, D], 0.02, dt), pos: randn(rng.split(), [c.contextLength, D], 0.02, dt), blocks, lnF: ln(), head: lin(rng.split(), D, c.vocabSize) };
+  const tok = randn(rng.split(), [c.vocabSize, D], 0.02, dt), posRng = rng.split();
+  const pos = c.positions === 'rotary' ? {} : { pos: randn(posRng, [c.contextLength, D], 0.02, dt) };
+  return { tok, ...pos, blocks, lnF: ln(), head: lin(rng.split(), D, c.vocabSize) };
 }
 
 export function initState(c: LMConfig): LMState {
@@ -124,7 +129,8 @@ export interface LMForward {
 export function forwardLM(p: LMParams, c: LMConfig, state: LMState, ids: Int32Array, B: number, T: number, opts: { training: boolean; rng?: Rng }): LMForward {
   const D = c.dModel, H = c.numHeads, dh = D / H;
   const posIds = Int32Array.from({ length: B * T }, (_, i) => i % T);
-  let x = add(embedding(p.tok, ids), embedding(p.pos, posIds)); // [B·T, D]
+  let x = p.pos ? add(embedding(p.tok, ids), embedding(p.pos, posIds)) : embedding(p.tok, ids); // [B·T, D]
+  const rope = (t: Tensor) => (c.positions === 'rotary' ? rotaryEmbedding(t) : t);
   const drop = (t: Tensor) => (c.dropout > 0 && opts.training ? dropout(t, c.dropout, { rng: opts.rng!, training: true }) : t);
   const gates: GateOutput[] = [], loads: Float64Array[] = [];
   let aux: Tensor | null = null;
@@ -132,7 +138,7 @@ export function forwardLM(p: LMParams, c: LMConfig, state: LMState, ids: Int32Ar
   p.blocks.forEach((blk, l) => {
     const h = layerNorm(x, blk.ln1.g, blk.ln1.b);
     const heads = (w: Tensor) => permute(reshape(matmul(h, w), [B, T, H, dh]), [0, 2, 1, 3]); // [B, H, T, dh]
-    const a = scaledDotProductAttention(heads(blk.attn.wq), heads(blk.attn.wk), heads(blk.attn.wv), { causal: true });
+    const a = scaledDotProductAttention(rope(heads(blk.attn.wq)), rope(heads(blk.attn.wk)), heads(blk.attn.wv), { causal: true });
     x = add(x, drop(matmul(reshape(permute(a, [0, 2, 1, 3]), [B * T, D]), blk.attn.wo)));
     const out = MoELayer.apply(blk.moe, layerNorm(x, blk.ln2.g, blk.ln2.b), moeConfig, c.gate === 'normalizedSigmoid' ? { bias: state.biases[l]! } : {});
     x = add(x, drop(out.y));

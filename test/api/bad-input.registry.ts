@@ -244,6 +244,7 @@ export const ENTRIES: readonly ApiEntry[] = [
     fuzz: [f(0, 'tensor'), f(1, 'tensor'), f(2, 'tensor'), f(1, [zeros([2, 3, 3]), zeros([1, 3, 2]), zeros([2, 3, 2], 'float32')]), f(2, [zeros([2, 4, 2])]), f(0, [tensor([[[NaN, 0]]])]),
       f(3, 'options'), f([3, 'causal'], ['yes', 1, null]), f([3, 'mask'], [zeros([3, 3]), ones([4, 4]), 3]), f([3, 'scale'], [NaN, Infinity, '1'])],
   },
+  { name: 'rotaryEmbedding', valid: () => [zeros([3, 4]), { base: 100, offset: 2 }], fuzz: [f(0, 'tensor'), f(0, [zeros([3, 3]), v3()]), f(1, 'options'), f([1, 'base'], [1, 0, NaN, Infinity, '10']), f([1, 'offset'], [-1, 1.5, NaN, '2'])] },
   { name: 'dropout', valid: () => [v3(), 0.5, { rng: rng() }], fuzz: [f(0, 'tensor'), f(1, [1, -0.1, NaN, '0.5', null]), f(2, 'options'), f([2, 'rng'], 'rng'), f([2, 'training'], 'boolean')] },
   { name: 'encodeSafetensors', valid: () => [{ w: m22() }, { metadata: { a: 'b' } }], fuzz: [f(0, [null, 3, 'x', [m22()], m22(), { w: [1, 2] }, { '': m22() }]), f(1, 'options'), f([1, 'metadata'], [3, 'x', { a: 3 }]), f([1, 'dtype'], ['F16', 3, 'float32'])] },
   { name: 'decodeSafetensors', valid: () => [api.encodeSafetensors({ w: m22() })], fuzz: [f(0, [null, 3, 'x', [1, 2], new Uint8Array(3), new Uint8Array(16).fill(255)])] },

@@ -115,3 +115,18 @@ describe('norms, embedding, dropout', () => {
     expect(() => dropout(x, 1, { rng: new Rng(1) })).toThrow(/dropout: p \(drop probability\) must be a number in \[0, 1\); got 1/);
   });
 });
+
+describe('rotaryEmbedding', () => {
+  it('rotates pairs by (p + offset)·base^(−2i/d); scores depend on relative position only', async () => {
+    const { rotaryEmbedding } = await import('../../engine/ops/rotary.js');
+    const x = tensor([[1, 0, 1, 0], [1, 0, 1, 0]]);
+    const y = rotaryEmbedding(x, { base: 100 });
+    expect(y.get(0, 0)).toBe(1);
+    expect(y.get(1, 0)).toBeCloseTo(Math.cos(1), 14); expect(y.get(1, 1)).toBeCloseTo(Math.sin(1), 14);
+    expect(y.get(1, 2)).toBeCloseTo(Math.cos(0.1), 14); expect(y.get(1, 3)).toBeCloseTo(Math.sin(0.1), 14);
+    const rng = new Rng(4), q = randn(rng, [1, 6]), k = randn(rng, [1, 6]);
+    const score = (m: number, n: number) => sum(mul(rotaryEmbedding(q, { offset: m }), rotaryEmbedding(k, { offset: n }))).item();
+    expect(score(5, 2)).toBeCloseTo(score(13, 10), 12);
+    expect(() => rotaryEmbedding(zeros([2, 3]))).toThrow(/rotaryEmbedding: x must be \[\.\.\., T, d\] with an even feature size d; got \[2, 3\]/);
+  });
+});

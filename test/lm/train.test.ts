@@ -57,6 +57,16 @@ describe('training', () => {
     if (gate === 'normalizedSigmoid') expect(ts.lm.biases[0]!.some((b) => b !== 0)).toBe(true);
   });
 
+  it('rotary positions: no position table, trains, checkpoints', () => {
+    const c = tiny('softmaxTopK', { positions: 'rotary' });
+    const { ts, losses } = steps(initTraining(c, 3), c, 3);
+    expect(ts.params.pos).toBeUndefined();
+    expect(losses.every(Number.isFinite)).toBe(true);
+    const back = loadCheckpoint(saveCheckpoint(ts, c, hp, corpus.chars));
+    expect(back.config.positions).toBe('rotary');
+    expect(trainStep(back.state, c, hp, corpus).info.loss).toBe(trainStep(ts, c, hp, corpus).info.loss);
+  });
+
   it('resume from a safetensors checkpoint gives the uninterrupted run bit for bit', () => {
     const c = tiny('normalizedSigmoid', { dropout: 0.1, numLayers: 2 });
     const straight = steps(initTraining(c, 9), c, 4);
