@@ -29,7 +29,7 @@ describe('README code blocks', () => {
   });
 
   it('the README has the API tour, MoE layer, transforms and backend blocks, each importing moegrad', () => {
-    expect(snippets.map((s) => s.heading)).toEqual(['API tour', 'API tour', 'API tour', 'Backends: CPU by default, GPU on request']);
+    expect(snippets.map((s) => s.heading)).toEqual(['API tour', 'API tour', 'API tour', 'API tour', 'Backends: CPU by default, GPU on request']);
     for (const s of snippets) expect(s.code).toMatch(/from 'moegrad(\/engine|\/moe)?'/);
   });
 
