@@ -270,8 +270,18 @@ function mseRule([pred, target]: readonly unknown[]): Tensor {
 }
 
 function nllRule([logProbs, labels]: readonly unknown[]): Tensor {
-  const t = logProbs as BatchTracer, nb = nbOf(t);
-  if (t.rank !== 2 || !(labels instanceof Int32Array) || labels instanceof BatchedIndices) return raw.nll(fromData(new Float64Array(t.size), t.shape), labels as Int32Array);
+  const lp = logProbs as Tensor;
+  if (labels instanceof BatchedIndices) { // per-example labels (an Int32Array batched by vmap's inAxes)
+    const levels = labels.batchLevels;
+    if (!(lp instanceof Tensor) || lp.rank !== 2 || (lp instanceof BatchTracer && lp.levels.some((l) => !levels.includes(l)))) {
+      throw new ShapeError('nll', `batched labels need logProbs [N, C] batched over the labels' vmap levels (or fewer); got ${lp instanceof Tensor ? fmtShape(lp.shape) : typeof lp}`);
+    }
+    const nb = levels.length, phys = materialize(lp, levels);
+    if (labels.length !== sizeOf(phys.shape.slice(0, nb + 1))) throw new ShapeError('nll', `expects one Int32 label per row (${lp.shape[0]}); got ${labels.length / sizeOf(phys.shape.slice(0, nb))} per example`);
+    return wrap(raw.neg(raw.mean(raw.takeAlongAxis(phys, labels, nb + 1), [nb, nb + 1])), levels);
+  }
+  const t = lp as BatchTracer, nb = nbOf(t);
+  if (t.rank !== 2 || !(labels instanceof Int32Array)) return raw.nll(fromData(new Float64Array(t.size), t.shape), labels as Int32Array);
   raw.nll(fromData(new Float64Array(t.size), t.shape), labels); // logical label checks
   const picked = raw.takeAlongAxis(t.value, tile(labels, flatBatch(t)), nb + 1);
   return wrap(raw.neg(raw.mean(picked, [nb, nb + 1])), t.levels);
@@ -320,5 +330,5 @@ export const BATCH_RULES: Readonly<Record<string, BatchRule>> = {
   argmax: argmaxRule,
   mse: mseRule,
   nll: nllRule,
-  crossEntropy: ([logits, labels]) => nllRule([BATCH_RULES.logSoftmax!([logits, 1]), labels]),
+  crossEntropy: ([logits, labels]) => nllRule([logits instanceof BatchTracer ? BATCH_RULES.logSoftmax!([logits, 1]) : raw.logSoftmax(logits as Tensor, 1), labels]),
 };

@@ -11,6 +11,14 @@ import { ShapeError, ValueError, fmtShape } from './errors.js';
 import { checkFunction, describeValue } from './validate.js';
 import { BatchTracer, VmapUnbatchable, withLevel, wrap, levelSize, noteFallback } from './batch-tracer.js';
 import { BATCH_RULES, BatchedIndices, moveAxis } from './batching.js';
+
+/** An index array batched along axis 0 (B equal runs) as batched indices at `level` (nested: appended). */
+function batchIndexArray(t: Int32Array, level: number): BatchedIndices {
+  const out = new BatchedIndices(t.length);
+  out.set(t);
+  out.batchLevels = t instanceof BatchedIndices ? [...t.batchLevels, level] : [level];
+  return out;
+}
 import * as raw from './ops/index.js';
 
 /**
@@ -48,7 +56,7 @@ function checkSpec(spec: unknown, name: string, path = ''): void {
  * Maps the Tensor leaves of `x` under the axis spec `spec` (a prefix of x's structure): `leaf(t, axis,
  * path)` with axis null for unbatched leaves. Non-Tensor leaves pass through. Errors name the path.
  */
-function mapWithSpec(x: unknown, spec: AxisSpec, path: string, what: string, leaf: (t: Tensor, axis: number | null, path: string) => unknown): unknown {
+function mapWithSpec(x: unknown, spec: AxisSpec, path: string, what: string, leaf: (t: Tensor, axis: number | null, path: string) => unknown, indices = false): unknown {
   if (spec === null || typeof spec === 'number') {
     const go = (v: unknown, p: string): unknown => {
       if (v instanceof Tensor) return leaf(v, spec, p);
@@ -56,7 +64,7 @@ function mapWithSpec(x: unknown, spec: AxisSpec, path: string, what: string, lea
       if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v) && Object.getPrototypeOf(v) === Object.prototype) {
         return Object.fromEntries(Object.entries(v).map(([k, c]) => [k, go(c, join(p, k))]));
       }
-      if (v instanceof BatchedIndices) return leaf(v as unknown as Tensor, spec, p);
+      if (v instanceof BatchedIndices || (indices && v instanceof Int32Array)) return leaf(v as unknown as Tensor, spec, p);
       return v;
     };
     return go(x, path);
@@ -65,7 +73,7 @@ function mapWithSpec(x: unknown, spec: AxisSpec, path: string, what: string, lea
     if (!Array.isArray(x) || x.length !== spec.length) {
       throw new ValueError('vmap', `${what} ${showPath(path)}: the axis spec is an array of ${spec.length} but the value is ${Array.isArray(x) ? `an array of ${x.length}` : describeValue(x)}`);
     }
-    return x.map((c, i) => mapWithSpec(c, spec[i]!, join(path, i), what, leaf));
+    return x.map((c, i) => mapWithSpec(c, spec[i]!, join(path, i), what, leaf, indices));
   }
   const keys = Object.keys(spec);
   if (x === null || typeof x !== 'object' || x instanceof Tensor || Array.isArray(x)) {
@@ -73,7 +81,7 @@ function mapWithSpec(x: unknown, spec: AxisSpec, path: string, what: string, lea
   }
   const missing = keys.find((k) => !(k in (x as object)));
   if (missing !== undefined) throw new ValueError('vmap', `${what} ${showPath(join(path, missing))}: the axis spec names key '${missing}', which the value lacks`);
-  return Object.fromEntries(Object.entries(x as object).map(([k, c]) => [k, mapWithSpec(c, k in spec ? (spec as Record<string, AxisSpec>)[k]! : 0, join(path, k), what, leaf)]));
+  return Object.fromEntries(Object.entries(x as object).map(([k, c]) => [k, mapWithSpec(c, k in spec ? (spec as Record<string, AxisSpec>)[k]! : 0, join(path, k), what, leaf, indices)]));
 }
 
 /** Example `b` of `x` along logical `axis` (a plain tensor, or an outer level's tracer). */
@@ -113,7 +121,9 @@ function normAxis(axis: number, rank: number, what: string, shape: readonly numb
  * `f(...args sliced at b along their batch axes)` over b along `outAxes`, computed in one batched
  * pass. Arguments are Tensors or trees of Tensors (arrays, plain objects); `inAxes` gives each
  * argument's batch axis (a number, negative from the end; `null` for an unbatched argument, which
- * every example shares; or a tree prefix of the argument) and defaults to 0 for all. Outputs may be
+ * every example shares; or a tree prefix of the argument) and defaults to 0 for all. An Int32Array
+ * leaf (labels, indices) with axis 0 holds B equal runs, one per example (`nll`, `crossEntropy` and
+ * `takeAlongAxis` batch over them). Outputs may be
  * trees; `outAxes` (default 0) places the batch axis in each output leaf, `null` for an output that
  * does not depend on the batch. Nests (vmap of vmap) and composes with `grad`, `valueAndGrad`, `vjp`
  * and `jvp` in both orders: `vmap(grad(loss), { inAxes: [null, 0] })(params, batch)` gives per-example
@@ -148,8 +158,7 @@ export function vmap<A extends unknown[], R>(f: (...args: A) => R, options: Vmap
     // Batch size: every batched leaf must agree.
     let size = -1, first = '';
     args.forEach((a, i) => mapWithSpec(a, specs[i]!, `argument ${i}`, 'inAxes for', (t, axis, path) => {
-      if (axis === null) return t;
-      if (!(t instanceof Tensor)) throw new ValueError('vmap', `${path} is an index array; only Tensors can be batched (use inAxes null for it)`);
+      if (axis === null || !(t instanceof Tensor)) return t; // index arrays: checked below, once the size is known
       const ax = normAxis(axis, t.rank, path, t.shape, 'inAxes');
       const n = t.shape[ax]!;
       if (size < 0) { size = n; first = path; } else if (n !== size) {
@@ -157,8 +166,23 @@ export function vmap<A extends unknown[], R>(f: (...args: A) => R, options: Vmap
       }
       return t;
     }));
+    // Int32Array leaves (labels, indices) with a batch axis: flat, B equal runs of per-example indices.
+    args.forEach((a, i) => mapWithSpec(a, specs[i]!, `argument ${i}`, 'inAxes for', (t, axis, path) => {
+      if (axis === null || t instanceof Tensor) return t;
+      const n = (t as unknown as Int32Array).length;
+      if ((axis !== 0 && axis !== -1) || size < 0 || n % size !== 0) {
+        throw new ValueError('vmap', `${path} is an index array of length ${n}: it can only be batched along axis 0 as ${size < 0 ? 'B' : size} equal runs, next to a batched Tensor that gives B (got axis ${axis}${size > 0 ? `, length ${n} not a multiple of ${size}` : ''})`);
+      }
+      return t;
+    }, true));
     if (size < 0) throw new ValueError('vmap', `no argument is batched: inAxes ${JSON.stringify(inAxes)} maps no Tensor of the ${args.length} argument(s) (got ${args.map(describeValue).join(', ') || 'none'}; at least one needs a batch axis)`);
-    const slices = (b: number) => args.map((a, i) => mapWithSpec(a, specs[i]!, `argument ${i}`, 'inAxes for', (t, axis) => (axis === null ? t : takeAt(t, axis < 0 ? axis + t.rank : axis, b)))) as A;
+    const slices = (b: number) => args.map((a, i) => mapWithSpec(a, specs[i]!, `argument ${i}`, 'inAxes for', (t, axis) => {
+      if (axis === null) return t;
+      const u: unknown = t;
+      if (u instanceof BatchedIndices) throw new VmapUnbatchable('a batched index array inside a per-example loop');
+      if (u instanceof Int32Array) { const n = u.length / size; return u.slice(b * n, (b + 1) * n); }
+      return takeAt(t, axis < 0 ? axis + t.rank : axis, b);
+    }, true)) as A;
     const loop = (): R => {
       const outs: unknown[] = [];
       for (let b = 0; b < size; b++) outs.push(f(...slices(b)));
@@ -176,10 +200,11 @@ export function vmap<A extends unknown[], R>(f: (...args: A) => R, options: Vmap
       return withLevel(size, (level) => {
         const batched = args.map((a, i) => mapWithSpec(a, specs[i]!, `argument ${i}`, 'inAxes for', (t, axis) => {
           if (axis === null) return t;
+          if (!(t instanceof Tensor)) return batchIndexArray(t as unknown as Int32Array, level);
           const ax = axis < 0 ? axis + t.rank : axis;
           if (t instanceof BatchTracer) return new BatchTracer(moveAxis(t.value, t.levels.length + ax, t.levels.length), [...t.levels, level]);
           return new BatchTracer(moveAxis(t, ax, 0), [level]);
-        })) as A;
+        }, true)) as A;
         const out = f(...batched);
         return mapWithSpec(out, outAxes, 'output', 'outAxes for', (t, axis, path) => {
           if (t instanceof BatchedIndices) {

@@ -135,6 +135,14 @@ describe('vmap semantics', () => {
     const nested = vmap(vmap((x: Tensor) => grad((v: Tensor) => sum(exp(mul(v, x))))(x)))(reshape(xs, [5, 3]));
     close(nested, mul(exp(square(xs)), xs)); // d/dv exp(v·x) at v = x
     expect(stopGradient(xs)).toBeInstanceOf(Tensor);
+    // per-example classification gradients with batched Int32 labels (B equal runs), no fallback
+    clearVmapFallbackOps();
+    const X3 = randn(rng, [5, 2, 3]), labels = Int32Array.from([0, 1, 1, 1, 0, 0, 1, 0, 0, 1]);
+    const ce = (p: Tensor, x: Tensor, y: Int32Array) => crossEntropy(matmul(x, p), y);
+    close(vmap(grad(ce), { inAxes: [null, 0, 0] })(w, X3, labels),
+      stack(Array.from({ length: 5 }, (_, b) => grad(ce)(w, reshape(slice(X3, [b], [b + 1]), [2, 3]), labels.slice(2 * b, 2 * b + 2)))));
+    expect(vmapFallbackOps()).toEqual([]);
+    expect(() => vmap(grad(ce), { inAxes: [null, 0, 0] })(w, X3, labels.slice(0, 9))).toThrow(/argument 2 is an index array of length 9.*not a multiple of 5/);
     // vmap of jvp: per-example directional derivatives in one batched forward pass, no fallback
     clearVmapFallbackOps();
     const dirs = randn(rng, [5, 3]);
