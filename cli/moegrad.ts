@@ -23,7 +23,7 @@ export const COMMAND_USAGE: Readonly<Record<string, string>> = {
   demo: `  demo                         run the quick demo (examples/demo.ts)
 `,
   certify: `  certify [--out file.json] [--cases N] [--seed S]
-                               print the gradient certificate (engine/certify-cli.ts):
+                               print the gradient certificate (cli/certify.ts):
                                N cases per op (default 8, an integer ≥ 1), seed S (default 0),
                                JSON written to --out (default out/certificate.json)
 `,
@@ -87,7 +87,7 @@ class UsageError extends Error {}
 function fail(msg: string): never { throw new UsageError(msg); }
 
 /**
- * Checks `certify`'s arguments before delegating to engine/certify-cli.ts (which reports its own
+ * Checks `certify`'s arguments before delegating to cli/certify.ts (which reports its own
  * errors with exit code 2 but cannot hand that code back through `main`): --out <file>,
  * --cases <integer ≥ 1>, --seed <finite number>.
  */
@@ -111,7 +111,7 @@ async function delegate(relPath: string, args: string[], what: string): Promise<
     mod = (await import(url.href)) as typeof mod;
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(relPath.replace(/^\.\.\//, '').replace(/\.ts$/, ''))) {
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(relPath.replace(/^\.{1,2}\//, '').replace(/\.ts$/, ''))) {
       throw new Error(`${what} is not available here (${relPath} missing); run it from a source checkout with 'npx tsx cli/moegrad.ts ${what}'`);
     }
     throw e;
@@ -330,7 +330,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
       case 'reproduce': await reproduce(rest); return 0;
       case 'merge': await merge(rest); return 0;
       case 'demo': await delegate(`../examples/demo${ext}`, rest, 'demo'); return exitCodeOf();
-      case 'certify': checkCertifyArgs(rest); await delegate(`../engine/certify-cli${ext}`, rest, 'certify'); return exitCodeOf();
+      case 'certify': checkCertifyArgs(rest); await delegate(`./certify${ext}`, rest, 'certify'); return exitCodeOf();
       case 'bench': await delegate(`../bench/run${ext}`, rest, 'bench'); return exitCodeOf();
       case 'help':
         if (rest.length > 1) fail('help takes at most one command');

@@ -6,7 +6,7 @@
  * against central differences, the transpose identity ⟨u, J v⟩ = ⟨Jᵀu, v⟩ against the VJP, and
  * whether each op has a hand-written JVP rule or uses the transposed-VJP fallback).
  *
- * Browser-safe (no `node:` imports); the CLI (engine/certify-cli.ts) prints and writes it.
+ * Browser-safe (no `node:` imports); the CLI (cli/certify.ts) prints and writes it.
  */
 import type { Tensor } from './tensor.js';
 import { fromData, allocate } from './tensor.js';

@@ -8,8 +8,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { certify, CERTIFICATE_MAX_REL_ERROR, TRANSPOSE_MAX_REL_ERROR, type CertificateRow } from './certify.js';
-import { ENGINE_OPS } from './ops/registry.js';
+import { certify, CERTIFICATE_MAX_REL_ERROR, TRANSPOSE_MAX_REL_ERROR, type CertificateRow } from '../engine/certify.js';
+import { ENGINE_OPS } from '../engine/ops/registry.js';
 import { MOE_OPS } from '../moe/registry.js';
 
 function parseArgs(argv: readonly string[]): { out: string; cases: number; seed: number } {
