@@ -32,6 +32,12 @@ export interface OpSpec {
    * from kinks and ties (e.g. |x| > 1e-3 for relu, top-k margins > 1e-3).
    */
   readonly sample: (rng: Rng, size: number) => OpCase;
+  /**
+   * Cases the registry property test draws for this entry (default 100). A composite entry whose
+   * one case costs a large fraction of a second (a whole MoE layer: every parameter is perturbed,
+   * first and second order) draws fewer, so the suite stays within its time budget; say why next to the entry.
+   */
+  readonly runs?: number;
   /** Overrides for gradcheck when an op needs them (document why next to the entry). */
   readonly tolerance?: {
     /** Finite-difference step ({@link GradcheckOptions.eps}). */

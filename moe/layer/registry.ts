@@ -151,7 +151,9 @@ export const LAYER_OPS: OpSpec[] = [
   {
     // The whole layer: normalized-sigmoid router + routed SwiGLU experts + one shared expert.
     // Redrawn until every token's top-K margin exceeds 1e-3, so finite differences never flip a selection.
-    name: 'MoELayer', family: 'moe-layer',
+    // 20 cases, not 100: one case perturbs each of up to ~100 parameters at first and second order
+    // (≈ 0.4 s a case); every op inside the layer has its own 100-case entry.
+    name: 'MoELayer', family: 'moe-layer', runs: 20,
     sample: (rng, size) => {
       const E = dim(rng, size, 2, 4), K = 1 + rng.int(E - 1), T = dim(rng, size, 1, 4), D = dim(rng, size, 1, 3);
       const config: MoELayerConfig = {

@@ -54,7 +54,7 @@ describe.each(ALL_OPS.map((spec) => [spec.name, spec] as const))('gradcheck %s',
         if (!(first.maxRelError <= CERTIFICATE_MAX_REL_ERROR)) throw new Error(`first order, ${where}: ${first.summary}`);
         if (!(second!.maxRelError <= CERTIFICATE_MAX_REL_ERROR)) throw new Error(`second order, ${where}: ${second!.summary}`);
       }),
-      { numRuns: 100, seed: 20261124 },
+      { numRuns: spec.runs ?? 100, seed: 20261124 },
     );
   });
 });
