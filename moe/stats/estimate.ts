@@ -29,6 +29,7 @@
 import { Rng, ValueError } from '../../engine/index.js';
 import { type GaussianMoE, expertParamCount, gaussianMoENll, layoutOf, packModel, unpackModel } from './gaussian-moe.js';
 import { type FlatObjective, type MinimizeResult, type StopReason, checkCount, lbfgs, maxAbs } from './optimize.js';
+import { MAX_COUNT, checkArray, checkCountIn, checkData, checkEnum, checkFn, checkModel, checkNumber, checkNumberArray, checkOptions, checkRecord, checkRng, checkSpace, describeValue } from './validate.js';
 
 /** The compact parameter space of a fit (A.1 of arXiv 2505.10860), printed with every summary. */
 export interface ParameterSpace {
@@ -49,14 +50,8 @@ export const DEFAULT_SPACE: ParameterSpace = { gateBox: 10, expertBox: 50, varia
 
 /** One line for summaries and logs. */
 export function describeSpace(s: ParameterSpace): string {
+  checkSpace('describeSpace', s);
   return `|β0|, |β1| ≤ ${s.gateBox}; |expert params| ≤ ${s.expertBox} (ReLU on the balanced slice ‖(w, b)‖ = |a|); variances in [${s.varianceFloor}, ${s.varianceCeil}]; |log ω| ≤ ${s.weightBox}; softmax gauge pinned (last routed atom β = 0, last shared log-weight 0)`;
-}
-
-function checkSpace(op: string, s: ParameterSpace): void {
-  for (const k of ['gateBox', 'expertBox', 'varianceFloor', 'varianceCeil', 'weightBox'] as const) {
-    if (!(Number.isFinite(s[k]) && s[k] > 0)) throw new ValueError(op, `parameter space: ${k} must be a finite number > 0; got ${s[k]}`);
-  }
-  if (!(s.varianceCeil > s.varianceFloor)) throw new ValueError(op, `parameter space: varianceCeil must exceed varianceFloor; got [${s.varianceFloor}, ${s.varianceCeil}]`);
 }
 
 /** Index sets of the flat layout (`layoutOf`) that the constraints act on. */
@@ -82,6 +77,7 @@ const BOX_RHO = 1e4, SLICE_RHO = 1e-2;
  * @throws ValueError when a bound of `space` is not a finite number > 0 or varianceCeil ≤ varianceFloor.
  */
 export function constraintsOf(like: GaussianMoE, space: ParameterSpace = DEFAULT_SPACE): Constraints {
+  checkModel('constraintsOf', like, 'like', false);
   checkSpace('constraintsOf', space);
   const L = layoutOf(like), d = like.d, k1 = like.shared.length, k2 = like.routed.length;
   const lo = new Float64Array(L.size).fill(-Infinity), hi = new Float64Array(L.size).fill(Infinity);
@@ -110,8 +106,38 @@ export function constraintsOf(like: GaussianMoE, space: ParameterSpace = DEFAULT
   return { fixed, lo, hi, relu };
 }
 
+/** Constraints as `constraintsOf` returns them: lo, hi Float64Arrays of one length, index arrays inside it. O(size). */
+function checkConstraints(op: string, c: unknown): void {
+  const r = checkRecord<Record<string, unknown>>(op, 'c', c, 'a Constraints object { fixed, lo, hi, relu }');
+  if (!(r.lo instanceof Float64Array)) throw new ValueError(op, `c.lo must be a Float64Array; got ${describeValue(r.lo)}`);
+  if (!(r.hi instanceof Float64Array && r.hi.length === r.lo.length)) throw new ValueError(op, `c.hi must be a Float64Array of ${r.lo.length} values; got ${describeValue(r.hi)}`);
+  const size = r.lo.length;
+  const index = (name: string, v: unknown) => { if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < size)) throw new ValueError(op, `${name} must be an index in [0, ${size}); got ${describeValue(v)}`); };
+  checkArray(op, 'c.fixed', r.fixed).forEach((v, k) => index(`c.fixed[${k}]`, v));
+  checkArray(op, 'c.relu', r.relu).forEach((v, k) => {
+    const g = checkRecord<{ inner?: unknown; outer?: unknown }>(op, `c.relu[${k}]`, v, 'an object { inner, outer }');
+    checkArray(op, `c.relu[${k}].inner`, g.inner).forEach((t, q) => index(`c.relu[${k}].inner[${q}]`, t));
+    index(`c.relu[${k}].outer`, g.outer);
+  });
+}
+
+/** The options of `fitFrom` (and the fit part of `multiStartFit`), checked at entry under `op`. */
+function checkFitSettings(op: string, settings: unknown): FitSettings {
+  const s = checkOptions(op, settings as FitSettings, 'settings');
+  if (s.space !== undefined) checkSpace(op, s.space);
+  if (s.maxIter !== undefined) checkCount(op, 'maxIter', s.maxIter, 0);
+  if (s.gtol !== undefined) checkNumber(op, 'gtol', s.gtol, { min: 0 });
+  if (s.tol !== undefined) checkNumber(op, 'tol', s.tol, { min: 0 });
+  if (s.patience !== undefined) checkCount(op, 'patience', s.patience, 1);
+  if (s.maxStep !== undefined) checkNumber(op, 'maxStep', s.maxStep, { min: 0, minExclusive: true, allowInfinity: true });
+  if (s.lineSearch !== undefined) checkEnum(op, 'lineSearch', s.lineSearch, ['wolfe', 'armijo'] as const);
+  return s;
+}
+
 /** Largest distance of θ outside its box (0 when inside). */
 export function boxViolation(c: Constraints, theta: ArrayLike<number>): number {
+  checkConstraints('boxViolation', c);
+  checkNumberArray('boxViolation', 'theta', theta, { length: c.lo.length });
   let v = 0;
   for (let i = 0; i < c.lo.length; i++) v = Math.max(v, c.lo[i]! - theta[i]!, theta[i]! - c.hi[i]!);
   return v;
@@ -122,6 +148,8 @@ export function boxViolation(c: Constraints, theta: ArrayLike<number>): number {
  * fixed coordinates zeroed (so L-BFGS never moves them).
  */
 export function constrainedObjective(base: FlatObjective, c: Constraints): FlatObjective {
+  checkFn('constrainedObjective', 'base', base);
+  checkConstraints('constrainedObjective', c);
   return (th, g) => {
     let v = base(th, g);
     for (let i = 0; i < c.lo.length; i++) {
@@ -147,6 +175,7 @@ export function constrainedObjective(base: FlatObjective, c: Constraints): FlatO
  * moved onto the balanced slice ‖(w, b)‖ = |a|. The likelihood is unchanged (exactly).
  */
 export function toFittedGauge(m: GaussianMoE): GaussianMoE {
+  checkModel('toFittedGauge', m);
   const last = m.routed[m.routed.length - 1];
   const balance = (family: string, e: readonly number[]) => {
     if (family !== 'relu') return [...e];
@@ -234,6 +263,9 @@ function report(like: GaussianMoE, data: Data, c: Constraints, res: MinimizeResu
  * @throws ValueError for an invalid space or stopping option, mis-sized data, or a non-finite start.
  */
 export function fitFrom(start: GaussianMoE, data: Data, settings: FitSettings = {}): FitReport {
+  checkModel('fitFrom', start, 'start');
+  checkData('fitFrom', data, start.d);
+  checkFitSettings('fitFrom', settings);
   const { space = DEFAULT_SPACE, maxIter = 5000, gtol = 1e-6, tol = 1e-10, patience = 50, maxStep = 2, lineSearch = 'wolfe' } = settings;
   const like = toFittedGauge(start), c = constraintsOf(like, space);
   const f = constrainedObjective(gaussianMoENll(like, data.x, data.y, data.w), c);
@@ -243,6 +275,8 @@ export function fitFrom(start: GaussianMoE, data: Data, settings: FitSettings = 
 
 /** Mean NLL per point of `m` on the data (e.g. of the truth: the reference every MLE should beat). */
 export function meanNll(m: GaussianMoE, data: Data): number {
+  checkModel('meanNll', m);
+  checkData('meanNll', data, m.d);
   const th = packModel(m);
   return gaussianMoENll(m, data.x, data.y, data.w)(th, new Float64Array(th.length));
 }
@@ -254,6 +288,10 @@ export function meanNll(m: GaussianMoE, data: Data): number {
  * sd_y²·U(0.05, 0.5) (clamped to the box); shared log-weights ~ N(0, 1).
  */
 export function randomStart(like: GaussianMoE, data: Data, rng: Rng, space: ParameterSpace = DEFAULT_SPACE): GaussianMoE {
+  checkModel('randomStart', like, 'like', false);
+  checkData('randomStart', data, like.d);
+  checkRng('randomStart', rng);
+  checkSpace('randomStart', space);
   const n = data.y.length, d = like.d;
   const meanOf = (get: (i: number) => number) => { let s = 0; for (let i = 0; i < n; i++) s += get(i); return s / n; };
   const my = meanOf((i) => data.y[i]!), sy = Math.sqrt(meanOf((i) => (data.y[i]! - my) ** 2)) || 1;
@@ -323,6 +361,9 @@ export interface MultiStartResult {
 
 /** A seeded subsample of at most `m` points (all of them, in order, when n ≤ m). */
 export function subsample(data: Data, m: number, rng: Rng): Data {
+  checkData('subsample', data);
+  checkCountIn('subsample', 'm', m, 1, MAX_COUNT);
+  checkRng('subsample', rng);
   const n = data.y.length, d = data.x.length / n;
   if (n <= m) return data;
   const idx = Array.from({ length: n }, (_, i) => i);
@@ -344,13 +385,19 @@ export function subsample(data: Data, m: number, rng: Rng): Data {
  * screenPoints is not an integer ≥ 1, or for the reasons of `fitFrom`.
  */
 export function multiStartFit(nearTruth: GaussianMoE, data: Data, settings: MultiStartSettings = {}): MultiStartResult {
+  const op = 'multiStartFit';
+  checkModel(op, nearTruth, 'nearTruth');
+  checkData(op, data, nearTruth.d);
+  checkFitSettings(op, settings);
   const { starts = 10, screenIter = 200, polish = 2, seed = 0, screenPoints = 1000, margin = 0.05, ...fit } = settings;
-  if (!(margin >= 0 && Number.isFinite(margin))) throw new ValueError('multiStartFit', `margin must be a finite number ≥ 0; got ${margin}`);
-  checkCount('multiStartFit', 'starts', starts, 0);
-  checkCount('multiStartFit', 'screenIter', screenIter, 1);
-  checkCount('multiStartFit', 'polish', polish, 0);
+  checkNumber(op, 'margin', margin, { min: 0 });
+  checkCount(op, 'starts', starts, 0);
+  if (starts > 1e6) throw new ValueError(op, `starts must be ≤ 1e6 (each is a fit); got ${starts}`);
+  checkCount(op, 'screenIter', screenIter, 1);
+  checkCount(op, 'polish', polish, 0);
+  checkCount(op, 'screenPoints', screenPoints, 1);
+  checkNumber(op, 'seed', seed);
   const local = fitFrom(nearTruth, data, fit);
-  checkCount('multiStartFit', 'screenPoints', screenPoints, 1);
   const rng = new Rng(seed);
   const sub = subsample(data, screenPoints, rng.split());
   const screened = Array.from({ length: starts }, () => fitFrom(randomStart(nearTruth, data, rng.split(), fit.space), sub, { ...fit, maxIter: screenIter }));

@@ -22,6 +22,16 @@
 import { Rng, ValueError } from '../../engine/index.js';
 import type { GaussianMoE } from './gaussian-moe.js';
 import { nelderMead } from './optimize.js';
+import { checkCountIn, checkFn, checkModel, checkNumber, checkNumberArray, checkOptBoolean, checkOptions, checkRecord, checkSameStructure, describeValue } from './validate.js';
+
+/** A GaugeGroup: three booleans. */
+function checkGroup(op: string, g: unknown): GaugeGroup {
+  const r = checkRecord<Record<string, unknown>>(op, 'group', g, 'a GaugeGroup { softmaxTranslation, reluScale, sigmoidScale }');
+  for (const k of ['softmaxTranslation', 'reluScale', 'sigmoidScale']) {
+    if (typeof r[k] !== 'boolean') throw new ValueError(op, `group.${k} must be a boolean; got ${describeValue(r[k])}`);
+  }
+  return g as GaugeGroup;
+}
 
 /** Which symmetries of a fitted model the infimum runs over. */
 export interface GaugeGroup {
@@ -35,6 +45,9 @@ export interface GaugeGroup {
 
 /** The exact symmetries of `m` (softmax translation, ReLU scales); `sigmoidScale` only on request. */
 export function symmetriesOf(m: GaussianMoE, opts: { sigmoidScale?: boolean } = {}): GaugeGroup {
+  checkModel('symmetriesOf', m, 'model', false);
+  checkOptions('symmetriesOf', opts, 'opts');
+  checkOptBoolean('symmetriesOf', 'sigmoidScale', opts.sigmoidScale);
   return {
     softmaxTranslation: m.gate === 'softmax' && m.routed.length > 0,
     reluScale: m.sharedExpert.family === 'relu' || m.routedExpert.family === 'relu',
@@ -61,6 +74,13 @@ const scaleRelu = (e: readonly number[], logc: number) => { const c = Math.exp(l
  * @throws ValueError when `g` has the wrong length for `m` and `group`.
  */
 export function applyGauge(m: GaussianMoE, group: GaugeGroup, g: ArrayLike<number>): GaussianMoE | null {
+  checkModel('applyGauge', m, 'model', false);
+  checkGroup('applyGauge', group);
+  checkNumberArray('applyGauge', 'g', g);
+  return gaugeOf(m, group, g);
+}
+/** `applyGauge` without the entry checks (every evaluation of the gauge search). */
+function gaugeOf(m: GaussianMoE, group: GaugeGroup, g: ArrayLike<number>): GaussianMoE | null {
   const L = layout(m, group);
   if (g.length !== L.size) throw new ValueError('applyGauge', `gauge vector must have ${L.size} entries for this model; got ${g.length}`);
   let c = 1;
@@ -104,6 +124,13 @@ function golden(f: (x: number) => number, lo: number, hi: number, iters = 80): {
  * scale that brings it closest to its nearest true expert.
  */
 export function heuristicGauge(fit: GaussianMoE, truth: GaussianMoE, group: GaugeGroup): Float64Array {
+  checkModel('heuristicGauge', fit, 'fit', false);
+  checkModel('heuristicGauge', truth, 'truth', false);
+  checkSameStructure('heuristicGauge', fit, truth, ['fit', 'truth']);
+  checkGroup('heuristicGauge', group);
+  return heuristicOf(fit, truth, group);
+}
+function heuristicOf(fit: GaussianMoE, truth: GaussianMoE, group: GaugeGroup): Float64Array {
   const L = layout(fit, group), g = new Float64Array(L.size);
   if (L.trans >= 0 && truth.gate === 'softmax') {
     const lse = (v: number[]) => { const m = Math.max(...v); return m + Math.log(v.reduce((s, t) => s + Math.exp(t - m), 0)); };
@@ -142,21 +169,33 @@ export interface GaugeInfimum {
  * Deterministic given `seed` (default 0). `starts` (default 4) seeded perturbations of the heuristic
  * start are tried besides the mass-normalised identity and the heuristic itself.
  */
-export function gaugeInfimum(fit: GaussianMoE, truth: GaussianMoE, loss: (m: GaussianMoE) => number, group: GaugeGroup = symmetriesOf(fit), opts: { seed?: number; starts?: number } = {}): GaugeInfimum {
+export function gaugeInfimum(fit: GaussianMoE, truth: GaussianMoE, loss: (m: GaussianMoE) => number, group?: GaugeGroup, opts: { seed?: number; starts?: number } = {}): GaugeInfimum {
+  const op = 'gaugeInfimum';
+  checkModel(op, fit, 'fit', false);
+  checkModel(op, truth, 'truth', false);
+  checkSameStructure(op, fit, truth, ['fit', 'truth']);
+  checkFn(op, 'loss', loss);
+  if (group === undefined) group = symmetriesOf(fit); else checkGroup(op, group);
+  checkOptions(op, opts, 'opts');
   const { seed = 0, starts = 4 } = opts;
+  checkNumber(op, 'seed', seed);
+  checkCountIn(op, 'starts', starts, 0, 1e4);
+  return infimumOf(fit, truth, loss, group, seed, starts);
+}
+function infimumOf(fit: GaussianMoE, truth: GaussianMoE, loss: (m: GaussianMoE) => number, group: GaugeGroup, seed: number, starts: number): GaugeInfimum {
   const L = layout(fit, group);
   // The β0 part of the softmax translation (and the sigmoid scale) multiplies every routed mass by one
   // factor; D1–D4 are not invariant to that (shrinking all masses shrinks the mass-weighted terms), so
   // those coordinates are fixed by matching the total routed mass to the truth's (softmax identifies
   // only relative masses), and the infimum runs over the rest: the slope translation c1 and the ReLU scales.
-  const heuristic = heuristicGauge(fit, truth, group);
+  const heuristic = heuristicOf(fit, truth, group);
   const normalizedBy = [L.trans, L.sigmoid].filter((i) => i >= 0);
   const free = Array.from({ length: L.size }, (_, i) => i).filter((i) => !normalizedBy.includes(i));
   const full = (z: ArrayLike<number>) => { const g = Float64Array.from(heuristic); free.forEach((i, k) => { g[i] = z[k]!; }); return g; };
-  const f = (z: ArrayLike<number>) => { const m = applyGauge(fit, group, full(z)); if (!m) return Infinity; const v = loss(m); return Number.isNaN(v) ? Infinity : v; };
+  const f = (z: ArrayLike<number>) => { const m = gaugeOf(fit, group, full(z)); if (!m) return Infinity; const v = loss(m); return Number.isNaN(v) ? Infinity : v; };
   const atIdentity = loss(fit);
   const zHeuristic = Float64Array.from(free.map((i) => heuristic[i]!)), atHeuristic = f(zHeuristic);
-  if (free.length === 0) return { value: atHeuristic, model: applyGauge(fit, group, heuristic) ?? fit, gauge: heuristic, atIdentity, atHeuristic };
+  if (free.length === 0) return { value: atHeuristic, model: gaugeOf(fit, group, heuristic) ?? fit, gauge: heuristic, atIdentity, atHeuristic };
   const rng = new Rng(seed);
   const candidates = [new Float64Array(free.length), zHeuristic, ...Array.from({ length: starts }, () => zHeuristic.map((v) => v + rng.normal()))];
   let best: { x: Float64Array; value: number } = { x: zHeuristic, value: atHeuristic };
@@ -179,5 +218,5 @@ export function gaugeInfimum(fit: GaussianMoE, truth: GaussianMoE, loss: (m: Gau
     if (!improved) break;
   }
   const gauge = full(best.x);
-  return { value: best.value, model: applyGauge(fit, group, gauge)!, gauge, atIdentity, atHeuristic };
+  return { value: best.value, model: gaugeOf(fit, group, gauge)!, gauge, atIdentity, atHeuristic };
 }

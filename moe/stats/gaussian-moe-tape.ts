@@ -11,6 +11,19 @@ import {
 } from '../../engine/index.js';
 import { normalizedSigmoidGate, softmaxGate } from '../gates/index.js';
 import { type ExpertShape, type GaussianMoE, type RoutedGateKind, layoutOf } from './gaussian-moe.js';
+import { ShapeError, fmtShape } from '../../engine/errors.js';
+import { checkTensor } from '../../engine/validate.js';
+import { checkEnum, checkExpertShape, checkModel, checkNumberArray, checkOptBoolean, checkRecord } from './validate.js';
+
+/** A float64/float32 tensor of exactly `shape` (null entries: any size), checked at entry. */
+function checkShape(op: string, name: string, v: unknown, shape: readonly (number | null)[]): Tensor {
+  const t = checkTensor(op, v, name);
+  if (t.shape.length !== shape.length || shape.some((s, i) => s !== null && t.shape[i] !== s)) {
+    throw new ShapeError(op, `${name} must have shape [${shape.map((s) => s ?? '·').join(', ')}]; got ${fmtShape(t.shape)}`);
+  }
+  return t;
+}
+const paramCount = (e: ExpertShape, d: number) => (e.family === 'linear' ? d + 1 : d + (e.bias === false ? 0 : 1) + 1);
 
 /** Parameters of a Gaussian MoE as a tensor tree (k1 shared, k2 routed atoms, p1/p2 expert params). */
 export type GaussianMoEParams = {
@@ -37,6 +50,9 @@ export type GaussianMoEParams = {
  * quantity from engine ops (log-softmax; log σ − log Σσ), used to cross-check the gate ops.
  */
 export function routedLogGate(kind: RoutedGateKind, z: Tensor, composed = false): Tensor {
+  checkEnum('routedLogGate', 'kind', kind, ['softmax', 'normalizedSigmoid'] as const);
+  checkShape('routedLogGate', 'z', z, [null, null]);
+  checkOptBoolean('routedLogGate', 'composed', composed);
   if (composed) {
     if (kind === 'softmax') return logSoftmax(z, -1);
     const s = sigmoid(z);
@@ -47,6 +63,12 @@ export function routedLogGate(kind: RoutedGateKind, z: Tensor, composed = false)
 
 /** Expert means [n, k] for inputs x [n, d] and expert parameters [k, p] (layout of `expertMean`). */
 export function expertMeans(e: ExpertShape, x: Tensor, theta: Tensor): Tensor {
+  checkExpertShape('expertMeans', 'e', e);
+  checkShape('expertMeans', 'x', x, [null, null]);
+  checkShape('expertMeans', 'theta', theta, [null, paramCount(e, x.shape[1]!)]);
+  return meansOf(e, x, theta);
+}
+function meansOf(e: ExpertShape, x: Tensor, theta: Tensor): Tensor {
   const d = x.shape[1]!, k = theta.shape[0]!;
   let u = matmul(x, transpose(slice(theta, [0, 0], [k, d])));              // [n, k]
   if (e.family === 'linear') return add(u, reshape(slice(theta, [0, d], [k, d + 1]), [k]));
@@ -66,17 +88,25 @@ function logNormal(y: Tensor, m: Tensor, lv: Tensor): Tensor {
 
 /** −(1/n) Σ log f(y|x) on the tape (a scalar, nats per point). x is [n, d], y is [n]. */
 export function gaussianMoENllTape(like: GaussianMoE, p: GaussianMoEParams, x: Tensor, y: Tensor): Tensor {
-  const n = y.shape[0]!, k1 = like.shared.length, k2 = like.routed.length;
+  const op = 'gaussianMoENllTape';
+  checkModel(op, like, 'like', false);
+  const xt = checkShape(op, 'x', x, [null, like.d]);
+  checkShape(op, 'y', y, [xt.shape[0]!]);
+  const L = layoutOf(like), k1 = like.shared.length, k2 = like.routed.length;
+  const pr = checkRecord<Record<string, unknown>>(op, 'p', p, 'a GaussianMoEParams tree');
+  const want: Record<string, number[]> = { sharedLogits: [k1], sharedExpert: [k1, L.p1], sharedLogVar: [k1], beta0: [k2], beta1: [k2, like.d], routedExpert: [k2, L.p2], routedLogVar: [k2] };
+  for (const [k, shape] of Object.entries(want)) if (k1 > 0 || !k.startsWith('shared')) if (k2 > 0 || k.startsWith('shared')) checkShape(op, `p.${k}`, pr[k], shape);
+  const n = y.shape[0]!;
   const yc = reshape(y, [n, 1]);
   const parts: Tensor[] = [];
   const cS = k2 === 0 ? 1 : 0.5, cR = k1 === 0 ? 1 : 0.5;
   if (k1 > 0) {
-    const m = expertMeans(like.sharedExpert, x, p.sharedExpert);
+    const m = meansOf(like.sharedExpert, x, p.sharedExpert);
     parts.push(add(add(logNormal(yc, m, p.sharedLogVar), logSoftmax(p.sharedLogits, -1)), Math.log(cS)));
   }
   if (k2 > 0) {
     const z = add(matmul(x, transpose(p.beta1)), p.beta0);
-    const m = expertMeans(like.routedExpert, x, p.routedExpert);
+    const m = meansOf(like.routedExpert, x, p.routedExpert);
     parts.push(add(add(logNormal(yc, m, p.routedLogVar), routedLogGate(like.gate, z)), Math.log(cR)));
   }
   return neg(mean(logsumexp(parts.length === 1 ? parts[0]! : concat(parts, 1), -1)));
@@ -84,6 +114,8 @@ export function gaussianMoENllTape(like: GaussianMoE, p: GaussianMoEParams, x: T
 
 /** The tensor tree for a flat parameter vector in the layout of `packModel` (a pure re-indexing). */
 export function tapeParamsFromFlat(like: GaussianMoE, th: ArrayLike<number>): GaussianMoEParams {
+  checkModel('tapeParamsFromFlat', like, 'like', false);
+  checkNumberArray('tapeParamsFromFlat', 'th', th, { length: layoutOf(like).size });
   const L = layoutOf(like), d = like.d, k1 = like.shared.length, k2 = like.routed.length;
   const pick = (rows: number, cols: number, at: (r: number, c: number) => number, shape: number[]) => {
     const buf = new Float64Array(rows * cols);

@@ -13,6 +13,7 @@
 import { Rng, ValueError } from '../../engine/index.js';
 import { erfScalar, stableSigmoid } from '../../engine/ops/arithmetic.js';
 import type { FlatObjective } from './optimize.js';
+import { MAX_COUNT, checkCountIn, checkExpertShape, checkFloat64, checkModel, checkModelShape, checkNumberArray, checkRng, describeValue } from './validate.js';
 
 /** Expert mean functions. FFN: a·act(wᵀx + b) with parameters [w (d), b (if bias), a]; linear: wᵀx + b with [w (d), b]. */
 export type ExpertFamily = 'linear' | 'relu' | 'gelu' | 'sigmoid' | 'tanh';
@@ -61,6 +62,11 @@ export interface GaussianMoE {
 
 /** Number of expert parameters for a family in dimension d. */
 export function expertParamCount(e: ExpertShape, d: number): number {
+  checkExpertShape('expertParamCount', 'e', e);
+  checkCountIn('expertParamCount', 'd', d, 1, MAX_COUNT);
+  return paramCount(e, d);
+}
+function paramCount(e: ExpertShape, d: number): number {
   return e.family === 'linear' ? d + 1 : d + (e.bias === false ? 0 : 1) + 1;
 }
 
@@ -88,6 +94,26 @@ function actDeriv(family: ExpertFamily, u: number): number {
  * x is x[xo .. xo+d); the derivative goes to dOut[dOff ..].
  */
 export function expertMean(e: ExpertShape, d: number, theta: ArrayLike<number>, off: number, x: ArrayLike<number>, xo: number, dOut?: Float64Array, dOff = 0): number {
+  const op = 'expertMean';
+  checkExpertShape(op, 'e', e);
+  checkCountIn(op, 'd', d, 1, MAX_COUNT);
+  const p = paramCount(e, d);
+  checkCountIn(op, 'off', off, 0, MAX_COUNT);
+  checkCountIn(op, 'xo', xo, 0, MAX_COUNT);
+  checkNumberArray(op, 'theta', theta);
+  if (off + p > theta.length) throw new ValueError(op, `theta must hold off + p = ${off} + ${p} = ${off + p} values; got ${theta.length}`);
+  checkNumberArray(op, 'x', x);
+  if (xo + d > x.length) throw new ValueError(op, `x must hold xo + d = ${xo} + ${d} = ${xo + d} values; got ${x.length}`);
+  if (dOut !== undefined) {
+    if (!(dOut instanceof Float64Array)) throw new ValueError(op, `dOut must be a Float64Array; got ${describeValue(dOut)}`);
+    checkCountIn(op, 'dOff', dOff, 0, MAX_COUNT);
+    if (dOff + p > dOut.length) throw new ValueError(op, `dOut must hold dOff + p = ${dOff} + ${p} = ${dOff + p} values; got ${dOut.length}`);
+  }
+  return meanOf(e, d, theta, off, x, xo, dOut, dOff);
+}
+
+/** `expertMean` without the entry checks (the per-point kernel of the sampler and the NLL). */
+function meanOf(e: ExpertShape, d: number, theta: ArrayLike<number>, off: number, x: ArrayLike<number>, xo: number, dOut?: Float64Array, dOff = 0): number {
   let u = 0;
   for (let t = 0; t < d; t++) u += theta[off + t]! * x[xo + t]!;
   if (e.family === 'linear') {
@@ -110,7 +136,8 @@ export function expertMean(e: ExpertShape, d: number, theta: ArrayLike<number>, 
 
 /** Parameter-vector layout: shared atom i = [logit ω_i, κ_i…, log τ_i]; routed atom j = [β0_j, β1_j (d), η_j…, log ν_j]. */
 export function layoutOf(m: Pick<GaussianMoE, 'd' | 'sharedExpert' | 'routedExpert'> & { shared: readonly unknown[]; routed: readonly unknown[] }) {
-  const p1 = expertParamCount(m.sharedExpert, m.d), p2 = expertParamCount(m.routedExpert, m.d);
+  checkModelShape('layoutOf', m);
+  const p1 = paramCount(m.sharedExpert, m.d), p2 = paramCount(m.routedExpert, m.d);
   const sharedStride = p1 + 2, routedStride = 1 + m.d + p2 + 1;
   const routedStart = m.shared.length * sharedStride;
   return {
@@ -130,6 +157,7 @@ export function layoutOf(m: Pick<GaussianMoE, 'd' | 'sharedExpert' | 'routedExpe
 
 /** Model → flat vector (shared weights as log ω, variances as log). */
 export function packModel(m: GaussianMoE): Float64Array {
+  checkModel('packModel', m);
   const L = layoutOf(m), th = new Float64Array(L.size);
   m.shared.forEach((a, i) => {
     const o = i * L.sharedStride;
@@ -144,7 +172,9 @@ export function packModel(m: GaussianMoE): Float64Array {
 
 /** Flat vector → model, with the structure (sizes, families, gate) of `like`. Shared weights are softmax-normalised. */
 export function unpackModel(like: GaussianMoE, th: ArrayLike<number>): GaussianMoE {
+  checkModel('unpackModel', like, 'like', false);
   const L = layoutOf(like), d = like.d;
+  checkNumberArray('unpackModel', 'th', th, { length: L.size });
   const logits = like.shared.map((_, i) => th[i * L.sharedStride]!);
   const mx = Math.max(...logits), z = logits.reduce((s, v) => s + Math.exp(v - mx), 0);
   const slice = (a: number, b: number) => Array.from({ length: b - a }, (_, t) => th[a + t]!);
@@ -161,15 +191,20 @@ export function unpackModel(like: GaussianMoE, th: ArrayLike<number>): GaussianM
   };
 }
 
-function checkModel(op: string, m: GaussianMoE): void {
-  if (m.shared.length + m.routed.length === 0) throw new ValueError(op, 'the model has no experts');
-  const p1 = expertParamCount(m.sharedExpert, m.d), p2 = expertParamCount(m.routedExpert, m.d);
-  m.shared.forEach((a, i) => { if (a.expert.length !== p1 || !(a.variance > 0) || !(a.weight > 0)) throw new ValueError(op, `shared atom ${i}: expected ${p1} expert params, weight > 0, variance > 0; got ${a.expert.length} params, weight ${a.weight}, variance ${a.variance}`); });
-  m.routed.forEach((a, j) => { if (a.expert.length !== p2 || a.beta1.length !== m.d || !(a.variance > 0)) throw new ValueError(op, `routed atom ${j}: expected ${p2} expert params, ${m.d} gate slopes, variance > 0; got ${a.expert.length}, ${a.beta1.length}, ${a.variance}`); });
+/** Mixture weights of every component at x (shared first, then routed), each already multiplied by its part's mass. */
+export function componentWeights(m: GaussianMoE, x: ArrayLike<number>, xo = 0, out?: Float64Array): Float64Array {
+  const op = 'componentWeights';
+  checkModel(op, m);
+  checkCountIn(op, 'xo', xo, 0, MAX_COUNT);
+  checkNumberArray(op, 'x', x);
+  if (xo + m.d > x.length) throw new ValueError(op, `x must hold xo + d = ${xo} + ${m.d} = ${xo + m.d} values; got ${x.length}`);
+  const K = m.shared.length + m.routed.length;
+  if (out !== undefined && !(out instanceof Float64Array && out.length >= K)) throw new ValueError(op, `out must be a Float64Array of ≥ ${K} values; got ${describeValue(out)}`);
+  return weightsAt(m, x, xo, out ?? new Float64Array(K));
 }
 
-/** Mixture weights of every component at x (shared first, then routed), each already multiplied by its part's mass. */
-export function componentWeights(m: GaussianMoE, x: ArrayLike<number>, xo = 0, out = new Float64Array(m.shared.length + m.routed.length)): Float64Array {
+/** `componentWeights` without the entry checks (per point in the sampler and the quadrature). */
+function weightsAt(m: GaussianMoE, x: ArrayLike<number>, xo: number, out: Float64Array): Float64Array {
   const k1 = m.shared.length, k2 = m.routed.length;
   const cS = k2 === 0 ? 1 : k1 === 0 ? 0 : 0.5, cR = 1 - cS;
   for (let i = 0; i < k1; i++) out[i] = cS * m.shared[i]!.weight;
@@ -196,17 +231,20 @@ export function sampleGaussianMoE(m: GaussianMoE, n: number, rng: Rng, xRange: r
   y: Float64Array;
 } {
   checkModel('sampleGaussianMoE', m);
-  if (!(Number.isInteger(n) && n > 0)) throw new ValueError('sampleGaussianMoE', `n must be a positive integer; got ${n}`);
+  checkCountIn('sampleGaussianMoE', 'n', n, 1, Math.floor(MAX_COUNT / m.d));
+  checkRng('sampleGaussianMoE', rng);
+  const range = checkNumberArray('sampleGaussianMoE', 'xRange', xRange, { length: 2, finite: true });
+  if (!(range[0]! <= range[1]!)) throw new ValueError('sampleGaussianMoE', `xRange must be [lo, hi] with lo ≤ hi; got [${range[0]}, ${range[1]}]`);
   const d = m.d, x = new Float64Array(n * d), y = new Float64Array(n), w = new Float64Array(m.shared.length + m.routed.length);
   const [lo, hi] = xRange;
   for (let i = 0; i < n; i++) {
     for (let t = 0; t < d; t++) x[i * d + t] = lo + (hi - lo) * rng.uniform();
-    componentWeights(m, x, i * d, w);
+    weightsAt(m, x, i * d, w);
     let u = rng.uniform(), c = 0;
     while (c < w.length - 1 && u >= w[c]!) { u -= w[c]!; c++; }
     const shared = c < m.shared.length;
     const atom = shared ? m.shared[c]! : m.routed[c - m.shared.length]!;
-    const mean = expertMean(shared ? m.sharedExpert : m.routedExpert, d, atom.expert, 0, x, i * d);
+    const mean = meanOf(shared ? m.sharedExpert : m.routedExpert, d, atom.expert, 0, x, i * d);
     y[i] = mean + Math.sqrt(atom.variance) * rng.normal();
   }
   return { x, y };
@@ -253,10 +291,10 @@ export function populationQuadrature(truth: GaussianMoE, xNodes = 300, yNodes = 
   let o = 0;
   for (let i = 0; i < xNodes; i++) {
     xv[0] = lo + (hi - lo) * (i + 0.5) / xNodes;
-    componentWeights(truth, xv, 0, cw);
+    weightsAt(truth, xv, 0, cw);
     for (let c = 0; c < K; c++) {
       const shared = c < truth.shared.length, atom = shared ? truth.shared[c]! : truth.routed[c - truth.shared.length]!;
-      const mean = expertMean(shared ? truth.sharedExpert : truth.routedExpert, 1, atom.expert, 0, xv, 0), sd = Math.sqrt(2 * atom.variance);
+      const mean = meanOf(shared ? truth.sharedExpert : truth.routedExpert, 1, atom.expert, 0, xv, 0), sd = Math.sqrt(2 * atom.variance);
       for (let k = 0; k < yNodes; k++, o++) { x[o] = xv[0]; y[o] = mean + sd * gh.nodes[k]!; w[o] = cw[c]! * gh.weights[k]! / (Math.sqrt(Math.PI) * xNodes); }
     }
   }
@@ -273,10 +311,13 @@ const LOG_2PI = Math.log(2 * Math.PI);
  * @throws ValueError when the model is invalid, x does not hold n·d values, or weights have the wrong length or a non-positive sum.
  */
 export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Array, weights?: Float64Array): FlatObjective {
-  checkModel('gaussianMoENll', like);
+  checkModel('gaussianMoENll', like, 'like');
+  checkFloat64('gaussianMoENll', 'y', y);
+  checkFloat64('gaussianMoENll', 'x', x);
+  if (weights !== undefined) checkFloat64('gaussianMoENll', 'weights', weights);
   const n = y.length, d = like.d;
   if (x.length !== n * d) throw new ValueError('gaussianMoENll', `x must hold n·d = ${n * d} values; got ${x.length}`);
-  if (weights && weights.length !== n) throw new ValueError('gaussianMoENll', `weights must hold n = ${n} values; got ${weights.length}`);
+  if (weights !== undefined && weights.length !== n) throw new ValueError('gaussianMoENll', `weights must hold n = ${n} values; got ${weights.length}`);
   const wTotal = weights ? weights.reduce((a, b) => a + b, 0) : n;
   if (!(wTotal > 0)) throw new ValueError('gaussianMoENll', `weights must have a positive sum; got ${wTotal}`);
   const L = layoutOf(like), k1 = like.shared.length, k2 = like.routed.length, K = k1 + k2;
@@ -304,7 +345,7 @@ export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Arr
     for (let s = 0; s < n; s++) {
       const xo = s * d, ys = y[s]!;
       for (let i = 0; i < k1; i++) {
-        const r = ys - expertMean(like.sharedExpert, d, th, i * L.sharedStride + 1, x, xo, dm, i * L.p1);
+        const r = ys - meanOf(like.sharedExpert, d, th, i * L.sharedStride + 1, x, xo, dm, i * L.p1);
         resid[i] = r; lp[i] = cst[i]! - r * r * inv2v[i]!;
       }
       // Routed log-gates: softmax z − lse(z), or log σ(z) − log Σσ.
@@ -332,7 +373,7 @@ export function gaussianMoENll(like: GaussianMoE, x: Float64Array, y: Float64Arr
       }
       for (let j = 0; j < k2; j++) {
         const c = k1 + j, o = L.routedStart + j * L.routedStride;
-        const r = ys - expertMean(like.routedExpert, d, th, o + 1 + d, x, xo, dm, k1 * L.p1 + j * L.p2);
+        const r = ys - meanOf(like.routedExpert, d, th, o + 1 + d, x, xo, dm, k1 * L.p1 + j * L.p2);
         const logGate = (softmax ? z[j]! : logSg[j]!) - logNorm;
         resid[c] = r; lp[c] = cst[c]! + logGate - r * r * inv2v[c]!;
       }

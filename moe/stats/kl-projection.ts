@@ -18,6 +18,7 @@ import { Rng, ValueError } from '../../engine/index.js';
 import { type Data, type FitReport, DEFAULT_SPACE, type ParameterSpace, fitFrom, meanNll, randomStart, toFittedGauge } from './estimate.js';
 import { type GaussianMoE, packModel, populationQuadrature } from './gaussian-moe.js';
 import { initNearTruth } from './paper-2505-setup.js';
+import { checkArray, checkCountIn, checkIndices, checkModel, checkNumber, checkNumberArray, checkOptions, checkRecord, checkSpace } from './validate.js';
 
 /** One local minimum of the population NLL found by `klProjection`. */
 export interface KLMinimum {
@@ -63,7 +64,21 @@ export interface KLProjectionOptions {
  * @throws ValueError when truth.d ≠ 1, or every start ended below the truth's population NLL (only artefacts).
  */
 export function klProjection(truth: GaussianMoE, fitted: { shared: readonly number[]; routed: readonly number[][] }, opts: KLProjectionOptions = {}) {
+  const op = 'klProjection';
+  checkModel(op, truth, 'truth');
+  const f0 = checkRecord<{ shared?: unknown; routed?: unknown }>(op, 'fitted', fitted, 'an object { shared, routed }');
+  checkIndices(op, 'fitted.shared', f0.shared, truth.shared.length);
+  checkArray<unknown>(op, 'fitted.routed', f0.routed).forEach((r, i) => checkIndices(op, `fitted.routed[${i}]`, r, truth.routed.length));
+  checkOptions(op, opts, 'opts');
   const { space = DEFAULT_SPACE, xNodes = 300, yNodes = 16, seeds = [1, 2], randomStarts = 6, tolerance = 1e-5, artefact = 1e-5, maxIter = 20000 } = opts;
+  checkSpace(op, space);
+  checkCountIn(op, 'xNodes', xNodes, 1, 1e6);
+  checkCountIn(op, 'yNodes', yNodes, 1, 200);
+  checkNumberArray(op, 'seeds', seeds, { finite: true });
+  checkCountIn(op, 'randomStarts', randomStarts, 0, 1e4);
+  checkNumber(op, 'tolerance', tolerance, { min: 0 });
+  checkNumber(op, 'artefact', artefact, { min: 0 });
+  checkCountIn(op, 'maxIter', maxIter, 0, Number.MAX_SAFE_INTEGER);
   if (truth.d !== 1) throw new ValueError('klProjection', `only d = 1 is supported (quadrature); got d = ${truth.d}`);
   const q = populationQuadrature(truth, xNodes, yNodes);
   const data: Data = { x: q.x, y: q.y, w: q.w };

@@ -9,8 +9,9 @@
  * backtracked step can change f by < 1e-10 while the gradient is still 1e-4. 2505.10860 App. G.1's EM
  * used a relative tolerance of 1e-6 and 1000 iterations; that rule stops such fits early.
  */
-import { type Tensor, type TensorTree, fromData, treeLeaves, treeMap, valueAndGrad, ValueError } from '../../engine/index.js';
+import { Tensor, type TensorTree, fromData, treeLeaves, treeMap, valueAndGrad, ValueError } from '../../engine/index.js';
 import { armijoSearch, wolfeSearch, type LineSearchContext } from './line-search.js';
+import { checkEnum, checkFn, checkNumber, checkNumberArray, checkOptions, describeValue } from './validate.js';
 
 /** A differentiable objective on a flat vector: returns f(θ) and writes ∇f(θ) into `grad`. */
 export type FlatObjective = (theta: Float64Array, grad: Float64Array) => number;
@@ -63,12 +64,17 @@ export interface MinimizeResult {
 
 function dot(a: Float64Array, b: Float64Array): number { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!; return s; }
 /** ‖a‖∞ (NaN if any entry is NaN). */
-export function maxAbs(a: ArrayLike<number>): number { let m = 0; for (let i = 0; i < a.length; i++) { const v = Math.abs(a[i]!); if (!(v <= m)) m = v; } return m; }
+export function maxAbs(a: ArrayLike<number>): number { checkNumberArray('maxAbs', 'a', a); return normInf(a); }
+/** `maxAbs` without the entry check (per iteration in the optimizers). */
+function normInf(a: ArrayLike<number>): number { let m = 0; for (let i = 0; i < a.length; i++) { const v = Math.abs(a[i]!); if (!(v <= m)) m = v; } return m; }
 
 /** Throws ValueError (naming `op` and `name`) unless `v` is a finite number (optionally an integer) ≥ `min`. Loop counts must never be ∞. */
 export function checkCount(op: string, name: string, v: number, min: number, integer = true): void {
+  if (typeof op !== 'string' || typeof name !== 'string' || typeof min !== 'number' || Number.isNaN(min)) {
+    throw new ValueError(typeof op === 'string' ? op : 'checkCount', `checkCount needs (op: string, name: string, v, min: number); got op ${describeValue(op)}, name ${describeValue(name)}, min ${describeValue(min)}`);
+  }
   if (!(typeof v === 'number' && Number.isFinite(v) && v >= min && (!integer || Number.isInteger(v)))) {
-    throw new ValueError(op, `${name} must be a finite ${integer ? 'integer' : 'number'} ≥ ${min}; got ${String(v)}`);
+    throw new ValueError(op, `${name} must be a finite ${integer ? 'integer' : 'number'} ≥ ${min}; got ${describeValue(v)}`);
   }
 }
 
@@ -81,14 +87,18 @@ export function checkCount(op: string, name: string, v: number, min: number, int
  * integer ≥ 0, tol or gtol not finite ≥ 0, maxStep ≤ 0) or when f is not finite at `theta0`.
  */
 export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: MinimizeOptions = {}): MinimizeResult {
+  checkFn('lbfgs', 'f', f);
+  checkNumberArray('lbfgs', 'theta0', theta0);
+  checkOptions('lbfgs', opts, 'opts');
   const { tol = 1e-10, gtol = 1e-6, maxIter = 5000, memory = 10, maxStep = Infinity, patience = 20, lineSearch = 'wolfe' } = opts;
-  if (lineSearch !== 'wolfe' && lineSearch !== 'armijo') throw new ValueError('lbfgs', `lineSearch must be 'wolfe' or 'armijo'; got ${String(lineSearch)}`);
-  if (!(Number.isInteger(patience) && patience >= 1)) throw new ValueError('lbfgs', `patience must be an integer ≥ 1; got ${patience}`);
+  checkEnum('lbfgs', 'lineSearch', lineSearch, ['wolfe', 'armijo'] as const);
+  if (!(typeof patience === 'number' && Number.isInteger(patience) && patience >= 1)) throw new ValueError('lbfgs', `patience must be an integer ≥ 1; got ${describeValue(patience)}`);
   checkCount('lbfgs', 'maxIter', maxIter, 0);
   checkCount('lbfgs', 'memory', memory, 1);
+  if (memory > 1e6) throw new ValueError('lbfgs', `memory must be ≤ 1e6 (it is allocated up front); got ${memory}`);
   checkCount('lbfgs', 'tol', tol, 0, false);
   checkCount('lbfgs', 'gtol', gtol, 0, false);
-  if (!(maxStep > 0)) throw new ValueError('lbfgs', `maxStep must be > 0; got ${maxStep}`);
+  if (!(typeof maxStep === 'number' && maxStep > 0)) throw new ValueError('lbfgs', `maxStep must be > 0; got ${describeValue(maxStep)}`);
   const p = theta0.length;
   let x = Float64Array.from(theta0);
   let g = new Float64Array(p);
@@ -99,29 +109,29 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
   const dir = new Float64Array(p), alpha = new Float64Array(memory);
   let xNew = new Float64Array(p), gNew = new Float64Array(p), calm = 0;
   const done = (it: number, reason: StopReason): MinimizeResult =>
-    ({ theta: x, value: fx, iterations: it, evaluations: evals, converged: reason === 'gtol' || reason === 'tol', reason, gradMax: maxAbs(g) });
+    ({ theta: x, value: fx, iterations: it, evaluations: evals, converged: reason === 'gtol' || reason === 'tol', reason, gradMax: normInf(g) });
   const steepest = () => {
     S.length = 0; Y.length = 0; rho.length = 0;
-    const sc = 1 / Math.max(1, maxAbs(g));
+    const sc = 1 / Math.max(1, normInf(g));
     for (let i = 0; i < p; i++) dir[i] = -g[i]! * sc;
     return dot(g, dir);
   };
   /** Line search along `dir` (no coordinate moves more than maxStep); writes the accepted point into xNew, gNew. */
   const search = (slope: number): number => {
-    const ctx: LineSearchContext = { f, x, fx, dir, slope, maxAlpha: maxStep / Math.max(1e-300, maxAbs(dir)), evals: 0 };
+    const ctx: LineSearchContext = { f, x, fx, dir, slope, maxAlpha: maxStep / Math.max(1e-300, normInf(dir)), evals: 0 };
     const fNew = (lineSearch === 'wolfe' ? wolfeSearch : armijoSearch)(ctx, xNew, gNew);
     evals += ctx.evals;
     return fNew;
   };
   for (let it = 0; it < maxIter; it++) {
-    if (maxAbs(g) <= gtol) return done(it, 'gtol');
+    if (normInf(g) <= gtol) return done(it, 'gtol');
     // Two-loop recursion: dir = −H·g.
     for (let i = 0; i < p; i++) dir[i] = -g[i]!;
     for (let k = S.length - 1; k >= 0; k--) {
       const a = rho[k]! * dot(S[k]!, dir); alpha[k] = a;
       const y = Y[k]!; for (let i = 0; i < p; i++) dir[i] = dir[i]! - a * y[i]!;
     }
-    const gamma = S.length ? dot(S[S.length - 1]!, Y[Y.length - 1]!) / dot(Y[Y.length - 1]!, Y[Y.length - 1]!) : 1 / Math.max(1, maxAbs(g));
+    const gamma = S.length ? dot(S[S.length - 1]!, Y[Y.length - 1]!) / dot(Y[Y.length - 1]!, Y[Y.length - 1]!) : 1 / Math.max(1, normInf(g));
     for (let i = 0; i < p; i++) dir[i] = dir[i]! * gamma;
     for (let k = 0; k < S.length; k++) {
       const b = rho[k]! * dot(Y[k]!, dir);
@@ -142,9 +152,9 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
     const fOld = fx;
     [x, xNew] = [xNew, x]; [g, gNew] = [gNew, g]; fx = fNew;
     calm = Math.abs(fOld - fx) <= tol * Math.max(1, Math.abs(fOld)) ? calm + 1 : 0;
-    if (calm >= patience) return done(it + 1, maxAbs(g) <= gtol ? 'gtol' : 'tol');
+    if (calm >= patience) return done(it + 1, normInf(g) <= gtol ? 'gtol' : 'tol');
   }
-  return done(maxIter, maxAbs(g) <= gtol ? 'gtol' : 'maxIter');
+  return done(maxIter, normInf(g) <= gtol ? 'gtol' : 'maxIter');
 }
 
 /** Options of `adamMinimize`. */
@@ -168,11 +178,17 @@ export interface AdamLoopOptions {
  * @throws ValueError for an invalid option (maxIter < 1, lr/tol/eps not finite ≥ 0, beta1/beta2 outside [0, 1)).
  */
 export function adamMinimize(f: FlatObjective, theta0: ArrayLike<number>, opts: AdamLoopOptions = {}): MinimizeResult {
+  checkFn('adamMinimize', 'f', f);
+  checkNumberArray('adamMinimize', 'theta0', theta0);
+  checkOptions('adamMinimize', opts, 'opts');
   const { lr = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, maxIter = 1000, tol = 0 } = opts;
   checkCount('adamMinimize', 'maxIter', maxIter, 1);
+  if (maxIter > 1e9) throw new ValueError('adamMinimize', `maxIter must be ≤ 1e9 (Adam runs every step); got ${maxIter}`);
   checkCount('adamMinimize', 'lr', lr, 0, false);
   checkCount('adamMinimize', 'tol', tol, 0, false);
   checkCount('adamMinimize', 'eps', eps, 0, false);
+  checkNumber('adamMinimize', 'beta1', beta1, { min: 0, max: 1, maxExclusive: true });
+  checkNumber('adamMinimize', 'beta2', beta2, { min: 0, max: 1, maxExclusive: true });
   if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new ValueError('adamMinimize', `beta1, beta2 must lie in [0, 1); got ${beta1}, ${beta2}`);
   const p = theta0.length, x = Float64Array.from(theta0), g = new Float64Array(p);
   const m = new Float64Array(p), v = new Float64Array(p);
@@ -185,14 +201,24 @@ export function adamMinimize(f: FlatObjective, theta0: ArrayLike<number>, opts: 
       x[i] = x[i]! - (lr * m[i]! / c1) / (Math.sqrt(v[i]! / c2) + eps);
     }
     fx = f(x, g);
-    if (tol > 0 && Math.abs(prev - fx) <= tol * Math.max(1, Math.abs(prev))) return { theta: x, value: fx, iterations: t, evaluations: t + 1, converged: true, reason: 'tol', gradMax: maxAbs(g) };
+    if (tol > 0 && Math.abs(prev - fx) <= tol * Math.max(1, Math.abs(prev))) return { theta: x, value: fx, iterations: t, evaluations: t + 1, converged: true, reason: 'tol', gradMax: normInf(g) };
     prev = fx;
   }
-  return { theta: x, value: fx, iterations: maxIter, evaluations: maxIter + 1, converged: false, reason: 'maxIter', gradMax: maxAbs(g) };
+  return { theta: x, value: fx, iterations: maxIter, evaluations: maxIter + 1, converged: false, reason: 'maxIter', gradMax: normInf(g) };
+}
+
+/** A parameter tree: a Tensor, or an object/array whose leaves are Tensors. */
+function checkTree(op: string, tree: unknown, name: string): void {
+  const ok = tree instanceof Tensor || (tree !== null && typeof tree === 'object' && !ArrayBuffer.isView(tree));
+  if (!ok) throw new ValueError(op, `${name} must be a Tensor or a tree (object/array) of Tensors; got ${describeValue(tree)}`);
 }
 
 /** Flattens a tensor tree into one float64 vector (leaf order of `treeLeaves`). */
 export function flattenTree(tree: TensorTree): Float64Array {
+  checkTree('flattenTree', tree, 'tree');
+  return flatten(tree);
+}
+function flatten(tree: TensorTree): Float64Array {
   const leaves = treeLeaves(tree);
   const out = new Float64Array(leaves.reduce((s, t) => s + t.size, 0));
   let o = 0;
@@ -202,6 +228,12 @@ export function flattenTree(tree: TensorTree): Float64Array {
 
 /** Rebuilds a float64 tree shaped like `template` from a flat vector. */
 export function unflattenTree<T extends TensorTree>(template: T, theta: ArrayLike<number>): T {
+  checkTree('unflattenTree', template, 'template');
+  const size = treeLeaves(template).reduce((s, t) => s + t.size, 0);
+  checkNumberArray('unflattenTree', 'theta', theta, { length: size });
+  return unflatten(template, theta);
+}
+function unflatten<T extends TensorTree>(template: T, theta: ArrayLike<number>): T {
   let o = 0;
   return treeMap(template, (t: Tensor) => {
     const buf = new Float64Array(t.size);
@@ -216,10 +248,12 @@ export function unflattenTree<T extends TensorTree>(template: T, theta: ArrayLik
  * function of a parameter tree written with engine ops (gates, experts, likelihoods...).
  */
 export function tapeObjective<T extends TensorTree>(loss: (params: T) => Tensor, template: T): FlatObjective {
+  checkFn('tapeObjective', 'loss', loss);
+  checkTree('tapeObjective', template, 'template');
   const vg = valueAndGrad(loss);
   return (theta, grad) => {
-    const { value, grad: gTree } = vg(unflattenTree(template, theta));
-    grad.set(flattenTree(gTree));
+    const { value, grad: gTree } = vg(unflatten(template, theta));
+    grad.set(flatten(gTree));
     return value.item();
   };
 }
@@ -242,9 +276,15 @@ export function nelderMead(f: (x: Float64Array) => number, x0: ArrayLike<number>
   /** Function evaluations used (at most about `maxEval`). */
   evaluations: number;
 } {
+  checkFn('nelderMead', 'f', f);
+  checkNumberArray('nelderMead', 'x0', x0);
+  checkOptions('nelderMead', opts, 'opts');
   const { step = 0.5, maxEval = 4000, tol = 1e-12, restarts = 4 } = opts;
   checkCount('nelderMead', 'maxEval', maxEval, 1);
   checkCount('nelderMead', 'restarts', restarts, 0);
+  checkNumber('nelderMead', 'tol', tol, { min: 0 });
+  if (typeof step === 'number') checkNumber('nelderMead', 'step', step);
+  else checkNumberArray('nelderMead', 'step', step, { length: x0.length, finite: true });
   const p = x0.length;
   const val = (x: Float64Array) => { const v = f(x); return Number.isNaN(v) ? Infinity : v; };
   let best = Float64Array.from(x0), bestV = val(best), evals = 1;

@@ -11,6 +11,7 @@
  */
 import type { Rng } from '../../engine/index.js';
 import type { GaussianMoE, RoutedAtom } from './gaussian-moe.js';
+import { checkIndices, checkModel, checkNumber, checkRng } from './validate.js';
 
 const relu = { family: 'relu' } as const;
 const reluNoBias = { family: 'relu', bias: false } as const;
@@ -48,6 +49,11 @@ const sigma = (t: number) => 1 / (1 + Math.exp(-t));
  * log-normal factor). The third-party reproduction scripts of 2309.13850 use noise ∝ n^(−0.083).
  */
 export function initNearTruth(truth: GaussianMoE, rng: Rng, noise: number, sharedOf: readonly number[] = SHARED_INIT, routedOf: readonly number[] = ROUTED_INIT): GaussianMoE {
+  checkModel('initNearTruth', truth, 'truth');
+  checkRng('initNearTruth', rng);
+  checkNumber('initNearTruth', 'noise', noise, { min: 0 });
+  checkIndices('initNearTruth', 'sharedOf', sharedOf, truth.shared.length);
+  checkIndices('initNearTruth', 'routedOf', routedOf, truth.routed.length);
   const jitter = (v: number) => v + noise * rng.normal();
   const countS = (j: number) => sharedOf.filter((t) => t === j).length, countR = (j: number) => routedOf.filter((t) => t === j).length;
   return {

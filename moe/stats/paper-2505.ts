@@ -23,6 +23,16 @@ import { THM_TRUTHS, initNearTruth } from './paper-2505-setup.js';
 import { fitRates, logSpaced, summaryRows } from './rates.js';
 import { THM4_LIMITS } from './thm4-limits.generated.js';
 import { lossD1, lossD2, lossD3, lossD4 } from './voronoi.js';
+import { checkCountIn, checkEnum, checkModel, checkNumber, checkRecord, checkResults, checkSameStructure, checkSpace, checkString } from './validate.js';
+
+const THM_NAMES = ['thm1', 'thm1x', 'thm2', 'thm3', 'thm4'] as const;
+
+/** An experiment name and a fitted model with that experiment's structure (parameters: numbers; NaN propagates). */
+function checkThmFit(op: string, name: unknown, fit: unknown, what = 'fit'): void {
+  checkEnum(op, 'name', name, THM_NAMES);
+  checkModel(op, fit, what, false);
+  checkSameStructure(op, fit as GaussianMoE, THM_TRUTHS[name as ThmName], [what, `the ${String(name)} truth`]);
+}
 
 export { THM_TRUTHS, initNearTruth } from './paper-2505-setup.js';
 
@@ -60,16 +70,22 @@ export const THM_DESIGN = {
 
 /**
  * The D4 reference limits Ǧ2 for a gate box (from the generated file `thm4-limits.generated.ts`).
- * @throws Error when no KL projection is stored for that gate box (run `npx tsx scripts/thm4-limits.ts <gateBox>`).
+ * @throws ValueError when no KL projection is stored for that gate box (run `npx tsx scripts/thm4-limits.ts <gateBox>`).
  */
 export function thm4Limits(gateBox: number): GaussianMoE[] {
+  checkNumber('thm4Limits', 'gateBox', gateBox, { min: 0, minExclusive: true });
   const entry = THM4_LIMITS[String(gateBox)];
-  if (!entry) throw new Error(`thm4: no KL projection stored for gate box ${gateBox}; run 'npx tsx scripts/thm4-limits.ts ${gateBox}'`);
+  if (!entry) throw new ValueError('thm4Limits', `thm4: no KL projection stored for gate box ${gateBox}; run 'npx tsx scripts/thm4-limits.ts ${gateBox}'`);
   return entry.limits.map((l) => l.model);
 }
 
 /** The loss of `name` between a fit and the truth, before the gauge infimum. */
 export function rawLoss(name: ThmName, fit: GaussianMoE, space: ParameterSpace = DEFAULT_SPACE): number {
+  checkThmFit('rawLoss', name, fit);
+  checkSpace('rawLoss', space);
+  return rawLossOf(name, fit, space);
+}
+function rawLossOf(name: ThmName, fit: GaussianMoE, space: ParameterSpace): number {
   const truth = THM_TRUTHS[name];
   switch (name) {
     case 'thm1': case 'thm1x': return lossD1(fit, truth);
@@ -86,8 +102,15 @@ export function measure(name: ThmName, fit: GaussianMoE, space: ParameterSpace =
   /** The loss at the heuristic alignment (`heuristicGauge`), an upper bound of `value`. */
   atHeuristic: number;
 } {
+  checkThmFit('measure', name, fit);
+  checkSpace('measure', space);
+  checkNumber('measure', 'seed', seed);
+  if (name === 'thm4' && !THM4_LIMITS[String(space.gateBox)]) throw new ValueError('measure', `thm4: no KL projection stored for gate box ${space.gateBox}; run 'npx tsx scripts/thm4-limits.ts ${space.gateBox}'`);
+  return measureOf(name, fit, space, seed);
+}
+function measureOf(name: ThmName, fit: GaussianMoE, space: ParameterSpace, seed = 0): { value: number; atHeuristic: number } {
   const truth = THM_TRUTHS[name];
-  const inf = gaugeInfimum(fit, truth, (m) => rawLoss(name, m, space), symmetriesOf(fit, { sigmoidScale: name === 'thm3' }), { seed });
+  const inf = gaugeInfimum(fit, truth, (m) => rawLossOf(name, m, space), symmetriesOf(fit, { sigmoidScale: name === 'thm3' }), { seed });
   return { value: inf.value, atHeuristic: inf.atHeuristic };
 }
 
@@ -100,7 +123,7 @@ const fitInfo = (r: FitReport): Json => ({ nll: r.nll, reason: r.reason, iterati
 
 /** The cell metrics from the fitted models: losses of the global fit and the local root, and whether the global fit is another (spurious) root. */
 function thmMetrics(name: ThmName, local: GaussianMoE, global: GaussianMoE | null, space: ParameterSpace) {
-  const L = LOSS_NAME[name], lo = measure(name, local, space), gl = global ? measure(name, global, space) : lo;
+  const L = LOSS_NAME[name], lo = measureOf(name, local, space), gl = global ? measureOf(name, global, space) : lo;
   const spurious = global !== null && gl.value > 1.5 * lo.value;
   return {
     metrics: { [`${L} global`]: gl.value, [`${L} local root`]: lo.value, 'global is another root': global ? 1 : 0, 'global is spurious': spurious ? 1 : 0 },
@@ -110,6 +133,16 @@ function thmMetrics(name: ThmName, local: GaussianMoE, global: GaussianMoE | nul
 
 /** Runs one cell: sample, multi-start MLE, losses of the global fit and of the local root. */
 export function runThmCell(name: ThmName, cell: Cell, space: ParameterSpace = DEFAULT_SPACE, starts: number = THM_DESIGN.starts): CellResult {
+  const op = 'runThmCell';
+  checkEnum(op, 'name', name, THM_NAMES);
+  const c = checkRecord<Record<string, unknown>>(op, 'cell', cell, 'a Cell { id, n, rep, seed, params }');
+  checkString(op, 'cell.id', c.id);
+  checkCountIn(op, 'cell.n', c.n, 1, 1e8);
+  checkNumber(op, 'cell.rep', c.rep);
+  checkNumber(op, 'cell.seed', c.seed);
+  checkSpace(op, space);
+  checkCountIn(op, 'starts', starts, 0, 1e4);
+  if (name === 'thm4' && !THM4_LIMITS[String(space.gateBox)]) throw new ValueError(op, `thm4: no KL projection stored for gate box ${space.gateBox}; run 'npx tsx scripts/thm4-limits.ts ${space.gateBox}'`);
   const t0 = Date.now(), truth = THM_TRUTHS[name];
   const rng = new Rng(cell.seed);
   const data = sampleGaussianMoE(truth, cell.n, rng.split());
@@ -134,8 +167,16 @@ export function runThmCell(name: ThmName, cell: Cell, space: ParameterSpace = DE
  * of how losses are measured; the fits themselves (the expensive part) are kept. Throws if the cell has no models.
  */
 export function remeasureThmCell(name: ThmName, r: CellResult, space: ParameterSpace = DEFAULT_SPACE): CellResult {
+  const op = 'remeasureThmCell';
+  checkEnum(op, 'name', name, THM_NAMES);
+  checkRecord(op, 'r', r, 'a CellResult');
+  if (r.info !== undefined) checkRecord(op, 'r.info', r.info, 'an object');
+  checkSpace(op, space);
   const models = r.info?.models as unknown as { local?: GaussianMoE; global?: GaussianMoE } | undefined;
   if (!models?.local) throw new ValueError('remeasureThmCell', `cell ${r.id} stores no fitted models; re-run it`);
+  checkThmFit(op, name, models.local, 'info.models.local');
+  if (models.global !== undefined) checkThmFit(op, name, models.global, 'info.models.global');
+  if (name === 'thm4' && !THM4_LIMITS[String(space.gateBox)]) throw new ValueError(op, `thm4: no KL projection stored for gate box ${space.gateBox}; run 'npx tsx scripts/thm4-limits.ts ${space.gateBox}'`);
   const { metrics, heuristicLoss } = thmMetrics(name, models.local, models.global ?? null, space);
   return { ...r, metrics, info: { ...r.info, heuristicLoss } };
 }
@@ -161,6 +202,7 @@ type FitInfo = { nll: number; reason: string; iterations: number; gradMax: numbe
 
 /** Convergence and multi-start diagnostics of a set of cell results, as note lines. */
 export function convergenceNotes(results: readonly CellResult[]): string[] {
+  checkResults('convergenceNotes', results);
   const fits = (k: 'local' | 'global') => results.map((r) => r.info?.[k] as unknown as FitInfo | undefined).filter((f): f is FitInfo => !!f);
   const line = (k: 'local' | 'global') => {
     const f = fits(k), reasons = new Map<string, number>();

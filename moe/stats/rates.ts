@@ -6,6 +6,27 @@
 import { Rng } from '../../engine/index.js';
 import { ValueError } from '../../engine/index.js';
 import type { CellResult, RateAxis, RateFit, SummaryRow } from './experiment.js';
+import { MAX_COUNT, checkArray, checkCountIn, checkEnum, checkNumber, checkNumberArray, checkOptions, checkRecord, checkResults, checkString, describeValue } from './validate.js';
+
+const AXES = ['n', 'logn/n', '1/logn'] as const;
+const STATISTICS = ['mean', 'median', 'meanLog'] as const;
+
+/** Sample sizes usable on `axis`: numbers > 1 (> e for '1/logn'), finite (the x values of the fit). */
+function checkSizes(op: string, name: string, ns: ArrayLike<unknown>, axis: RateAxis): void {
+  const lo = axis === '1/logn' ? Math.E : 1;
+  for (let i = 0; i < ns.length; i++) {
+    const n = ns[i];
+    if (!(typeof n === 'number' && Number.isFinite(n) && n > lo)) throw new ValueError(op, `${name}[${i}] must be a finite number > ${axis === '1/logn' ? 'e' : 1}; got ${describeValue(n)}`);
+  }
+}
+
+/** Per-n groups { n, values }: an array of objects whose values are arrays of numbers (NaN allowed: it is skipped). */
+function checkGroups(op: string, groups: unknown, axis: RateAxis): readonly { n: number; values: readonly number[] }[] {
+  const a = checkArray<unknown>(op, 'groups', groups);
+  a.forEach((g, i) => { const r = checkRecord<{ values?: unknown }>(op, `groups[${i}]`, g, 'an object { n, values }'); checkNumberArray(op, `groups[${i}].values`, r.values); });
+  checkSizes(op, 'groups n', a.map((g) => (g as { n: unknown }).n), axis);
+  return a as { n: number; values: number[] }[];
+}
 
 /**
  * Ordinary least squares y ≈ intercept + slope·x. Needs ≥ 2 distinct x.
@@ -19,6 +40,8 @@ export function linearFit(xs: ArrayLike<number>, ys: ArrayLike<number>): {
   /** Coefficient of determination R² (1 when all y are equal). */
   r2: number;
 } {
+  checkNumberArray('linearFit', 'xs', xs);
+  checkNumberArray('linearFit', 'ys', ys);
   const m = xs.length;
   if (m !== ys.length) throw new ValueError('linearFit', `xs has ${m} values but ys has ${ys.length}`);
   if (m < 2) throw new ValueError('linearFit', `need at least 2 points; got ${m}`);
@@ -41,6 +64,8 @@ export function linearFit(xs: ArrayLike<number>, ys: ArrayLike<number>): {
  * @throws ValueError when n ≤ 1 (n ≤ e for '1/logn') or the axis is unknown.
  */
 export function axisValue(n: number, axis: RateAxis): number {
+  checkEnum('axisValue', 'axis', axis, AXES);
+  if (typeof n !== 'number' || !(Number.isFinite(n) || Number.isNaN(n))) throw new ValueError('axisValue', `n must be a finite number > 1; got ${describeValue(n)}`);
   if (!(n > 1) || (axis === '1/logn' && !(n > Math.E))) throw new ValueError('axisValue', `n must be > ${axis === '1/logn' ? 'e' : 1}; got ${n}`);
   switch (axis) {
     case 'n': return Math.log(n);
@@ -57,6 +82,10 @@ export function axisValue(n: number, axis: RateAxis): number {
  * This is the theory line to compare a fitted slope with.
  */
 export function powerLawSlope(ns: readonly number[], exponent: number, axis: RateAxis): number {
+  checkArray('powerLawSlope', 'ns', ns);
+  checkNumber('powerLawSlope', 'exponent', exponent);
+  checkEnum('powerLawSlope', 'axis', axis, AXES);
+  checkSizes('powerLawSlope', 'ns', ns, axis);
   return linearFit(ns.map((n) => axisValue(n, axis)), ns.map((n) => -exponent * Math.log(n))).slope;
 }
 
@@ -116,9 +145,14 @@ export function fitRate(groups: readonly { n: number; values: readonly number[] 
   /** Percentile bootstrap interval [lo, hi] of the slope at the requested level. */
   ci: [number, number];
 } {
+  checkOptions('fitRate', opts, 'opts');
   const { axis = 'n', resamples = 1000, level = 0.95, seed = 0, statistic = 'mean' } = opts;
-  if (!(Number.isInteger(resamples) && resamples >= 2 && resamples <= 1e6)) throw new ValueError('fitRate', `resamples must be an integer in [2, 1e6]; got ${resamples}`);
-  if (!(level > 0 && level < 1)) throw new ValueError('fitRate', `level must lie in (0, 1); got ${level}`);
+  checkEnum('fitRate', 'axis', axis, AXES);
+  checkEnum('fitRate', 'statistic', statistic, STATISTICS);
+  if (!(typeof resamples === 'number' && Number.isInteger(resamples) && resamples >= 2 && resamples <= 1e6)) throw new ValueError('fitRate', `resamples must be an integer in [2, 1e6]; got ${describeValue(resamples)}`);
+  if (!(typeof level === 'number' && level > 0 && level < 1)) throw new ValueError('fitRate', `level must lie in (0, 1); got ${describeValue(level)}`);
+  checkNumber('fitRate', 'seed', seed);
+  checkGroups('fitRate', groups, axis);
   const used = groups.map((g) => ({ n: g.n, values: usable(g.values) })).filter((g) => g.values.length > 0);
   const thin = used.find((g) => g.values.length < 2);
   if (thin) throw new ValueError('fitRate', `no resampling spread: n = ${thin.n} has ${thin.values.length} usable repetition; every n needs ≥ 2 for a bootstrap interval`);
@@ -142,6 +176,17 @@ export function groupByN(results: readonly CellResult[], series: string): {
   /** The metric's value in every result at this n, in input order. */
   values: number[];
 }[] {
+  checkResults('groupByN', results);
+  checkString('groupByN', 'series', series);
+  return groupsOf(results, series);
+}
+
+function groupsOf(results: readonly CellResult[], series: string): {
+  /** Sample size. */
+  n: number;
+  /** The metric's value in every result at this n, in input order. */
+  values: number[];
+}[] {
   const byN = new Map<number, number[]>();
   for (const r of results) {
     const v = r.metrics[series];
@@ -155,10 +200,12 @@ export function groupByN(results: readonly CellResult[], series: string): {
 
 /** Per-(series, n) mean, sample std and count of finite values. */
 export function summaryRows(results: readonly CellResult[], series?: readonly string[]): SummaryRow[] {
+  checkResults('summaryRows', results);
+  if (series !== undefined) checkArray<unknown>('summaryRows', 'series', series).forEach((v, i) => checkString('summaryRows', `series[${i}]`, v));
   const names = series ?? [...new Set(results.flatMap((r) => Object.keys(r.metrics)))];
   const rows: SummaryRow[] = [];
   for (const s of names) {
-    for (const g of groupByN(results, s)) {
+    for (const g of groupsOf(results, s)) {
       const ok = g.values.filter(Number.isFinite);
       const mean = ok.length ? ok.reduce((a, v) => a + v, 0) / ok.length : NaN;
       const std = ok.length > 1 ? Math.sqrt(ok.reduce((a, v) => a + (v - mean) ** 2, 0) / (ok.length - 1)) : 0;
@@ -179,9 +226,21 @@ export function fitRates(
   specs: readonly { series: string; axis?: RateAxis; reported?: number; expected?: number; theoryExponent?: number }[],
   opts: { resamples?: number; seed?: number } = {},
 ): RateFit[] {
+  const op = 'fitRates';
+  checkResults(op, results);
+  checkArray<unknown>(op, 'specs', specs).forEach((v, i) => {
+    const r = checkRecord<Record<string, unknown>>(op, `specs[${i}]`, v, 'an object { series, axis?, reported?, expected?, theoryExponent? }');
+    checkString(op, `specs[${i}].series`, r.series);
+    if (r.axis !== undefined) checkEnum(op, `specs[${i}].axis`, r.axis, AXES);
+    for (const k of ['reported', 'expected', 'theoryExponent']) if (r[k] !== undefined) checkNumber(op, `specs[${i}].${k}`, r[k]);
+  });
+  checkOptions(op, opts, 'opts');
+  if (opts.resamples !== undefined && !(typeof opts.resamples === 'number' && Number.isInteger(opts.resamples) && opts.resamples >= 2 && opts.resamples <= 1e6)) throw new ValueError(op, `resamples must be an integer in [2, 1e6]; got ${describeValue(opts.resamples)}`);
+  if (opts.seed !== undefined) checkNumber(op, 'seed', opts.seed);
+  for (const r of results) if (!(Number.isFinite(r.n) && r.n > 1)) throw new ValueError(op, `result ${describeValue((r as { id?: unknown }).id)} has n = ${describeValue(r.n)}; sample sizes must be finite numbers > 1`);
   const out: RateFit[] = [];
   for (const s of specs) {
-    const groups = groupByN(results, s.series).filter((g) => usable(g.values).length > 0);
+    const groups = groupsOf(results, s.series).filter((g) => usable(g.values).length > 0);
     if (groups.length < 2) continue;
     const axis = s.axis ?? 'n';
     const f = fitRate(groups, { axis, resamples: opts.resamples ?? 1000, seed: opts.seed ?? 0 });
@@ -201,6 +260,9 @@ export function fitRates(
  * @throws ValueError unless 0 < lo ≤ hi and count ≥ 1.
  */
 export function logSpaced(lo: number, hi: number, count: number): number[] {
+  checkNumber('logSpaced', 'lo', lo, { min: 0, minExclusive: true });
+  checkNumber('logSpaced', 'hi', hi, { min: 0, minExclusive: true });
+  checkCountIn('logSpaced', 'count', count, 1, MAX_COUNT);
   if (!(lo > 0 && hi >= lo && count >= 1)) throw new ValueError('logSpaced', `need 0 < lo ≤ hi and count ≥ 1; got lo=${lo}, hi=${hi}, count=${count}`);
   if (count === 1) return [Math.round(lo)];
   return Array.from({ length: count }, (_, i) => Math.round(lo * Math.pow(hi / lo, i / (count - 1))));

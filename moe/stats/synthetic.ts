@@ -4,6 +4,7 @@
  * for the conditional Gaussian-mixture MoE of 2505.10860 see `sampleGaussianMoE`.
  */
 import { Rng, ValueError } from '../../engine/index.js';
+import { MAX_COUNT, checkCountIn, checkFn, checkNumber, checkNumberArray, checkOptions, checkRng, describeValue } from './validate.js';
 
 /** Options of `sampleRegression`. */
 export interface RegressionSampleOptions {
@@ -28,14 +29,21 @@ export function sampleRegression(f: (x: Float64Array, n: number, d: number) => A
   /** Noiseless targets f(x_i), length n. */
   fx: Float64Array;
 } {
+  const op = 'sampleRegression';
+  checkFn(op, 'f', f);
+  checkOptions(op, opts, 'opts');
   const { d = 1, noiseStd = 0.1, xRange = [-1, 1] } = opts;
-  if (!(Number.isInteger(n) && n > 0)) throw new ValueError('sampleRegression', `n must be a positive integer; got ${n}`);
-  if (!(Number.isInteger(d) && d > 0)) throw new ValueError('sampleRegression', `d must be a positive integer; got ${d}`);
-  if (!(noiseStd >= 0)) throw new ValueError('sampleRegression', `noiseStd must be ≥ 0; got ${noiseStd}`);
+  checkCountIn(op, 'd', d, 1, MAX_COUNT);
+  checkCountIn(op, 'n', n, 1, Math.floor(MAX_COUNT / d));
+  checkRng(op, rng);
+  checkNumber(op, 'noiseStd', noiseStd, { min: 0 });
+  const range = checkNumberArray(op, 'xRange', xRange, { length: 2, finite: true });
+  if (!(range[0]! <= range[1]!)) throw new ValueError(op, `xRange must be [lo, hi] with lo ≤ hi; got [${range[0]}, ${range[1]}]`);
   const [lo, hi] = xRange;
   const x = new Float64Array(n * d);
   for (let i = 0; i < x.length; i++) x[i] = lo + (hi - lo) * rng.uniform();
   const mean = f(x, n, d);
+  if (!(Array.isArray(mean) || (ArrayBuffer.isView(mean) && !(mean instanceof DataView)))) throw new ValueError(op, `f must return an array of n = ${n} numbers; got ${describeValue(mean)}`);
   if (mean.length !== n) throw new ValueError('sampleRegression', `f must return n = ${n} values; got ${mean.length}`);
   const fx = Float64Array.from(mean), y = new Float64Array(n);
   for (let i = 0; i < n; i++) y[i] = fx[i]! + noiseStd * rng.normal();
@@ -47,6 +55,8 @@ export function sampleRegression(f: (x: Float64Array, n: number, d: number) => A
  * @throws ValueError when the lengths differ.
  */
 export function l2Error(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkNumberArray('l2Error', 'a', a);
+  checkNumberArray('l2Error', 'b', b);
   if (a.length !== b.length) throw new ValueError('l2Error', `lengths differ: ${a.length} vs ${b.length}`);
   let s = 0; for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return Math.sqrt(s / Math.max(1, a.length));

@@ -6,6 +6,46 @@
  */
 import { ValueError } from '../../engine/index.js';
 import type { GaussianMoE } from './gaussian-moe.js';
+import { MAX_COUNT, checkArray, checkCountIn, checkEnum, checkFn, checkModel, checkNumberArray, checkOptBoolean, checkOptions, checkRecord, checkSameStructure, describeValue } from './validate.js';
+
+/** Location lists: an array of number arrays (NaN allowed: it propagates). O(total length). */
+function checkLocations(op: string, name: string, v: unknown): void {
+  checkArray<unknown>(op, name, v).forEach((l, i) => checkNumberArray(op, `${name}[${i}]`, l));
+}
+
+/**
+ * Fitted and true Voronoi atoms { mass, loc, parts }: numbers and number arrays (NaN allowed: it
+ * propagates), at least one true atom, every location of one length, every atom with the same
+ * number of parameter groups, group q of one length. O(total size).
+ */
+function checkMeasures(op: string, fitted: unknown, truth: unknown): void {
+  checkAtoms(op, 'fitted', fitted);
+  checkAtoms(op, 'truth', truth);
+  const all = [...(fitted as Atom[]).map((a, i) => [`fitted[${i}]`, a] as const), ...(truth as Atom[]).map((a, j) => [`truth[${j}]`, a] as const)];
+  if ((truth as Atom[]).length === 0) throw new ValueError(op, 'the true measure has no atoms (truth is an empty Array)');
+  const [n0, a0] = all[0]!;
+  for (const [n, a] of all) {
+    if (a.loc.length !== a0.loc.length) throw new ValueError(op, `atom locations differ in length: ${n0}.loc has ${a0.loc.length}, ${n}.loc has ${a.loc.length}`);
+    if (a.parts.length !== a0.parts.length) throw new ValueError(op, `atoms differ in their number of parameter groups: ${n0} has ${a0.parts.length}, ${n} has ${a.parts.length}`);
+    a.parts.forEach((p, q) => { if (p.length !== a0.parts[q]!.length) throw new ValueError(op, `parameter group ${q} differs in length: ${n0} has ${a0.parts[q]!.length}, ${n} has ${p.length}`); });
+  }
+}
+
+function checkAtoms(op: string, name: string, v: unknown): void {
+  checkArray<unknown>(op, name, v).forEach((a, i) => {
+    const r = checkRecord<{ mass?: unknown; loc?: unknown; parts?: unknown }>(op, `${name}[${i}]`, a, 'an Atom { mass, loc, parts }');
+    if (typeof r.mass !== 'number') throw new ValueError(op, `${name}[${i}].mass must be a number; got ${describeValue(r.mass)}`);
+    checkNumberArray(op, `${name}[${i}].loc`, r.loc);
+    checkArray<unknown>(op, `${name}[${i}].parts`, r.parts).forEach((p, q) => checkNumberArray(op, `${name}[${i}].parts[${q}]`, p));
+  });
+}
+
+/** Two models for a loss: structure and number-typed parameters (NaN propagates), same d and expert shapes. */
+function checkLossModels(op: string, fit: unknown, truth: unknown, names: readonly [string, string] = ['fit', 'truth']): void {
+  checkModel(op, fit, names[0], false);
+  checkModel(op, truth, names[1], false);
+  checkSameStructure(op, fit as GaussianMoE, truth as GaussianMoE, names);
+}
 
 /** An atom of a mixing measure: its mass, the vector that decides its cell, and parameter groups. */
 export interface Atom {
@@ -28,7 +68,12 @@ function norm(a: readonly number[], b: readonly number[]): number { return Math.
  * @throws ValueError when `truth` is empty or two locations differ in length.
  */
 export function voronoiCells(fitted: readonly (readonly number[])[], truth: readonly (readonly number[])[]): number[][] {
-  if (truth.length === 0) throw new ValueError('voronoiCells', 'the true measure has no atoms');
+  checkLocations('voronoiCells', 'fitted', fitted);
+  checkLocations('voronoiCells', 'truth', truth);
+  return cellsOf(fitted, truth);
+}
+function cellsOf(fitted: readonly (readonly number[])[], truth: readonly (readonly number[])[]): number[][] {
+  if (truth.length === 0) throw new ValueError('voronoiCells', 'the true measure has no atoms (truth is an empty Array)');
   const cells = truth.map(() => [] as number[]);
   fitted.forEach((f, i) => {
     let best = 0, bd = Infinity;
@@ -53,8 +98,16 @@ export interface VoronoiLossOptions {
  * @throws ValueError as `voronoiCells`, or when a fitted atom and its true atom have different numbers of parts.
  */
 export function voronoiLoss(fitted: readonly Atom[], truth: readonly Atom[], opts: VoronoiLossOptions = {}): number {
+  checkMeasures('voronoiLoss', fitted, truth);
+  checkOptions('voronoiLoss', opts, 'opts');
+  if (opts.massTerm !== undefined) checkEnum('voronoiLoss', 'massTerm', opts.massTerm, ['all', 'over', 'none'] as const);
+  checkOptBoolean('voronoiLoss', 'weightByMass', opts.weightByMass);
+  if (opts.exponent !== undefined) checkFn('voronoiLoss', 'exponent', opts.exponent);
+  return lossOf(fitted, truth, opts);
+}
+function lossOf(fitted: readonly Atom[], truth: readonly Atom[], opts: VoronoiLossOptions = {}): number {
   const { massTerm = 'all', weightByMass = true, exponent = (size: number) => (size === 1 ? 1 : 2) } = opts;
-  const cells = voronoiCells(fitted.map((a) => a.loc), truth.map((a) => a.loc));
+  const cells = cellsOf(fitted.map((a) => a.loc), truth.map((a) => a.loc));
   let loss = 0;
   truth.forEach((t, j) => {
     const cell = cells[j]!;
@@ -79,7 +132,8 @@ export function perAtomErrors(fitted: readonly Atom[], truth: readonly Atom[]): 
   /** Euclidean ‖part_q(fitted) − part_q(true)‖ for every parameter group q. */
   errors: number[];
 }[] {
-  const cells = voronoiCells(fitted.map((a) => a.loc), truth.map((a) => a.loc));
+  checkMeasures('perAtomErrors', fitted, truth);
+  const cells = cellsOf(fitted.map((a) => a.loc), truth.map((a) => a.loc));
   const cellOf = new Int32Array(fitted.length);
   cells.forEach((c, j) => c.forEach((i) => { cellOf[i] = j; }));
   return fitted.map((a, i) => {
@@ -93,6 +147,7 @@ export function perAtomErrors(fitted: readonly Atom[], truth: readonly Atom[]): 
  * have only trivial solutions: r(2) = 4, r(3) = 6; for m ≥ 4 the paper only bounds r ≥ 7, and 7 is used.
  */
 export function rOrder(cellSize: number): number {
+  checkCountIn('rOrder', 'cellSize', cellSize, 0, MAX_COUNT);
   if (cellSize <= 1) return 1;
   return cellSize === 2 ? 4 : cellSize === 3 ? 6 : 7;
 }
@@ -111,7 +166,8 @@ const sigma = (t: number) => 1 / (1 + Math.exp(-t));
 
 /** D1 (Eq. (4)): softmax routing, strongly identifiable experts. Mass exp(β0) for routed atoms. */
 export function lossD1(fit: GaussianMoE, truth: GaussianMoE): number {
-  return voronoiLoss(sharedAtoms(fit, whole), sharedAtoms(truth, whole)) + voronoiLoss(routedAtoms(fit, whole, Math.exp), routedAtoms(truth, whole, Math.exp));
+  checkLossModels('lossD1', fit, truth);
+  return lossOf(sharedAtoms(fit, whole), sharedAtoms(truth, whole)) + lossOf(routedAtoms(fit, whole, Math.exp), routedAtoms(truth, whole, Math.exp));
 }
 
 /**
@@ -119,10 +175,11 @@ export function lossD1(fit: GaussianMoE, truth: GaussianMoE): number {
  * Over cells: shared (‖Δκ1‖², |Δκ0|^r, |Δτ|^{r/2}); routed (‖Δβ1‖^r, ‖Δη1‖^{r/2}, |Δη0|^r, |Δν|^{r/2}), r = r(|V|).
  */
 export function lossD2(fit: GaussianMoE, truth: GaussianMoE): number {
+  checkLossModels('lossD2', fit, truth);
   const d = truth.d, split = (e: readonly number[]) => [e.slice(0, d), e.slice(d)];
-  const shared = voronoiLoss(sharedAtoms(fit, split), sharedAtoms(truth, split), {
+  const shared = lossOf(sharedAtoms(fit, split), sharedAtoms(truth, split), {
     exponent: (size, q) => (size === 1 ? 1 : [2, rOrder(size), rOrder(size) / 2][q]!) });
-  const routed = voronoiLoss(routedAtoms(fit, split, Math.exp), routedAtoms(truth, split, Math.exp), {
+  const routed = lossOf(routedAtoms(fit, split, Math.exp), routedAtoms(truth, split, Math.exp), {
     exponent: (size, q) => (size === 1 ? 1 : [rOrder(size), rOrder(size) / 2, rOrder(size), rOrder(size) / 2][q]!) });
   return shared + routed;
 }
@@ -132,8 +189,9 @@ export function lossD2(fit: GaussianMoE, truth: GaussianMoE): number {
  * over cells, no mass weights, exact cells (‖Δβ1‖ + ‖Δη‖ + |Δν| + |Δβ0|), over cells (‖Δβ1‖² + ‖Δη‖² + |Δν|²).
  */
 export function lossD3(fit: GaussianMoE, truth: GaussianMoE): number {
-  const shared = voronoiLoss(sharedAtoms(fit, whole), sharedAtoms(truth, whole));
-  const routed = voronoiLoss(routedAtoms(fit, whole, sigma, true), routedAtoms(truth, whole, sigma, true), {
+  checkLossModels('lossD3', fit, truth);
+  const shared = lossOf(sharedAtoms(fit, whole), sharedAtoms(truth, whole));
+  const routed = lossOf(routedAtoms(fit, whole, sigma, true), routedAtoms(truth, whole, sigma, true), {
     massTerm: 'over', weightByMass: false, exponent: (size, q) => (size === 1 ? 1 : q === 3 ? null : 2) });
   return shared + routed;
 }
@@ -144,8 +202,10 @@ export function lossD3(fit: GaussianMoE, truth: GaussianMoE): number {
  * Σ_j Σ_{i∈V_j} (‖Δβ1‖ + |Δβ0| + ‖Δη‖ + |Δν|), no mass terms or weights.
  */
 export function lossD4(fit: GaussianMoE, truth: GaussianMoE, limit: GaussianMoE): number {
-  const shared = voronoiLoss(sharedAtoms(fit, whole), sharedAtoms(truth, whole));
-  const routed = voronoiLoss(routedAtoms(fit, whole, sigma, true), routedAtoms(limit, whole, sigma, true), {
+  checkLossModels('lossD4', fit, truth);
+  checkLossModels('lossD4', fit, limit, ['fit', 'limit']);
+  const shared = lossOf(sharedAtoms(fit, whole), sharedAtoms(truth, whole));
+  const routed = lossOf(routedAtoms(fit, whole, sigma, true), routedAtoms(limit, whole, sigma, true), {
     massTerm: 'none', weightByMass: false, exponent: () => 1 });
   return shared + routed;
 }
@@ -164,6 +224,16 @@ export interface RegressionAtom {
  * exact cells e^{β0}(‖Δβ1‖ + ‖Δη‖), over cells e^{β0}(‖Δβ1‖² + ‖Δη‖²), plus Σ_j |Σ e^{β0i} − e^{β0j*}|.
  */
 export function regressionVoronoiLoss(fit: readonly RegressionAtom[], truth: readonly RegressionAtom[]): number {
+  for (const [name, atoms] of [['fit', fit], ['truth', truth]] as const) {
+    checkArray<unknown>('regressionVoronoiLoss', name, atoms).forEach((a, i) => {
+      const r = checkRecord<{ beta0?: unknown; beta1?: unknown; expert?: unknown }>('regressionVoronoiLoss', `${name}[${i}]`, a, 'a RegressionAtom { beta0, beta1, expert }');
+      if (typeof r.beta0 !== 'number') throw new ValueError('regressionVoronoiLoss', `${name}[${i}].beta0 must be a number; got ${describeValue(r.beta0)}`);
+      checkNumberArray('regressionVoronoiLoss', `${name}[${i}].beta1`, r.beta1);
+      checkNumberArray('regressionVoronoiLoss', `${name}[${i}].expert`, r.expert);
+    });
+  }
+  const toAtoms = (as: readonly RegressionAtom[]): Atom[] => as.map((a) => ({ mass: 0, loc: [...a.beta1, ...a.expert], parts: [[...a.beta1], [...a.expert]] }));
+  checkMeasures('regressionVoronoiLoss', toAtoms(fit), toAtoms(truth));
   const atoms = (as: readonly RegressionAtom[]): Atom[] => as.map((a) => ({ mass: Math.exp(a.beta0), loc: [...a.beta1, ...a.expert], parts: [[...a.beta1], [...a.expert]] }));
-  return voronoiLoss(atoms(fit), atoms(truth));
+  return lossOf(atoms(fit), atoms(truth));
 }

@@ -1,6 +1,6 @@
 /**
- * The bad-input registry: one entry per public export (engine and MoE; moe/stats is counted apart
- * while it is being rewritten), saying how to call it validly and which arguments to corrupt with
+ * The bad-input registry: one entry per public export (engine, MoE and, in
+ * bad-input.registry-stats.ts, moe/stats), saying how to call it validly and which arguments to corrupt with
  * which kind of bad value. test/api/bad-input.test.ts walks it: every corrupted call must throw a
  * MoegradError subclass whose `op` is the function and whose message shows the offending value —
  * never a TypeError/RangeError, never a silent result, never a hang. An export without an entry
@@ -10,6 +10,7 @@ import * as api from '../../index.js';
 import {
   Rng, Tensor, tensor, zeros, ones, randn, topKSoftmaxGate, softmaxGate, type GateOutput, type MatmulBackend,
 } from '../../index.js';
+import { STATS_ENTRIES, STATS_NO_INPUT } from './bad-input.registry-stats.js';
 
 /** Kinds of bad argument, each with the values tried (the property test also draws random ones). */
 export const BAD = {
@@ -323,6 +324,8 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'routerDiagnostics', valid: () => [gate()], fuzz: [f(0, [null, 3, {}, { weights: v3() }])] },
   { name: 'expertsPerToken', valid: () => [plan()], fuzz: [f(0, [null, 3, {}])] },
   { name: 'tokensWithoutExpert', valid: () => [plan()], fuzz: [f(0, [null, 3, {}])] },
+  // ---------- moe/stats (statistics toolkit): bad-input.registry-stats.ts ----------
+  ...STATS_ENTRIES,
 ];
 
 /** Exports with nothing to corrupt. */
@@ -338,6 +341,7 @@ export const NO_INPUT: readonly NoInputEntry[] = [
   { name: 'rawOps', why: 'namespace (the same ops without vmap dispatch; the top-level ops have entries)' },
   ...['getBackend', 'getCalibration', 'listBackends', 'gpujsAvailable', 'gpujsWorkerSupported', 'isRecording', 'preloadGpujs']
     .map((name) => ({ name, why: 'no parameters' })),
+  ...STATS_NO_INPUT,
 ];
 
 /** Placeholders that make TS keep the imports used by entries built lazily. */
