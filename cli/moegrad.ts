@@ -199,7 +199,7 @@ async function reproduce(args: string[]): Promise<void> {
   const journal = join(out, `${tag}.journal.jsonl`);
   // What this run is for, so that `merge` can tell a partial journal from a finished sweep.
   const metaFile = join(out, `${tag}.meta.json`); // written atomically: merge reads it while other shards run
-  await writeFile(metaFile + '.tmp', JSON.stringify({ experiment: name, quick, cellIds: all.map((c) => c.id), provenance: provenance(args) }, null, 1));
+  await writeFile(metaFile + '.tmp', JSON.stringify({ experiment: name, quick, cellIds: all.map((c) => c.id), provenance: provenance(['reproduce', ...args]) }, null, 1));
   await rename(metaFile + '.tmp', metaFile);
   const t0 = Date.now();
   // A run killed mid-line (a re-queued Slurm task) left a torn last line: end it, so the next record starts on its own line.
@@ -209,7 +209,7 @@ async function reproduce(args: string[]): Promise<void> {
   const seconds = (Date.now() - t0) / 1000;
   const byId = new Map([...done, ...fresh.map((r) => [r.id, r] as const)]);
   const results = mine.map((c) => byId.get(c.id)).filter((r): r is CellResult => r !== undefined);
-  const meta = { quick, shard: shard ? `${shard.index}/${shard.count}` : null, totalCells: all.length, cellIds: all.map((c) => c.id), seconds, workers, provenance: provenance(args) };
+  const meta = { quick, shard: shard ? `${shard.index}/${shard.count}` : null, totalCells: all.length, cellIds: all.map((c) => c.id), seconds, workers, provenance: provenance(['reproduce', ...args]) };
   if (shard) {
     const file = join(out, `${name}.shard-${shard.index}-of-${shard.count}.cells.json`);
     await writeFile(file + '.tmp', JSON.stringify({ experiment: name, ...meta, results }, null, 1));
