@@ -107,7 +107,10 @@ export const LAYER_OPS: OpSpec[] = [
       return { inputs: [randn(rng, [S, D]), randn(rng, [S, H])], run: ([x, y]) => segmentOuter(x!, y!, plan.offsets), label: label(plan, ` D=${D} H=${H}`) };
     },
   },
-  ...EXPERT_KINDS.map((kind): OpSpec => ({ name: `experts:${kind}`, family: 'moe-expert', sample: (rng, size) => expertCase(kind, rng, size) })),
+  // 30 cases per family, not 100: each case perturbs every weight of [E, D, H] experts at first and
+  // second order (~50-60 ms a case, 6 families); the families' values and gradients are also checked
+  // against per-expert loops in test/moe/experts.test.ts.
+  ...EXPERT_KINDS.map((kind): OpSpec => ({ name: `experts:${kind}`, family: 'moe-expert', runs: 30, sample: (rng, size) => expertCase(kind, rng, size) })),
   {
     name: 'switchAuxLoss', family: 'moe-loss',
     sample: (rng, size) => {
