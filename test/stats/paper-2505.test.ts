@@ -3,9 +3,10 @@ import { Rng } from '../../engine/index.js';
 import {
   THM_TRUTHS, DEFAULT_SPACE, EXPERIMENTS, applyGauge, constrainedObjective, constraintsOf, findExperiment, fitFrom, gaugeInfimum,
   gaussianMoENll, initNearTruth, klProjection, lossD1, lossD2, meanNll, multiStartFit, packModel, randomStart, sampleGaussianMoE,
-  symmetriesOf, toFittedGauge, componentWeights, runThmCell, remeasureThmCell, type GaussianMoE,
+  symmetriesOf, toFittedGauge, componentWeights, runThmCell, remeasureThmCell, rawLoss, measure, type GaussianMoE,
 } from '../../moe/stats/index.js';
 import { heuristicGauge } from '../../moe/stats/gauge.js';
+import { sharedRoutedSwap } from '../../moe/stats/swap.js';
 
 describe('2505.10860 setups', () => {
   it('thm1x is Thm 1 with an input-dependent gate (β11* = −5, β12* = 0) that routes each expert where its ReLU is on; thm1..thm4 keep the printed values', () => {
@@ -184,5 +185,28 @@ describe('KL projection (Thm 4 limit)', () => {
     const r = klProjection(THM_TRUTHS.thm4, { shared: [0, 0], routed: [[0, 0, 1]] }, coarse);
     expect(r.minima[0]!.kl).toBeGreaterThan(1e-6);
     for (const m of r.minima) expect(m.kl).toBeGreaterThanOrEqual(r.minima[0]!.kl);
+  });
+});
+
+describe('shared ↔ routed exchange (Thm 1 and 2 as printed: the gate is constant in x)', () => {
+  it('the exchanged truth has the same density, its loss against the printed truth is large, and measure() returns 0 for it', () => {
+    const rng = new Rng(3);
+    for (const name of ['thm1', 'thm2'] as const) {
+      const truth = THM_TRUTHS[name], swapped = sharedRoutedSwap(truth)!;
+      expect(swapped.shared).toHaveLength(truth.routed.length);
+      expect(swapped.routed).toHaveLength(truth.shared.length);
+      const data = sampleGaussianMoE(truth, 400, rng.split());
+      expect(meanNll(swapped, data)).toBeCloseTo(meanNll(truth, data), 12);
+      expect(rawLoss(name, swapped)).toBeGreaterThan(1);
+      expect(measure(name, swapped).value).toBeLessThan(1e-9);
+    }
+  });
+  it('is not applied where it is not a symmetry: an input-dependent gate (thm1x), the normalized sigmoid (thm3, thm4)', () => {
+    expect(sharedRoutedSwap(THM_TRUTHS.thm1x)).toBeNull();
+    expect(sharedRoutedSwap(THM_TRUTHS.thm3)).toBeNull();
+    expect(sharedRoutedSwap(THM_TRUTHS.thm4)).toBeNull();
+    // A shared ReLU expert with a bias has no image in the bias-free routed family.
+    const t = THM_TRUTHS.thm1;
+    expect(sharedRoutedSwap({ ...t, shared: [{ ...t.shared[0]!, expert: [6, 0.5, -8] }] })).toBeNull();
   });
 });
