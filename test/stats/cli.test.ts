@@ -87,35 +87,35 @@ describe('moegrad CLI', () => {
   it('reproduce writes JSON, CSV, per-fit CSV and a vega SVG, prints per-fit convergence; shards merge to the same summary; --resume; merge refuses missing cells', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moegrad-cli-'));
     const small = ['--quick', '--reps', '2', '--n-max', '320'];
-    const whole = cli('reproduce', 'thm1', ...small, '--workers', '2', '--out', join(dir, 'whole'));
+    const whole = cli('reproduce', 'thm2', ...small, '--workers', '2', '--out', join(dir, 'whole'));
     expect(whole.status, whole.stderr).toBe(0);
-    expect(whole.stdout).toMatch(/D1 global: slope -?\d+\.\d{3} {2}95% CI/);
+    expect(whole.stdout).toMatch(/D2 global: slope -?\d+\.\d{3} {2}95% CI/);
     expect(whole.stdout).toMatch(/theory n\^-0\.5 on this axis and grid: 0\.\d{3}/);
     expect(whole.stdout).toMatch(/per-fit convergence:\n.*local stop/);
     expect(whole.stderr).toMatch(/estimated CPU time/);
     const files = readdirSync(join(dir, 'whole')).sort();
-    expect(files).toEqual(['thm1.cells.json', 'thm1.csv', 'thm1.fits.csv', 'thm1.journal.jsonl', 'thm1.json', 'thm1.meta.json', 'thm1.svg']);
-    expect(readFileSync(join(dir, 'whole', 'thm1.svg'), 'utf8')).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    expect(readFileSync(join(dir, 'whole', 'thm1.csv'), 'utf8').split('\r\n')[0]).toBe('series,n,mean,std,count');
-    expect(readFileSync(join(dir, 'whole', 'thm1.fits.csv'), 'utf8').split('\r\n')).toHaveLength(4 + 2); // header, 4 cells, trailing ''
+    expect(files).toEqual(['thm2.cells.json', 'thm2.csv', 'thm2.fits.csv', 'thm2.journal.jsonl', 'thm2.json', 'thm2.meta.json', 'thm2.svg']);
+    expect(readFileSync(join(dir, 'whole', 'thm2.svg'), 'utf8')).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(readFileSync(join(dir, 'whole', 'thm2.csv'), 'utf8').split('\r\n')[0]).toBe('series,n,mean,std,count');
+    expect(readFileSync(join(dir, 'whole', 'thm2.fits.csv'), 'utf8').split('\r\n')).toHaveLength(4 + 2); // header, 4 cells, trailing ''
     for (const s of ['1/2', '2/2']) {
-      const r = cli('reproduce', 'thm1', ...small, '--workers', '0', '--shard', s, '--out', join(dir, 'shards'));
+      const r = cli('reproduce', 'thm2', ...small, '--workers', '0', '--shard', s, '--out', join(dir, 'shards'));
       expect(r.status, r.stderr).toBe(0);
     }
     const merged = cli('merge', join(dir, 'shards'));
     expect(merged.status, merged.stderr).toBe(0);
-    const a = JSON.parse(readFileSync(join(dir, 'whole', 'thm1.json'), 'utf8')), b = JSON.parse(readFileSync(join(dir, 'shards', 'thm1.json'), 'utf8'));
+    const a = JSON.parse(readFileSync(join(dir, 'whole', 'thm2.json'), 'utf8')), b = JSON.parse(readFileSync(join(dir, 'shards', 'thm2.json'), 'utf8'));
     expect(b.rows).toEqual(a.rows);
     expect(b.fits).toEqual(a.fits);
     // --resume finds every cell in the journal and the shard files, and runs none again.
-    const resumed = cli('reproduce', 'thm1', ...small, '--workers', '0', '--resume', '--out', join(dir, 'whole'));
+    const resumed = cli('reproduce', 'thm2', ...small, '--workers', '0', '--resume', '--out', join(dir, 'whole'));
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming, 4 of 4 cells already finished/);
-    expect(JSON.parse(readFileSync(join(dir, 'whole', 'thm1.json'), 'utf8')).rows).toEqual(a.rows);
+    expect(JSON.parse(readFileSync(join(dir, 'whole', 'thm2.json'), 'utf8')).rows).toEqual(a.rows);
     // Only one shard: merge refuses (exit 2) unless --allow-partial.
     // (shard 1's own files, copied rather than fitted again: the test stays cheap)
     mkdirSync(join(dir, 'half'));
-    for (const f of ['thm1.shard-1-of-2.cells.json', 'thm1.shard-1-of-2.meta.json']) copyFileSync(join(dir, 'shards', f), join(dir, 'half', f));
+    for (const f of ['thm2.shard-1-of-2.cells.json', 'thm2.shard-1-of-2.meta.json']) copyFileSync(join(dir, 'shards', f), join(dir, 'half', f));
     const refused = cli('merge', join(dir, 'half'));
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/2 of 4 cells missing/);
