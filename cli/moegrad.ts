@@ -3,7 +3,7 @@
  * `moegrad` command line: demo, certify, list, reproduce, merge, bench.
  * Bad arguments print the usage on stderr and exit with code 2.
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,14 +20,17 @@ import { allExperiments, loadExperimentModules, ModuleError, modulePaths, resolv
 
 /** Each command's usage lines (the `help <command>` / `<command> --help` text; the full usage lists them all). */
 export const COMMAND_USAGE: Readonly<Record<string, string>> = {
-  demo: `  demo                         run the quick demo (examples/demo.ts)
+  demo: `  demo [--skip-reproduce]      run the end-to-end demo (cli/demo.ts): train an MoE layer, the gradient
+                               certificate, a small Thm 1 reproduction (written to out/demo-thm1)
 `,
   certify: `  certify [--out file.json] [--cases N] [--seed S]
                                print the gradient certificate (cli/certify.ts):
                                N cases per op (default 8, an integer ≥ 1), seed S (default 0),
                                JSON written to --out (default out/certificate.json)
 `,
-  bench: `  bench [--quick]              run the benchmarks (bench/run.ts)
+  bench: `  bench [--quick]              run the benchmarks: from a source checkout bench/run.ts (vs tfjs, jax-js,
+                               PyTorch); from the installed package moegrad's own matmul GFLOP/s and
+                               MoE layer tokens/s (cli/bench-lite.ts)
 `,
   list: `  list                         list the reproducible experiments
 `,
@@ -67,7 +70,7 @@ options:
 
 /** The usage of one command (`moegrad help <command>`, `moegrad <command> --help`). */
 export function commandUsage(cmd: string): string {
-  return `usage: moegrad ${cmd === 'help' ? 'help [command]' : `${cmd}${cmd === 'list' || cmd === 'demo' ? '' : ' [options]'}`}\n\n${COMMAND_USAGE[cmd]}`;
+  return `usage: moegrad ${cmd === 'help' ? 'help [command]' : `${cmd}${cmd === 'list' ? '' : ' [options]'}`}\n\n${COMMAND_USAGE[cmd]}`;
 }
 
 /** The package version, from the package.json above this file (source checkout: ../, built: ../../). */
@@ -329,9 +332,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
         return 0;
       case 'reproduce': await reproduce(rest); return 0;
       case 'merge': await merge(rest); return 0;
-      case 'demo': await delegate(`../examples/demo${ext}`, rest, 'demo'); return exitCodeOf();
+      case 'demo': return await (await import('./demo.js')).runDemo(rest);
       case 'certify': checkCertifyArgs(rest); await delegate(`./certify${ext}`, rest, 'certify'); return exitCodeOf();
-      case 'bench': await delegate(`../bench/run${ext}`, rest, 'bench'); return exitCodeOf();
+      case 'bench':
+        // A source checkout runs the full benchmarks (peers are devDependencies); the package its own subset.
+        if (existsSync(fileURLToPath(new URL(`../bench/run${ext}`, import.meta.url)))) { await delegate(`../bench/run${ext}`, rest, 'bench'); return exitCodeOf(); }
+        return await (await import('./bench-lite.js')).runBenchLite(rest);
       case 'help':
         if (rest.length > 1) fail('help takes at most one command');
         if (rest.length === 1 && !(rest[0]! in COMMAND_USAGE)) fail(`unknown command '${rest[0]}'`);
