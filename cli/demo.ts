@@ -16,8 +16,12 @@ import { runMoeLayerDemo } from '../examples/moe-layer.js';
 
 const rule = (title: string) => console.log(`\n== ${title} ${'='.repeat(Math.max(0, 72 - title.length))}`);
 
-/** Runs the demo; returns the process exit code (non-zero if a check failed, 2 on a usage error). */
-export async function runDemo(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+/**
+ * Runs the demo; returns the process exit code (non-zero if a check failed, 2 on a usage error).
+ * `cliMain` is the CLI's entry point for part 3; `moegrad demo` passes its own, because importing
+ * cli/moegrad.js from inside the running CLI (still in its top-level await) would never settle.
+ */
+export async function runDemo(argv: readonly string[] = process.argv.slice(2), cliMain?: (argv: string[]) => Promise<number>): Promise<number> {
   const unknown = argv.filter((a) => a !== '--skip-reproduce');
   if (unknown.length > 0) {
     process.stderr.write(`demo: unknown argument(s) ${unknown.join(' ')}\nusage: moegrad demo [--skip-reproduce]   (from a checkout: npm start [-- --skip-reproduce])\n`);
@@ -48,6 +52,6 @@ export async function runDemo(argv: readonly string[] = process.argv.slice(2)): 
   // Multi-start MLE (near-truth root + 10 random starts) per cell; the ~2-minute quick run is
   // `moegrad reproduce thm1 --quick`, the full sweep drops --quick.
   // The CLI is Node-only (worker threads, file output, vega rendering), so it is loaded here, lazily.
-  const cli = await import('./moegrad.js');
-  return cli.main(['reproduce', 'thm1', '--quick', '--reps', '3', '--n-max', '1000', '--out', 'out/demo-thm1']);
+  const run = cliMain ?? (await import('./moegrad.js')).main;
+  return run(['reproduce', 'thm1', '--quick', '--reps', '3', '--n-max', '1000', '--out', 'out/demo-thm1']);
 }

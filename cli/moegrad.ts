@@ -332,7 +332,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<numb
         return 0;
       case 'reproduce': await reproduce(rest); return 0;
       case 'merge': await merge(rest); return 0;
-      case 'demo': return await (await import('./demo.js')).runDemo(rest);
+      case 'demo': return await (await import('./demo.js')).runDemo(rest, main);
       case 'certify': checkCertifyArgs(rest); await delegate(`./certify${ext}`, rest, 'certify'); return exitCodeOf();
       case 'bench':
         // A source checkout runs the full benchmarks (peers are devDependencies); the package its own subset.

@@ -67,7 +67,7 @@ for cmd in $listed; do
   case "$cmd" in
     help) run_cli help help; run_cli help help reproduce ;;
     list) run_cli list list ;;
-    demo) run_cli demo demo --skip-reproduce ;;
+    demo) run_cli demo demo; test -s out/demo-thm1/thm1.json ;;  # all three parts (~1 min on 2 cores)
     certify) run_cli certify certify --cases 1 --out "$tmp/cert.json"; test -s "$tmp/cert.json" ;;
     bench) run_cli bench bench --quick
       grep -q 'GFLOP/s' "$tmp/cli.log" && grep -q 'tokens/s' "$tmp/cli.log" || { echo "check-pack: bench printed no GFLOP/s or tokens/s"; exit 1; } ;;
