@@ -8,7 +8,7 @@ import { Tensor, allocate, fromData, zeros } from './tensor.js';
 import { Tape, backward, withTape } from './tape.js';
 import { JvpTrace, withJvpTrace, computeTangent } from './forward.js';
 import { alias, grad } from './autodiff.js';
-import { type TensorTree, treeLeaves, treeMap, treePaths, alignTrees } from './tree.js';
+import { type TensorTree, treeLeaves, treeMap, treePaths, alignTrees, mapLeavesToTrees } from './tree.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
 import { checkFunction, checkOptions, describeValue } from './validate.js';
 import { concat, reshape, stack } from './ops/shape-ops.js';
@@ -172,21 +172,6 @@ export function linearize<A extends TensorTree[], R extends TensorTree>(f: (...a
 /** The Jacobian's type: a Tensor for a Tensor → Tensor function, otherwise a tree (output tree of input trees). */
 export type JacobianOf<O, T> = O extends Tensor ? (T extends Tensor ? Tensor : TensorTree) : TensorTree;
 
-/** `tree` with each Tensor leaf replaced by `fn(leaf, i)`, which may be any tree. */
-function mapLeavesToTrees(tree: TensorTree, fn: (leaf: Tensor, i: number) => TensorTree): TensorTree {
-  let i = 0;
-  const go = (node: TensorTree): TensorTree => {
-    if (node instanceof Tensor) return fn(node, i++);
-    if (Array.isArray(node)) return node.map(go);
-    if (node !== null && typeof node === 'object') {
-      const out: Record<string, TensorTree> = {};
-      for (const [k, v] of Object.entries(node as Record<string, TensorTree>)) out[k] = go(v);
-      return out;
-    }
-    return node;
-  };
-  return go(tree);
-}
 
 /** A constant one-hot tensor of `shape` with 1 at flat index `k`. */
 function basis(shape: readonly number[], dtype: Tensor['dtype'], k: number): Tensor {

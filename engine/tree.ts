@@ -23,16 +23,14 @@ export function treeLeaves(tree: TensorTree): Tensor[] {
   return out;
 }
 
-/** Rebuilds `tree` with each Tensor leaf replaced by `fn(leaf, i)` (i = leaf order of treeLeaves). */
-export function treeMap<T extends TensorTree>(tree: T, fn: (leaf: Tensor, index: number) => Tensor): T {
-  if (typeof fn !== 'function') throw new ValueError('treeMap', `fn must be a function; got ${describeValue(fn)}`);
+/**
+ * `tree` with each Tensor leaf replaced by `fn(leaf, i)` (i = leaf order of treeLeaves), which may be
+ * any tree (the Jacobian transforms nest an input tree under each output leaf). Internal: not re-exported.
+ */
+export function mapLeavesToTrees(tree: TensorTree, fn: (leaf: Tensor, index: number) => TensorTree): TensorTree {
   let i = 0;
   const go = (node: TensorTree): TensorTree => {
-    if (node instanceof Tensor) {
-      const out = fn(node, i++);
-      if (!(out instanceof Tensor)) throw new ValueError('treeMap', `fn must return a Tensor for every leaf; got ${describeValue(out)} at leaf ${i - 1}`);
-      return out;
-    }
+    if (node instanceof Tensor) return fn(node, i++);
     if (Array.isArray(node)) return node.map(go);
     if (node !== null && typeof node === 'object') {
       const out: Record<string, TensorTree> = {};
@@ -41,7 +39,17 @@ export function treeMap<T extends TensorTree>(tree: T, fn: (leaf: Tensor, index:
     }
     return node;
   };
-  return go(tree) as T;
+  return go(tree);
+}
+
+/** Rebuilds `tree` with each Tensor leaf replaced by `fn(leaf, i)` (i = leaf order of treeLeaves). */
+export function treeMap<T extends TensorTree>(tree: T, fn: (leaf: Tensor, index: number) => Tensor): T {
+  if (typeof fn !== 'function') throw new ValueError('treeMap', `fn must be a function; got ${describeValue(fn)}`);
+  return mapLeavesToTrees(tree, (leaf, i) => {
+    const out = fn(leaf, i);
+    if (!(out instanceof Tensor)) throw new ValueError('treeMap', `fn must return a Tensor for every leaf; got ${describeValue(out)} at leaf ${i}`);
+    return out;
+  }) as T;
 }
 
 /**

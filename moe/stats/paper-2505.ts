@@ -112,7 +112,8 @@ function measureOf(name: ThmName, fit: GaussianMoE, space: ParameterSpace, seed 
   // The truth and, where it is an exact symmetry (Thm 1 and 2 as printed: the gate is constant in x),
   // the truth with its shared and routed parts exchanged (swap.ts): the loss is the smaller infimum.
   const group = symmetriesOf(fit, { sigmoidScale: name === 'thm3' });
-  const truths = [THM_TRUTHS[name], ...(name === 'thm4' ? [] : [sharedRoutedSwap(THM_TRUTHS[name])].filter((t): t is GaussianMoE => t !== null))];
+  const swapped = sharedRoutedSwap(THM_TRUTHS[name]); // null where the exchange is no symmetry (thm1x, thm3, thm4)
+  const truths = swapped ? [THM_TRUTHS[name], swapped] : [THM_TRUTHS[name]];
   const infs = truths.map((truth) => gaugeInfimum(fit, truth, (m) => rawLossOf(name, m, space, truth), group, { seed }));
   return { value: Math.min(...infs.map((i) => i.value)), atHeuristic: Math.min(...infs.map((i) => i.atHeuristic)) };
 }
