@@ -81,8 +81,9 @@ export function checkCount(op: string, name: string, v: number, min: number, int
 /**
  * Minimises `f` with L-BFGS. Deterministic. Non-finite trial values are treated as "too far" by
  * the line search (the step halves), so an objective may return Infinity/NaN outside its domain.
- * When the line search fails along the quasi-Newton direction, the memory is dropped and steepest
- * descent is tried once before giving up with reason 'lineSearch'.
+ * When the strong-Wolfe search finds no step, Armijo backtracking is tried along the same direction;
+ * when that fails too, the memory is dropped and steepest descent is tried (Wolfe, then Armijo) before
+ * giving up with reason 'lineSearch'. A run whose Wolfe searches all succeed never uses the fallback.
  * @throws ValueError for an invalid option (patience or memory not an integer ≥ 1, maxIter not an
  * integer ≥ 0, tol or gtol not finite ≥ 0, maxStep ≤ 0) or when f is not finite at `theta0`.
  */
@@ -119,7 +120,11 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
   /** Line search along `dir` (no coordinate moves more than maxStep); writes the accepted point into xNew, gNew. */
   const search = (slope: number): number => {
     const ctx: LineSearchContext = { f, x, fx, dir, slope, maxAlpha: maxStep / Math.max(1e-300, normInf(dir)), evals: 0 };
-    const fNew = (lineSearch === 'wolfe' ? wolfeSearch : armijoSearch)(ctx, xNew, gNew);
+    let fNew = (lineSearch === 'wolfe' ? wolfeSearch : armijoSearch)(ctx, xNew, gNew);
+    // A failed Wolfe search (its zoom can shrink the bracket only to 90 % per trial, and ReLU kinks or
+    // the box penalty's curvature jump can defeat the cubic model) still leaves backtracking, which only
+    // asks for sufficient decrease and halves down to 2^-40 of the step.
+    if (Number.isNaN(fNew) && lineSearch === 'wolfe') fNew = armijoSearch(ctx, xNew, gNew);
     evals += ctx.evals;
     return fNew;
   };

@@ -120,6 +120,12 @@ function measureOf(name: ThmName, fit: GaussianMoE, space: ParameterSpace, seed 
 
 /** The L-BFGS rule the fits of this module use (stored in every cell, so older cells fitted otherwise are reported as such). */
 export const THM_FIT_RULE = { lineSearch: 'wolfe', patience: 50 } as const;
+/**
+ * Stored beside THM_FIT_RULE in new cells: `lbfgs` falls back to Armijo backtracking when a strong-Wolfe
+ * search finds no step (before, such fits stopped with reason 'lineSearch'). A fit whose searches all
+ * succeed follows the same path with or without it.
+ */
+const THM_FALLBACK = 'armijo';
 /** Cells fitted before the rule was stored used Armijo backtracking and a patience of 20. */
 const LEGACY_FIT_RULE = { lineSearch: 'armijo', patience: 20 } as const;
 
@@ -156,7 +162,7 @@ export function runThmCell(name: ThmName, cell: Cell, space: ParameterSpace = DE
   return {
     id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed, metrics,
     info: {
-      nllTruth: meanNll(truth, data), local: fitInfo(ms.local), global: fitInfo(ms.global), fitRule: { ...THM_FIT_RULE },
+      nllTruth: meanNll(truth, data), local: fitInfo(ms.local), global: fitInfo(ms.global), fitRule: { ...THM_FIT_RULE, fallback: THM_FALLBACK },
       polished: ms.starts.filter((s) => s.kind === 'random' && s.polished).length, bestRandomNll: Math.min(...ms.starts.filter((s) => s.kind === 'random').map((s) => s.nll)),
       heuristicLoss,
       // The fitted models, so the losses can be re-measured without refitting (`remeasureThmCell`).
@@ -218,12 +224,12 @@ export function convergenceNotes(results: readonly CellResult[]): string[] {
   const other = results.filter((r) => r.metrics['global is another root'] === 1).length, spur = results.filter((r) => r.metrics['global is spurious'] === 1).length;
   const rules = new Map<string, number>();
   for (const r of results) {
-    const rule = (r.info?.fitRule as unknown as { lineSearch: string; patience: number } | undefined) ?? LEGACY_FIT_RULE;
-    const key = `${rule.lineSearch === 'wolfe' ? 'strong-Wolfe line search' : 'Armijo backtracking'}, patience ${rule.patience}`;
+    const rule = (r.info?.fitRule as unknown as { lineSearch: string; patience: number; fallback?: string } | undefined) ?? LEGACY_FIT_RULE;
+    const key = `${rule.lineSearch === 'wolfe' ? `strong-Wolfe line search${rule.fallback === 'armijo' ? ' with Armijo backtracking when it fails' : ' (no fallback)'}` : 'Armijo backtracking'}, patience ${rule.patience}`;
     rules.set(key, (rules.get(key) ?? 0) + 1);
   }
   return [`L-BFGS rule: ${[...rules].map(([k, c]) => `${k} (${c} of ${results.length} cells)`).join('; ')}`, line('local'), line('global'),
-    "stop reasons: 'gtol' = max|∇| ≤ 1e-6; 'tol' = relative NLL change ≤ 1e-10 on `patience` consecutive iterations (over-specified fits have a near-singular Hessian, so the NLL stops moving while |∇| is still ~1e-5; ReLU experts add kinks wherever a data point crosses a hinge); 'maxIter' = cap of 5000 reached (not converged); 'lineSearch' = no descent step found",
+    "stop reasons: 'gtol' = max|∇| ≤ 1e-6; 'tol' = relative NLL change ≤ 1e-10 on `patience` consecutive iterations (over-specified fits have a near-singular Hessian, so the NLL stops moving while |∇| is still ~1e-5; ReLU experts add kinks wherever a data point crosses a hinge); 'maxIter' = cap of 5000 reached (not converged); 'lineSearch' = no descent step found (by the strong-Wolfe search, nor by Armijo backtracking where the rule has that fallback)",
     `global fit is a different root from the local root in ${other} of ${results.length} cells; spurious (different root, loss > 1.5× the local root's) in ${spur}`,
     `fits whose sample NLL is above the truth's (not an MLE: the truth is in the space): ${aboveTruth} of ${results.length}`];
 }
