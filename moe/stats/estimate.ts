@@ -131,6 +131,7 @@ function checkFitSettings(op: string, settings: unknown): FitSettings {
   if (s.patience !== undefined) checkCount(op, 'patience', s.patience, 1);
   if (s.maxStep !== undefined) checkNumber(op, 'maxStep', s.maxStep, { min: 0, minExclusive: true, allowInfinity: true });
   if (s.lineSearch !== undefined) checkEnum(op, 'lineSearch', s.lineSearch, ['wolfe', 'armijo'] as const);
+  if (s.fallback !== undefined) checkEnum(op, 'fallback', s.fallback, ['armijo', 'none'] as const);
   return s;
 }
 
@@ -239,6 +240,8 @@ export interface FitSettings {
   readonly maxStep?: number;
   /** L-BFGS line search (default 'wolfe'; 'armijo' reproduces fits made before the Wolfe search, see `MinimizeOptions`). */
   readonly lineSearch?: 'wolfe' | 'armijo';
+  /** What a failed strong-Wolfe search falls back to (default 'armijo'; 'none' = stop with 'lineSearch', as before it existed), see `MinimizeOptions`. */
+  readonly fallback?: 'armijo' | 'none';
 }
 
 /** A data set for fitting: n points (x, y), optionally weighted (e.g. a quadrature, `populationQuadrature`). */
@@ -266,10 +269,10 @@ export function fitFrom(start: GaussianMoE, data: Data, settings: FitSettings = 
   checkModel('fitFrom', start, 'start');
   checkData('fitFrom', data, start.d);
   checkFitSettings('fitFrom', settings);
-  const { space = DEFAULT_SPACE, maxIter = 5000, gtol = 1e-6, tol = 1e-10, patience = 50, maxStep = 2, lineSearch = 'wolfe' } = settings;
+  const { space = DEFAULT_SPACE, maxIter = 5000, gtol = 1e-6, tol = 1e-10, patience = 50, maxStep = 2, lineSearch = 'wolfe', fallback = 'armijo' } = settings;
   const like = toFittedGauge(start), c = constraintsOf(like, space);
   const f = constrainedObjective(gaussianMoENll(like, data.x, data.y, data.w), c);
-  const res = lbfgs(f, packGauged(like), { maxIter, gtol, tol, patience, maxStep, lineSearch });
+  const res = lbfgs(f, packGauged(like), { maxIter, gtol, tol, patience, maxStep, lineSearch, fallback });
   return report(like, data, c, res);
 }
 

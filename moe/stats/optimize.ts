@@ -39,6 +39,13 @@ export interface MinimizeOptions {
    * used for results fitted before this option existed).
    */
   readonly lineSearch?: 'wolfe' | 'armijo';
+  /**
+   * What a failed strong-Wolfe search falls back to (default 'armijo': backtracking along the same
+   * direction, which accepts any step that does not increase f beyond the Armijo bound — near a stiff
+   * box-penalty wall the Wolfe bracket can hold no representable decrease while a backtracked step still
+   * gives L-BFGS a new curvature pair); 'none' reproduces fits made before the fallback existed.
+   */
+  readonly fallback?: 'armijo' | 'none';
 }
 
 /** Why a minimisation stopped: gradient rule, patient relative-change rule, iteration cap, or no descent step found. */
@@ -81,7 +88,8 @@ export function checkCount(op: string, name: string, v: number, min: number, int
 /**
  * Minimises `f` with L-BFGS. Deterministic. Non-finite trial values are treated as "too far" by
  * the line search (the step halves), so an objective may return Infinity/NaN outside its domain.
- * When the strong-Wolfe search finds no step, Armijo backtracking is tried along the same direction;
+ * When the strong-Wolfe search finds no step, Armijo backtracking is tried along the same direction
+ * (unless `fallback: 'none'`);
  * when that fails too, the memory is dropped and steepest descent is tried (Wolfe, then Armijo) before
  * giving up with reason 'lineSearch'. A run whose Wolfe searches all succeed never uses the fallback.
  * @throws ValueError for an invalid option (patience or memory not an integer ≥ 1, maxIter not an
@@ -91,8 +99,9 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
   checkFn('lbfgs', 'f', f);
   checkNumberArray('lbfgs', 'theta0', theta0);
   checkOptions('lbfgs', opts, 'opts');
-  const { tol = 1e-10, gtol = 1e-6, maxIter = 5000, memory = 10, maxStep = Infinity, patience = 20, lineSearch = 'wolfe' } = opts;
+  const { tol = 1e-10, gtol = 1e-6, maxIter = 5000, memory = 10, maxStep = Infinity, patience = 20, lineSearch = 'wolfe', fallback = 'armijo' } = opts;
   checkEnum('lbfgs', 'lineSearch', lineSearch, ['wolfe', 'armijo'] as const);
+  checkEnum('lbfgs', 'fallback', fallback, ['armijo', 'none'] as const);
   if (!(typeof patience === 'number' && Number.isInteger(patience) && patience >= 1)) throw new ValueError('lbfgs', `patience must be an integer ≥ 1; got ${describeValue(patience)}`);
   checkCount('lbfgs', 'maxIter', maxIter, 0);
   checkCount('lbfgs', 'memory', memory, 1);
@@ -124,7 +133,7 @@ export function lbfgs(f: FlatObjective, theta0: ArrayLike<number>, opts: Minimiz
     // A failed Wolfe search (its zoom can shrink the bracket only to 90 % per trial, and ReLU kinks or
     // the box penalty's curvature jump can defeat the cubic model) still leaves backtracking, which only
     // asks for sufficient decrease and halves down to 2^-40 of the step.
-    if (Number.isNaN(fNew) && lineSearch === 'wolfe') fNew = armijoSearch(ctx, xNew, gNew);
+    if (Number.isNaN(fNew) && lineSearch === 'wolfe' && fallback === 'armijo') fNew = armijoSearch(ctx, xNew, gNew);
     evals += ctx.evals;
     return fNew;
   };

@@ -119,13 +119,7 @@ function measureOf(name: ThmName, fit: GaussianMoE, space: ParameterSpace, seed 
 }
 
 /** The L-BFGS rule the fits of this module use (stored in every cell, so older cells fitted otherwise are reported as such). */
-export const THM_FIT_RULE = { lineSearch: 'wolfe', patience: 50 } as const;
-/**
- * Stored beside THM_FIT_RULE in new cells: `lbfgs` falls back to Armijo backtracking when a strong-Wolfe
- * search finds no step (before, such fits stopped with reason 'lineSearch'). A fit whose searches all
- * succeed follows the same path with or without it.
- */
-const THM_FALLBACK = 'armijo';
+export const THM_FIT_RULE = { lineSearch: 'wolfe', patience: 50, fallback: 'armijo' } as const;
 /** Cells fitted before the rule was stored used Armijo backtracking and a patience of 20. */
 const LEGACY_FIT_RULE = { lineSearch: 'armijo', patience: 20 } as const;
 
@@ -162,7 +156,7 @@ export function runThmCell(name: ThmName, cell: Cell, space: ParameterSpace = DE
   return {
     id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed, metrics,
     info: {
-      nllTruth: meanNll(truth, data), local: fitInfo(ms.local), global: fitInfo(ms.global), fitRule: { ...THM_FIT_RULE, fallback: THM_FALLBACK },
+      nllTruth: meanNll(truth, data), local: fitInfo(ms.local), global: fitInfo(ms.global), fitRule: { ...THM_FIT_RULE },
       polished: ms.starts.filter((s) => s.kind === 'random' && s.polished).length, bestRandomNll: Math.min(...ms.starts.filter((s) => s.kind === 'random').map((s) => s.nll)),
       heuristicLoss,
       // The fitted models, so the losses can be re-measured without refitting (`remeasureThmCell`).

@@ -76,6 +76,23 @@ describe('estimator: gauge-fixed, boxed, converged', () => {
     const r2 = fitFrom(initNearTruth(THM_TRUTHS.thm2, new Rng(9), 0.2), d2);
     expect(r2.converged).toBe(true);
   });
+  it('a strong-Wolfe search that finds no step beside the box wall falls back to Armijo backtracking instead of stopping (thm3, n = 510, rep 5)', () => {
+    // This cell's near-truth fit stopped with reason 'lineSearch' at max|∇| 5.3e-3 before the fallback
+    // existed: the stiff box penalty put the line minimum at a step ~1e-9, where no decrease is representable.
+    const cell = findExperiment('thm3')!.cells({ quick: false }).find((c) => c.id === 'n=510/rep=5')!;
+    const t = THM_TRUTHS.thm3, rng = new Rng(cell.seed);
+    const d = sampleGaussianMoE(t, cell.n, rng.split());
+    const start = initNearTruth(t, rng.split(), 0.5 * Math.pow(cell.n, -0.083));
+    const rule = { lineSearch: 'wolfe', patience: 50 } as const;
+    const without = fitFrom(start, d, { ...rule, fallback: 'none' });
+    expect(without.reason).toBe('lineSearch');
+    expect(without.gradMax).toBeGreaterThan(1e-3);
+    const withFallback = fitFrom(start, d, { ...rule, maxIter: 1500 });
+    expect(withFallback.reason).not.toBe('lineSearch');
+    expect(withFallback.iterations).toBeGreaterThan(without.iterations);
+    expect((without.nll - withFallback.nll) * cell.n).toBeGreaterThan(0.1); // nats on the whole sample
+    expect(() => fitFrom(start, d, { fallback: 'backtrack' as never })).toThrow(/fitFrom.*fallback/);
+  });
   it('random starts are truth-agnostic: they depend on the structure and the data, not on the true parameters', () => {
     const other: GaussianMoE = { ...truth, routed: truth.routed.map((a) => ({ ...a, beta0: a.beta0 + 3, expert: a.expert.map((v) => -v) })) };
     const a = randomStart(initNearTruth(truth, new Rng(1), 0.1), data, new Rng(3)), b = randomStart(initNearTruth(other, new Rng(1), 0.1), data, new Rng(3));
