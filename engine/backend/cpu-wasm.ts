@@ -5,7 +5,7 @@
  * Copies are O(mk + kn + mn) next to the O(mnk) product.
  */
 import type { TypedArray } from '../tensor.js';
-import { buildGemmModule, Ctrl, CTRL_BASE, CTRL_BYTES, DEFAULT_GEMM_CONFIG, panelWidth, tileRows, type GemmConfig } from './wasm/gemm-kernel.js';
+import { buildGemmModule, fmaFor, Ctrl, CTRL_BASE, CTRL_BYTES, DEFAULT_GEMM_CONFIG, panelWidth, tileRows, type GemmConfig } from './wasm/gemm-kernel.js';
 import { FuncBuilder, assemble, V128, Simd } from './wasm/emit.js';
 import { startWorkers, type ThreadPool } from './threads.js';
 
@@ -31,15 +31,43 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
-/** True where relaxed-simd fused multiply-add validates (not in Node 20). */
-export function wasmRelaxedFmaSupported(): boolean {
+/** Whether a tiny module using f32x4.relaxed_madd validates on this engine right now. */
+function relaxedMaddValidates(): boolean {
   try {
+    if (typeof WebAssembly !== 'object') return false;
     const f = new FuncBuilder([], [V128]);
     f.v128Zero().v128Zero().v128Zero().simd(Simd.f32x4RelaxedMadd);
     return WebAssembly.validate(assemble({ memory: { min: 1, max: 1, shared: false }, funcs: [{ fn: f }] }) as BufferSource);
   } catch {
     return false;
   }
+}
+
+let relaxedFma: boolean | undefined;
+
+/**
+ * True where relaxed-simd fused multiply-add validates. Newer V8 (Node ≥ 22, current browsers) ships
+ * relaxed SIMD; Node 20's V8 11.3 has it behind `--experimental-wasm-relaxed-simd`, so in Node, and
+ * only when the plain probe fails, this turns that flag on with `v8.setFlagsFromString` (V8 flags are
+ * process-wide, so the worker threads' isolates see it too) and probes again. Guarded: outside Node
+ * (no `process.getBuiltinModule`) nothing is touched, and any failure just means "no FMA".
+ */
+export function wasmRelaxedFmaSupported(): boolean {
+  if (relaxedFma !== undefined) return relaxedFma;
+  relaxedFma = relaxedMaddValidates();
+  if (!relaxedFma) {
+    try {
+      const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+      const v8 = typeof get === 'function' ? (get('node:v8') as { setFlagsFromString?: (f: string) => void } | undefined) : undefined;
+      if (v8 && typeof v8.setFlagsFromString === 'function') {
+        v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+        relaxedFma = relaxedMaddValidates();
+      }
+    } catch {
+      relaxedFma = false;
+    }
+  }
+  return relaxedFma;
 }
 
 function sharedMemory(pages: number): WebAssembly.Memory | undefined {
@@ -58,22 +86,20 @@ export interface WasmRunInfo { threads: number }
 /** One WebAssembly matmul engine (memory + instance + optional worker pool). */
 export class WasmGemm {
   readonly shared: boolean;
-  readonly fma: boolean;
+  /** Whether the float32 / float64 kernels use fused multiply-add. */
+  readonly fma: { readonly f32: boolean; readonly f64: boolean };
   private readonly memory: WebAssembly.Memory;
   private readonly exports: GemmExports;
   private readonly bytes: Uint8Array;
   private pool: ThreadPool | undefined;
   private poolTried = false;
 
-  /**
-   * Relaxed-simd FMA stays opt-in (`config.fma`): it validates only behind a flag in Node 20, and
-   * there it measured no faster than mul + add; its parity is checked in the tests when available.
-   */
+  /** `config.fma` picks the kernels; which FMA the process uses by default is decided in cpu.ts. */
   constructor(readonly config: GemmConfig = DEFAULT_GEMM_CONFIG) {
     const shared = sharedMemory(16);
     this.memory = shared ?? new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
     this.shared = shared !== undefined;
-    this.fma = config.fma;
+    this.fma = { f32: fmaFor(config, false), f64: fmaFor(config, true) };
     this.bytes = buildGemmModule(config, { min: 1, max: MAX_PAGES, shared: this.shared });
     const inst = new WebAssembly.Instance(new WebAssembly.Module(this.bytes as BufferSource), { env: { memory: this.memory } });
     this.exports = inst.exports as unknown as GemmExports;

@@ -10,7 +10,8 @@
 import type { TypedArray } from '../tensor.js';
 import type { MatmulBackend } from './backend.js';
 import { matmulJs } from './cpu-js.js';
-import { WasmGemm, wasmSimdSupported } from './cpu-wasm.js';
+import { WasmGemm, wasmSimdSupported, wasmRelaxedFmaSupported } from './cpu-wasm.js';
+import { DEFAULT_GEMM_CONFIG } from './wasm/gemm-kernel.js';
 import { hardwareThreads } from './threads.js';
 import { ValueError } from '../errors.js';
 import { checkCount, checkOptions, describeValue } from '../validate.js';
@@ -29,6 +30,31 @@ export const THREAD_MIN_MACS = 1 << 22;
 export type CpuMode = 'auto' | 'js' | 'wasm' | 'wasm-threads';
 const CPU_MODES: readonly CpuMode[] = ['auto', 'js', 'wasm', 'wasm-threads'];
 
+/**
+ * Which products use relaxed-SIMD fused multiply-add (where the runtime has it; see
+ * wasmRelaxedFmaSupported): `f32` (the default), `all` (float64 too) or `none`.
+ *
+ * Why float32 only by default: FMA rounds a·b + c once, so float64 results change in the last bits
+ * and would then depend on the size class a product falls in (the JS kernel below JS_MAX_MACS has no
+ * FMA); without it every float64 path is bit-identical to the JS reference and dispatch never
+ * changes numbers (test/backend/cpu.test.ts), which the float64 statistics rely on. Relaxed madd may
+ * also be fused on one CPU and not on another, so float64 FMA results are not portable either.
+ * Measured on the 2-core AMD EPYC (Zen, Node 20, bench/ceiling.ts, n = 512, 1 thread): FMA made the
+ * GEMM 1.17–1.21× faster in float32 and 1.10–1.20× in float64 — worth it where bits are not the
+ * contract. `MOEGRAD_NO_FMA=1` turns it off (bit-reproducible mul + add everywhere), `MOEGRAD_FMA=all`
+ * turns it on for float64 too; the backend option {@link CpuBackendOptions.fma} overrides both.
+ */
+export type FmaMode = 'f32' | 'all' | 'none';
+const FMA_MODES: readonly FmaMode[] = ['f32', 'all', 'none'];
+
+/** The process default: MOEGRAD_NO_FMA=1 → none, MOEGRAD_FMA=all|f32|none, else f32. */
+export function defaultFmaMode(): FmaMode {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  if (env.MOEGRAD_NO_FMA !== undefined && env.MOEGRAD_NO_FMA !== '' && env.MOEGRAD_NO_FMA !== '0') return 'none';
+  const m = env.MOEGRAD_FMA;
+  return m !== undefined && (FMA_MODES as readonly string[]).includes(m) ? (m as FmaMode) : 'f32';
+}
+
 /** Options of {@link createCpuBackend}; every field is optional. */
 export interface CpuBackendOptions {
   /** Registry name (default `cpu`). */
@@ -41,16 +67,27 @@ export interface CpuBackendOptions {
   jsMaxMacs?: number;
   /** Multiply-adds (batch·m·k·n) from which worker threads join (default {@link THREAD_MIN_MACS}). */
   threadMinMacs?: number;
+  /** Fused multiply-add use ({@link FmaMode}; default from the environment, see {@link defaultFmaMode}). */
+  fma?: FmaMode;
 }
 
-let sharedGemm: WasmGemm | null | undefined;
+const engines = new Map<string, WasmGemm | null>();
 
-/** The process-wide wasm engine (one memory and worker pool for all CPU backends), or null. */
-export function wasmGemm(): WasmGemm | null {
-  if (sharedGemm === undefined) {
-    try { sharedGemm = wasmSimdSupported() ? new WasmGemm() : null; } catch { sharedGemm = null; }
+/**
+ * The process-wide wasm engine for an FMA mode (one memory and worker pool, shared by every CPU
+ * backend with that mode), or null without WebAssembly SIMD. FMA is used only where relaxed SIMD
+ * validates, so `all` and `f32` fall back to mul + add elsewhere.
+ */
+export function wasmGemm(fma: FmaMode = defaultFmaMode()): WasmGemm | null {
+  const has = fma !== 'none' && wasmRelaxedFmaSupported();
+  const cfg = { f32: has, f64: has && fma === 'all' };
+  const key = `${cfg.f32}-${cfg.f64}`;
+  let g = engines.get(key);
+  if (g === undefined) {
+    try { g = wasmSimdSupported() ? new WasmGemm({ ...DEFAULT_GEMM_CONFIG, fma: cfg }) : null; } catch { g = null; }
+    engines.set(key, g);
   }
-  return sharedGemm;
+  return g;
 }
 
 /** A CPU backend with its own dispatch settings (all share the wasm memory and worker pool). */
@@ -68,14 +105,17 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
   if (options.threads !== undefined && options.threads > 256) throw new ValueError(op, `threads must be ≤ 256; got ${options.threads}`);
   if (options.jsMaxMacs !== undefined) checkCount(op, 'jsMaxMacs', options.jsMaxMacs, 0);
   if (options.threadMinMacs !== undefined) checkCount(op, 'threadMinMacs', options.threadMinMacs, 0);
+  if (options.fma !== undefined && !FMA_MODES.includes(options.fma)) throw new ValueError(op, `fma must be one of ${FMA_MODES.map((m) => `'${m}'`).join(', ')}; got ${describeValue(options.fma)}`);
+  const fma = options.fma ?? defaultFmaMode();
   const maxThreads = options.threads ?? hardwareThreads();
   const jsMax = options.jsMaxMacs ?? JS_MAX_MACS, threadMin = options.threadMinMacs ?? THREAD_MIN_MACS;
   let last = '';
   const planned = (): string => {
-    const g = mode === 'js' ? null : wasmGemm();
+    const g = mode === 'js' ? null : wasmGemm(fma);
     if (!g) return mode === 'js' ? 'js-tiled' : 'js-tiled (WebAssembly SIMD unavailable)';
     const thr = mode === 'wasm' ? 1 : g.shared ? maxThreads : 1;
-    return `wasm-simd${g.fma ? '-fma' : ''}${thr > 1 ? ` (+${thr - 1} worker threads from ${threadMin} MACs)` : ''}`;
+    const f = g.fma.f64 ? '-fma' : g.fma.f32 ? '-fma(f32)' : '';
+    return `wasm-simd${f}${thr > 1 ? ` (+${thr - 1} worker threads from ${threadMin} MACs)` : ''}`;
   };
   return {
     name,
@@ -86,7 +126,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
       const macs = batch * m * k * n;
       if (macs === 0) { out.fill(0); last = 'empty'; return; }
       const isF64 = a instanceof Float64Array;
-      const g = mode === 'js' ? null : wasmGemm();
+      const g = mode === 'js' ? null : wasmGemm(fma);
       if (!g || (mode === 'auto' && macs < jsMax) || !g.fits(isF64, batch, m, k, n)) {
         matmulJs(a, b, out, batch, m, k, n);
         last = g || mode === 'js' ? 'js-tiled' : 'js-tiled (WebAssembly SIMD unavailable)';
@@ -94,7 +134,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
       }
       const wantThreads = mode === 'wasm-threads' || (mode === 'auto' && macs >= threadMin) ? maxThreads : 1;
       const { threads } = g.matmul(a, b, out, batch, m, k, n, wantThreads);
-      last = `wasm-simd${g.fma ? '-fma' : ''}-${isF64 ? 'f64x2' : 'f32x4'}${threads > 1 ? `x${threads}threads` : ''}`;
+      last = `wasm-simd${g.fma[isF64 ? 'f64' : 'f32'] ? '-fma' : ''}-${isF64 ? 'f64x2' : 'f32x4'}${threads > 1 ? `x${threads}threads` : ''}`;
     },
   };
 }

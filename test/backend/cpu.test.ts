@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import fc from 'fast-check';
-import { createCpuBackend, wasmGemm, JS_MAX_MACS, THREAD_MIN_MACS } from '../../engine/backend/cpu.js';
+import { createCpuBackend, wasmGemm, defaultFmaMode, JS_MAX_MACS, THREAD_MIN_MACS } from '../../engine/backend/cpu.js';
 import { WasmGemm, wasmRelaxedFmaSupported } from '../../engine/backend/cpu-wasm.js';
 import { DEFAULT_GEMM_CONFIG } from '../../engine/backend/wasm/gemm-kernel.js';
 import { uleb, sleb } from '../../engine/backend/wasm/emit.js';
@@ -152,8 +152,12 @@ describe('kernel variants', () => {
     g.stopThreads();
   });
 
-  // relaxed-simd validates in Node 20 only behind a flag:
-  //   npx vitest run test/backend/cpu.test.ts -t relaxed --execArgv=--experimental-wasm-relaxed-simd
+  // Node 20 validates relaxed SIMD only behind --experimental-wasm-relaxed-simd, which
+  // wasmRelaxedFmaSupported() turns on itself (v8.setFlagsFromString) before it probes.
+  it('relaxed SIMD is detected in Node (the flag is set at run time when needed)', () => {
+    expect(wasmRelaxedFmaSupported()).toBe(true);
+  });
+
   it.skipIf(!wasmRelaxedFmaSupported())('relaxed-simd FMA kernel agrees with the reference', () => {
     const g = new WasmGemm({ ...DEFAULT_GEMM_CONFIG, fma: true });
     for (const [i, shape] of ODD_SHAPES.entries()) {
@@ -165,6 +169,45 @@ describe('kernel variants', () => {
         expect(checkAgainstReference(a, b, out, shape)).toBeLessThanOrEqual(1);
       }
     }
+  });
+
+  it.skipIf(!wasmRelaxedFmaSupported())('FMA and mul + add differ by at most rounding; fma: none keeps float64 bit-identical to JS', () => {
+    const fused = createCpuBackend({ mode: 'wasm', fma: 'all' }), plain = createCpuBackend({ mode: 'wasm', fma: 'none' });
+    for (const [i, shape] of [...ODD_SHAPES, [1, 130, 700, 90] as Shape4].entries()) {
+      for (const T of [Float32Array, Float64Array] as Ctor[]) {
+        const [batch, m, k, n] = shape;
+        const rng = new Rng(700 + i);
+        const a = filled(T, batch * m * k, rng), b = filled(T, batch * k * n, rng);
+        const of = new T(batch * m * n), op = new T(batch * m * n), oj = new T(batch * m * n);
+        fused.matmul(a, b, of, batch, m, k, n); plain.matmul(a, b, op, batch, m, k, n); paths.js.matmul(a, b, oj, batch, m, k, n);
+        // both are within (k + 2)·u·Σ|a||b| of the exact sum, so within twice that of each other
+        const u = T === Float32Array ? 2 ** -24 : 2 ** -52;
+        for (let t = 0; t < batch; t++) for (let r = 0; r < m; r++) for (let c = 0; c < n; c++) {
+          let abs = 0;
+          for (let p = 0; p < k; p++) abs += Math.abs(a[t * m * k + r * k + p]! * b[t * k * n + p * n + c]!);
+          const j = t * m * n + r * n + c;
+          expect(Math.abs(of[j]! - op[j]!)).toBeLessThanOrEqual(2 * (k + 2) * u * abs + Number.MIN_VALUE);
+        }
+        if (T === Float64Array) expect(op).toEqual(oj);
+      }
+    }
+    expect(fused.describe()).toBe('cpu:wasm-simd-fma-f64x2');
+    expect(plain.describe()).toBe('cpu:wasm-simd-f64x2');
+  });
+
+  it('the default FMA mode is float32 only, and MOEGRAD_NO_FMA / MOEGRAD_FMA override it', () => {
+    const saved = { no: process.env.MOEGRAD_NO_FMA, fma: process.env.MOEGRAD_FMA };
+    try {
+      delete process.env.MOEGRAD_NO_FMA; delete process.env.MOEGRAD_FMA;
+      expect(defaultFmaMode()).toBe('f32');
+      process.env.MOEGRAD_FMA = 'all';
+      expect(defaultFmaMode()).toBe('all');
+      process.env.MOEGRAD_NO_FMA = '1';
+      expect(defaultFmaMode()).toBe('none');
+    } finally {
+      for (const [k, v] of [['MOEGRAD_NO_FMA', saved.no], ['MOEGRAD_FMA', saved.fma]] as const) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    }
+    expect(() => createCpuBackend({ fma: 'yes' as never })).toThrow(/createCpuBackend: fma must be one of 'f32', 'all', 'none'; got string 'yes'/);
   });
 });
 

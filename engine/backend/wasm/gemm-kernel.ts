@@ -36,8 +36,11 @@ export interface GemmConfig {
   f64: KernelShape;
   /** k-loop unroll factor. */
   unroll: number;
-  /** Use relaxed-simd fused multiply-add. */
-  fma: boolean;
+  /**
+   * Use relaxed-simd fused multiply-add: for both dtypes (`true`), neither (`false`), or per dtype.
+   * FMA rounds a·b + c once instead of twice, so results differ from mul + add in the last bits.
+   */
+  fma: boolean | { readonly f32: boolean; readonly f64: boolean };
   /** k-block length per dtype (the packed B block kc × n and the A chunk rows × kc should stay in L2). */
   kc?: { f32: number; f64: number };
   /** Most rows of C per task on a single thread (default 128). */
@@ -47,6 +50,11 @@ export interface GemmConfig {
    * instead of one load-splat per row per k-step (needs unroll a multiple of the lane count).
    */
   shuffleA?: boolean;
+}
+
+/** Whether `config` uses fused multiply-add for a dtype. */
+export function fmaFor(config: GemmConfig, isF64: boolean): boolean {
+  return typeof config.fma === 'boolean' ? config.fma : isF64 ? config.fma.f64 : config.fma.f32;
 }
 
 export const DEFAULT_GEMM_CONFIG: GemmConfig = { f32: { mr: 4, nv: 2 }, f64: { mr: 4, nv: 2 }, unroll: 4, fma: false, shuffleA: true };
@@ -197,8 +205,8 @@ export function buildGemmModule(config: GemmConfig, memory: { min: number; max: 
   return assemble({
     memory,
     funcs: [
-      { name: 'gemm_f32', fn: gemmFunc(false, config.f32, config.unroll, config.fma, config.shuffleA) },
-      { name: 'gemm_f64', fn: gemmFunc(true, config.f64, config.unroll, config.fma) },
+      { name: 'gemm_f32', fn: gemmFunc(false, config.f32, config.unroll, fmaFor(config, false), config.shuffleA) },
+      { name: 'gemm_f64', fn: gemmFunc(true, config.f64, config.unroll, fmaFor(config, true)) },
       { name: 'run', fn: runFunc(0, 1) },
       { name: 'pack_f32', fn: packFunc(false, config.f32.nv) },
       { name: 'pack_f64', fn: packFunc(true, config.f64.nv) },

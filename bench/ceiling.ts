@@ -1,0 +1,100 @@
+/**
+ * The WebAssembly SIMD ceiling of this machine, and the GEMM's share of it: a register-only loop
+ * that keeps ACC independent v128 accumulators busy (acc_i = acc_i + a·b_i, as mul + add or as one
+ * relaxed fused multiply-add), so it is bound by the FP ports alone — no loads, no stores. The
+ * GEMM micro-kernel does the same arithmetic plus loads, so "GEMM at X % of the ceiling" says how
+ * much of the machine wasm can reach the kernel really uses.
+ *   flops per call = iters · ACC · lanes · 2
+ * `npx tsx bench/ceiling.ts` prints the table; bench/run.ts embeds it in RESULTS.md.
+ */
+import { FuncBuilder, assemble, I32, V128, Op, Simd } from '../engine/backend/wasm/emit.js';
+import { WasmGemm, wasmRelaxedFmaSupported } from '../engine/backend/cpu-wasm.js';
+import { DEFAULT_GEMM_CONFIG } from '../engine/backend/wasm/gemm-kernel.js';
+import { interleaved, loadAverage, type Contestant } from './timing.js';
+
+/** Independent accumulators: enough to hide the add (or FMA) latency on 2 ports, and with a, b and a temporary still within x64's 16 vector registers (more spill). */
+const ACC = 10;
+
+/** peak(iters): ACC accumulators, each iteration does acc_i += a·b_i (mul + add, or madd). */
+function ceilingModule(isF64: boolean, fma: boolean): Uint8Array {
+  const f = new FuncBuilder([I32], []);
+  const acc = Array.from({ length: ACC }, () => f.local(V128));
+  const a = f.local(V128), b = Array.from({ length: 2 }, () => f.local(V128));
+  const splat = isF64 ? Simd.f64x2Splat : Simd.f32x4Splat;
+  const mul = isF64 ? Simd.f64x2Mul : Simd.f32x4Mul, add = isF64 ? Simd.f64x2Add : Simd.f32x4Add;
+  const madd = isF64 ? Simd.f64x2RelaxedMadd : Simd.f32x4RelaxedMadd;
+  const konst = (x: number): void => { if (isF64) f.op(0x44, ...new Uint8Array(new Float64Array([x]).buffer)); else f.op(0x43, ...new Uint8Array(new Float32Array([x]).buffer)); };
+  konst(0.999999); f.simd(splat).set(a);
+  for (let i = 0; i < 2; i++) { konst(1e-7 * (i + 1)); f.simd(splat).set(b[i]!); }
+  for (const c of acc) f.v128Zero().set(c);
+  f.whileLoop(() => f.get(0).i32(1).op(Op.i32LtS), () => {
+    acc.forEach((c, i) => {
+      if (fma) f.get(a).get(b[i % 2]!).get(c).simd(madd).set(c);
+      else f.get(c).get(a).get(b[i % 2]!).simd(mul).simd(add).set(c);
+    });
+    f.addTo(0, -1);
+  });
+  // fold the accumulators so none is dead code
+  f.i32(0).get(acc[0]!);
+  for (let i = 1; i < ACC; i++) f.get(acc[i]!).simd(add);
+  f.simdMem(Simd.store, 4, 0);
+  return assemble({ memory: { min: 1, max: 1, shared: false }, funcs: [{ name: 'peak', fn: f }] });
+}
+
+export interface CeilingRow { dtype: 'float32' | 'float64'; ceilingMulAdd: number; ceilingFma: number | null; gemmMulAdd: number; gemmFma: number | null }
+
+/** GFLOP/s of the ceiling loops and of the GEMM (1 thread, n×n×n), with and without FMA, interleaved. */
+export async function benchCeiling(n: number, reps: number, log: (s: string) => void): Promise<{ rows: CeilingRow[]; load: [number, number] }> {
+  const fma = wasmRelaxedFmaSupported();
+  const loadStart = loadAverage();
+  const rows: CeilingRow[] = [];
+  const plain = new WasmGemm({ ...DEFAULT_GEMM_CONFIG, fma: false });
+  const fused = fma ? new WasmGemm({ ...DEFAULT_GEMM_CONFIG, fma: true }) : null;
+  for (const dtype of ['float32', 'float64'] as const) {
+    const isF64 = dtype === 'float64', lanes = isF64 ? 2 : 4;
+    const iters = 2_000_000;
+    const flopsPeak = iters * ACC * lanes * 2;
+    const inst = (f: boolean) => (new WebAssembly.Instance(new WebAssembly.Module(ceilingModule(isF64, f) as BufferSource), { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 1 }) } }).exports as { peak(i: number): void }).peak;
+    const peakPlain = inst(false), peakFma = fma ? inst(true) : null;
+    const T = isF64 ? Float64Array : Float32Array;
+    const a = new T(n * n).map((_, i) => Math.sin(i)), b = new T(n * n).map((_, i) => Math.cos(i)), c = new T(n * n);
+    const contestants: Contestant[] = [
+      { label: 'ceiling mul+add', run: () => peakPlain(iters) },
+      { label: 'gemm mul+add', run: () => plain.matmul(a, b, c, 1, n, n, n, 1) },
+    ];
+    if (fused) {
+      contestants.push({ label: 'ceiling fma', run: () => peakFma!(iters) });
+      contestants.push({ label: 'gemm fma', run: () => fused.matmul(a, b, c, 1, n, n, n, 1) });
+    }
+    const res = await interleaved(contestants, reps, 2, 10_000, log);
+    const g = (label: string, flops: number): number | null => { const ms = res.find((r) => r.label === label)?.ms; return ms ? flops / (ms * 1e6) : null; };
+    rows.push({
+      dtype, ceilingMulAdd: g('ceiling mul+add', flopsPeak)!, gemmMulAdd: g('gemm mul+add', 2 * n ** 3)!,
+      ceilingFma: g('ceiling fma', flopsPeak), gemmFma: g('gemm fma', 2 * n ** 3),
+    });
+  }
+  fused?.stopThreads(); plain.stopThreads();
+  return { rows, load: [loadStart, loadAverage()] };
+}
+
+/** Markdown table of {@link benchCeiling}. */
+export function ceilingTable(rows: CeilingRow[], n: number): string {
+  const f = (x: number | null): string => (x === null ? '—' : x.toFixed(1));
+  const pct = (x: number | null, y: number | null): string => (x === null || y === null ? '—' : `${((100 * x) / y).toFixed(0)} %`);
+  const lines = [
+    `| dtype | ceiling mul+add | ceiling FMA | GEMM n=${n} mul+add | GEMM n=${n} FMA | GEMM mul+add / its ceiling | GEMM FMA / FMA ceiling | GEMM FMA / mul+add ceiling | FMA speed-up (GEMM) |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(`| ${r.dtype} | ${f(r.ceilingMulAdd)} | ${f(r.ceilingFma)} | ${f(r.gemmMulAdd)} | ${f(r.gemmFma)} | ${pct(r.gemmMulAdd, r.ceilingMulAdd)} | ${pct(r.gemmFma, r.ceilingFma)} | ${pct(r.gemmFma, r.ceilingMulAdd)} | ${r.gemmFma ? `${(r.gemmFma / r.gemmMulAdd).toFixed(2)}×` : '—'} |`);
+  }
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const n = 512;
+  const { rows, load } = await benchCeiling(n, 9, (s) => process.stderr.write(`${s}\n`));
+  console.log(ceilingTable(rows, n));
+  console.log(`\n1-minute load average ${load[0].toFixed(2)} → ${load[1].toFixed(2)}; 1 thread, GFLOP/s, medians of 9 interleaved rounds.`);
+  process.exit(0);
+}
