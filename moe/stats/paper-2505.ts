@@ -204,6 +204,57 @@ function nllMsPer1000(name: ThmName): number {
 
 type FitInfo = { nll: number; reason: string; iterations: number; gradMax: number; boxViolation: number };
 
+/**
+ * Which bounds of the compact space a fitted model (in the fitted gauge, as stored in the cells) sits on:
+ * 'variance floor', 'variance ceiling', 'gate box', 'expert box', 'weight box'. The box penalty lets a
+ * minimiser lie |∇NLL|/(2ρ) ≈ 1e-8 outside, so "on" means within 1e-6 (relative) of the bound.
+ */
+function activeBounds(m: GaussianMoE, s: ParameterSpace): Set<string> {
+  const on = new Set<string>(), near = (v: number, b: number) => Math.abs(v) >= b * (1 - 1e-6);
+  const variance = (v: number) => { if (v <= s.varianceFloor * (1 + 1e-6)) on.add('variance floor'); if (v >= s.varianceCeil * (1 - 1e-6)) on.add('variance ceiling'); };
+  const lastW = m.shared.length ? Math.log(m.shared[m.shared.length - 1]!.weight) : 0;
+  for (const a of m.shared) {
+    variance(a.variance);
+    if (a.expert.some((v) => near(v, s.expertBox))) on.add('expert box');
+    if (near(Math.log(a.weight) - lastW, s.weightBox)) on.add('weight box');
+  }
+  for (const a of m.routed) {
+    variance(a.variance);
+    if (a.expert.some((v) => near(v, s.expertBox))) on.add('expert box');
+    if (near(a.beta0, s.gateBox) || a.beta1.some((v) => near(v, s.gateBox))) on.add('gate box');
+  }
+  return on;
+}
+
+/** One note line: how many of the stored local roots / global fits sit on each bound of the space. */
+function boundsNote(results: readonly CellResult[], space: ParameterSpace): string | null {
+  const count = (k: 'local' | 'global') => {
+    const c = new Map<string, number>(); let total = 0, free = 0;
+    for (const r of results) {
+      const models = r.info?.models as unknown as { local?: GaussianMoE; global?: GaussianMoE } | undefined;
+      const m = k === 'global' ? models?.global ?? models?.local : models?.local;
+      if (!m) continue;
+      total++;
+      const on = activeBounds(m, space);
+      if (on.size === 0) free++;
+      for (const b of on) c.set(b, (c.get(b) ?? 0) + 1);
+    }
+    return total ? `${k === 'local' ? 'local roots' : 'global fits'}: ${[...c].sort().map(([b, v]) => `${b} ${v}`).join(', ') || 'none'}; no bound active in ${free} of ${total}` : null;
+  };
+  const l = count('local'), g = count('global');
+  if (!l) return null;
+  // Does the collapse fade with n? Local roots on the variance floor, per n.
+  const byN = new Map<number, [number, number]>();
+  for (const r of results) {
+    const m = (r.info?.models as unknown as { local?: GaussianMoE } | undefined)?.local;
+    if (!m) continue;
+    const e = byN.get(r.n) ?? [0, 0];
+    byN.set(r.n, [e[0] + (activeBounds(m, space).has('variance floor') ? 1 : 0), e[1] + 1]);
+  }
+  const floorByN = [...byN].sort((a, b) => a[0] - b[0]).map(([n, [k, t]]) => `${n}: ${k}/${t}`).join(', ');
+  return `fits on a bound of the compact space (counts per bound; a fit can touch several): ${l}; ${g}; local roots with a variance on the floor, by n: ${floorByN}. A variance on the floor is a component collapsed onto a few points (the unbounded-likelihood direction of a Gaussian mixture), so such a fit is set by the floor, not by the data; a gate on the box edge parks an atom (mass → 0 or a hard switch).`;
+}
+
 /** Convergence and multi-start diagnostics of a set of cell results, as note lines. */
 export function convergenceNotes(results: readonly CellResult[]): string[] {
   checkResults('convergenceNotes', results);
@@ -222,7 +273,8 @@ export function convergenceNotes(results: readonly CellResult[]): string[] {
     const key = `${rule.lineSearch === 'wolfe' ? `strong-Wolfe line search${rule.fallback === 'armijo' ? ' with Armijo backtracking when it fails' : ' (no fallback)'}` : 'Armijo backtracking'}, patience ${rule.patience}`;
     rules.set(key, (rules.get(key) ?? 0) + 1);
   }
-  return [`L-BFGS rule: ${[...rules].map(([k, c]) => `${k} (${c} of ${results.length} cells)`).join('; ')}`, line('local'), line('global'),
+  const bounds = boundsNote(results, THM_DESIGN.space);
+  return [`L-BFGS rule: ${[...rules].map(([k, c]) => `${k} (${c} of ${results.length} cells)`).join('; ')}`, line('local'), line('global'), ...(bounds ? [bounds] : []),
     "stop reasons: 'gtol' = max|∇| ≤ 1e-6; 'tol' = relative NLL change ≤ 1e-10 on `patience` consecutive iterations (over-specified fits have a near-singular Hessian, so the NLL stops moving while |∇| is still ~1e-5; ReLU experts add kinks wherever a data point crosses a hinge); 'maxIter' = cap of 5000 reached (not converged); 'lineSearch' = no descent step found (by the strong-Wolfe search, nor by Armijo backtracking where the rule has that fallback)",
     `global fit is a different root from the local root in ${other} of ${results.length} cells; spurious (different root, loss > 1.5× the local root's) in ${spur}`,
     `fits whose sample NLL is above the truth's (not an MLE: the truth is in the space): ${aboveTruth} of ${results.length}`];

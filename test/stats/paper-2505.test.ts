@@ -3,7 +3,7 @@ import { Rng } from '../../engine/index.js';
 import {
   THM_TRUTHS, DEFAULT_SPACE, EXPERIMENTS, applyGauge, constrainedObjective, constraintsOf, findExperiment, fitFrom, gaugeInfimum,
   gaussianMoENll, initNearTruth, klProjection, lossD1, lossD2, meanNll, multiStartFit, packModel, randomStart, sampleGaussianMoE,
-  symmetriesOf, toFittedGauge, componentWeights, runThmCell, remeasureThmCell, rawLoss, measure, type GaussianMoE,
+  symmetriesOf, toFittedGauge, componentWeights, runThmCell, remeasureThmCell, rawLoss, measure, convergenceNotes, type GaussianMoE,
 } from '../../moe/stats/index.js';
 import { heuristicGauge } from '../../moe/stats/gauge.js';
 import { sharedRoutedSwap } from '../../moe/stats/swap.js';
@@ -184,6 +184,17 @@ describe('thm cells', () => {
     expect(again.metrics).toEqual(r.metrics);
     const { models: _m, ...noModels } = r.info!;
     expect(() => remeasureThmCell('thm2', { ...r, info: noModels })).toThrow(/remeasureThmCell: cell n=150\/rep=0 stores no fitted models/);
+  });
+  it('convergence notes count the fits sitting on each bound of the compact space, and the variance-floor ones per n', () => {
+    const t2 = THM_TRUTHS.thm2, fitInfo = { nll: 1, reason: 'tol', iterations: 10, evaluations: 12, gradMax: 1e-6, boxViolation: 0 };
+    const cellOf = (id: string, n: number, local: GaussianMoE) => ({ id, n, rep: 0, seed: 0, metrics: { 'D2 global': 0, 'D2 local root': 0, 'global is another root': 0, 'global is spurious': 0 },
+      info: { nllTruth: 1, local: fitInfo, global: fitInfo, models: { local: JSON.parse(JSON.stringify(local)) } } });
+    const floor: GaussianMoE = { ...t2, routed: t2.routed.map((a, i) => (i === 0 ? { ...a, variance: DEFAULT_SPACE.varianceFloor } : a)) };
+    const edge: GaussianMoE = { ...t2, routed: t2.routed.map((a, i) => (i === 0 ? { ...a, beta0: -DEFAULT_SPACE.gateBox * (1 + 1e-9) } : a)) };
+    const notes = convergenceNotes([cellOf('a', 100, t2), cellOf('b', 100, floor), cellOf('c', 1000, edge), cellOf('d', 1000, floor)]);
+    const line = notes.find((l) => l.startsWith('fits on a bound'))!;
+    expect(line).toContain('local roots: gate box 1, variance floor 2; no bound active in 1 of 4');
+    expect(line).toContain('by n: 100: 1/2, 1000: 1/2');
   });
 });
 
