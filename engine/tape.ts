@@ -74,6 +74,15 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, vj
   checkTensor(op, output, 'record: output');
   if (typeof vjp !== 'function') throw new ValueError(op, `record: vjp must be a function; got ${describeValue(vjp)}`);
   if (jvp !== undefined && typeof jvp !== 'function') throw new ValueError(op, `record: jvp must be a function or undefined; got ${describeValue(jvp)}`);
+  return recordOp(op, inputs, output, vjp, jvp);
+}
+
+/**
+ * Internal (engine ops): {@link record} without re-validating its arguments — an engine op has
+ * checked its inputs at its own boundary and built `output` itself. With no tape active and no
+ * hooks it is two comparisons, so ops on constants pay nothing for autodiff.
+ */
+export function recordOp(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn, jvp?: JvpFn): Tensor {
   for (let t = pausedBelow; t < activeTapes.length; t++) {
     const tape = activeTapes[t]!;
     let any = false;

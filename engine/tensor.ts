@@ -49,6 +49,17 @@ export class Tensor {
 
   /** Internal: wraps `data` without copying. Use the factories (`tensor`, `zeros`, ...) instead. */
   constructor(data: TypedArray, shape: Shape) {
+    if (trustNext) {
+      // wrapTrusted: the engine made `data` for `shape` itself, so the checks below cannot fail;
+      // skipping them (and the shape copy, for a shape that is already frozen) is most of the
+      // per-op overhead on small tensors.
+      trustNext = false;
+      this.#data = data;
+      this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
+      this.dtype = data instanceof Float32Array ? 'float32' : 'float64';
+      this.id = nextId++;
+      return;
+    }
     if (!(data instanceof Float64Array || data instanceof Float32Array)) {
       throw new DTypeError('Tensor', `data must be a Float64Array or Float32Array; got ${describeValue(data)}`);
     }
@@ -122,6 +133,18 @@ export class Tensor {
   [INSPECT](depth: number): string {
     return depth < 0 ? `Tensor(${fmtShape(this.shape)}, ${this.dtype})` : formatTensor(this);
   }
+}
+
+/** Set by {@link wrapTrusted} for the one constructor call it makes. */
+let trustNext = false;
+
+/**
+ * Internal (engine ops): wraps a buffer the op has just allocated for `shape` — a valid shape whose
+ * size is `data.length` — without re-validating either. Public entry points validate instead.
+ */
+export function wrapTrusted(data: TypedArray, shape: Shape): Tensor {
+  trustNext = true;
+  return new Tensor(data, shape);
 }
 
 /** Allocates a buffer of the given dtype. */

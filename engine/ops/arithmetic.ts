@@ -1,23 +1,89 @@
 /**
- * Elementwise ops: forward loop, VJP and JVP side by side, one line of maths each (ẋ is a tangent).
- * Binary ops broadcast NumPy-style by calling `broadcastTo` first, so their VJPs never think
- * about broadcasting (broadcastTo's VJP is sumTo). VJPs use differentiable ops: grad of grad works.
+ * Elementwise ops: forward, VJP and JVP side by side, one line of maths each (ẋ is a tangent).
+ * Each built-in forward is a scalar arrow compiled into a monomorphic loop (elementwise-kernels.ts).
+ * Binary ops broadcast NumPy-style by strides (no broadcast copy); their VJPs are written for
+ * equal shapes and the op reduces each gradient back to its operand's shape with sumTo (what
+ * broadcastTo's VJP did when the operands were materialised first — the same sums, bit for bit).
+ * VJPs use differentiable ops: grad of grad works.
  */
-import { Tensor, fromData, allocate, commonDType, assertTensor } from '../tensor.js';
-import { record } from '../tape.js';
+import { Tensor, fromData, allocate, commonDType, assertTensor, wrapTrusted } from '../tensor.js';
+import { record, recordOp } from '../tape.js';
 import { sameShape, broadcastShapes } from '../shape.js';
 import { ValueError } from '../errors.js';
-import { asTensor, mapUnary, mapBinary } from './kernels.js';
+import { asTensor } from './kernels.js';
 import { checkNumber, describeValue } from '../validate.js';
-import { broadcastTo } from './shape-ops.js';
+import { broadcastTo, sumTo } from './shape-ops.js';
+import {
+  type Kernel, type UnaryLine, type BinaryLine, type UnaryScalar, type BinaryScalar,
+  compiledUnary, compiledBinary, closureUnary, closureBinary, runUnary, broadcastBinary,
+} from './elementwise-kernels.js';
 
 /** An operand of the binary elementwise ops: a tensor, or a number (a float64 0-d tensor, broadcast). */
 export type Operand = Tensor | number;
 
-function checkDefinition(op: string, name: unknown, f: unknown, vjp: unknown): void {
+type UnaryVjp = (x: Tensor, y: Tensor, dy: Tensor) => Tensor;
+type UnaryJvp = (x: Tensor, y: Tensor, dx: Tensor) => Tensor;
+type BinaryVjp = (a: Tensor, b: Tensor, y: Tensor, dy: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null];
+type BinaryJvp = (a: Tensor, b: Tensor, y: Tensor, da: Tensor | null, db: Tensor | null) => Tensor;
+
+function checkDefinition(op: string, name: unknown, f: unknown, vjp: unknown, jvp: unknown): void {
   if (typeof name !== 'string' || name === '') throw new ValueError(op, `name must be a non-empty string; got ${describeValue(name)}`);
   if (typeof f !== 'function') throw new ValueError(op, `${name}: the forward f must be a function; got ${describeValue(f)}`);
   if (typeof vjp !== 'function') throw new ValueError(op, `${name}: vjp must be a function; got ${describeValue(vjp)}`);
+  if (jvp !== undefined && typeof jvp !== 'function') throw new ValueError(op, `${name}: jvp must be a function or undefined; got ${describeValue(jvp)}`);
+}
+
+/** y = kernel(x) as a new tensor of x's shape and dtype (not recorded). */
+function mapKernel(k: Kernel<UnaryLine>, x: Tensor, p = 0): Tensor {
+  const out = allocate(x.dtype, x.size);
+  runUnary(k, x.data, out, x.dtype, p);
+  return wrapTrusted(out, x.shape);
+}
+
+/** kernel(a, b) broadcast to their common shape (not recorded; a, b share a dtype). */
+function zipKernel(k: Kernel<BinaryLine>, a: Tensor, b: Tensor, name: string): Tensor {
+  const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, name);
+  const out = allocate(a.dtype, a.size === b.size ? a.size : sizeOfBroadcast(a, b, shape));
+  broadcastBinary(k, a.data, a.shape, b.data, b.shape, shape, out, a.dtype);
+  return wrapTrusted(out, shape);
+}
+function sizeOfBroadcast(_a: Tensor, _b: Tensor, shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function unaryOp(name: string, k: Kernel<UnaryLine>, vjp: UnaryVjp, jvp: UnaryJvp | undefined): (x: Tensor) => Tensor {
+  const op = (x: Tensor): Tensor => {
+    const xt = asTensor(x, x, name);
+    const y = mapKernel(k, xt);
+    return recordOp(name, [xt], y, (dy) => [vjp(xt, y, dy)], jvp && ((t) => jvp(xt, y, t[0]!)));
+  };
+  Object.defineProperty(op, 'name', { value: name });
+  return op;
+}
+
+function binaryOp(name: string, k: Kernel<BinaryLine>, vjp: BinaryVjp, jvp: BinaryJvp | undefined): (a: Operand, b: Operand) => Tensor {
+  const op = (a: Operand, b: Operand): Tensor => {
+    const at = asTensor(a, b, name), bt = asTensor(b, at, name);
+    if (at.dtype !== bt.dtype) commonDType(name, at, bt);
+    const y = zipKernel(k, at, bt, name);
+    const vjpB: BinaryVjp = sameShape(at.shape, bt.shape) ? vjp : (a2, b2, y2, dy, needs) => {
+      // The rule sees the operands as they are (they broadcast in its own ops); each gradient comes
+      // back in the output's shape and is summed down to its operand's (sumTo records its own VJP).
+      const [da, db] = vjp(a2, b2, y2, dy, needs);
+      return [da && sumTo(da, a2.shape), db && sumTo(db, b2.shape)];
+    };
+    return recordOp(name, [at, bt], y, (dy, needs) => vjpB(at, bt, y, dy, needs),
+      jvp && ((t) => broadcastTangent(jvp(at, bt, y, t[0]!, t[1]!), y)));
+  };
+  Object.defineProperty(op, 'name', { value: name });
+  return op;
+}
+
+/** A tangent in an operand's shape (a JVP rule that returned ȧ unchanged) broadcast to the output's. */
+function broadcastTangent(t: Tensor, y: Tensor): Tensor {
+  return sameShape(t.shape, y.shape) ? t : broadcastTo(t, y.shape);
 }
 
 /**
@@ -25,33 +91,23 @@ function checkDefinition(op: string, name: unknown, f: unknown, vjp: unknown): v
  * `(x, y, ẋ) => ẏ` (forward mode; without one, forward mode uses the slower transposed-VJP fallback).
  * For an elementwise op both are the product with f'(x), so they are usually the same expression.
  */
-export function defineUnary(
-  name: string, f: (v: number) => number, vjp: (x: Tensor, y: Tensor, dy: Tensor) => Tensor, jvp?: (x: Tensor, y: Tensor, dx: Tensor) => Tensor,
-): (x: Tensor) => Tensor {
-  checkDefinition('defineUnary', name, f, vjp);
-  if (jvp !== undefined && typeof jvp !== 'function') throw new ValueError('defineUnary', `${name}: jvp must be a function or undefined; got ${describeValue(jvp)}`);
-  const op = (x: Tensor): Tensor => {
-    const xt = asTensor(x, x, name);
-    const y = mapUnary(xt, f);
-    return record(name, [xt], y, (dy) => [vjp(xt, y, dy)], jvp && ((t) => jvp(xt, y, t[0]!)));
-  };
-  Object.defineProperty(op, 'name', { value: name });
-  return op;
+export function defineUnary(name: string, f: (v: number) => number, vjp: UnaryVjp, jvp?: UnaryJvp): (x: Tensor) => Tensor {
+  checkDefinition('defineUnary', name, f, vjp, jvp);
+  return unaryOp(name, closureUnary(name, f), vjp, jvp);
 }
 
 /**
  * Defines a broadcasting binary op from its scalar forward, its VJP on equal shapes
  * `(a, b, y, dy, needs) => [da, db]` and its JVP `(a, b, y, ȧ, ḃ) => ẏ` (a null tangent is zero;
  * at least one is set; without a JVP, forward mode uses the slower transposed-VJP fallback).
+ * The operands are broadcast to a common shape before the rules see them, so a rule written for
+ * equal shapes stays correct (a user's `f` and rules may assume anything the old contract allowed).
  */
 export function defineBinary(
-  name: string,
-  f: (u: number, v: number) => number,
-  vjp: (a: Tensor, b: Tensor, y: Tensor, dy: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null],
-  jvp?: (a: Tensor, b: Tensor, y: Tensor, da: Tensor | null, db: Tensor | null) => Tensor,
+  name: string, f: (u: number, v: number) => number, vjp: BinaryVjp, jvp?: BinaryJvp,
 ): (a: Operand, b: Operand) => Tensor {
-  checkDefinition('defineBinary', name, f, vjp);
-  if (jvp !== undefined && typeof jvp !== 'function') throw new ValueError('defineBinary', `${name}: jvp must be a function or undefined; got ${describeValue(jvp)}`);
+  checkDefinition('defineBinary', name, f, vjp, jvp);
+  const inner = binaryOp(name, closureBinary(name, f), vjp, jvp);
   const op = (a: Operand, b: Operand): Tensor => {
     let at = asTensor(a, b, name), bt = asTensor(b, at, name);
     commonDType(name, at, bt);
@@ -59,12 +115,18 @@ export function defineBinary(
       const shape = broadcastShapes(at.shape, bt.shape, name);
       at = broadcastTo(at, shape); bt = broadcastTo(bt, shape);
     }
-    const y = mapBinary(at, bt, f);
-    const [a2, b2] = [at, bt];
-    return record(name, [a2, b2], y, (dy, needs) => vjp(a2, b2, y, dy, needs), jvp && ((t) => jvp(a2, b2, y, t[0]!, t[1]!)));
+    return inner(at, bt);
   };
   Object.defineProperty(op, 'name', { value: name });
   return op;
+}
+
+/** A built-in unary op: `f` compiled into its own loop (`scope`: the free names f's source uses). */
+function builtinUnary(name: string, f: UnaryScalar, vjp: UnaryVjp, jvp: UnaryJvp, scope?: Record<string, unknown>): (x: Tensor) => Tensor {
+  return unaryOp(name, compiledUnary(name, f, scope), vjp, jvp);
+}
+function builtinBinary(name: string, f: BinaryScalar, vjp: BinaryVjp, jvp: BinaryJvp): (a: Operand, b: Operand) => Tensor {
+  return binaryOp(name, compiledBinary(name, f), vjp, jvp);
 }
 
 // ---------- binary ----------
@@ -75,41 +137,40 @@ function plus(u: Tensor | null, v: Tensor | null): Tensor {
 }
 
 /** a + b.  da = dy, db = dy;  ẏ = ȧ + ḃ */
-export const add = defineBinary('add', (u, v) => u + v, (_a, _b, _y, dy) => [dy, dy], (_a, _b, _y, da, db) => plus(da, db));
+export const add = builtinBinary('add', (u, v) => u + v, (_a, _b, _y, dy) => [dy, dy], (_a, _b, _y, da, db) => plus(da, db));
 /** a − b.  da = dy, db = −dy;  ẏ = ȧ − ḃ */
-export const sub = defineBinary('sub', (u, v) => u - v, (_a, _b, _y, dy, needs) => [dy, needs[1] ? neg(dy) : null],
+export const sub = builtinBinary('sub', (u, v) => u - v, (_a, _b, _y, dy, needs) => [dy, needs[1] ? neg(dy) : null],
   (_a, _b, _y, da, db) => (db === null ? da! : da === null ? neg(db) : sub(da, db)));
 /** a · b.  da = dy·b, db = dy·a;  ẏ = ȧ·b + a·ḃ */
-export const mul = defineBinary('mul', (u, v) => u * v, (a, b, _y, dy, needs) => [needs[0] ? mul(dy, b) : null, needs[1] ? mul(dy, a) : null],
+export const mul = builtinBinary('mul', (u, v) => u * v, (a, b, _y, dy, needs) => [needs[0] ? mul(dy, b) : null, needs[1] ? mul(dy, a) : null],
   (a, b, _y, da, db) => plus(da && mul(da, b), db && mul(a, db)));
 /** a / b.  da = dy/b, db = −dy·a/b² = −dy·y/b;  ẏ = (ȧ − y·ḃ)/b */
-export const div = defineBinary('div', (u, v) => u / v, (_a, b, y, dy, needs) => [
+export const div = builtinBinary('div', (u, v) => u / v, (_a, b, y, dy, needs) => [
   needs[0] ? div(dy, b) : null,
   needs[1] ? neg(div(mul(dy, y), b)) : null,
 ], (_a, b, y, da, db) => div(db === null ? da! : da === null ? neg(mul(y, db)) : sub(da, mul(y, db)), b));
+
+// 1 where maximum/minimum picks a (the NaN operand "wins"), else 0: the constant masks of their rules.
+const pickMaxA = compiledBinary('maximumPicksA', (u, v) => (u >= v || u !== u ? 1 : 0));
+const pickMinA = compiledBinary('minimumPicksA', (u, v) => (u <= v || u !== u ? 1 : 0));
 /**
  * max(a, b), IEEE/PyTorch semantics: NaN on either side gives NaN (`maximum(NaN, 1)` and
  * `maximum(1, NaN)` are both NaN). NOTE: at a tie the gradient goes to `a`; where a is NaN it goes
  * to a, where only b is NaN to b (the NaN operand "wins").
  */
-export const maximum = defineBinary('maximum', (u, v) => (u >= v || u !== u ? u : v), (a, b, _y, dy, needs) => {
-  const pickA = compareMask(a, b, (u, v) => u >= v || u !== u);
+export const maximum = builtinBinary('maximum', (u, v) => (u >= v || u !== u ? u : v), (a, b, _y, dy, needs) => {
+  const pickA = zipKernel(pickMaxA, a, b, 'maximum');
   return [needs[0] ? mul(dy, pickA) : null, needs[1] ? mul(dy, sub(1, pickA)) : null];
-}, (a, b, _y, da, db) => pick(compareMask(a, b, (u, v) => u >= v || u !== u), da, db)); // ẏ = ȧ where a is picked, else ḃ
+}, (a, b, _y, da, db) => pick(zipKernel(pickMaxA, a, b, 'maximum'), da, db)); // ẏ = ȧ where a is picked, else ḃ
 /** min(a, b), NaN-propagating like {@link maximum}. NOTE: at a tie the gradient goes to `a`.  ẏ = ȧ where a is picked, else ḃ */
-export const minimum = defineBinary('minimum', (u, v) => (u <= v || u !== u ? u : v), (a, b, _y, dy, needs) => {
-  const pickA = compareMask(a, b, (u, v) => u <= v || u !== u);
+export const minimum = builtinBinary('minimum', (u, v) => (u <= v || u !== u ? u : v), (a, b, _y, dy, needs) => {
+  const pickA = zipKernel(pickMinA, a, b, 'minimum');
   return [needs[0] ? mul(dy, pickA) : null, needs[1] ? mul(dy, sub(1, pickA)) : null];
-}, (a, b, _y, da, db) => pick(compareMask(a, b, (u, v) => u <= v || u !== u), da, db));
+}, (a, b, _y, da, db) => pick(zipKernel(pickMinA, a, b, 'minimum'), da, db));
 
 /** keep·ȧ + (1 − keep)·ḃ for a constant 0/1 mask (null tangents are zero; one is set). */
 function pick(keep: Tensor, da: Tensor | null, db: Tensor | null): Tensor {
   return plus(da && mul(da, keep), db && mul(db, sub(1, keep)));
-}
-
-/** Constant 0/1 tensor (never on the tape): 1 where pred(a[i], b[i]). */
-function compareMask(a: Tensor, b: Tensor, pred: (u: number, v: number) => boolean): Tensor {
-  return mapBinary(a, b, (u, v) => (pred(u, v) ? 1 : 0));
 }
 
 /**
@@ -144,25 +205,26 @@ export function where(mask: Tensor | ArrayLike<boolean | number>, a: Operand, b:
 
 const negD = (_x: Tensor, _y: Tensor, g: Tensor) => neg(g);
 /** −x.  dx = −dy;  ẏ = −ẋ */
-export const neg = defineUnary('neg', (v) => -v, negD, negD);
+export const neg = builtinUnary('neg', (v) => -v, negD, negD);
 const expD = (_x: Tensor, y: Tensor, g: Tensor) => mul(g, y);
 /** eˣ.  dx = dy·y;  ẏ = ẋ·y */
-export const exp = defineUnary('exp', Math.exp, expD, expD);
+export const exp = builtinUnary('exp', (v) => Math.exp(v), expD, expD);
 const logD = (x: Tensor, _y: Tensor, g: Tensor) => div(g, x);
 /** ln x (x > 0).  dx = dy/x;  ẏ = ẋ/x */
-export const log = defineUnary('log', Math.log, logD, logD);
+export const log = builtinUnary('log', (v) => Math.log(v), logD, logD);
 const sqrtD = (_x: Tensor, y: Tensor, g: Tensor) => div(g, mul(y, 2));
 /** √x.  dx = dy/(2y);  ẏ = ẋ/(2y) */
-export const sqrt = defineUnary('sqrt', Math.sqrt, sqrtD, sqrtD);
+export const sqrt = builtinUnary('sqrt', (v) => Math.sqrt(v), sqrtD, sqrtD);
 const squareD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mul(x, 2));
 /** x².  dx = 2x·dy;  ẏ = 2x·ẋ */
-export const square = defineUnary('square', (v) => v * v, squareD, squareD);
-const absD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mapUnary(x, Math.sign));
+export const square = builtinUnary('square', (v) => v * v, squareD, squareD);
+const signK = compiledUnary('sign', (v) => Math.sign(v));
+const absD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mapKernel(signK, x));
 /** |x|.  dx = sign(x)·dy;  ẏ = sign(x)·ẋ.  NOTE: the subgradient at 0 is 0. */
-export const abs = defineUnary('abs', Math.abs, absD, absD);
+export const abs = builtinUnary('abs', (v) => Math.abs(v), absD, absD);
 const tanhD = (_x: Tensor, y: Tensor, g: Tensor) => mul(g, sub(1, square(y)));
 /** tanh x.  dx = dy·(1 − y²);  ẏ = ẋ·(1 − y²) */
-export const tanh = defineUnary('tanh', Math.tanh, tanhD, tanhD);
+export const tanh = builtinUnary('tanh', (v) => Math.tanh(v), tanhD, tanhD);
 
 /** Saturating logistic: never computes exp of a large positive number. */
 export function stableSigmoid(v: number): number {
@@ -173,19 +235,20 @@ export function stableSigmoid(v: number): number {
 }
 const sigmoidD = (_x: Tensor, y: Tensor, g: Tensor) => mul(g, mul(y, sub(1, y)));
 /** σ(x) = 1/(1+e⁻ˣ), saturating.  dx = dy·y(1 − y);  ẏ = ẋ·y(1 − y) */
-export const sigmoid = defineUnary('sigmoid', stableSigmoid, sigmoidD, sigmoidD);
+export const sigmoid = builtinUnary('sigmoid', (v) => stableSigmoid(v), sigmoidD, sigmoidD, { stableSigmoid });
 const softplusD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, sigmoid(x));
 /** softplus(x) = log(1+eˣ) = max(x,0) + log1p(e^−|x|).  dx = dy·σ(x);  ẏ = ẋ·σ(x) */
-export const softplus = defineUnary('softplus', (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))), softplusD, softplusD);
-const reluD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mapUnary(x, (v) => (v <= 0 ? 0 : 1)));
+export const softplus = builtinUnary('softplus', (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))), softplusD, softplusD);
+const reluMask = compiledUnary('reluMask', (v) => (v <= 0 ? 0 : 1));
+const reluD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mapKernel(reluMask, x));
 /** max(x, 0); relu(NaN) = NaN (PyTorch).  dx = dy·[x > 0];  ẏ = ẋ·[x > 0].  NOTE: relu'(0) = 0; the gradient passes where x is NaN. */
-export const relu = defineUnary('relu', (v) => (v <= 0 ? 0 : v), reluD, reluD);
+export const relu = builtinUnary('relu', (v) => (v <= 0 ? 0 : v), reluD, reluD);
 const siluD = (x: Tensor, _y: Tensor, g: Tensor) => {
   const s = sigmoid(x);
   return mul(g, mul(s, add(1, mul(x, sub(1, s)))));
 };
 /** x·σ(x).  dx = dy·σ(x)(1 + x(1 − σ(x)));  ẏ = ẋ·σ(x)(1 + x(1 − σ(x))) */
-export const silu = defineUnary('silu', (v) => v * stableSigmoid(v), siluD, siluD);
+export const silu = builtinUnary('silu', (v) => v * stableSigmoid(v), siluD, siluD, { stableSigmoid });
 
 /**
  * erf(x) to ~1 ulp: for |x| < 3 the all-positive series erf x = (2/√π)e^(−x²) Σ (2x²)ⁿ x/(2n+1)!!
@@ -225,7 +288,7 @@ export function erfcScalar(x: number): number {
 }
 const erfD = (x: Tensor, _y: Tensor, g: Tensor) => mul(g, mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI)));
 /** erf x.  dx = dy·(2/√π)e^(−x²);  ẏ = ẋ·(2/√π)e^(−x²) */
-export const erf = defineUnary('erf', erfScalar, erfD, erfD);
+export const erf = builtinUnary('erf', (v) => erfScalar(v), erfD, erfD, { erfScalar });
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
@@ -242,8 +305,8 @@ const geluTanhD = (x: Tensor, _y: Tensor, g: Tensor) => {
 };
 /** GELU, tanh approximation: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
  *  dx = dy·g'(x), ẏ = ẋ·g'(x) with g'(x) = 0.5(1+t) + 0.5x(1−t²)·√(2/π)(1 + 3·0.044715x²) */
-export const geluTanh = defineUnary('geluTanh',
-  (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v))), geluTanhD, geluTanhD);
+export const geluTanh = builtinUnary('geluTanh',
+  (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v))), geluTanhD, geluTanhD, { SQRT_2_OVER_PI, GELU_C });
 
 const geluErfD = (x: Tensor, _y: Tensor, g: Tensor) => {
   const cdf = mul(add(erf(mul(x, 1 / Math.SQRT2)), 1), 0.5);
@@ -254,7 +317,7 @@ const geluErfD = (x: Tensor, _y: Tensor, g: Tensor) => {
  * GELU, exact: x·Φ(x) with Φ the standard normal CDF, Φ(x) = erfc(−x/√2)/2 (accurate in relative
  * terms for negative x, where 1 + erf(x/√2) would cancel).  dx = dy·(Φ(x) + x·φ(x));  ẏ = ẋ·(Φ(x) + x·φ(x))
  */
-export const geluErf = defineUnary('geluErf', (v) => 0.5 * v * erfcScalar(-v / Math.SQRT2), geluErfD, geluErfD);
+export const geluErf = builtinUnary('geluErf', (v) => 0.5 * v * erfcScalar(-v / Math.SQRT2), geluErfD, geluErfD, { erfcScalar });
 /** GELU: `gelu(x)` is the exact erf form; pass `'tanh'` for the tanh approximation. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   if (typeof x !== 'number') assertTensor(x, 'gelu', 'x');
@@ -267,14 +330,17 @@ export function pow(x: Tensor, p: number): Tensor {
   const op = 'pow';
   const xt = asTensor(x, x, op);
   checkNumber(op, 'exponent p', p);
-  const y = mapUnary(xt, (v) => Math.pow(v, p));
+  const y = mapKernel(powK, xt, p);
   const powD = (g: Tensor) => (p === 0 ? mul(g, 0) : mul(g, mul(pow(xt, p - 1), p)));
-  return record(op, [xt], y, (dy) => [powD(dy)], (t) => powD(t[0]!));
+  return recordOp(op, [xt], y, (dy) => [powD(dy)], (t) => powD(t[0]!));
 }
+const powK = compiledUnary('pow', (v, p) => Math.pow(v, p));
 
 /** c·x for a constant c (cheaper than mul with broadcasting). dx = c·dy;  ẏ = c·ẋ */
 export function scale(x: Tensor, c: number): Tensor {
   if (typeof c !== 'number') throw new ValueError('scale', `c must be a number; got ${describeValue(c)}`);
-  const y = mapUnary(asTensor(x, x, 'scale'), (v) => v * c);
-  return record('scale', [x], y, (dy) => [scale(dy, c)], (t) => scale(t[0]!, c));
+  assertTensor(x, 'scale', 'x');
+  const y = mapKernel(scaleK, x, c);
+  return recordOp('scale', [x], y, (dy) => [scale(dy, c)], (t) => scale(t[0]!, c));
 }
+const scaleK = compiledUnary('scale', (v, c) => v * c);

@@ -1,32 +1,22 @@
 /**
  * Shared inner loops for ops (so no two op files copy a kernel), and argument coercion.
- * They allocate the output once and do no per-element allocation.
+ * They allocate the output once and do no per-element allocation. The elementwise loops live in
+ * elementwise-kernels.ts (compiled per op, broadcasting by strides).
  */
-import { Tensor, allocate, fromData, full, assertTensor, type TypedArray } from '../tensor.js';
+import { Tensor, wrapTrusted, assertTensor, type TypedArray } from '../tensor.js';
 import { sizeOf, normalizeAxis, type Shape } from '../shape.js';
 
 /** Number operands become scalar tensors in the dtype of the tensor operand. */
 export function asTensor(v: Tensor | number, like: Tensor | number, op: string): Tensor {
-  if (typeof v === 'number') return full([], v, like instanceof Tensor ? like.dtype : 'float64');
+  if (typeof v === 'number') {
+    const data = like instanceof Tensor && like.dtype === 'float32' ? new Float32Array(1) : new Float64Array(1);
+    data[0] = v;
+    return wrapTrusted(data, SCALAR_SHAPE);
+  }
   assertTensor(v, op);
   return v;
 }
-
-/** y[i] = f(x[i]) into a new tensor of x's shape and dtype. */
-export function mapUnary(x: Tensor, f: (v: number) => number): Tensor {
-  const src = x.data;
-  const out = allocate(x.dtype, src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f(src[i]!);
-  return fromData(out, x.shape);
-}
-
-/** y[i] = f(a[i], b[i]) for equal-shaped a, b. */
-export function mapBinary(a: Tensor, b: Tensor, f: (u: number, v: number) => number): Tensor {
-  const da = a.data, db = b.data;
-  const out = allocate(a.dtype, da.length);
-  for (let i = 0; i < da.length; i++) out[i] = f(da[i]!, db[i]!);
-  return fromData(out, a.shape);
-}
+const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
 
 /** View of a shape around one axis as [outer, n, inner] (row-major). */
 export interface AxisLayout { readonly outer: number; readonly n: number; readonly inner: number; readonly axis: number }
