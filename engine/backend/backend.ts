@@ -32,6 +32,12 @@ export interface MatmulBackend {
    * out [batch, m, n] (fully overwritten). All three arrays share one dtype.
    */
   matmul(a: TypedArray, bm: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number): void;
+  /**
+   * Optional: the same product with stored transposes, out[b] = op(a)[b]·op(bm)[b] where op(a) is
+   * [m, k] (stored [k, m] when `transA`) and op(bm) is [k, n] (stored [n, k] when `transB`).
+   * Backends without it get a scratch transpose and `matmul` (engine/backend/transposed.ts).
+   */
+  matmulT?(a: TypedArray, bm: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
 }
 
 const registry = new Map<string, MatmulBackend>([['cpu', cpuBackend]]);

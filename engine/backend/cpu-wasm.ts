@@ -8,6 +8,7 @@ import type { TypedArray } from '../tensor.js';
 import { buildGemmModule, fmaFor, Ctrl, CTRL_BASE, CTRL_BYTES, DEFAULT_GEMM_CONFIG, panelWidth, tileRows, type GemmConfig } from './wasm/gemm-kernel.js';
 import { FuncBuilder, assemble, V128, Simd } from './wasm/emit.js';
 import { startWorkers, type ThreadPool } from './threads.js';
+import { transposeInto } from './transposed.js';
 
 const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB: larger products fall back to the JS kernel
@@ -152,9 +153,12 @@ export class WasmGemm {
 
   /**
    * out[b] = a[b]·bm[b] for `batch` row-major products. `threads` > 1 lets ready workers join.
+   * `transA` / `transB`: the stored blocks are a[b] [k, m] / bm[b] [n, k] and the product uses their
+   * transposes; the transpose happens in the copy into wasm memory, which is made either way (a
+   * blocked transpose instead of a memcpy), so backward passes need no permuted tensor.
    * Returns how many threads took part.
    */
-  matmul(a: TypedArray, bm: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, threads: number): WasmRunInfo {
+  matmul(a: TypedArray, bm: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, threads: number, transA = false, transB = false): WasmRunInfo {
     const isF64 = a instanceof Float64Array;
     const L = this.layout(isF64, batch, m, k, n);
     if (this.memory.buffer.byteLength < L.end) this.memory.grow(Math.ceil((L.end - this.memory.buffer.byteLength) / PAGE));
@@ -165,13 +169,16 @@ export class WasmGemm {
     for (let b = 0; b < batch; b++) {
       // A rows, zero padding rows below
       const aDst = (L.aBase + b * L.aStride) / es;
-      view.set(a.subarray(b * m * k, (b + 1) * m * k), aDst);
+      if (transA) transposeInto(a, b * m * k, k, m, view, aDst);
+      else view.set(a.subarray(b * m * k, (b + 1) * m * k), aDst);
       if (mPad > m) view.fill(0, aDst + m * k, aDst + mPad * k);
-      // B: raw copy (memcpy), full panels packed by wasm (v128 copies), the partial panel here
-      view.set(bm.subarray(b * k * n, (b + 1) * k * n), L.rawB / es);
+      // B: row-major [k, n] at rawB (memcpy, or a blocked transpose), full panels packed by wasm
+      // (v128 copies), the partial panel here
+      if (transB) transposeInto(bm, b * k * n, n, k, view, L.rawB / es);
+      else view.set(bm.subarray(b * k * n, (b + 1) * k * n), L.rawB / es);
       const full = Math.floor(n / nr), bDst = L.bBase + b * L.bStride;
       (isF64 ? this.exports.pack_f64 : this.exports.pack_f32)(L.rawB, bDst, k, n, nPad, kc, full);
-      if (full * nr < n) packTail(bm, b * k * n, view, bDst / es, k, n, nPad, nr, kc, full * nr);
+      if (full * nr < n) packTail(view, L.rawB / es, view, bDst / es, k, n, nPad, nr, kc, full * nr);
     }
     // task split: row chunks, a multiple of MR; single thread: ≤ 128 rows (the A chunk stays in L2);
     // threaded: ~8 chunks per thread and ≤ 64 rows, so a descheduled thread (shared machine) leaves

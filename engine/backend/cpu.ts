@@ -13,6 +13,7 @@ import { matmulJs } from './cpu-js.js';
 import { WasmGemm, wasmSimdSupported, wasmRelaxedFmaSupported } from './cpu-wasm.js';
 import { DEFAULT_GEMM_CONFIG } from './wasm/gemm-kernel.js';
 import { hardwareThreads } from './threads.js';
+import { transposedCopy } from './transposed.js';
 import { ValueError } from '../errors.js';
 import { checkCount, checkOptions, describeValue } from '../validate.js';
 
@@ -117,26 +118,36 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
     const f = g.fma.f64 ? '-fma' : g.fma.f32 ? '-fma(f32)' : '';
     return `wasm-simd${f}${thr > 1 ? ` (+${thr - 1} worker threads from ${threadMin} MACs)` : ''}`;
   };
-  return {
+  const backend = {
     name,
     describe: () => `cpu:${last || planned()}`,
     lastPath: () => last,
     matmul(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number): void {
-      checkMatmulArgs(a, b, out, batch, m, k, n);
-      const macs = batch * m * k * n;
-      if (macs === 0) { out.fill(0); last = 'empty'; return; }
-      const isF64 = a instanceof Float64Array;
-      const g = mode === 'js' ? null : wasmGemm(fma);
-      if (!g || (mode === 'auto' && macs < jsMax) || !g.fits(isF64, batch, m, k, n)) {
-        matmulJs(a, b, out, batch, m, k, n);
-        last = g || mode === 'js' ? 'js-tiled' : 'js-tiled (WebAssembly SIMD unavailable)';
-        return;
-      }
-      const wantThreads = mode === 'wasm-threads' || (mode === 'auto' && macs >= threadMin) ? maxThreads : 1;
-      const { threads } = g.matmul(a, b, out, batch, m, k, n, wantThreads);
-      last = `wasm-simd${g.fma[isF64 ? 'f64' : 'f32'] ? '-fma' : ''}-${isF64 ? 'f64x2' : 'f32x4'}${threads > 1 ? `x${threads}threads` : ''}`;
+      run(a, b, out, batch, m, k, n, false, false);
+    },
+    matmulT(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+      run(a, b, out, batch, m, k, n, transA === true, transB === true);
     },
   };
+
+  /** One product on the path the mode and size pick; transposed operands are folded into the copy-in. */
+  function run(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+    checkMatmulArgs(a, b, out, batch, m, k, n);
+    const macs = batch * m * k * n;
+    if (macs === 0) { out.fill(0); last = 'empty'; return; }
+    const isF64 = a instanceof Float64Array;
+    const g = mode === 'js' ? null : wasmGemm(fma);
+    if (!g || (mode === 'auto' && macs < jsMax) || !g.fits(isF64, batch, m, k, n)) {
+      // the JS kernels take row-major operands: transpose into scratch (small products, or no wasm)
+      matmulJs(transA ? transposedCopy(a, batch, k, m) : a, transB ? transposedCopy(b, batch, n, k) : b, out, batch, m, k, n);
+      last = g || mode === 'js' ? 'js-tiled' : 'js-tiled (WebAssembly SIMD unavailable)';
+      return;
+    }
+    const wantThreads = mode === 'wasm-threads' || (mode === 'auto' && macs >= threadMin) ? maxThreads : 1;
+    const { threads } = g.matmul(a, b, out, batch, m, k, n, wantThreads, transA, transB);
+    last = `wasm-simd${g.fma[isF64 ? 'f64' : 'f32'] ? '-fma' : ''}-${isF64 ? 'f64x2' : 'f32x4'}${threads > 1 ? `x${threads}threads` : ''}`;
+  }
+  return backend;
 }
 
 /**

@@ -4,14 +4,16 @@
  *   linear:                 h(x) = x·A[e] + b[e]                         A [E,D,O], b [E,O]
  *   relu|gelu|tanh|sigmoid: h(x) = φ(x·W1[e] + b1[e])·W2[e] + b2[e]      W1 [E,D,H], W2 [E,H,O]
  *   swiglu:                 h(x) = (silu(x·Wg[e]) ⊙ (x·Wu[e]))·Wd[e]     Wg, Wu [E,D,H], Wd [E,H,O]
- * (GELU is the exact erf form.) Experts are composed from engine ops and the grouped matmul, so
- * their gradients (and gradients of gradients) come for free.
+ * (GELU is the exact erf form.) Experts are composed from the grouped matmul, the fused bias +
+ * activation epilogue (fused-ffn.ts) and engine ops, so their gradients (and gradients of
+ * gradients) come for free; applyExpert (plain engine ops) is the reference they are tested against.
  */
 import {
   Tensor, Rng, randn, zeros, add, mul, relu, gelu, tanh, sigmoid, silu, matmul, reshape, slice, gatherRows,
   ShapeError, ValueError, fmtShape, type DType,
 } from '../../engine/index.js';
 import { segmentMatmul } from './segment-matmul.js';
+import { segmentBiasAct, type FusedAct } from './fused-ffn.js';
 import { checkObject, checkCountIn, checkDType, checkIndexArray, checkTensor, describeValue, MAX_COUNT } from '../../engine/validate.js';
 
 /** Expert family: affine, two-layer FFN with an activation (ReLU, GELU, tanh, sigmoid), or SwiGLU. */
@@ -126,14 +128,16 @@ export function applyExperts(params: ExpertParams, kind: ExpertKind, rows: Tenso
     throw new ValueError(op, `offsets must have E + 1 = ${E + 1} entries from 0 to ${rows.shape[0]}; got ${describeValue(offsets)}`);
   }
   if (expertOfRow.length !== rows.shape[0]) throw new ShapeError(op, `expertOfRow has ${expertOfRow.length} entries for ${fmtShape(rows.shape)} rows`);
-  const lin = (x: Tensor, w: Tensor, b: Tensor) => add(segmentMatmul(x, w, offsets), gatherRows(b, expertOfRow));
-  if (kind === 'linear') { const p = params as LinearExpertParams; return lin(rows, p.a, p.b); }
+  // bias + activation fused into one pass after each grouped GEMM (fused-ffn.ts): no [S, H] tensor
+  // of gathered bias rows, and a one-pass activation backward with the bias gradient as a column sum
+  const lin = (x: Tensor, w: Tensor, b: Tensor, act: FusedAct) => segmentBiasAct(segmentMatmul(x, w, offsets), b, offsets, act);
+  if (kind === 'linear') { const p = params as LinearExpertParams; return lin(rows, p.a, p.b, 'identity'); }
   if (kind === 'swiglu') {
     const p = params as SwiGluExpertParams;
     return segmentMatmul(mul(silu(segmentMatmul(rows, p.wGate, offsets)), segmentMatmul(rows, p.wUp, offsets)), p.wDown, offsets);
   }
   const p = params as FfnExpertParams;
-  return lin(activations[kind](lin(rows, p.w1, p.b1)), p.w2, p.b2);
+  return lin(lin(rows, p.w1, p.b1, kind), p.w2, p.b2, 'identity');
 }
 
 /** Expert e's slice of a batched parameter [E, ...] → [...] (differentiable). */

@@ -1,0 +1,73 @@
+/**
+ * Transposed-operand products (backend.matmulT and the matmulTransposed fallback): op(A)·op(B) must
+ * equal the plain product of explicitly transposed copies bit for bit — the kernel sees the same
+ * values in the same k order; only the copy into wasm memory changed.
+ */
+import { describe, it, expect } from 'vitest';
+import { createCpuBackend } from '../../engine/backend/cpu.js';
+import { matmulTransposed, transposeInto } from '../../engine/backend/transposed.js';
+import { Rng, type MatmulBackend, type TypedArray } from '../../engine/index.js';
+
+type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
+const paths = {
+  js: createCpuBackend({ mode: 'js' }),
+  wasm: createCpuBackend({ mode: 'wasm' }),
+  threads: createCpuBackend({ mode: 'wasm-threads', threadMinMacs: 0 }),
+  auto: createCpuBackend(),
+};
+const SHAPES: [number, number, number, number][] = [[1, 1, 1, 1], [1, 37, 91, 53], [2, 70, 33, 9], [3, 5, 300, 130], [1, 129, 64, 257], [1, 40, 40, 40]];
+
+function filled(T: Ctor, n: number, rng: Rng): TypedArray {
+  const a = new T(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform() * 2 - 1;
+  return a;
+}
+function transposed(x: TypedArray, batch: number, rows: number, cols: number): TypedArray {
+  const out = new (x.constructor as Ctor)(x.length);
+  for (let b = 0; b < batch; b++) transposeInto(x, b * rows * cols, rows, cols, out, b * rows * cols);
+  return out;
+}
+
+describe('transposed-operand GEMM', () => {
+  it('transposeInto transposes odd, multi-tile blocks', () => {
+    const x = Float64Array.from({ length: 35 * 70 }, (_, i) => i);
+    const t = new Float64Array(x.length);
+    transposeInto(x, 0, 35, 70, t, 0);
+    for (let r = 0; r < 35; r++) for (let c = 0; c < 70; c++) expect(t[c * 35 + r]).toBe(x[r * 70 + c]);
+  });
+
+  for (const [name, be] of Object.entries(paths)) {
+    it(`${name}: matmulT(transA, transB) equals matmul of explicit transposes, bit for bit`, () => {
+      for (const [i, [batch, m, k, n]] of SHAPES.entries()) {
+        for (const T of [Float32Array, Float64Array] as Ctor[]) {
+          const rng = new Rng(40 + i);
+          const a = filled(T, batch * m * k, rng), b = filled(T, batch * k * n, rng);
+          const want = new T(batch * m * n);
+          be.matmul(a, b, want, batch, m, k, n);
+          const at = transposed(a, batch, m, k), bt = transposed(b, batch, k, n);
+          for (const [ta, tb] of [[true, false], [false, true], [true, true]] as const) {
+            const got = new T(batch * m * n).fill(Number.NaN);
+            be.matmulT!(ta ? at : a, tb ? bt : b, got, batch, m, k, n, ta, tb);
+            expect(got, `${name} ${T.name} [${batch}, ${m}, ${k}, ${n}] transA=${ta} transB=${tb}`).toEqual(want);
+          }
+        }
+      }
+    });
+  }
+
+  it('matmulTransposed falls back to a scratch transpose on backends without matmulT', () => {
+    const calls: number[][] = [];
+    const plain: MatmulBackend = {
+      name: 'plain', describe: () => 'plain',
+      matmul: (a, b, out, batch, m, k, n) => { calls.push([batch, m, k, n]); paths.js.matmul(a, b, out, batch, m, k, n); },
+    };
+    const rng = new Rng(9);
+    const [batch, m, k, n] = [2, 7, 11, 5];
+    const a = filled(Float64Array, batch * m * k, rng), b = filled(Float64Array, batch * k * n, rng);
+    const want = new Float64Array(batch * m * n), got = new Float64Array(batch * m * n);
+    paths.js.matmul(a, b, want, batch, m, k, n);
+    matmulTransposed(plain, transposed(a, batch, m, k), transposed(b, batch, k, n), got, batch, m, k, n, true, true);
+    expect(got).toEqual(want);
+    expect(calls).toEqual([[batch, m, k, n]]);
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * The fused expert-FFN epilogue against the unfused composition it replaces (segmentMatmul +
+ * gathered bias rows + engine activation), values and gradients; the transposed grouped GEMM against
+ * an explicit permute; and the errors bad input gets.
+ */
+import { describe, it, expect } from 'vitest';
+import { Rng, randn, cast, add, mul, sum, relu, gelu, tanh, sigmoid, gatherRows, permute, grad, ShapeError, ValueError, type Tensor } from '../../engine/index.js';
+import { segmentMatmul, segmentMatmulT } from '../../moe/experts/segment-matmul.js';
+import { segmentBiasAct, segmentColumnSum, segmentRows, actGrad, type FusedAct } from '../../moe/experts/fused-ffn.js';
+
+const offsets = Int32Array.from([0, 3, 3, 7]); // expert 1 is empty
+const expertOfRow = Int32Array.from([0, 0, 0, 2, 2, 2, 2]);
+const reference: Record<FusedAct, (x: Tensor) => Tensor> = { identity: (x) => x, relu, gelu: (x) => gelu(x, 'none'), tanh, sigmoid };
+const close = (a: Tensor, b: Tensor, tol: number) => {
+  const x = [...a.data], y = [...b.data];
+  expect(x.length).toBe(y.length);
+  x.forEach((v, i) => expect(Math.abs(v - y[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(y[i]!))));
+};
+
+describe('fused expert FFN', () => {
+  for (const act of ['identity', 'relu', 'gelu', 'tanh', 'sigmoid'] as FusedAct[]) {
+    it(`segmentBiasAct(${act}) equals φ(segmentMatmul + gathered bias), values and gradients`, () => {
+      const rng = new Rng(5);
+      const x = randn(rng, [7, 4]), w = randn(rng, [3, 4, 5]), b = randn(rng, [3, 5]), g = randn(rng, [7, 5]);
+      const fused = (p: { x: Tensor; w: Tensor; b: Tensor }) => sum(mul(segmentBiasAct(segmentMatmul(p.x, p.w, offsets), p.b, offsets, act), g));
+      const plain = (p: { x: Tensor; w: Tensor; b: Tensor }) => sum(mul(reference[act](add(segmentMatmul(p.x, p.w, offsets), gatherRows(p.b, expertOfRow))), g));
+      close(fused({ x, w, b }), plain({ x, w, b }), 1e-14);
+      const gf = grad(fused)({ x, w, b }), gp = grad(plain)({ x, w, b });
+      for (const k of ['x', 'w', 'b'] as const) close(gf[k], gp[k], 1e-12);
+    });
+  }
+
+  it('float32 runs in float32 and matches float64 to float32 rounding', () => {
+    const rng = new Rng(6);
+    const z = randn(rng, [7, 5]), b = randn(rng, [3, 5]);
+    const y32 = segmentBiasAct(cast(z, 'float32'), cast(b, 'float32'), offsets, 'gelu');
+    expect(y32.dtype).toBe('float32');
+    close(y32, segmentBiasAct(z, b, offsets, 'gelu'), 1e-6);
+  });
+
+  it('segmentColumnSum and segmentRows are transposes of each other; empty experts get zeros', () => {
+    const rng = new Rng(7);
+    const x = randn(rng, [7, 2]), b = randn(rng, [3, 2]);
+    expect([...segmentColumnSum(x, offsets).data.subarray(2, 4)]).toEqual([0, 0]);
+    // ⟨segmentRows(b), x⟩ = ⟨b, segmentColumnSum(x)⟩
+    close(sum(mul(segmentRows(b, offsets), x)), sum(mul(b, segmentColumnSum(x, offsets))), 1e-14);
+  });
+
+  it('segmentMatmulT(x, w) = segmentMatmul(x, wᵀ), with its gradients', () => {
+    const rng = new Rng(8);
+    const x = randn(rng, [7, 5]), w = randn(rng, [3, 4, 5]), g = randn(rng, [7, 4]);
+    const f = (p: { x: Tensor; w: Tensor }) => sum(mul(segmentMatmulT(p.x, p.w, offsets), g));
+    const r = (p: { x: Tensor; w: Tensor }) => sum(mul(segmentMatmul(p.x, permute(p.w, [0, 2, 1]), offsets), g));
+    close(f({ x, w }), r({ x, w }), 1e-14);
+    const gf = grad(f)({ x, w }), gr = grad(r)({ x, w });
+    close(gf.x, gr.x, 1e-13); close(gf.w, gr.w, 1e-13);
+  });
+
+  it('bad input throws errors naming the op, what it expects and what it got', () => {
+    const rng = new Rng(9);
+    const z = randn(rng, [7, 5]);
+    expect(() => segmentBiasAct(z, randn(rng, [3, 4]), offsets, 'relu')).toThrow(ShapeError);
+    expect(() => segmentBiasAct(z, randn(rng, [3, 4]), offsets, 'relu')).toThrow(/segmentBiasAct: b must be \[E, H\] with H = 5 .*got \[3, 4\]/);
+    expect(() => segmentBiasAct(z, randn(rng, [3, 5]), offsets, 'swish' as FusedAct)).toThrow(ValueError);
+    expect(() => segmentBiasAct(z, randn(rng, [3, 5]), offsets, 'swish' as FusedAct)).toThrow(/segmentBiasAct: act must be one of .*; got string 'swish'/);
+    expect(() => segmentBiasAct(z, randn(rng, [3, 5]), Int32Array.from([0, 3, 7]), 'relu')).toThrow(/offsets must have E \+ 1 = 4 entries; got 3/);
+    expect(() => actGrad(z, randn(rng, [7, 4]), 'tanh')).toThrow(/actGrad: dy and s must have one shape; got \[7, 5\] and \[7, 4\]/);
+    expect(() => segmentMatmulT(z, randn(rng, [3, 4, 6]), offsets)).toThrow(/segmentMatmulT: expects x \[S, H\] and w \[E, D, H\]; got \[7, 5\] and \[3, 4, 6\]/);
+    expect(() => segmentColumnSum(z, Int32Array.from([0, 8]))).toThrow(/from 0 to the number of rows 7/);
+  });
+});
