@@ -57,7 +57,7 @@ function valueAndGradAs<T extends TensorTree, R extends unknown[]>(op: string, f
     if (out.size !== 1) {
       throw new ShapeError(op, `the function must return a scalar (one element) to take a gradient; got shape ${fmtShape(out.shape)} (use vjp for non-scalar outputs)`);
     }
-    const grads = backward(tape, out, full(out.shape, 1, out.dtype), leaves);
+    const grads = backward(tape, out, full(out.shape, 1, out.dtype), leaves, true); // one walk: free the tape as it goes
     const byLeaf = new Map(leaves.map((leaf, i) => [leaf, grads[i]!]));
     return { value: out, grad: treeMap(inputs, (leaf) => byLeaf.get(leaf)!) };
   };

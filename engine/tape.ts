@@ -12,6 +12,7 @@ import { ShapeError, DTypeError, ValueError, fmtShape } from './errors.js';
 import { checkTensor, describeValue } from './validate.js';
 import { sameShape } from './shape.js';
 import { add } from './ops/arithmetic.js';
+import { addInto } from './ops/elementwise-kernels.js';
 
 /** Returns one gradient per input (null where the input needs none). `needs[i]` says which are wanted. */
 export type VjpFn = (dy: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
@@ -153,16 +154,30 @@ export function noGrad<T>(fn: () => T): T {
 /**
  * Walks `tape` backwards from `output` seeded with `dy`, returning the gradient of each `wrt`
  * tensor (zeros for those the output does not depend on). Gradients accumulate across uses.
+ *
+ * Memory: a tensor's gradient is dropped once its node has been visited (unless it is in `wrt`).
+ * When the sum of two contributions is a buffer this walk allocated itself and nothing else has
+ * seen yet, the next contribution is added into it in place (bit-identical to `add(prev, dx)`:
+ * same operands, same order, same rounding); that is only done when the adds are not recorded
+ * (no tape active for grad of grad) and not observed (no debugNans/forward-mode hooks). With
+ * `release`, the walk also empties the tape as it goes — each node (its inputs, output and VJP
+ * closure, which hold the forward intermediates) becomes garbage once visited — so a tape can be
+ * walked once; `vjp` keeps its tape for repeated pullbacks and passes false.
  */
-export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly Tensor[]): Tensor[] {
+export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly Tensor[], release = false): Tensor[] {
   const grads = new Map<Tensor, Tensor>();
   grads.set(output, dy);
   const keep = new Set(wrt);
-  for (let i = tape.nodes.length - 1; i >= 0; i--) {
-    const node = tape.nodes[i]!;
+  const owned = hooks === null && !isRecording() ? new Set<Tensor>() : null;
+  const nodes = tape.nodes;
+  if (release) tape.tracked.clear(); // recording is over; only the nodes are needed
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i]!;
+    if (release) nodes.length = i; // drop the node (and what its closures hold) before its VJP allocates
     const g = grads.get(node.output);
     if (g === undefined) continue;
     if (!keep.has(node.output)) grads.delete(node.output); // free intermediate gradients early
+    owned?.delete(g); // the VJP may return g itself for several inputs (add: [dy, dy]): no longer ours alone
     const dxs = hooks?.runVjp ? hooks.runVjp(node, g) : node.vjp(g, node.needs);
     if (dxs.length !== node.inputs.length) {
       throw new Error(`${node.op}: VJP returned ${dxs.length} gradients for ${node.inputs.length} inputs`);
@@ -178,7 +193,15 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
         throw new DTypeError(node.op, `gradient for input ${j} is ${dx.dtype} but the input is ${x.dtype}`);
       }
       const prev = grads.get(x);
-      grads.set(x, prev === undefined ? dx : add(prev, dx));
+      if (prev === undefined) {
+        grads.set(x, dx);
+      } else if (owned !== null && owned.has(prev)) {
+        addInto(prev.data, dx.data, prev.dtype);
+      } else {
+        const acc = add(prev, dx);
+        grads.set(x, acc);
+        owned?.add(acc);
+      }
     }
   }
   return wrt.map((x) => grads.get(x) ?? zeros(x.shape, x.dtype));

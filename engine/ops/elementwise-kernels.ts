@@ -263,3 +263,12 @@ export function broadcastLayout(aShape: Shape, bShape: Shape, shape: Shape): { d
   if (dims.length === 0) return { dims: [1], sa: [0], sb: [0] };
   return { dims: dims.reverse(), sa: sa.reverse(), sb: sb.reverse() };
 }
+
+const accumulateK = compiledBinary('accumulate', (u, v) => u + v);
+/**
+ * Internal (the backward walk): acc ← acc + x elementwise, in place, for equal-sized buffers of one
+ * dtype — the values `add(acc, x)` would give, without a new buffer.
+ */
+export function addInto(acc: TypedArray, x: TypedArray, dtype: DType): void {
+  accumulateK.line(dtype)(acc, 0, 1, x, 0, 1, acc, 0, acc.length, 0);
+}
