@@ -13,7 +13,7 @@ import {
   ShapeError, ValueError, fmtShape, type DType,
 } from '../../engine/index.js';
 import { segmentMatmul } from './segment-matmul.js';
-import { segmentBiasAct, type FusedAct } from './fused-ffn.js';
+import { segmentLinearAct, type FusedAct } from './fused-ffn.js';
 import { checkObject, checkCountIn, checkDType, checkIndexArray, checkTensor, describeValue, MAX_COUNT } from '../../engine/validate.js';
 
 /** Expert family: affine, two-layer FFN with an activation (ReLU, GELU, tanh, sigmoid), or SwiGLU. */
@@ -128,9 +128,9 @@ export function applyExperts(params: ExpertParams, kind: ExpertKind, rows: Tenso
     throw new ValueError(op, `offsets must have E + 1 = ${E + 1} entries from 0 to ${rows.shape[0]}; got ${describeValue(offsets)}`);
   }
   if (expertOfRow.length !== rows.shape[0]) throw new ShapeError(op, `expertOfRow has ${expertOfRow.length} entries for ${fmtShape(rows.shape)} rows`);
-  // bias + activation fused into one pass after each grouped GEMM (fused-ffn.ts): no [S, H] tensor
-  // of gathered bias rows, and a one-pass activation backward with the bias gradient as a column sum
-  const lin = (x: Tensor, w: Tensor, b: Tensor, act: FusedAct) => segmentBiasAct(segmentMatmul(x, w, offsets), b, offsets, act);
+  // bias + activation as the grouped GEMM's epilogue (fused-ffn.ts): no [S, H] tensor of gathered
+  // bias rows or pre-activations, and a one-pass activation backward with db as a column sum
+  const lin = (x: Tensor, w: Tensor, b: Tensor, act: FusedAct) => segmentLinearAct(x, w, b, offsets, act);
   if (kind === 'linear') { const p = params as LinearExpertParams; return lin(rows, p.a, p.b, 'identity'); }
   if (kind === 'swiglu') {
     const p = params as SwiGluExpertParams;

@@ -3,6 +3,7 @@
  * in one pass, instead of gathering bias rows into a full [S, H] tensor, adding, applying the
  * activation, and (backward) building a 0/1 mask or φ'(u) tensor and multiplying.
  *
+ *   segmentLinearAct(X, W, b, offsets, φ): Y[seg e] = φ(X[seg e]·W[e] + b[e])   the GEMM + epilogue
  *   segmentBiasAct(Z, b, offsets, φ):  Y[r] = φ(Z[r] + b[e(r)])          Z [S,H], b [E,H] → [S,H]
  *   actGrad(dY, s, φ):                  dZ = dY ⊙ φ'(u), φ' read off s   (s = Y, or u for GELU)
  *   segmentColumnSum(X, offsets):       G[e] = Σ_{r ∈ seg e} X[r]         X [S,H] → [E,H]  (db)
@@ -14,7 +15,8 @@
  * Every op records forward, VJP and JVP side by side, each rule built from these ops (and engine
  * ops for φ''), so grad of grad and forward mode work through the fused path.
  */
-import { Tensor, fromData, record, add, mul, zeros, exp, square, neg, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, record, add, mul, zeros, exp, square, neg, getBackend, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+import { segmentMatmul, segmentMatmulT, segmentOuter } from './segment-matmul.js';
 import { erfcScalar } from '../../engine/ops/arithmetic.js';
 import { commonDType, assertTensor, allocate, type TypedArray } from '../../engine/tensor.js';
 import { checkIndexArray, describeValue } from '../../engine/validate.js';
@@ -71,7 +73,57 @@ function actGradKernel(act: FusedAct, dy: TypedArray, s: TypedArray, out: TypedA
   }
 }
 
+/** out[r] = φ(src[r] + b[bOff ..]) for rows lo..hi−1 of width H (src may be out: in place). */
+function biasActRows(act: FusedAct, src: TypedArray, out: TypedArray, b: TypedArray, bOff: number, lo: number, hi: number, H: number): void {
+  for (let r = lo; r < hi; r++) {
+    const o = r * H;
+    for (let j = 0; j < H; j++) out[o + j] = src[o + j]! + b[bOff + j]!;
+    actRange(act, out, o, o + H);
+  }
+}
+
 // ---------- ops ----------
+
+/**
+ * `Y[seg e] = φ(X[seg e]·W[e] + b[e])`: the grouped GEMM with bias + activation as its epilogue —
+ * applied to each expert's rows right after its product, while they are still in cache, in place
+ * in the output, so no pre-activation [S, H] tensor is allocated or kept alive by the tape.
+ * X [S, D], W [E, D, H], b [E, H] → [S, H].
+ * VJP: dZ = actGrad(dY, s, φ); `dX = segmentMatmulT(dZ, W)`, `dW = segmentOuter(X, dZ)`, `db = segmentColumnSum(dZ)`.
+ * JVP: `Ẏ = actGrad(segmentMatmul(Ẋ, W) + segmentMatmul(X, Ẇ) + segmentRows(ḃ), s, φ)`.
+ * s = Y, or for GELU u = segmentBiasAct(segmentMatmul(X, W), b, 'identity'), rebuilt when a rule runs.
+ */
+export function segmentLinearAct(x: Tensor, w: Tensor, b: Tensor, offsets: Int32Array, act: FusedAct): Tensor {
+  const op = 'segmentLinearAct';
+  checkRank2(op, x, 'x', '[S, D]'); checkRank2(op, b, 'b', '[E, H]');
+  assertTensor(w, op, 'w');
+  checkAct(op, act);
+  commonDType(op, x, w); commonDType(op, x, b);
+  if (w.rank !== 3 || w.shape[1] !== x.shape[1] || w.shape[0] !== b.shape[0] || w.shape[2] !== b.shape[1]) {
+    throw new ShapeError(op, `expects x [S, D], w [E, D, H] and b [E, H]; got ${fmtShape(x.shape)}, ${fmtShape(w.shape)} and ${fmtShape(b.shape)}`);
+  }
+  const [E, D, H] = w.shape as [number, number, number];
+  const S = x.shape[0]!;
+  checkSegments(op, offsets, E, S);
+  const out = allocate(x.dtype, S * H);
+  const backend = getBackend();
+  for (let e = 0; e < E; e++) {
+    const lo = offsets[e]!, hi = offsets[e + 1]!;
+    if (hi === lo) continue;
+    backend.matmul(x.data.subarray(lo * D, hi * D), w.data.subarray(e * D * H, (e + 1) * D * H), out.subarray(lo * H, hi * H), 1, hi - lo, D, H);
+    biasActRows(act, out, out, b.data, e * H, lo, hi, H);
+  }
+  const y = fromData(out, [S, H]);
+  const saved = (): Tensor => (act === 'gelu' ? segmentBiasAct(segmentMatmul(x, w, offsets), b, offsets, 'identity') : y);
+  const back = (t: Tensor): Tensor => (act === 'identity' ? t : actGrad(t, saved(), act));
+  return record(op, [x, w, b], y, (dy, needs) => {
+    const dz = back(dy);
+    return [needs[0] ? segmentMatmulT(dz, w, offsets) : null, needs[1] ? segmentOuter(x, dz, offsets) : null, needs[2] ? segmentColumnSum(dz, offsets) : null];
+  }, ([dx, dw, db]) => {
+    const terms = [dx ? segmentMatmul(dx, w, offsets) : null, dw ? segmentMatmul(x, dw, offsets) : null, db ? segmentRows(db, offsets) : null].filter((t): t is Tensor => t !== null);
+    return back(terms.reduce((a, t) => add(a, t)));
+  });
+}
 
 /**
  * `Y[r] = φ(Z[r] + b[e(r)])`: the bias of each row's expert and the activation, in one pass over Z
@@ -91,15 +143,7 @@ export function segmentBiasAct(z: Tensor, b: Tensor, offsets: Int32Array, act: F
   if (b.shape[1] !== H) throw new ShapeError(op, `b must be [E, H] with H = ${H} (the columns of z ${fmtShape(z.shape)}); got ${fmtShape(b.shape)}`);
   checkSegments(op, offsets, E, S);
   const out = allocate(z.dtype, S * H);
-  const zd = z.data, bd = b.data;
-  for (let e = 0; e < E; e++) {
-    const bOff = e * H;
-    for (let r = offsets[e]!; r < offsets[e + 1]!; r++) {
-      const o = r * H;
-      for (let j = 0; j < H; j++) out[o + j] = zd[o + j]! + bd[bOff + j]!;
-      actRange(act, out, o, o + H);
-    }
-  }
+  for (let e = 0; e < E; e++) biasActRows(act, z.data, out, b.data, e * H, offsets[e]!, offsets[e + 1]!, H);
   const y = fromData(out, [S, H]);
   const saved = (): Tensor => (act === 'gelu' ? segmentBiasAct(z, b, offsets, 'identity') : y);
   const back = (t: Tensor): Tensor => (act === 'identity' ? t : actGrad(t, saved(), act));

@@ -7,7 +7,7 @@
 import type { OpSpec } from '../../engine/ops/registry.js';
 import { Rng, Tensor, randn, fromData } from '../../engine/index.js';
 import { segmentMatmulT } from './segment-matmul.js';
-import { segmentBiasAct, actGrad, segmentColumnSum, segmentRows, type FusedAct } from './fused-ffn.js';
+import { segmentBiasAct, segmentLinearAct, actGrad, segmentColumnSum, segmentRows, type FusedAct } from './fused-ffn.js';
 
 /** A dimension in [lo, min(size, hi)]. */
 const dim = (rng: Rng, size: number, lo: number, hi: number) => lo + rng.int(Math.max(1, Math.min(size, hi) - lo + 1));
@@ -49,6 +49,28 @@ export const FUSED_FFN_OPS: OpSpec[] = [
       const z = act === 'relu' ? awayFromZero(rng, [S, H], 0.05) : randn(rng, [S, H]);
       const b = act === 'relu' ? fromData(new Float64Array(E * H), [E, H]) : randn(rng, [E, H]);
       return { inputs: [z, b], run: ([zi, bi]) => segmentBiasAct(zi!, bi!, offsets, act), label: text(offsets, ` H=${H} ${act}`) };
+    },
+  })),
+  ...ACTS.map((act): OpSpec => ({
+    name: `segmentLinearAct:${act}`, family: 'moe-expert',
+    sample: (rng, size) => {
+      const { offsets, E, S } = sampleOffsets(rng, size);
+      const D = dim(rng, size, 1, 3), H = dim(rng, size, 1, 3);
+      const x = randn(rng, [S, D]), w = randn(rng, [E, D, H]);
+      // relu: b drawn, then each pre-activation kept ≥ 0.05 from the kink by shifting b's column
+      const b = randn(rng, [E, H]);
+      if (act === 'relu') {
+        const z = segmentLinearAct(x, w, fromData(new Float64Array(E * H), [E, H]), offsets, 'identity').data;
+        for (let e = 0; e < E; e++) for (let j = 0; j < H; j++) {
+          for (let guard = 0; guard < 50; guard++) {
+            let ok = true;
+            for (let r = offsets[e]!; r < offsets[e + 1]!; r++) if (Math.abs(z[r * H + j]! + b.data[e * H + j]!) < 0.05) ok = false;
+            if (ok) break;
+            b.data[e * H + j] = b.data[e * H + j]! + 0.11;
+          }
+        }
+      }
+      return { inputs: [x, w, b], run: ([xi, wi, bi]) => segmentLinearAct(xi!, wi!, bi!, offsets, act), label: text(offsets, ` D=${D} H=${H} ${act}`) };
     },
   })),
   ...ACTS.filter((a) => a !== 'identity').map((act): OpSpec => ({

@@ -6,7 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import { Rng, randn, cast, add, mul, sum, relu, gelu, tanh, sigmoid, gatherRows, permute, grad, ShapeError, ValueError, type Tensor } from '../../engine/index.js';
 import { segmentMatmul, segmentMatmulT } from '../../moe/experts/segment-matmul.js';
-import { segmentBiasAct, segmentColumnSum, segmentRows, actGrad, type FusedAct } from '../../moe/experts/fused-ffn.js';
+import { segmentBiasAct, segmentLinearAct, segmentColumnSum, segmentRows, actGrad, type FusedAct } from '../../moe/experts/fused-ffn.js';
 
 const offsets = Int32Array.from([0, 3, 3, 7]); // expert 1 is empty
 const expertOfRow = Int32Array.from([0, 0, 0, 2, 2, 2, 2]);
@@ -27,6 +27,11 @@ describe('fused expert FFN', () => {
       close(fused({ x, w, b }), plain({ x, w, b }), 1e-14);
       const gf = grad(fused)({ x, w, b }), gp = grad(plain)({ x, w, b });
       for (const k of ['x', 'w', 'b'] as const) close(gf[k], gp[k], 1e-12);
+      // the GEMM with the epilogue inside it: same values and gradients
+      const linear = (p: { x: Tensor; w: Tensor; b: Tensor }) => sum(mul(segmentLinearAct(p.x, p.w, p.b, offsets, act), g));
+      close(linear({ x, w, b }), plain({ x, w, b }), 1e-14);
+      const gl = grad(linear)({ x, w, b });
+      for (const k of ['x', 'w', 'b'] as const) close(gl[k], gp[k], 1e-12);
     });
   }
 
@@ -67,5 +72,6 @@ describe('fused expert FFN', () => {
     expect(() => actGrad(z, randn(rng, [7, 4]), 'tanh')).toThrow(/actGrad: dy and s must have one shape; got \[7, 5\] and \[7, 4\]/);
     expect(() => segmentMatmulT(z, randn(rng, [3, 4, 6]), offsets)).toThrow(/segmentMatmulT: expects x \[S, H\] and w \[E, D, H\]; got \[7, 5\] and \[3, 4, 6\]/);
     expect(() => segmentColumnSum(z, Int32Array.from([0, 8]))).toThrow(/from 0 to the number of rows 7/);
+    expect(() => segmentLinearAct(z, randn(rng, [3, 5, 2]), randn(rng, [3, 4]), offsets, 'relu')).toThrow(/segmentLinearAct: expects x \[S, D\], w \[E, D, H\] and b \[E, H\]; got \[7, 5\], \[3, 5, 2\] and \[3, 4\]/);
   });
 });
