@@ -71,8 +71,9 @@ function binaryOp(name: string, k: Kernel<BinaryLine>, vjp: BinaryVjp, jvp: Bina
     const vjpB: BinaryVjp = sameShape(at.shape, bt.shape) ? vjp : (a2, b2, y2, dy, needs) => {
       // The rule sees the operands as they are (they broadcast in its own ops); each gradient comes
       // back in the output's shape and is summed down to its operand's (sumTo records its own VJP).
+      // Rules may return a gradient nobody needs (add: [dy, dy]); it is dropped, not summed.
       const [da, db] = vjp(a2, b2, y2, dy, needs);
-      return [da && sumTo(da, a2.shape), db && sumTo(db, b2.shape)];
+      return [needs[0] && da ? sumTo(da, a2.shape) : null, needs[1] && db ? sumTo(db, b2.shape) : null];
     };
     return recordOp(name, [at, bt], y, (dy, needs) => vjpB(at, bt, y, dy, needs),
       jvp && ((t) => broadcastTangent(jvp(at, bt, y, t[0]!, t[1]!), y)));

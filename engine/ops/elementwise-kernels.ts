@@ -15,11 +15,12 @@
  * closure loop — the same results, slower. User ops (`defineUnary`/`defineBinary`) always use the
  * closure loop: their functions may close over variables the generated code cannot see.
  *
- * Every loop works on one line: `out[io + j] = f(a[ia + j·sa], b[ib + j·sb], p)` for j < n, with
- * fast branches for (sa, sb) = (1, 1), (1, 0) and (0, 1) (equal shapes, scalar or row-broadcast
- * operand) and a strided one otherwise. {@link broadcastBinary} coalesces the broadcast layout into
- * as few dims as possible and calls the line loop once per innermost row (once in all for equal
- * shapes or a scalar operand), so broadcasting never materialises a broadcast copy.
+ * A unary loop runs over one contiguous line. A binary loop runs over a 2-d block,
+ * `out[io + r·n + j] = f(a[ia + r·sa0 + j·sa1], b[ib + r·sb0 + j·sb1], p)`, with fast inner
+ * branches for (sa1, sb1) = (1, 1), (1, 0) and (0, 1) (equal shapes, a scalar or column operand,
+ * a row operand) and a strided one otherwise. {@link broadcastBinary} coalesces the broadcast layout
+ * into as few dims as possible and calls the block loop once per innermost 2-d block (once in all
+ * for rank ≤ 2 after coalescing), so broadcasting never materialises a broadcast copy.
  * `p` is a per-call constant (the exponent of `pow`, the factor of `scale`); other ops ignore it.
  */
 import type { TypedArray, DType } from '../tensor.js';
@@ -27,8 +28,14 @@ import type { Shape } from '../shape.js';
 
 /** out[io + j] = f(x[ix + j], p) for j < n. */
 export type UnaryLine = (x: TypedArray, ix: number, out: TypedArray, io: number, n: number, p: number) => void;
-/** out[io + j] = f(a[ia + j·sa], b[ib + j·sb], p) for j < n. */
-export type BinaryLine = (a: TypedArray, ia: number, sa: number, b: TypedArray, ib: number, sb: number, out: TypedArray, io: number, n: number, p: number) => void;
+/**
+ * A 2-d block: out[io + r·n + j] = f(a[ia + r·sa0 + j·sa1], b[ib + r·sb0 + j·sb1], p) for r < rows,
+ * j < n (rows = 1 for a single line).
+ */
+export type BinaryLine = (
+  a: TypedArray, ia: number, sa0: number, sa1: number, b: TypedArray, ib: number, sb0: number, sb1: number,
+  out: TypedArray, io: number, rows: number, n: number, p: number,
+) => void;
 
 export type UnaryScalar = (v: number, p: number) => number;
 export type BinaryScalar = (u: number, v: number, p: number) => number;
@@ -46,7 +53,11 @@ function closureUnaryLine(f: UnaryScalar): UnaryLine {
   return (x, ix, out, io, n, p) => { for (let j = 0; j < n; j++) out[io + j] = f(x[ix + j]!, p); };
 }
 function closureBinaryLine(f: BinaryScalar): BinaryLine {
-  return (a, ia, sa, b, ib, sb, out, io, n, p) => { for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j * sa]!, b[ib + j * sb]!, p); };
+  return (a, ia, sa0, sa1, b, ib, sb0, sb1, out, io, rows, n, p) => {
+    for (let r = 0; r < rows; r++, ia += sa0, ib += sb0, io += n) {
+      for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j * sa1]!, b[ib + j * sb1]!, p);
+    }
+  };
 }
 
 // The loop bodies compiled around an op's scalar function `f`. Kept as plain strings so that the
@@ -57,17 +68,19 @@ return function unaryLine(x, ix, out, io, n, p) {
   for (let j = 0; j < n; j++) out[io + j] = f(x[ix + j], p);
 };`;
 const BINARY_SOURCE = `
-return function binaryLine(a, ia, sa, b, ib, sb, out, io, n, p) {
-  if (sa === 1 && sb === 1) {
-    for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j], b[ib + j], p);
-  } else if (sb === 0 && sa === 1) {
-    const v = b[ib];
-    for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j], v, p);
-  } else if (sa === 0 && sb === 1) {
-    const u = a[ia];
-    for (let j = 0; j < n; j++) out[io + j] = f(u, b[ib + j], p);
-  } else {
-    for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j * sa], b[ib + j * sb], p);
+return function binaryBlock(a, ia, sa0, sa1, b, ib, sb0, sb1, out, io, rows, n, p) {
+  for (let r = 0; r < rows; r++, ia += sa0, ib += sb0, io += n) {
+    if (sa1 === 1 && sb1 === 1) {
+      for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j], b[ib + j], p);
+    } else if (sb1 === 0 && sa1 === 1) {
+      const v = b[ib];
+      for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j], v, p);
+    } else if (sa1 === 0 && sb1 === 1) {
+      const u = a[ia];
+      for (let j = 0; j < n; j++) out[io + j] = f(u, b[ib + j], p);
+    } else {
+      for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j * sa1], b[ib + j * sb1], p);
+    }
   }
 };`;
 
@@ -128,12 +141,14 @@ function binaryAgrees(line: BinaryLine, f: BinaryScalar, dtype: DType): boolean 
     for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) { a[i * m + j] = PROBE[i]!; b[i * m + j] = PROBE[j]!; }
     const ref = closureBinaryLine(f);
     const want = arrayOf(dtype, m * m), got = arrayOf(dtype, m * m);
-    // [ia, sa, ib, sb, n]: all pairs contiguous; each probe value as the scalar on either side; strided.
-    const calls: [number, number, number, number, number][] = [[0, 1, 0, 1, m * m], [0, 2, 1, 3, Math.floor((m * m) / 3)]];
-    for (let r = 0; r < m; r++) calls.push([0, 1, r, 0, m], [r * m, 0, 0, 1, m]);
-    for (const [ia, sa, ib, sb, n] of calls) {
-      ref(a, ia, sa, b, ib, sb, want, 0, n, PROBE_P);
-      line(a, ia, sa, b, ib, sb, got, 0, n, PROBE_P);
+    // [sa0, sa1, sb0, sb1, rows, n]: all pairs contiguous; every probe value as the broadcast
+    // scalar of a row on either side; row-broadcast blocks; a strided block.
+    const calls: [number, number, number, number, number, number][] = [
+      [0, 1, 0, 1, 1, m * m], [m, 1, 1, 0, m, m], [1, 0, m, 1, m, m], [m, 1, 0, 1, m, m], [0, 2, 0, 3, 1, Math.floor((m * m) / 3)],
+    ];
+    for (const [sa0, sa1, sb0, sb1, rows, n] of calls) {
+      ref(a, 0, sa0, sa1, b, 0, sb0, sb1, want, 0, rows, n, PROBE_P);
+      line(a, 0, sa0, sa1, b, 0, sb0, sb1, got, 0, rows, n, PROBE_P);
       if (!sameBits(want, got)) return false;
     }
     return true;
@@ -212,21 +227,24 @@ export function runUnary(k: Kernel<UnaryLine>, x: TypedArray, out: TypedArray, d
 export function broadcastBinary(
   k: Kernel<BinaryLine>, a: TypedArray, aShape: Shape, b: TypedArray, bShape: Shape, shape: Shape, out: TypedArray, dtype: DType, p = 0,
 ): void {
-  const n = out.length, line = k.line(dtype);
+  const n = out.length, block = k.line(dtype);
   if (n === 0) return;
   const na = a.length, nb = b.length;
-  if (na === n && nb === n) { line(a, 0, 1, b, 0, 1, out, 0, n, p); return; }
-  if (nb === 1 && na === n) { line(a, 0, 1, b, 0, 0, out, 0, n, p); return; }
-  if (na === 1 && nb === n) { line(a, 0, 0, b, 0, 1, out, 0, n, p); return; }
+  if (na === n && nb === n) { block(a, 0, 0, 1, b, 0, 0, 1, out, 0, 1, n, p); return; }
+  if (nb === 1 && na === n) { block(a, 0, 0, 1, b, 0, 0, 0, out, 0, 1, n, p); return; }
+  if (na === 1 && nb === n) { block(a, 0, 0, 0, b, 0, 0, 1, out, 0, 1, n, p); return; }
   const { dims, sa, sb } = broadcastLayout(aShape, bShape, shape);
-  const r = dims.length, len = dims[r - 1]!, ia = sa[r - 1]!, ib = sb[r - 1]!;
-  if (r === 1) { line(a, 0, ia, b, 0, ib, out, 0, len, p); return; }
-  // Walk the outer r−1 dims as a row-major multi-index, keeping both operands' offsets.
-  const idx = new Array<number>(r - 1).fill(0);
+  const r = dims.length;
+  if (r === 1) { block(a, 0, 0, sa[0]!, b, 0, 0, sb[0]!, out, 0, 1, dims[0]!, p); return; }
+  // One call per innermost 2-d block ([n, k] op [n, 1] is one call, not n); the outer r−2 dims are
+  // walked as a row-major multi-index, keeping both operands' offsets.
+  const rows = dims[r - 2]!, len = dims[r - 1]!, blockSize = rows * len;
+  const sa0 = sa[r - 2]!, sa1 = sa[r - 1]!, sb0 = sb[r - 2]!, sb1 = sb[r - 1]!;
+  const idx = new Array<number>(Math.max(r - 2, 0)).fill(0);
   let offA = 0, offB = 0;
-  for (let io = 0; io < n; io += len) {
-    line(a, offA, ia, b, offB, ib, out, io, len, p);
-    let d = r - 2;
+  for (let io = 0; io < n; io += blockSize) {
+    block(a, offA, sa0, sa1, b, offB, sb0, sb1, out, io, rows, len, p);
+    let d = r - 3;
     for (; d >= 0; d--) {
       offA += sa[d]!; offB += sb[d]!;
       if (++idx[d]! < dims[d]!) break;
@@ -270,5 +288,5 @@ const accumulateK = compiledBinary('accumulate', (u, v) => u + v);
  * dtype — the values `add(acc, x)` would give, without a new buffer.
  */
 export function addInto(acc: TypedArray, x: TypedArray, dtype: DType): void {
-  accumulateK.line(dtype)(acc, 0, 1, x, 0, 1, acc, 0, acc.length, 0);
+  accumulateK.line(dtype)(acc, 0, 0, 1, x, 0, 0, 1, acc, 0, 1, acc.length, 0);
 }

@@ -139,7 +139,11 @@ export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
 
 /** Stable log-sum-exp of one strided line. NaN throws a ValueError naming `op`; all −∞ gives −∞. */
 export function lseLine(d: ArrayLike<number>, base: number, stride: number, n: number, op = 'lseLine'): number {
-  checkLine('lseLine', d, base, stride, n);
+  // Called once per line by softmax/logsumexp, so the common valid case is decided inline and
+  // checkLine (which builds the error message) only runs when something is off.
+  const ok = d !== null && typeof d === 'object' && Number.isInteger(base) && base >= 0 && Number.isInteger(stride) && stride >= 0
+    && Number.isInteger(n) && n >= 0 && (n === 0 || base + (n - 1) * stride < d.length);
+  if (!ok) checkLine('lseLine', d, base, stride, n);
   let m = -Infinity;
   for (let j = 0; j < n; j++) {
     const v = d[base + j * stride]!;

@@ -8,19 +8,29 @@
 import type { TypedArray } from '../tensor.js';
 import type { Shape } from '../shape.js';
 
-/** Walks a row-major multi-index over `shape`, calling `inner(flat, offset, n, stride)` per innermost row. */
-function walkRows(shape: Shape, strides: readonly number[], offset: number, inner: (flat: number, off: number, n: number, stride: number) => void): void {
+/**
+ * Walks a row-major multi-index over `shape`, calling `block(flat, off, rows, rowStride, n, stride)`
+ * once per innermost 2-d block: rows `r < rows` at off + r·rowStride, elements `j < n` at + j·stride,
+ * flat output position `flat` onwards. Blocks rather than rows, so a [10000, 3] reduction costs one
+ * call, not 10000 (the per-row callback was most of `sum(x, -1)` and sumTo on small trailing dims).
+ */
+function walkBlocks(
+  shape: Shape, strides: readonly number[], offset: number,
+  block: (flat: number, off: number, rows: number, rowStride: number, n: number, stride: number) => void,
+): void {
   const rank = shape.length;
-  if (rank === 0) { inner(0, offset, 1, 0); return; }
+  if (rank === 0) { block(0, offset, 1, 0, 1, 0); return; }
   for (const d of shape) if (d === 0) return;
-  const n = shape[rank - 1]!, stride = strides[rank - 1]!;
-  const idx = new Array<number>(rank - 1).fill(0);
+  if (rank === 1) { block(0, offset, 1, 0, shape[0]!, strides[0]!); return; }
+  const rows = shape[rank - 2]!, rowStride = strides[rank - 2]!, n = shape[rank - 1]!, stride = strides[rank - 1]!;
+  const outer = rank - 2;
+  const idx = new Array<number>(outer).fill(0);
   let off = offset, flat = 0;
   for (;;) {
-    inner(flat, off, n, stride);
-    flat += n;
-    // increment the multi-index over dims [0, rank-1)
-    let d = rank - 2;
+    block(flat, off, rows, rowStride, n, stride);
+    flat += rows * n;
+    // increment the multi-index over dims [0, rank-2)
+    let d = outer - 1;
     while (d >= 0) {
       idx[d]!++;
       off += strides[d]!;
@@ -35,20 +45,27 @@ function walkRows(shape: Shape, strides: readonly number[], offset: number, inne
 
 /** out[i] = src[offset + Σ idx_d·srcStrides[d]] over `outShape` (row-major). */
 export function stridedGather(src: TypedArray, offset: number, srcStrides: readonly number[], outShape: Shape, out: TypedArray): void {
-  walkRows(outShape, srcStrides, offset, (flat, off, n, stride) => {
-    for (let j = 0; j < n; j++) out[flat + j] = src[off + j * stride]!;
+  walkBlocks(outShape, srcStrides, offset, (flat, off, rows, rowStride, n, stride) => {
+    for (let r = 0; r < rows; r++, off += rowStride) {
+      for (let j = 0; j < n; j++) out[flat++] = src[off + j * stride]!;
+    }
   });
 }
 
-/** dst[offset + Σ idx_d·dstStrides[d]] += src[i] over `srcShape` (row-major). */
+/**
+ * dst[offset + Σ idx_d·dstStrides[d]] += src[i] over `srcShape` (row-major). Along a 0-stride
+ * innermost dim the row is summed first, then added once: dst += (((0 + s0) + s1) + ...).
+ */
 export function stridedScatterAdd(dst: TypedArray, offset: number, dstStrides: readonly number[], src: TypedArray, srcShape: Shape): void {
-  walkRows(srcShape, dstStrides, offset, (flat, off, n, stride) => {
-    if (stride === 0) {
-      let acc = 0;
-      for (let j = 0; j < n; j++) acc += src[flat + j]!;
-      dst[off] = dst[off]! + acc;
-    } else {
-      for (let j = 0; j < n; j++) dst[off + j * stride] = dst[off + j * stride]! + src[flat + j]!;
+  walkBlocks(srcShape, dstStrides, offset, (flat, off, rows, rowStride, n, stride) => {
+    for (let r = 0; r < rows; r++, off += rowStride, flat += n) {
+      if (stride === 0) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += src[flat + j]!;
+        dst[off] = dst[off]! + acc;
+      } else {
+        for (let j = 0; j < n; j++) dst[off + j * stride] = dst[off + j * stride]! + src[flat + j]!;
+      }
     }
   });
 }

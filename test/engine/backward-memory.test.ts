@@ -4,6 +4,7 @@
  * pulled back repeatedly, and grad of grad (where the accumulation is recorded) still works.
  */
 import { describe, it, expect } from 'vitest';
+import { allocate } from '../../engine/tensor.js';
 import {
   Rng, randn, grad, valueAndGrad, vjp, add, mul, exp, sum, tanh, withDebugNans, broadcastTo, type Tensor,
 } from '../../engine/index.js';
@@ -48,5 +49,20 @@ describe('backward memory', () => {
     const x = randn(new Rng(7), [5]);
     const d2 = grad((y: Tensor) => sum(grad((z: Tensor) => sum(add(mul(mul(z, z), z), mul(z, z))))(y)))(x);
     x.data.forEach((v, i) => expect(d2.data[i]).toBeCloseTo(6 * v + 2, 12));
+  });
+
+  it('small buffers carved from shared slabs start at zero and never overlap', () => {
+    const bufs = [];
+    for (let i = 0; i < 400; i++) {
+      const dtype = i % 3 === 0 ? 'float32' as const : 'float64' as const;
+      const n = [9, 16, 17, 33, 100, 128, 3, 0][i % 8]!;
+      const b = allocate(dtype, n);
+      expect(b.length).toBe(n);
+      expect(b.byteOffset % 8).toBe(0);
+      expect(b.every((v) => v === 0)).toBe(true);
+      b.fill(i + 1);
+      bufs.push({ b, v: i + 1 });
+    }
+    for (const { b, v } of bufs) expect(b.every((x) => x === v)).toBe(true); // no later buffer wrote into it
   });
 });
