@@ -94,7 +94,7 @@ async function benchSmall(): Promise<void> {
   const res = await interleaved([
     { label: 'forward (no tape)', run: () => noGrad(() => chain(x, c)) },
     { label: 'value+grad', run: () => vg(x) },
-  ], REPS * 3, 5, 60_000);
+  ], REPS * 3, 60, 60_000);
   for (const r of res) {
     rows.push({ what: `1000-op chain [16] f64, ${r.label}`, cells: [{ label: 'ms', value: r.ms!.toFixed(3) }, { label: 'µs/op', value: ((r.ms! * 1000) / 1000).toFixed(2) }] });
     log(`chain ${r.label}: ${r.ms!.toFixed(3)} ms`);

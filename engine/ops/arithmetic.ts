@@ -42,12 +42,13 @@ function mapKernel(k: Kernel<UnaryLine>, x: Tensor, p = 0): Tensor {
 
 /** kernel(a, b) broadcast to their common shape (not recorded; a, b share a dtype). */
 function zipKernel(k: Kernel<BinaryLine>, a: Tensor, b: Tensor, name: string): Tensor {
-  const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, name);
-  const out = allocate(a.dtype, a.size === b.size ? a.size : sizeOfBroadcast(a, b, shape));
+  // equal shapes and 0-d operands (numbers) need no broadcastShapes (it re-validates both shapes)
+  const shape = sameShape(a.shape, b.shape) || b.rank === 0 ? a.shape : a.rank === 0 ? b.shape : broadcastShapes(a.shape, b.shape, name);
+  const out = allocate(a.dtype, shape === a.shape ? a.size : shape === b.shape ? b.size : sizeOfShape(shape));
   broadcastBinary(k, a.data, a.shape, b.data, b.shape, shape, out, a.dtype);
   return wrapTrusted(out, shape);
 }
-function sizeOfBroadcast(_a: Tensor, _b: Tensor, shape: readonly number[]): number {
+function sizeOfShape(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
