@@ -131,6 +131,22 @@ describe('compiled elementwise kernels', () => {
     compiled.forEach((t, i) => expectSameBits(closure[i]!.data, t.data, `op ${i}`));
   });
 
+  it('a refused `new Function` (browser CSP without unsafe-eval) falls back to the closure loops', () => {
+    const rng = new Rng(15);
+    const a = values(rng, [5, 3], 'float32'), b = values(rng, [3], 'float32');
+    const want = BINARY.map(([, op]) => op(a, b));
+    const RealFunction = globalThis.Function;
+    globalThis.Function = function refused() { throw new EvalError('Refused to evaluate a string as JavaScript (CSP)'); } as never;
+    try {
+      setCompiledKernels(true); // rebuilds every kernel on next use, now without eval
+      const got = BINARY.map(([, op]) => op(a, b));
+      expect(builtinKernels().filter((k) => k.compiled()).map((k) => k.name)).toEqual([]);
+      got.forEach((t, i) => expectSameBits(t.data, want[i]!.data, BINARY[i]![0]));
+    } finally {
+      globalThis.Function = RealFunction;
+    }
+  });
+
   it('a function whose source does not stand alone falls back to the closure loop', () => {
     const k = 3;
     const kernel = compiledUnary('timesK', (v) => v * k); // `k` is not in the scope passed
