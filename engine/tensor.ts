@@ -141,6 +141,7 @@ let trustNext = false;
 /**
  * Internal (engine ops): wraps a buffer the op has just allocated for `shape` — a valid shape whose
  * size is `data.length` — without re-validating either. Public entry points validate instead.
+ * A frozen `shape` (another tensor's) is shared; any other is copied and frozen, as usual.
  */
 export function wrapTrusted(data: TypedArray, shape: Shape): Tensor {
   trustNext = true;
@@ -187,7 +188,7 @@ export function fromData(data: TypedArray, shape: Shape): Tensor {
   if (!(data instanceof Float64Array || data instanceof Float32Array)) throw new DTypeError('fromData', `data must be a Float64Array or Float32Array; got ${describeValue(data)}`);
   checkShape(shape, 'fromData');
   if (data.length !== sizeOf(shape)) throw new ShapeError('fromData', `data has ${data.length} elements but shape ${fmtShape(shape)} needs ${sizeOf(shape)}`);
-  return new Tensor(data, shape);
+  return wrapTrusted(data, shape); // checked above: the constructor need not check again
 }
 
 function inferShape(value: NestedArray, op: string): number[] {
