@@ -132,7 +132,8 @@ export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
   forEachLine(layout, (base, stride, line) => { out[line] = lseLine(d, base, stride, layout.n, op); });
   const keptShape: Shape = reducedShape(x.shape, layout.axis, true);
   const kept = fromData(out, keptShape);
-  const y = record(op, [x], kept, (dy) => [mul(broadcastTo(dy, x.shape), softmax(x, layout.axis))],
+  // dy [.., 1, ..] multiplies softmax(x) by stride broadcasting: no broadcast copy of dy
+  const y = record(op, [x], kept, (dy) => [mul(dy, softmax(x, layout.axis))],
     (t) => sum(mul(t[0]!, softmax(x, layout.axis)), layout.axis, true));
   return keepDims ? y : reshape(y, reducedShape(x.shape, layout.axis, false));
 }
