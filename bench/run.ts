@@ -1,15 +1,23 @@
 /**
- * `npm run bench [-- --quick]`: matmul GFLOP/s (every moegrad backend vs tfjs cpu and tfjs wasm),
- * MoE layer forward+backward tokens/s (moegrad vs tfjs wasm), gradient-certificate time, and an
- * optional PyTorch ratio. Progress goes to stderr; the results are written to bench/RESULTS.md.
+ * `npm run bench [-- --quick] [-- --only moe,profile,...]`: matmul GFLOP/s (every moegrad backend vs
+ * tfjs cpu and tfjs wasm), the wasm SIMD ceiling and the GEMM's share of it, the MoE layer
+ * forward+backward against @jax-js/jax, PyTorch (when importable) and tfjs-wasm in 1- and 2-thread
+ * groups, the (T, E) scaling table with peak RSS per token, the step profile, gradient-certificate
+ * time, and the function transforms vs jax-js. Progress goes to stderr; the results are written to
+ * bench/RESULTS.md. `--only` regenerates the named sections (matmul, ceiling, moe, scaling, profile,
+ * cert, transforms) and keeps the others as they are; every section records its own date and load.
  */
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { benchMatmul, type MatmulRow } from './matmul.js';
-import { benchMoe, type MoeResult } from './moe.js';
-import { machineLine, loadAverage, timeOnce } from './timing.js';
+import { benchMoeGroups, benchScaling, type MoeGroup, type ScalingRow } from './moe.js';
+import { machineLine, loadAverage } from './timing.js';
+import { benchCeiling, ceilingTable } from './ceiling.js';
+import { profileMoeStep, profileTable } from './moe-profile.js';
+import { readFileSync, existsSync } from 'node:fs';
+import { TORCH_SETTINGS, torchMissing } from './torch.js';
 import { benchTransforms } from './transforms.js';
 
 const quick = process.argv.includes('--quick');
@@ -21,6 +29,12 @@ const SIZES = quick ? [128, 256, 512] : [128, 256, 512, 1024];
 const REPS = quick ? 5 : 7;
 const MOE = { T: quick ? 1024 : 4096, d: 256, h: 512, E: 16, K: 2, shared: 1 };
 const MOE_REPS = 5;
+const SECTIONS = ['matmul', 'ceiling', 'moe', 'scaling', 'profile', 'cert', 'transforms'] as const;
+type Section = (typeof SECTIONS)[number];
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : null;
+if (only) for (const x of only) if (!(SECTIONS as readonly string[]).includes(x)) throw new Error(`--only: unknown section '${x}'; expected some of ${SECTIONS.join(', ')}`);
+const wants = (x: Section): boolean => only === null || only.has(x);
 
 interface CertRow { op: string; pass: boolean }
 interface Cert { ok: boolean; maxRelError: number; secondOrderMaxRel: number; casesPerOp: number; entries: readonly CertRow[] }
@@ -48,16 +62,6 @@ async function certifyTime(): Promise<string> {
   return `${secs.toFixed(2)} s for ${cert.entries.length} ops × ${cert.casesPerOp} cases, first and second order${moeNote}; `
     + `max relative error ${cert.maxRelError.toExponential(2)} (second order ${cert.secondOrderMaxRel.toExponential(2)}), `
     + (cert.ok ? 'all pass' : `FAILED: ${failed.join(', ')}`);
-}
-
-function torchRatio(moe: MoeResult): string {
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) return 'not run: `/usr/bin/python3 -c "import torch"` fails on this machine (torch is not installed; the bench does not install it).';
-  const r = spawnSync('/usr/bin/python3', [join(here, 'torch_moe.py'), String(MOE.T), String(MOE.d), String(MOE.h), String(MOE.E), String(MOE.K), String(MOE.shared), String(MOE_REPS)], { encoding: 'utf8' });
-  const ms = Number(/ms_per_step=([\d.]+)/.exec(r.stdout)?.[1]);
-  if (!Number.isFinite(ms)) return `failed: ${r.stderr.split('\n').slice(-3).join(' ')}`;
-  const ours = moe.rows.find((x) => x.label.startsWith('moegrad'))?.msPerStep;
-  return `PyTorch CPU ${ms.toFixed(0)} ms/step (${(MOE.T / (ms / 1000)).toFixed(0)} tokens/s)${ours ? `; moegrad / torch speed ratio ${(ms / ours).toFixed(2)}×` : ''}`;
 }
 
 const fmt = (x: number | null | undefined, d = 2): string => (x === null || x === undefined ? '—' : x.toFixed(d));
@@ -91,88 +95,159 @@ function matmulTables(rows: MatmulRow[]): string {
   return out.join('\n');
 }
 
-function moeTable(moe: MoeResult): string {
-  const peer = moe.rows.find((r) => r.label.startsWith('tfjs'))?.msPerStep;
-  const lines = ['| implementation | tokens/s | ms / step | ratio vs tfjs-wasm | what ran |', '|---|---:|---:|---:|---|'];
-  for (const r of moe.rows) {
-    const ratio = r.msPerStep && peer ? `${(peer / r.msPerStep).toFixed(2)}×` : '—';
-    lines.push(`| ${r.label} | ${r.tokensPerSec === null ? (r.note ?? '—') : r.tokensPerSec.toFixed(0)} | ${fmt(r.msPerStep, 0)} | ${ratio} | ${r.describe} |`);
+function moeTables(groups: MoeGroup[]): string {
+  const out: string[] = [];
+  for (const g of groups) {
+    const mine = g.rows.find((r) => r.label.startsWith('moegrad'))?.msPerStep ?? null;
+    out.push(`### ${g.threads} thread${g.threads > 1 ? 's' : ''} each (1-minute load ${g.load[0].toFixed(2)} → ${g.load[1].toFixed(2)})`, '');
+    out.push('| implementation | tokens/s | ms / step | moegrad speed ÷ this | what ran |', '|---|---:|---:|---:|---|');
+    for (const r of g.rows) {
+      const ratio = r.msPerStep && mine ? `${(r.msPerStep / mine).toFixed(2)}×` : '—';
+      out.push(`| ${r.label} | ${r.tokensPerSec === null ? (r.note ?? '—') : r.tokensPerSec.toFixed(0)} | ${fmt(r.msPerStep, 0)} | ${ratio} | ${r.describe} |`);
+    }
+    out.push('');
   }
-  return lines.join('\n');
+  // the goals of issue 15, from the 2-thread group (and the 1-thread one)
+  for (const g of groups) {
+    const ms = (p: (l: string) => boolean): number | null => { const xs = g.rows.filter((r) => p(r.label) && r.msPerStep !== null).map((r) => r.msPerStep!); return xs.length ? Math.min(...xs) : null; };
+    const mine = ms((l) => l.startsWith('moegrad')), jax = ms((l) => l.startsWith('jax-js')), torch = ms((l) => l.startsWith('torch'));
+    out.push(`${g.threads}-thread group: moegrad ÷ jax-js = **${mine && jax ? (jax / mine).toFixed(2) : '—'}×** (goal ≥ 2×), moegrad ÷ PyTorch's best setting = **${mine && torch ? (torch / mine).toFixed(2) : '—'}×** (goal ≥ 0.3×).`, '');
+  }
+  return out.join('\n');
 }
+
+function scalingTable(rows: ScalingRow[]): string {
+  const f = (x: number | null, d: number): string => (x === null ? '—' : x.toFixed(d));
+  // marginal memory per token: (peak RSS at T − at the next smaller T, same E) / ΔT — without the
+  // runtime's fixed footprint (Node + V8 + wasm memory, or Python + torch), which dominates small T
+  const marginal = (r: ScalingRow, pick: (x: ScalingRow) => number | null): number | null => {
+    const prev = rows.filter((x) => x.E === r.E && x.T < r.T).sort((a, b) => b.T - a.T)[0];
+    const a = pick(r), b = prev ? pick(prev) : null;
+    return prev && a !== null && b !== null ? (a * r.T - b * prev.T) / (r.T - prev.T) : null;
+  };
+  return ['| T | E | moegrad tokens/s | PyTorch tokens/s | moegrad ÷ PyTorch speed | moegrad peak RSS / token (KB) | PyTorch peak RSS / token (KB) | moegrad marginal KB / token | PyTorch marginal KB / token | load |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.T} | ${r.E} | ${r.tokensPerSec.toFixed(0)} | ${f(r.torchTokensPerSec, 0)} | ${r.torchTokensPerSec ? (r.tokensPerSec / r.torchTokensPerSec).toFixed(2) + '×' : '—'} | ${r.rssKbPerToken.toFixed(1)} | ${f(r.torchRssKbPerToken, 1)} | ${f(marginal(r, (x) => x.rssKbPerToken), 1)} | ${f(marginal(r, (x) => x.torchRssKbPerToken), 1)} | ${r.load.toFixed(2)} |`)].join('\n');
+}
+
+/** "## heading" → section text, from an existing RESULTS.md (to keep sections not regenerated). */
+function readSections(file: string): { head: string; sections: Map<string, string> } {
+  const sections = new Map<string, string>();
+  if (!existsSync(file)) return { head: '', sections };
+  const parts = readFileSync(file, 'utf8').split(/\n(?=## )/);
+  for (const p of parts.slice(1)) sections.set(p.split('\n')[0]!, p.trimEnd());
+  return { head: parts[0]!.trimEnd(), sections };
+}
+
+const stamp = (l0: number): string => `_Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; 1-minute load average ${l0.toFixed(2)} at the start of this section, ${loadAverage().toFixed(2)} at its end._`;
 
 async function main(): Promise<void> {
   const machine = machineLine();
   const loadStart = loadAverage();
-  log(`moegrad bench${quick ? ' (--quick)' : ''} on ${machine}`);
-  const matmul = await benchMatmul(SIZES, REPS, log);
-  let moe: MoeResult;
-  try {
-    moe = await benchMoe(MOE, MOE_REPS, log);
-  } catch (e) {
-    log(`  MoE section failed: ${(e as Error).stack}`);
-    moe = { config: MOE, rows: [{ label: 'MoE section', tokensPerSec: null, msPerStep: null, describe: 'not run', note: `failed: ${(e as Error).message.split('\n')[0]}` }] };
+  log(`moegrad bench${quick ? ' (--quick)' : ''}${only ? ` --only ${[...only].join(',')}` : ''} on ${machine}`);
+  const file = join(here, 'RESULTS.md');
+  const old = readSections(file);
+  const fresh = new Map<string, string>();
+  const H = {
+    matmul: '## Matmul (n×n @ n×n)', ceiling: '## WebAssembly SIMD ceiling and the GEMM', moe: '## MoE layer, forward + backward',
+    scaling: '## MoE scaling (T, E) and peak RSS per token', profile: '## Step profile', cert: '## Gradient certificate', transforms: '## Function transforms vs @jax-js/jax',
+  } as const;
+  if (wants('matmul')) {
+    const l0 = loadAverage();
+    const matmul = await benchMatmul(SIZES, REPS, log);
+    fresh.set(H.matmul, [H.matmul, '', stamp(l0), '',
+      'Rows: `cpu` is the default backend (size-dispatched; threaded from 2²² multiply-adds), `cpu-wasm-1thread` the same '
+        + 'WebAssembly SIMD kernel on one thread, `cpu-js` the pure-JS fallback, `gpujs` gpu.js in its default mode. '
+        + 'tfjs-backend-wasm runs on one thread in Node: its threaded build starts Workers from `blob:` URLs, which Node\'s '
+        + 'worker_threads rejects (ERR_WORKER_PATH, checked with WASM_HAS_MULTITHREAD_SUPPORT forced on), so '
+        + '`cpu-wasm-1thread` vs `tfjs-wasm` is the like-for-like single-core comparison and `cpu` vs `tfjs-wasm` what a user gets.',
+      '', matmulTables(matmul)].join('\n'));
   }
-  log('gradient certificate');
-  const cert = await certifyTime().catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
-  log(`  ${cert}`);
-  log('PyTorch (optional)');
-  const torch = torchRatio(moe);
-  log(`  ${torch}`);
-  log('function transforms vs @jax-js/jax (quick sizes)');
-  const transforms = await benchTransforms(true, log).catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
+  if (wants('ceiling')) {
+    const n = 512;
+    log('wasm SIMD ceiling and GEMM (1 thread, with and without FMA)');
+    const c = await benchCeiling(n, 15, log);
+    fresh.set(H.ceiling, [H.ceiling, '', `_1-minute load average ${c.load[0].toFixed(2)} → ${c.load[1].toFixed(2)}._`, '',
+      'bench/ceiling.ts: GFLOP/s on one thread, best of 15 interleaved rounds (on a shared machine the least disturbed run, for ceiling and GEMM alike). The ceiling is a register-only wasm loop '
+        + '(10 independent v128 accumulators, acc += a·b as mul + add or as relaxed fused multiply-add): the most this '
+        + 'machine\'s V8 lets wasm SIMD do. The GEMM is `WasmGemm.matmul` on n×n×n, copies and packing included. '
+        + 'moegrad uses FMA for float32 by '
+        + 'default and keeps float64 on mul + add (bit-identical to the JS reference; `MOEGRAD_FMA=all` opts in, '
+        + '`MOEGRAD_NO_FMA=1` turns FMA off).', '', ceilingTable(c.rows, n)].join('\n'));
+  }
+  let groups: MoeGroup[] | null = null;
+  if (wants('moe')) {
+    const l0 = loadAverage();
+    groups = benchMoeGroups(MOE, MOE_REPS, log);
+    fresh.set(H.moe, [H.moe, '', stamp(l0), '',
+      `T = ${MOE.T} tokens, d = ${MOE.d}, h = ${MOE.h}, E = ${MOE.E} experts, top-${MOE.K}, ${MOE.shared} shared expert, ReLU FFN experts, float32, `
+        + `loss = Σ y ⊙ g, forward + backward; medians of ${MOE_REPS} rounds after 1 warm-up, contestants interleaved round by round. `
+        + 'Each thread group runs in its own process (jax-js sizes its worker pool once per process; in Node it gets '
+        + '`globalThis.navigator` and a worker_threads shim for its Web Workers, bench/jax-moe.ts). PyTorch runs as persistent '
+        + 'processes (bench/torch_moe.py serve), one per thread setting: torch\'s intra-op threads and the BLAS pool under it '
+        + 'are separate, and `set_num_threads(2)` with a default 2-thread BLAS puts 4 busy threads on 2 cores. PyTorch here is '
+        + 'Debian\'s python3-torch 1.13 (built with BLAS_INFO=generic, i.e. whatever libblas.so.3 is: OpenBLAS (pthread) '
+        + 'through Debian\'s alternatives; with the reference BLAS it was ~20× slower).', '', moeTables(groups)].join('\n'));
+  }
+  if (wants('scaling')) {
+    const l0 = loadAverage();
+    log('MoE scaling over T and E (fresh processes)');
+    const best = TORCH_SETTINGS[2][1]!;
+    const rows = benchScaling(MOE, quick ? [1024, 2048] : [1024, 4096, 8192], quick ? [8, 16] : [8, 16, 32], torchMissing() ? null : best, log);
+    fresh.set(H.scaling, [H.scaling, '', stamp(l0), '',
+      `moegrad on 2 threads (default backend), median of 3 steps after 1 warm-up, each (T, E) in a fresh process; peak RSS is the process's `
+        + `maxRSS after the steps (runtime included) divided by T. PyTorch: \`${best.label}\` (the best 2-thread setting in the MoE section), `
+        + 'also a fresh process per cell (its maxRSS includes the Python interpreter and torch). Same layer as above otherwise.', '', scalingTable(rows)].join('\n'));
+  }
+  if (wants('profile')) {
+    const l0 = loadAverage();
+    log('step profile (--cpu-prof, 1 thread)');
+    const p = profileMoeStep(MOE.T, 3);
+    fresh.set(H.profile, [H.profile, '', stamp(l0), '',
+      `bench/moe-profile.ts: the MoE section's layer (T = ${MOE.T}), moegrad backend on 1 thread so all the work is on the profiled `
+        + `thread, 3 steps after 2 warm-ups under \`node --cpu-prof\`; self time of the sampled functions by where they live (GEMM kernel = the `
+        + `generated wasm, GEMM host = engine/backend copies and transposes into wasm memory). ${p.msPerStep.toFixed(0)} ms/step under the profiler.`,
+      '', profileTable(p)].join('\n'));
+  }
+  if (wants('cert')) {
+    const l0 = loadAverage();
+    log('gradient certificate');
+    const cert = await certifyTime().catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
+    log(`  ${cert}`);
+    fresh.set(H.cert, [H.cert, '', stamp(l0), '', `\`certify\` (every registered op gradchecked in float64): ${cert}.`].join('\n'));
+  }
+  if (wants('transforms')) {
+    log('function transforms vs @jax-js/jax (quick sizes)');
+    const transforms = await benchTransforms(true, log).catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
+    fresh.set(H.transforms, [H.transforms, '',
+      'bench/transforms.ts (`npx tsx bench/transforms.ts` for B = 256): per-example gradients of a softmax-regression router '
+        + 'loss with `vmap(grad(loss), { inAxes: [null, 0, 0] })` and with a loop of `grad`, and the Jacobian of a dense softmax '
+        + 'gate, in both libraries (jax-js 0.1.25 takes 1-D inputs in jacrev/jacfwd, so its gate is applied to the flattened logits).',
+      '', transforms].join('\n'));
+  }
   const loadEnd = loadAverage();
+  // sections in a fixed order: fresh ones, else the old text; the old PyTorch section is now part of the MoE one
+  const order = Object.values(H);
+  const body = order.map((h) => fresh.get(h) ?? old.sections.get(h)).filter((x): x is string => x !== undefined);
+  for (const [h, text] of old.sections) if (!(order as readonly string[]).includes(h) && !(h.startsWith('## PyTorch') && fresh.has(H.moe))) body.push(text);
   const md = [
     '# Benchmark results',
     '',
-    `Regenerated by \`npm run bench${quick ? ' -- --quick' : ''}\` (${((performance.now() - t0) / 1000).toFixed(0)} s). Do not edit by hand.`,
+    `Regenerated by \`npm run bench${quick ? ' -- --quick' : ''}${only ? ` -- --only ${[...only].join(',')}` : ''}\` (${((performance.now() - t0) / 1000).toFixed(0)} s)${only ? '; the other sections are kept from earlier runs, each with its own date and load' : ''}. Do not edit by hand.`,
     '',
     `**Machine:** ${machine}.`,
     '',
     `**Load:** 1-minute load average ${loadStart.toFixed(2)} at the start and ${loadEnd.toFixed(2)} at the end. `
       + (loadStart > 0.5 ? 'The machine was shared with other work while this ran, so absolute figures are inflated by contention; the ratios (measured in the same process, interleaved round by round) are the comparable numbers.' : 'Nothing else was running when the bench started (the end figure includes the bench itself).'),
     '',
-    `Method: medians of ${REPS} timed runs after 1 warm-up, contestants interleaved round by round in one process. `
-      + 'moegrad timings are `backend.matmul` on typed arrays, including copies into wasm memory, B packing and the copy out; '
+    `Method: medians of timed runs after warm-up, contestants interleaved round by round in one process. `
+      + 'moegrad matmul timings are `backend.matmul` on typed arrays, including copies into wasm memory, B packing and the copy out; '
       + 'tfjs timings are `tensor2d`×2 + `matMul` + `dataSync` + `dispose`. Inputs U(−1, 1).',
     '',
-    '## Matmul (n×n @ n×n)',
-    '',
-    'Rows: `cpu` is the default backend (size-dispatched; threaded from 2²² multiply-adds), `cpu-wasm-1thread` the same '
-      + 'WebAssembly SIMD kernel on one thread, `cpu-js` the pure-JS fallback, `gpujs` gpu.js in its default mode. '
-      + 'tfjs-backend-wasm runs on one thread in Node: its threaded build starts Workers from `blob:` URLs, which Node\'s '
-      + 'worker_threads rejects (ERR_WORKER_PATH, checked with WASM_HAS_MULTITHREAD_SUPPORT forced on), so '
-      + '`cpu-wasm-1thread` vs `tfjs-wasm` is the like-for-like single-core comparison and `cpu` vs `tfjs-wasm` what a user gets.',
-    '',
-    matmulTables(matmul),
-    '## MoE layer, forward + backward',
-    '',
-    `T = ${MOE.T} tokens, d = ${MOE.d}, h = ${MOE.h}, E = ${MOE.E} experts, top-${MOE.K}, ${MOE.shared} shared expert, float32, loss = Σ y ⊙ g; medians of ${MOE_REPS} steps.`,
-    '',
-    moeTable(moe),
-    '',
-    'Where the tfjs time goes (tf.profile of one step, taken while writing this bench): BatchMatMul is ~95% of it '
-      + '(88 products at ~3 GFLOP/s, far below its plain n×n rate above: the backward products use transposed operands).',
-    '',
-    '## Gradient certificate',
-    '',
-    `\`certify\` (every registered op gradchecked in float64): ${cert}.`,
-    '',
-    '## Function transforms vs @jax-js/jax',
-    '',
-    'bench/transforms.ts (`npx tsx bench/transforms.ts` for B = 256): per-example gradients of a softmax-regression router '
-      + 'loss with `vmap(grad(loss), { inAxes: [null, 0, 0] })` and with a loop of `grad`, and the Jacobian of a dense softmax '
-      + 'gate, in both libraries (jax-js 0.1.25 takes 1-D inputs in jacrev/jacfwd, so its gate is applied to the flattened logits).',
-    '',
-    transforms,
-    '',
-    '## PyTorch (optional)',
-    '',
-    torch,
-    '',
+    ...body.flatMap((b) => [b, '']),
   ].join('\n');
-  writeFileSync(join(here, 'RESULTS.md'), md);
-  log(`wrote ${join(here, 'RESULTS.md')}`);
+  writeFileSync(file, md);
+  log(`wrote ${file}`);
 }
 
 await main();

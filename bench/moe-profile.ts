@@ -1,0 +1,102 @@
+/**
+ * Where one MoE step's time goes: the bench layer (f32, fwd+bwd, moegrad backend on 1 thread, so
+ * all work is on the profiled main thread) under V8's sampling profiler (`--cpu-prof`), self time
+ * summed by where the sampled function lives:
+ *   GEMM kernel      — the generated wasm (gemm/pack functions; the only wasm moegrad runs)
+ *   GEMM host        — engine/backend/** JS: copies into wasm memory, transposes, packing tails
+ *   fused FFN        — moe/experts/fused-ffn.ts (bias + activation and its backward)
+ *   elementwise      — engine/ops/** other than matmul (arithmetic, broadcasting, reductions,
+ *                      layout), and eval'd functions without a URL (the generated elementwise kernels)
+ *   MoE glue         — moe/** else (gates, routing plan, dispatch / combine, losses)
+ *   autodiff / tensor — engine/*.ts (tape, autodiff, tensor allocation and checks)
+ *   GC               — (garbage collector); other — the rest (runtime, builtins, program)
+ *   npx tsx bench/moe-profile.ts [--T 4096]   → Markdown table on stdout
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = fileURLToPath(import.meta.url);
+interface Node { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
+interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+
+export const CATEGORIES = ['GEMM kernel (wasm)', 'GEMM host (copies, transposes)', 'fused FFN epilogue', 'elementwise / layout (engine/ops)', 'MoE glue (gate, dispatch, combine)', 'autodiff / tensor (engine/*.ts)', 'GC', 'other (runtime, builtins)'] as const;
+
+function category(fn: string, url: string): (typeof CATEGORIES)[number] {
+  if (fn === '(garbage collector)') return 'GC';
+  if (url.startsWith('wasm://')) return 'GEMM kernel (wasm)'; // the only wasm moegrad runs is the GEMM module
+  // eval'd code has no URL: the engine's generated elementwise kernels (e.g. binaryBlock)
+  if (url === '' && !fn.startsWith('(') && fn !== '') return 'elementwise / layout (engine/ops)';
+  if (url.includes('/engine/backend/')) return 'GEMM host (copies, transposes)';
+  if (url.includes('/moe/experts/fused-ffn')) return 'fused FFN epilogue';
+  if (url.includes('/engine/ops/matmul')) return 'GEMM host (copies, transposes)';
+  if (url.includes('/engine/ops/')) return 'elementwise / layout (engine/ops)';
+  if (url.includes('/moe/')) return 'MoE glue (gate, dispatch, combine)';
+  if (/\/engine\/[^/]+\.ts/.test(url)) return 'autodiff / tensor (engine/*.ts)';
+  return 'other (runtime, builtins)';
+}
+
+export interface StepProfile { msPerStep: number; shares: Record<string, number>; load: number }
+
+/** Profiles `steps` steps (after 2 warm-ups) in a child process; returns per-category shares. */
+export function profileMoeStep(T: number, steps: number): StepProfile {
+  const dir = mkdtempSync(join(tmpdir(), 'moegrad-prof-'));
+  try {
+    const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', HERE, '--child', String(T), String(steps)], { encoding: 'utf8' });
+    const ms = Number(/ms=([\d.]+)/.exec(r.stdout)?.[1]);
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file || !Number.isFinite(ms)) throw new Error(`profile child failed: ${r.stderr.split('\n').slice(-4).join(' ')}`);
+    const p = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    // only the samples inside the timed steps: the child prints the window as profile-relative µs
+    const [w0, w1] = (/window=(\d+),(\d+)/.exec(r.stdout) ?? []).slice(1).map(Number) as [number, number];
+    const totals = new Map<string, number>();
+    let t = p.startTime, all = 0;
+    p.samples.forEach((id, i) => {
+      t += p.timeDeltas[i]!;
+      const dt = p.timeDeltas[i + 1] ?? 0;
+      if (t < w0 || t > w1) return;
+      const n = byId.get(id)!;
+      if (n.callFrame.functionName === '(idle)') return;
+      const c = category(n.callFrame.functionName, n.callFrame.url);
+      totals.set(c, (totals.get(c) ?? 0) + dt); all += dt;
+    });
+    const shares: Record<string, number> = {};
+    for (const c of CATEGORIES) shares[c] = (totals.get(c) ?? 0) / all;
+    return { msPerStep: ms, shares, load: Number(/load=([\d.]+)/.exec(r.stdout)?.[1]) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function profileTable(p: StepProfile): string {
+  const gemm = p.shares[CATEGORIES[0]]! + p.shares[CATEGORIES[1]]!;
+  return [
+    '| part of the step | share of sampled CPU time |', '|---|---:|',
+    ...CATEGORIES.map((c) => `| ${c} | ${(100 * p.shares[c]!).toFixed(1)} % |`),
+    `| **GEMM total** | **${(100 * gemm).toFixed(1)} %** |`,
+    `| **non-GEMM** | **${(100 * (1 - gemm)).toFixed(1)} %** |`,
+  ].join('\n');
+}
+
+if (process.argv[1] === HERE && process.argv[2] === '--child') {
+  const { moegradStep } = await import('./moe.js');
+  const { hrtime } = await import('node:process');
+  const T = Number(process.argv[3]), steps = Number(process.argv[4]);
+  const step = moegradStep({ T, d: 256, h: 512, E: 16, K: 2, shared: 1 }, 1);
+  step(); step();
+  // the profile's timestamps are µs on the same monotonic clock as hrtime
+  const w0 = Number(hrtime.bigint() / 1000n), t0 = performance.now();
+  for (let i = 0; i < steps; i++) step();
+  const ms = (performance.now() - t0) / steps, w1 = Number(hrtime.bigint() / 1000n);
+  const os = await import('node:os');
+  process.stdout.write(`ms=${ms.toFixed(1)} window=${w0},${w1} load=${os.loadavg()[0]!.toFixed(2)}\n`);
+  process.exit(0);
+} else if (process.argv[1] === HERE) {
+  const i = process.argv.indexOf('--T');
+  const p = profileMoeStep(i >= 0 ? Number(process.argv[i + 1]) : 4096, 3);
+  process.stdout.write(`${profileTable(p)}\n\n${p.msPerStep.toFixed(0)} ms/step (1 thread, under the profiler), load ${p.load}\n`);
+  process.exit(0);
+}
