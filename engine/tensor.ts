@@ -79,7 +79,11 @@ export class Tensor {
   /** Number of dimensions, `shape.length` (0 for a scalar). */
   get rank(): number { return this.shape.length; }
 
-  /** Internal: the backing buffer. Ops read it; nobody may write to it after construction. */
+  /**
+   * Internal: the backing buffer. Ops read it; nobody may write to it after construction. A small
+   * tensor's buffer is a view into a shared slab (see `allocate`): use its byteOffset/byteLength,
+   * and never transfer or detach `data.buffer` (copy the values instead).
+   */
   get data(): TypedArray { return this.#data; }
 
   /** A flat copy of the values. */
