@@ -38,6 +38,11 @@ export interface MatmulBackend {
    * Backends without it get a scratch transpose and `matmul` (engine/backend/transposed.ts).
    */
   matmulT?(a: TypedArray, bm: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void;
+  /**
+   * Optional: one product with a fused epilogue, out = φ(a·bm + bias[biasOff .. biasOff + n)) row by
+   * row, φ = identity or relu (`v < 0 ? 0 : v`, NaN kept). Callers without it add the bias themselves.
+   */
+  matmulBiasAct?(a: TypedArray, bm: TypedArray, out: TypedArray, m: number, k: number, n: number, bias: TypedArray, biasOff: number, act: 'identity' | 'relu'): void;
 }
 
 const registry = new Map<string, MatmulBackend>([['cpu', cpuBackend]]);

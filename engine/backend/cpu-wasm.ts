@@ -18,7 +18,15 @@ interface GemmExports {
   run(ctrl: number): number;
   pack_f32(src: number, dst: number, k: number, n: number, nPad: number, kc: number, fullPanels: number): void;
   pack_f64(src: number, dst: number, k: number, n: number, nPad: number, kc: number, fullPanels: number): void;
+  bias_act_f32(c: number, ldc: number, rows: number, rowBytes: number, bias: number, relu: number): void;
+  bias_act_f64(c: number, ldc: number, rows: number, rowBytes: number, bias: number, relu: number): void;
 }
+
+/**
+ * A GEMM epilogue applied in wasm memory before the copy out: out = φ(A·B + bias) with the bias row
+ * `bias[biasOff .. biasOff + n)` added to every row and φ = identity or relu (batch 1 only).
+ */
+export interface GemmEpilogue { readonly bias: TypedArray; readonly biasOff: number; readonly relu: boolean }
 
 /** True where WebAssembly with 128-bit SIMD validates (Node ≥ 16.4, current browsers). */
 export function wasmSimdSupported(): boolean {
@@ -147,8 +155,9 @@ export class WasmGemm {
     const aStride = align(mPad * k * es), bStride = align(k * nPad * es), cStride = align(mPad * nPad * es);
     const aBase = align(CTRL_BASE + CTRL_BYTES + 768);
     const bBase = aBase + batch * aStride, cBase = bBase + batch * bStride, rawB = cBase + batch * cStride;
-    const end = rawB + align(k * n * es); // rawB: one row-major B, the source wasm `pack` reads
-    return { es, mr, nr, mPad, nPad, aStride, bStride, cStride, aBase, bBase, cBase, rawB, end };
+    const biasBase = rawB + align(k * n * es); // rawB: one row-major B, the source wasm `pack` reads
+    const end = biasBase + align(nPad * es); // the epilogue's bias row, zero-padded to nPad
+    return { es, mr, nr, mPad, nPad, aStride, bStride, cStride, aBase, bBase, cBase, rawB, biasBase, end };
   }
 
   /**
@@ -156,9 +165,11 @@ export class WasmGemm {
    * `transA` / `transB`: the stored blocks are a[b] [k, m] / bm[b] [n, k] and the product uses their
    * transposes; the transpose happens in the copy into wasm memory, which is made either way (a
    * blocked transpose instead of a memcpy), so backward passes need no permuted tensor.
+   * `epilogue` (batch 1): bias add and relu run in wasm on C before the copy out, so a fused
+   * linear layer costs no extra pass over its output in JS.
    * Returns how many threads took part.
    */
-  matmul(a: TypedArray, bm: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, threads: number, transA = false, transB = false): WasmRunInfo {
+  matmul(a: TypedArray, bm: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, threads: number, transA = false, transB = false, epilogue?: GemmEpilogue): WasmRunInfo {
     const isF64 = a instanceof Float64Array;
     const L = this.layout(isF64, batch, m, k, n);
     if (this.memory.buffer.byteLength < L.end) this.memory.grow(Math.ceil((L.end - this.memory.buffer.byteLength) / PAGE));
@@ -219,6 +230,12 @@ export class WasmGemm {
     } else {
       publish();
       this.exports.run(CTRL_BASE);
+    }
+    if (epilogue) {
+      const bias0 = L.biasBase / es;
+      view.set(epilogue.bias.subarray(epilogue.biasOff, epilogue.biasOff + n), bias0);
+      if (nPad > n) view.fill(0, bias0 + n, bias0 + nPad);
+      (isF64 ? this.exports.bias_act_f64 : this.exports.bias_act_f32)(L.cBase, nPad * es, m * batch, nPad * es, L.biasBase, epilogue.relu ? 1 : 0);
     }
     for (let b = 0; b < batch; b++) {
       const cSrc = (L.cBase + b * L.cStride) / es;

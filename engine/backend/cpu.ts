@@ -10,7 +10,7 @@
 import type { TypedArray } from '../tensor.js';
 import type { MatmulBackend } from './backend.js';
 import { matmulJs } from './cpu-js.js';
-import { WasmGemm, wasmSimdSupported, wasmRelaxedFmaSupported } from './cpu-wasm.js';
+import { WasmGemm, wasmSimdSupported, wasmRelaxedFmaSupported, type GemmEpilogue } from './cpu-wasm.js';
 import { DEFAULT_GEMM_CONFIG } from './wasm/gemm-kernel.js';
 import { hardwareThreads } from './threads.js';
 import { transposedCopy } from './transposed.js';
@@ -128,24 +128,41 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
     matmulT(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
       run(a, b, out, batch, m, k, n, transA === true, transB === true);
     },
+    matmulBiasAct(a: TypedArray, b: TypedArray, out: TypedArray, m: number, k: number, n: number, bias: TypedArray, biasOff: number, act: 'identity' | 'relu'): void {
+      if (act !== 'identity' && act !== 'relu') throw new ValueError('matmulBiasAct', `act must be 'identity' or 'relu'; got ${describeValue(act)}`);
+      if (!(bias instanceof a.constructor) || !Number.isInteger(biasOff) || biasOff < 0 || biasOff + n > bias.length) {
+        throw new ValueError('matmulBiasAct', `bias must be a ${a.constructor.name} with ${n} entries from biasOff ${describeValue(biasOff)}; got ${describeValue(bias)}`);
+      }
+      const relu = act === 'relu';
+      if (run(a, b, out, 1, m, k, n, false, false, { bias, biasOff, relu })) return;
+      // the JS path: the same sums, rounded the same way (an f32 + f32 add in float64 rounds like f32 addition)
+      for (let i = 0; i < m; i++) {
+        const o = i * n;
+        for (let j = 0; j < n; j++) { const v = out[o + j]! + bias[biasOff + j]!; out[o + j] = relu && v < 0 ? 0 : v; }
+      }
+    },
   };
 
-  /** One product on the path the mode and size pick; transposed operands are folded into the copy-in. */
-  function run(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  /**
+   * One product on the path the mode and size pick; transposed operands are folded into the copy-in.
+   * Returns whether `epilogue` was applied (only the wasm path applies it; the caller does otherwise).
+   */
+  function run(a: TypedArray, b: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean, epilogue?: GemmEpilogue): boolean {
     checkMatmulArgs(a, b, out, batch, m, k, n);
     const macs = batch * m * k * n;
-    if (macs === 0) { out.fill(0); last = 'empty'; return; }
+    if (macs === 0) { out.fill(0); last = 'empty'; return false; }
     const isF64 = a instanceof Float64Array;
     const g = mode === 'js' ? null : wasmGemm(fma);
     if (!g || (mode === 'auto' && macs < jsMax) || !g.fits(isF64, batch, m, k, n)) {
       // the JS kernels take row-major operands: transpose into scratch (small products, or no wasm)
       matmulJs(transA ? transposedCopy(a, batch, k, m) : a, transB ? transposedCopy(b, batch, n, k) : b, out, batch, m, k, n);
       last = g || mode === 'js' ? 'js-tiled' : 'js-tiled (WebAssembly SIMD unavailable)';
-      return;
+      return false;
     }
     const wantThreads = mode === 'wasm-threads' || (mode === 'auto' && macs >= threadMin) ? maxThreads : 1;
-    const { threads } = g.matmul(a, b, out, batch, m, k, n, wantThreads, transA, transB);
+    const { threads } = g.matmul(a, b, out, batch, m, k, n, wantThreads, transA, transB, epilogue);
     last = `wasm-simd${g.fma[isF64 ? 'f64' : 'f32'] ? '-fma' : ''}-${isF64 ? 'f64x2' : 'f32x4'}${threads > 1 ? `x${threads}threads` : ''}`;
+    return epilogue !== undefined;
   }
   return backend;
 }

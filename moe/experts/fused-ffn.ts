@@ -110,8 +110,11 @@ export function segmentLinearAct(x: Tensor, w: Tensor, b: Tensor, offsets: Int32
   for (let e = 0; e < E; e++) {
     const lo = offsets[e]!, hi = offsets[e + 1]!;
     if (hi === lo) continue;
-    backend.matmul(x.data.subarray(lo * D, hi * D), w.data.subarray(e * D * H, (e + 1) * D * H), out.subarray(lo * H, hi * H), 1, hi - lo, D, H);
-    biasActRows(act, out, out, b.data, e * H, lo, hi, H);
+    const xs = x.data.subarray(lo * D, hi * D), ws = w.data.subarray(e * D * H, (e + 1) * D * H), ys = out.subarray(lo * H, hi * H);
+    // identity / relu: the backend's own epilogue where it has one (the CPU backend runs it in wasm
+    // on C before its copy out); else one pass over the expert's rows here, while they are in cache
+    if (backend.matmulBiasAct && (act === 'identity' || act === 'relu')) backend.matmulBiasAct(xs, ws, ys, hi - lo, D, H, b.data, e * H, act);
+    else { backend.matmul(xs, ws, ys, 1, hi - lo, D, H); biasActRows(act, out, out, b.data, e * H, lo, hi, H); }
   }
   const y = fromData(out, [S, H]);
   const saved = (): Tensor => (act === 'gelu' ? segmentBiasAct(segmentMatmul(x, w, offsets), b, offsets, 'identity') : y);

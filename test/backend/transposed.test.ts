@@ -1,7 +1,8 @@
 /**
  * Transposed-operand products (backend.matmulT and the matmulTransposed fallback): op(A)·op(B) must
  * equal the plain product of explicitly transposed copies bit for bit — the kernel sees the same
- * values in the same k order; only the copy into wasm memory changed.
+ * values in the same k order; only the copy into wasm memory changed. The fused epilogue
+ * (matmulBiasAct: bias + relu in wasm before the copy out) must equal matmul + a JS pass, bit for bit.
  */
 import { describe, it, expect } from 'vitest';
 import { createCpuBackend } from '../../engine/backend/cpu.js';
@@ -69,5 +70,31 @@ describe('transposed-operand GEMM', () => {
     matmulTransposed(plain, transposed(a, batch, m, k), transposed(b, batch, k, n), got, batch, m, k, n, true, true);
     expect(got).toEqual(want);
     expect(calls).toEqual([[batch, m, k, n]]);
+  });
+
+  for (const [name, be] of Object.entries(paths)) {
+    it(`${name}: matmulBiasAct equals matmul + bias (+ relu) in JS, bit for bit, NaN kept`, () => {
+      for (const [i, [, m, k, n]] of SHAPES.entries()) {
+        for (const T of [Float32Array, Float64Array] as Ctor[]) {
+          const rng = new Rng(80 + i);
+          const a = filled(T, m * k, rng), b = filled(T, k * n, rng), bias = filled(T, n + 3, rng);
+          if (i === 1) a[5] = Number.NaN; // a NaN row stays NaN through relu
+          for (const act of ['identity', 'relu'] as const) {
+            const want = new T(m * n);
+            be.matmul(a, b, want, 1, m, k, n);
+            for (let r = 0; r < m; r++) for (let j = 0; j < n; j++) { const v = want[r * n + j]! + bias[2 + j]!; want[r * n + j] = act === 'relu' && v < 0 ? 0 : v; }
+            const got = new T(m * n).fill(-1);
+            be.matmulBiasAct!(a, b, got, m, k, n, bias, 2, act);
+            expect(got, `${name} ${T.name} [${m}, ${k}, ${n}] ${act}`).toEqual(want);
+          }
+        }
+      }
+    });
+  }
+
+  it('matmulBiasAct rejects a bad act or a short bias', () => {
+    const a = new Float64Array(4), b = new Float64Array(4), out = new Float64Array(4);
+    expect(() => paths.auto.matmulBiasAct!(a, b, out, 2, 2, 2, new Float64Array(2), 0, 'gelu' as never)).toThrow(/matmulBiasAct: act must be 'identity' or 'relu'; got string 'gelu'/);
+    expect(() => paths.auto.matmulBiasAct!(a, b, out, 2, 2, 2, new Float64Array(2), 1, 'relu')).toThrow(/matmulBiasAct: bias must be a Float64Array with 2 entries from biasOff 1/);
   });
 });

@@ -26,6 +26,8 @@ export const Simd = {
   load: 0x00, load32Splat: 0x09, load64Splat: 0x0a, store: 0x0b, const: 0x0c, shuffle: 0x0d,
   f32x4Splat: 0x13, f64x2Splat: 0x14,
   f32x4Add: 0xe4, f32x4Mul: 0xe6, f64x2Add: 0xf0, f64x2Mul: 0xf2,
+  /** pmax(a, b) = a < b ? b : a (so pmax(x, 0) keeps NaN and −0, like `x < 0 ? 0 : x`). */
+  f32x4Pmax: 0xeb, f64x2Pmax: 0xf7,
   /** relaxed-simd fused multiply-add (a*b + c); only used when the engine validates it. */
   f32x4RelaxedMadd: 0x105, f64x2RelaxedMadd: 0x107,
 } as const;

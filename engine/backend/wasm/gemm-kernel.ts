@@ -200,7 +200,33 @@ function packFunc(isF64: boolean, nv: number): FuncBuilder {
   return f;
 }
 
-/** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`, `pack_f32`, `pack_f64`; imports `env.memory`. */
+/**
+ * bias_act(c, ldc, rows, rowBytes, bias, relu): the GEMM epilogue on C in wasm memory, before the
+ * copy out: C[i, :] += bias, then max(·, 0) when `relu` (pmax keeps NaN as NaN, as the JS path does).
+ * rowBytes = nPad·es is a multiple of 16 (panels are whole vectors); bias is zero-padded to nPad.
+ */
+function biasActFunc(isF64: boolean): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32], []);
+  const [C, LDC, ROWS, RB, BIAS, RELU] = [0, 1, 2, 3, 4, 5] as const;
+  const i = f.local(I32), j = f.local(I32), row = f.local(I32), v = f.local(V128);
+  const add = isF64 ? Simd.f64x2Add : Simd.f32x4Add, pmax = isF64 ? Simd.f64x2Pmax : Simd.f32x4Pmax;
+  f.i32(0).set(i);
+  f.whileLoop(() => f.get(i).get(ROWS).op(Op.i32GeU), () => {
+    f.get(C).get(i).get(LDC).op(Op.i32Mul, Op.i32Add).set(row);
+    f.i32(0).set(j);
+    f.whileLoop(() => f.get(j).get(RB).op(Op.i32GeU), () => {
+      // v = C[row + j] + bias[j]; relu: v = pmax(v, 0)
+      f.get(row).get(j).op(Op.i32Add).simdMem(Simd.load, 4, 0).get(BIAS).get(j).op(Op.i32Add).simdMem(Simd.load, 4, 0).simd(add).set(v);
+      f.get(RELU).op(Op.if, 0x40).get(v).v128Zero().simd(pmax).set(v).op(Op.end);
+      f.get(row).get(j).op(Op.i32Add).get(v).simdMem(Simd.store, 4, 0);
+      f.addTo(j, 16);
+    });
+    f.addTo(i, 1);
+  });
+  return f;
+}
+
+/** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`, `pack_f32`, `pack_f64`, `bias_act_f32`, `bias_act_f64`; imports `env.memory`. */
 export function buildGemmModule(config: GemmConfig, memory: { min: number; max: number; shared: boolean }): Uint8Array {
   return assemble({
     memory,
@@ -210,6 +236,8 @@ export function buildGemmModule(config: GemmConfig, memory: { min: number; max: 
       { name: 'run', fn: runFunc(0, 1) },
       { name: 'pack_f32', fn: packFunc(false, config.f32.nv) },
       { name: 'pack_f64', fn: packFunc(true, config.f64.nv) },
+      { name: 'bias_act_f32', fn: biasActFunc(false) },
+      { name: 'bias_act_f64', fn: biasActFunc(true) },
     ],
   });
 }
