@@ -192,9 +192,14 @@ export function where(mask: Tensor | ArrayLike<boolean | number>, a: Operand, b:
   const m = broadcastTo(maskT, shape).data;
   const da = at.data, db = bt.data;
   const out = allocate(at.dtype, da.length);
-  for (let i = 0; i < out.length; i++) out[i] = m[i] !== 0 ? da[i]! : db[i]!;
-  const y = fromData(out, shape);
-  const keep = fromData(allocate(at.dtype, m.length).map((_, i) => (m[i] !== 0 ? 1 : 0)), shape);
+  const keepData = allocate(at.dtype, m.length); // the 0/1 mask of the rules (a plain loop, not a closure per element)
+  for (let i = 0; i < out.length; i++) {
+    const k = m[i] !== 0;
+    out[i] = k ? da[i]! : db[i]!;
+    keepData[i] = k ? 1 : 0;
+  }
+  const y = wrapTrusted(out, shape);
+  const keep = wrapTrusted(keepData, shape);
   const [a2, b2] = [at, bt];
   return record(op, [a2, b2], y, (dy, needs) => [needs[0] ? mul(dy, keep) : null, needs[1] ? mul(dy, sub(1, keep)) : null],
     (t) => pick(keep, t[0]!, t[1]!));
