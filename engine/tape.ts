@@ -172,8 +172,8 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
   const nodes = tape.nodes;
   if (release) tape.tracked.clear(); // recording is over; only the nodes are needed
   for (let i = nodes.length - 1; i >= 0; i--) {
-    const node = nodes[i]!;
-    if (release) nodes.length = i; // drop the node (and what its closures hold) before its VJP allocates
+    // with release, the node leaves the tape (and what its closures hold becomes garbage once its VJP has run)
+    const node = release ? nodes.pop()! : nodes[i]!;
     const g = grads.get(node.output);
     if (g === undefined) continue;
     if (!keep.has(node.output)) grads.delete(node.output); // free intermediate gradients early
