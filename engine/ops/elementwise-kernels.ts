@@ -6,7 +6,7 @@
  * (measured 19–30 ns/element for `add` on [8192, 512] vs 3–4 ns for a loop written for `add`; issue 15).
  * Writing each loop by hand would mean ~25 ops × 4 broadcast modes of copied loops. Instead each
  * built-in op is still defined once, as a scalar arrow function next to its VJP/JVP in arithmetic.ts,
- * and {@link compiledKernel} compiles that arrow's source (`Function.prototype.toString`) into a loop
+ * and {@link compiledUnary}/{@link compiledBinary} compile that arrow's source (`Function.prototype.toString`) into a loop
  * of its own with `new Function` — one per op and per dtype, so every loop stays monomorphic (one
  * callee, one typed-array class). The compiled loop is checked against the arrow on special values
  * (±0, ±∞, NaN, subnormals, ...) before it is used, bit for bit; if `new Function` is refused (a
