@@ -137,23 +137,27 @@ async function rssChild(): Promise<void> {
   const params = moe.MoELayer.init(rng, config);
   const x = randn(rng, [T, dm], 1, 'float32'), gy = randn(rng, [T, dm], 1, 'float32');
   const step = valueAndGrad((q: never) => sum(mul(moe.MoELayer.apply(q, x, config).y, gy)));
+  const before = process.resourceUsage().maxRSS; // Node + modules + parameters + inputs
   for (let i = 0; i < 3; i++) step(params as never);
-  process.stdout.write(`${process.resourceUsage().maxRSS}\n`);
+  process.stdout.write(`${before} ${process.resourceUsage().maxRSS}\n`);
 }
 
 function benchRss(): void {
   const self = fileURLToPath(import.meta.url);
-  const kib: number[] = [];
+  const runs: [number, number][] = [];
   for (let r = 0; r < (quick ? 1 : 3); r++) {
     const res = spawnSync(process.execPath, [...process.execArgv, self, '--rss-child'], { encoding: 'utf8' });
-    const v = Number(res.stdout.trim().split('\n').pop());
-    if (!Number.isFinite(v)) { log(`rss child failed: ${res.stderr.split('\n').slice(0, 3).join(' ')}`); return; }
-    kib.push(v);
+    const v = res.stdout.trim().split('\n').pop()!.split(' ').map(Number);
+    if (v.length !== 2 || !v.every(Number.isFinite)) { log(`rss child failed: ${res.stderr.split('\n').slice(0, 3).join(' ')}`); return; }
+    runs.push([v[0]!, v[1]!]);
   }
-  kib.sort((a, b) => a - b);
-  const med = kib[kib.length >> 1]!;
-  rows.push({ what: 'peak RSS, 3 MoE layer steps f32 T=4096 (fresh process)', cells: [{ label: 'MiB', value: (med / 1024).toFixed(0) }, { label: 'KB/token', value: ((med * 1.024) / 4096).toFixed(1) }] });
-  log(`peak RSS: ${(med / 1024).toFixed(0)} MiB (${kib.map((k) => (k / 1024).toFixed(0)).join(', ')})`);
+  runs.sort((a, b) => a[1] - b[1]);
+  const [init, peak] = runs[runs.length >> 1]!;
+  rows.push({ what: 'peak RSS, 3 MoE layer steps f32 T=4096 (fresh process)', cells: [
+    { label: 'MiB', value: (peak / 1024).toFixed(0) }, { label: 'KB/token', value: ((peak * 1.024) / 4096).toFixed(1) },
+    { label: 'before the steps MiB', value: (init / 1024).toFixed(0) }, { label: 'step increment KB/token', value: (((peak - init) * 1.024) / 4096).toFixed(1) },
+  ] });
+  log(`peak RSS: ${(peak / 1024).toFixed(0)} MiB, ${(init / 1024).toFixed(0)} MiB before the steps (${runs.map((k) => (k[1] / 1024).toFixed(0)).join(', ')})`);
 }
 
 if (process.argv.includes('--rss-child')) {
