@@ -2,8 +2,9 @@
  * Where one MoE step's time goes: the bench layer (f32, fwd+bwd, moegrad backend on 1 thread, so
  * all work is on the profiled main thread) under V8's sampling profiler (`--cpu-prof`), self time
  * summed by where the sampled function lives:
- *   GEMM kernel      — the generated wasm (gemm/pack functions; the only wasm moegrad runs)
- *   GEMM host        — engine/backend/** JS: copies into wasm memory, transposes, packing tails
+ *   GEMM kernel      — the generated wasm micro-kernel and its task loop
+ *   GEMM wasm extras — the module's other functions: B packing, operand transposes, bias epilogue
+ *   GEMM host        — engine/backend/** JS: copies into and out of wasm memory, packing tails
  *   fused FFN        — moe/experts/fused-ffn.ts (bias + activation and its backward)
  *   elementwise      — engine/ops/** other than matmul (arithmetic, broadcasting, reductions,
  *                      layout), and eval'd functions without a URL (the generated elementwise kernels)
@@ -22,16 +23,18 @@ const HERE = fileURLToPath(import.meta.url);
 interface Node { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
 interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
 
-export const CATEGORIES = ['GEMM kernel (wasm)', 'GEMM host (copies, transposes)', 'fused FFN epilogue', 'elementwise / layout (engine/ops)', 'MoE glue (gate, dispatch, combine)', 'autodiff / tensor (engine/*.ts)', 'GC', 'other (runtime, builtins)'] as const;
+export const CATEGORIES = ['GEMM kernel (wasm)', 'GEMM packing, transposes, epilogue (wasm)', 'GEMM host (JS copies in and out)', 'fused FFN epilogue', 'elementwise / layout (engine/ops)', 'MoE glue (gate, dispatch, combine)', 'autodiff / tensor (engine/*.ts)', 'GC', 'other (runtime, builtins)'] as const;
 
 function category(fn: string, url: string): (typeof CATEGORIES)[number] {
   if (fn === '(garbage collector)') return 'GC';
-  if (url.startsWith('wasm://')) return 'GEMM kernel (wasm)'; // the only wasm moegrad runs is the GEMM module
+  // the only wasm moegrad runs is the GEMM module: functions 0–2 are gemm_f32, gemm_f64 and run (the
+  // micro-kernel and its task loop), the rest pack B, add the bias epilogue and transpose operands
+  if (url.startsWith('wasm://')) return /wasm-function\[[012]\]/.test(fn) ? 'GEMM kernel (wasm)' : 'GEMM packing, transposes, epilogue (wasm)';
   // eval'd code has no URL: the engine's generated elementwise kernels (e.g. binaryBlock)
   if (url === '' && !fn.startsWith('(') && fn !== '') return 'elementwise / layout (engine/ops)';
-  if (url.includes('/engine/backend/')) return 'GEMM host (copies, transposes)';
+  if (url.includes('/engine/backend/')) return 'GEMM host (JS copies in and out)';
   if (url.includes('/moe/experts/fused-ffn')) return 'fused FFN epilogue';
-  if (url.includes('/engine/ops/matmul')) return 'GEMM host (copies, transposes)';
+  if (url.includes('/engine/ops/matmul')) return 'GEMM host (JS copies in and out)';
   if (url.includes('/engine/ops/')) return 'elementwise / layout (engine/ops)';
   if (url.includes('/moe/')) return 'MoE glue (gate, dispatch, combine)';
   if (/\/engine\/[^/]+\.ts/.test(url)) return 'autodiff / tensor (engine/*.ts)';
@@ -72,7 +75,7 @@ export function profileMoeStep(T: number, steps: number): StepProfile {
 }
 
 export function profileTable(p: StepProfile): string {
-  const gemm = p.shares[CATEGORIES[0]]! + p.shares[CATEGORIES[1]]!;
+  const gemm = p.shares[CATEGORIES[0]]! + p.shares[CATEGORIES[1]]! + p.shares[CATEGORIES[2]]!;
   return [
     '| part of the step | share of sampled CPU time |', '|---|---:|',
     ...CATEGORIES.map((c) => `| ${c} | ${(100 * p.shares[c]!).toFixed(1)} % |`),

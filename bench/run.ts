@@ -206,7 +206,7 @@ async function main(): Promise<void> {
     fresh.set(H.profile, [H.profile, '', stamp(l0), '',
       `bench/moe-profile.ts: the MoE section's layer (T = ${MOE.T}), moegrad backend on 1 thread so all the work is on the profiled `
         + `thread, 3 steps after 2 warm-ups under \`node --cpu-prof\`; self time of the sampled functions by where they live (GEMM kernel = the `
-        + `generated wasm, GEMM host = engine/backend copies and transposes into wasm memory). ${p.msPerStep.toFixed(0)} ms/step under the profiler.`,
+        + `generated wasm micro-kernel; its packing, operand transposes and bias epilogue are wasm too; GEMM host = engine/backend JS copying into and out of wasm memory). ${p.msPerStep.toFixed(0)} ms/step under the profiler.`,
       '', profileTable(p)].join('\n'));
   }
   if (wants('cert')) {

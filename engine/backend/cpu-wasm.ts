@@ -8,7 +8,6 @@ import type { TypedArray } from '../tensor.js';
 import { buildGemmModule, fmaFor, Ctrl, CTRL_BASE, CTRL_BYTES, DEFAULT_GEMM_CONFIG, panelWidth, tileRows, type GemmConfig } from './wasm/gemm-kernel.js';
 import { FuncBuilder, assemble, V128, Simd } from './wasm/emit.js';
 import { startWorkers, type ThreadPool } from './threads.js';
-import { transposeInto } from './transposed.js';
 
 const PAGE = 65536;
 const MAX_PAGES = 32768; // 2 GiB: larger products fall back to the JS kernel
@@ -20,6 +19,8 @@ interface GemmExports {
   pack_f64(src: number, dst: number, k: number, n: number, nPad: number, kc: number, fullPanels: number): void;
   bias_act_f32(c: number, ldc: number, rows: number, rowBytes: number, bias: number, relu: number): void;
   bias_act_f64(c: number, ldc: number, rows: number, rowBytes: number, bias: number, relu: number): void;
+  transpose_f32(src: number, dst: number, rows: number, cols: number): void;
+  transpose_f64(src: number, dst: number, rows: number, cols: number): void;
 }
 
 /**
@@ -156,15 +157,16 @@ export class WasmGemm {
     const aBase = align(CTRL_BASE + CTRL_BYTES + 768);
     const bBase = aBase + batch * aStride, cBase = bBase + batch * bStride, rawB = cBase + batch * cStride;
     const biasBase = rawB + align(k * n * es); // rawB: one row-major B, the source wasm `pack` reads
-    const end = biasBase + align(nPad * es); // the epilogue's bias row, zero-padded to nPad
-    return { es, mr, nr, mPad, nPad, aStride, bStride, cStride, aBase, bBase, cBase, rawB, biasBase, end };
+    const rawT = biasBase + align(nPad * es); // the epilogue's bias row, zero-padded to nPad
+    const end = rawT + align(Math.max(m * k, k * n) * es); // rawT: a stored transpose, before wasm transposes it
+    return { es, mr, nr, mPad, nPad, aStride, bStride, cStride, aBase, bBase, cBase, rawB, biasBase, rawT, end };
   }
 
   /**
    * out[b] = a[b]·bm[b] for `batch` row-major products. `threads` > 1 lets ready workers join.
    * `transA` / `transB`: the stored blocks are a[b] [k, m] / bm[b] [n, k] and the product uses their
-   * transposes; the transpose happens in the copy into wasm memory, which is made either way (a
-   * blocked transpose instead of a memcpy), so backward passes need no permuted tensor.
+   * transposes; the block is copied in as stored (memcpy) and transposed by wasm (`transpose`) into
+   * the layout the kernel reads, so backward passes need no permuted tensor.
    * `epilogue` (batch 1): bias add and relu run in wasm on C before the copy out, so a fused
    * linear layer costs no extra pass over its output in JS.
    * Returns how many threads took part.
@@ -180,12 +182,13 @@ export class WasmGemm {
     for (let b = 0; b < batch; b++) {
       // A rows, zero padding rows below
       const aDst = (L.aBase + b * L.aStride) / es;
-      if (transA) transposeInto(a, b * m * k, k, m, view, aDst);
+      const transpose = isF64 ? this.exports.transpose_f64 : this.exports.transpose_f32;
+      if (transA) { view.set(a.subarray(b * m * k, (b + 1) * m * k), L.rawT / es); transpose(L.rawT, aDst * es, k, m); }
       else view.set(a.subarray(b * m * k, (b + 1) * m * k), aDst);
       if (mPad > m) view.fill(0, aDst + m * k, aDst + mPad * k);
       // B: row-major [k, n] at rawB (memcpy, or a blocked transpose), full panels packed by wasm
       // (v128 copies), the partial panel here
-      if (transB) transposeInto(bm, b * k * n, n, k, view, L.rawB / es);
+      if (transB) { view.set(bm.subarray(b * k * n, (b + 1) * k * n), L.rawT / es); transpose(L.rawT, L.rawB, n, k); }
       else view.set(bm.subarray(b * k * n, (b + 1) * k * n), L.rawB / es);
       const full = Math.floor(n / nr), bDst = L.bBase + b * L.bStride;
       (isF64 ? this.exports.pack_f64 : this.exports.pack_f32)(L.rawB, bDst, k, n, nPad, kc, full);

@@ -232,6 +232,58 @@ function biasActFunc(isF64: boolean): FuncBuilder {
   return f;
 }
 
+/**
+ * transpose(src, dst, rows, cols): dst[c·rows + r] = src[r·cols + c] (byte addresses), in TILE×TILE
+ * tiles so the strided side stays in L1, the inner 4 columns unrolled. Moves the transposed operands
+ * of matmulT inside wasm memory (one memcpy in, then this) instead of a JS loop over typed arrays.
+ */
+function transposeFunc(isF64: boolean): FuncBuilder {
+  const es = isF64 ? 8 : 4, TILE = 32;
+  const load = isF64 ? Op.f64Load : Op.f32Load, store = isF64 ? Op.f64Store : Op.f32Store, al = isF64 ? 3 : 2;
+  const f = new FuncBuilder([I32, I32, I32, I32], []);
+  const [SRC, DST, ROWS, COLS] = [0, 1, 2, 3] as const;
+  const r0 = f.local(I32), c0 = f.local(I32), r1 = f.local(I32), c1 = f.local(I32), r = f.local(I32), c = f.local(I32);
+  const s = f.local(I32), d = f.local(I32), c4 = f.local(I32);
+  const min = (a: number, b: number, out: number): void => { f.get(a).get(b).get(a).get(b).op(Op.i32LtU, Op.select).set(out); };
+  const tmp = f.local(I32);
+  f.i32(0).set(r0);
+  f.whileLoop(() => f.get(r0).get(ROWS).op(Op.i32GeU), () => {
+    f.get(r0).i32(TILE).op(Op.i32Add).set(tmp); min(tmp, ROWS, r1);
+    f.i32(0).set(c0);
+    f.whileLoop(() => f.get(c0).get(COLS).op(Op.i32GeU), () => {
+      f.get(c0).i32(TILE).op(Op.i32Add).set(tmp); min(tmp, COLS, c1);
+      f.get(r0).set(r);
+      f.whileLoop(() => f.get(r).get(r1).op(Op.i32GeU), () => {
+        // s = src + (r·cols + c0)·es ; d = dst + (c0·rows + r)·es
+        f.get(SRC).get(r).get(COLS).op(Op.i32Mul).get(c0).op(Op.i32Add).i32(es).op(Op.i32Mul, Op.i32Add).set(s);
+        f.get(DST).get(c0).get(ROWS).op(Op.i32Mul).get(r).op(Op.i32Add).i32(es).op(Op.i32Mul, Op.i32Add).set(d);
+        f.get(c0).set(c);
+        // 4 columns at a time while they fit, then one by one
+        f.get(c1).i32(3).op(Op.i32Sub).set(c4);
+        f.whileLoop(() => f.get(c).get(c4).op(Op.i32GeS), () => {
+          for (let u = 0; u < 4; u++) {
+            f.get(d); f.get(ROWS).i32(u * es).op(Op.i32Mul, Op.i32Add);
+            f.get(s).mem(load, al, u * es).mem(store, al, 0);
+          }
+          f.addTo(s, 4 * es);
+          f.get(d).get(ROWS).i32(4 * es).op(Op.i32Mul, Op.i32Add).set(d);
+          f.addTo(c, 4);
+        });
+        f.whileLoop(() => f.get(c).get(c1).op(Op.i32GeU), () => {
+          f.get(d).get(s).mem(load, al, 0).mem(store, al, 0);
+          f.addTo(s, es);
+          f.get(d).get(ROWS).i32(es).op(Op.i32Mul, Op.i32Add).set(d);
+          f.addTo(c, 1);
+        });
+        f.addTo(r, 1);
+      });
+      f.get(c1).set(c0);
+    });
+    f.get(r1).set(r0);
+  });
+  return f;
+}
+
 /** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`, `pack_f32`, `pack_f64`, `bias_act_f32`, `bias_act_f64`; imports `env.memory`. */
 export function buildGemmModule(config: GemmConfig, memory: { min: number; max: number; shared: boolean }): Uint8Array {
   return assemble({
@@ -244,6 +296,8 @@ export function buildGemmModule(config: GemmConfig, memory: { min: number; max: 
       { name: 'pack_f64', fn: packFunc(true, config.f64.nv) },
       { name: 'bias_act_f32', fn: biasActFunc(false) },
       { name: 'bias_act_f64', fn: biasActFunc(true) },
+      { name: 'transpose_f32', fn: transposeFunc(false) },
+      { name: 'transpose_f64', fn: transposeFunc(true) },
     ],
   });
 }
