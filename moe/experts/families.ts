@@ -14,6 +14,7 @@ import {
 } from '../../engine/index.js';
 import { segmentMatmul } from './segment-matmul.js';
 import { segmentLinearAct, type FusedAct } from './fused-ffn.js';
+import { swiglu } from './swiglu.js';
 import { checkObject, checkCountIn, checkDType, checkIndexArray, checkTensor, describeValue, MAX_COUNT } from '../../engine/validate.js';
 
 /** Expert family: affine, two-layer FFN with an activation (ReLU, GELU, tanh, sigmoid), or SwiGLU. */
@@ -134,7 +135,8 @@ export function applyExperts(params: ExpertParams, kind: ExpertKind, rows: Tenso
   if (kind === 'linear') { const p = params as LinearExpertParams; return lin(rows, p.a, p.b, 'identity'); }
   if (kind === 'swiglu') {
     const p = params as SwiGluExpertParams;
-    return segmentMatmul(mul(silu(segmentMatmul(rows, p.wGate, offsets)), segmentMatmul(rows, p.wUp, offsets)), p.wDown, offsets);
+    // silu(x·Wg) ⊙ (x·Wu) as one fused op (swiglu.ts): one pass forward, one per input gradient
+    return segmentMatmul(swiglu(segmentMatmul(rows, p.wGate, offsets), segmentMatmul(rows, p.wUp, offsets)), p.wDown, offsets);
   }
   const p = params as FfnExpertParams;
   return lin(lin(rows, p.w1, p.b1, kind), p.w2, p.b2, 'identity');

@@ -7,6 +7,7 @@
 import type { OpSpec } from '../../engine/ops/registry.js';
 import { Rng, Tensor, randn, fromData } from '../../engine/index.js';
 import { segmentMatmulT } from './segment-matmul.js';
+import { swiglu, swigluDGate, swigluDUp } from './swiglu.js';
 import { segmentBiasAct, segmentLinearAct, actGrad, segmentColumnSum, segmentRows, type FusedAct } from './fused-ffn.js';
 
 /** A dimension in [lo, min(size, hi)]. */
@@ -84,6 +85,27 @@ export const FUSED_FFN_OPS: OpSpec[] = [
       return { inputs: [randn(rng, shape), s], run: ([dy, si]) => actGrad(dy!, si!, act), label: `[${shape.join(', ')}] ${act}` };
     },
   })),
+  {
+    name: 'swiglu', family: 'moe-expert',
+    sample: (rng, size) => {
+      const shape = [dim(rng, size, 1, 4), dim(rng, size, 1, 3)];
+      return { inputs: [randn(rng, shape, 1.5), randn(rng, shape)], run: ([g, u]) => swiglu(g!, u!), label: `[${shape.join(', ')}]` };
+    },
+  },
+  {
+    name: 'swigluDGate', family: 'moe-expert',
+    sample: (rng, size) => {
+      const shape = [dim(rng, size, 1, 4), dim(rng, size, 1, 3)];
+      return { inputs: [randn(rng, shape), randn(rng, shape, 1.5), randn(rng, shape)], run: ([a, g, b]) => swigluDGate(a!, g!, b!), label: `[${shape.join(', ')}]` };
+    },
+  },
+  {
+    name: 'swigluDUp', family: 'moe-expert',
+    sample: (rng, size) => {
+      const shape = [dim(rng, size, 1, 4), dim(rng, size, 1, 3)];
+      return { inputs: [randn(rng, shape), randn(rng, shape, 1.5)], run: ([a, g]) => swigluDUp(a!, g!), label: `[${shape.join(', ')}]` };
+    },
+  },
   {
     name: 'segmentColumnSum', family: 'moe-expert',
     sample: (rng, size) => {

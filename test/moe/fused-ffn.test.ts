@@ -4,8 +4,9 @@
  * an explicit permute; and the errors bad input gets.
  */
 import { describe, it, expect } from 'vitest';
-import { Rng, randn, cast, add, mul, sum, relu, gelu, tanh, sigmoid, gatherRows, permute, grad, ShapeError, ValueError, type Tensor } from '../../engine/index.js';
+import { Rng, randn, cast, add, mul, sum, relu, gelu, tanh, sigmoid, silu, gatherRows, permute, grad, ShapeError, ValueError, type Tensor } from '../../engine/index.js';
 import { segmentMatmul, segmentMatmulT } from '../../moe/experts/segment-matmul.js';
+import { swiglu } from '../../moe/experts/swiglu.js';
 import { segmentBiasAct, segmentLinearAct, segmentColumnSum, segmentRows, actGrad, type FusedAct } from '../../moe/experts/fused-ffn.js';
 
 const offsets = Int32Array.from([0, 3, 3, 7]); // expert 1 is empty
@@ -59,6 +60,21 @@ describe('fused expert FFN', () => {
     close(f({ x, w }), r({ x, w }), 1e-14);
     const gf = grad(f)({ x, w }), gr = grad(r)({ x, w });
     close(gf.x, gr.x, 1e-13); close(gf.w, gr.w, 1e-13);
+  });
+
+  it('swiglu(g, u) = silu(g) ⊙ u, values, gradients and gradients of gradients', () => {
+    const rng = new Rng(10);
+    const g = randn(rng, [6, 5], 2), u = randn(rng, [6, 5]), r = randn(rng, [6, 5]);
+    const fused = (p: { g: Tensor; u: Tensor }) => sum(mul(swiglu(p.g, p.u), r));
+    const plain = (p: { g: Tensor; u: Tensor }) => sum(mul(mul(silu(p.g), p.u), r));
+    close(fused({ g, u }), plain({ g, u }), 1e-14);
+    const gf = grad(fused)({ g, u }), gp = grad(plain)({ g, u });
+    close(gf.g, gp.g, 1e-13); close(gf.u, gp.u, 1e-13);
+    // second order: the gradient of Σ (∂f/∂g)² w.r.t. g and u
+    const g2 = (f: typeof fused) => grad((p: { g: Tensor; u: Tensor }) => { const d = grad(f)(p); return sum(mul(d.g, d.g)); })({ g, u });
+    const sf = g2(fused), sp = g2(plain);
+    close(sf.g, sp.g, 1e-12); close(sf.u, sp.u, 1e-12);
+    expect(() => swiglu(g, randn(rng, [6, 4]))).toThrow(/swiglu: g and u must have one shape; got \[6, 5\] and \[6, 4\]/);
   });
 
   it('bad input throws errors naming the op, what it expects and what it got', () => {
