@@ -2,10 +2,11 @@
  * `npm run bench [-- --quick] [-- --only moe,profile,...]`: matmul GFLOP/s (every moegrad backend vs
  * tfjs cpu and tfjs wasm), the wasm SIMD ceiling and the GEMM's share of it, the MoE layer
  * forward+backward against @jax-js/jax, PyTorch (when importable) and tfjs-wasm in 1- and 2-thread
- * groups, the (T, E) scaling table with peak RSS per token, the step profile, gradient-certificate
+ * groups, the (T, E) scaling table with peak RSS per token, the step profile, the char-LM training step vs
+ * PyTorch, gradient-certificate
  * time, and the function transforms vs jax-js. Progress goes to stderr; the results are written to
  * bench/RESULTS.md. `--only` regenerates the named sections (matmul, ceiling, moe, scaling, profile,
- * cert, transforms) and keeps the others as they are; every section records its own date and load.
+ * lm, cert, transforms) and keeps the others as they are; every section records its own date and load.
  */
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -29,7 +30,7 @@ const SIZES = quick ? [128, 256, 512] : [128, 256, 512, 1024];
 const REPS = quick ? 5 : 7;
 const MOE = { T: quick ? 1024 : 4096, d: 256, h: 512, E: 16, K: 2, shared: 1 };
 const MOE_REPS = 5;
-const SECTIONS = ['matmul', 'ceiling', 'moe', 'scaling', 'profile', 'cert', 'transforms'] as const;
+const SECTIONS = ['matmul', 'ceiling', 'moe', 'scaling', 'profile', 'lm', 'cert', 'transforms'] as const;
 type Section = (typeof SECTIONS)[number];
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : null;
@@ -150,7 +151,8 @@ async function main(): Promise<void> {
   const fresh = new Map<string, string>();
   const H = {
     matmul: '## Matmul (n×n @ n×n)', ceiling: '## WebAssembly SIMD ceiling and the GEMM', moe: '## MoE layer, forward + backward',
-    scaling: '## MoE scaling (T, E) and peak RSS per token', profile: '## Step profile', cert: '## Gradient certificate', transforms: '## Function transforms vs @jax-js/jax',
+    scaling: '## MoE scaling (T, E) and peak RSS per token', profile: '## Step profile', lm: '## MoE char LM training step vs PyTorch',
+    cert: '## Gradient certificate', transforms: '## Function transforms vs @jax-js/jax',
   } as const;
   if (wants('matmul')) {
     const l0 = loadAverage();
@@ -208,6 +210,16 @@ async function main(): Promise<void> {
         + `thread, 3 steps after 2 warm-ups under \`node --cpu-prof\`; self time of the sampled functions by where they live (GEMM kernel = the `
         + `generated wasm micro-kernel; its packing, operand transposes and bias epilogue are wasm too; GEMM host = engine/backend JS copying into and out of wasm memory). ${p.msPerStep.toFixed(0)} ms/step under the profiler.`,
       '', profileTable(p)].join('\n'));
+  }
+  if (wants('lm')) {
+    log('MoE char LM training step vs PyTorch (bench/lm-train.ts)');
+    // Imported here: the module reads the corpus (a devDependency) when it loads.
+    const { benchLmTrain } = await import('./lm-train.js');
+    fresh.set(H.lm, [H.lm, '',
+      'bench/lm-train.ts: one training step (forward, backward, clipping, AdamW) of the example LM, and the same model in '
+        + 'PyTorch (bench/torch_lm.py: same shapes and parameter count, composed attention since torch 1.13 has no fused SDPA), '
+        + 'each contestant a block of timed steps per round, rounds alternating; moegrad runs the default backend (these matmuls '
+        + 'are below its threading threshold, so one thread).', '', benchLmTrain(quick ? 2 : 3, quick ? 6 : 12)].join('\n'));
   }
   if (wants('cert')) {
     const l0 = loadAverage();
