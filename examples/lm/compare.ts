@@ -5,7 +5,7 @@
  * expert load balance (Jain's index).
  *
  *   npm run lm:compare -- [--shard i/n] [--steps N] [--seeds 0,1,2] [--gates a,b] [--out DIR] [--quick] [--only CELL]
- *   npm run lm:compare -- --summarize [--out DIR]
+ *   npm run lm:compare -- --summarize [--out DIR]      (summary.md and curves.svg)
  *
  * Each cell writes DIR/<cell>.json when it finishes (a cell already there is skipped) and checkpoints to
  * DIR/.work/<cell>/ at every evaluation, so an interrupted run continues where it stopped: rerun the
@@ -37,9 +37,9 @@ function meanCi(xs: number[]): string {
 }
 
 export function summarize(dir: string): string {
-  const results = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CellResult).filter((r) => r.cell);
+  const results = finished(dir);
   const variants = new Map<string, CellResult[]>();
-  for (const r of results) { const k = `${r.cell.gate}, ${r.cell.shared ? '1 shared' : 'no shared'}`; variants.set(k, [...(variants.get(k) ?? []), r]); }
+  for (const r of results) { const k = variantOf(r); variants.set(k, [...(variants.get(k) ?? []), r]); }
   const lines = ['| variant | steps | validation bits/char (mean ± 95 % CI) | saturation at 25 % of training | change rate, last eval | Jain, last eval |', '| --- | ---: | --- | ---: | ---: | ---: |'];
   for (const [k, rs] of [...variants].sort()) {
     const sat = rs.map((r) => r.history[Math.floor((r.history.length - 1) / 4)]!.saturation ?? NaN);
@@ -50,13 +50,53 @@ export function summarize(dir: string): string {
   return `# MoE character LM on Moby-Dick: gating comparison\n\n${results.length} finished cells; unigram baseline ${unigram?.toFixed(3) ?? '—'} bits/char.\n\n${lines.join('\n')}\n`;
 }
 
-function main(argv: readonly string[]): void {
+/**
+ * The curves of the comparison as one vega-lite spec, three panels sharing the step axis: validation
+ * bits/char, router saturation (§3.3 of 2505.10860: the share of validation tokens whose top-K set at
+ * this step already equals the one at the end of training) and the change rate between evaluations,
+ * each the mean over seeds of one variant.
+ */
+export function curvesSpec(dir: string): Record<string, unknown> {
+  const results = finished(dir);
+  const by = new Map<string, Map<number, { bpc: number[]; sat: number[]; change: number[] }>>();
+  for (const r of results) {
+    const k = variantOf(r);
+    const steps = by.get(k) ?? new Map(); by.set(k, steps);
+    for (const h of r.history) {
+      const e = steps.get(h.step) ?? { bpc: [], sat: [], change: [] }; steps.set(h.step, e);
+      e.bpc.push(h.bpc); if (h.saturation !== undefined) e.sat.push(h.saturation); if (h.changeRate !== null) e.change.push(h.changeRate);
+    }
+  }
+  const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const values = [...by].flatMap(([variant, steps]) => [...steps].flatMap(([step, e]) => [
+    { variant, step, panel: 'validation bits/char', y: avg(e.bpc) }, { variant, step, panel: 'router saturation', y: avg(e.sat) },
+    { variant, step, panel: 'router change rate', y: avg(e.change) },
+  ]).filter((v) => v.y !== null));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'MoE char LM on Moby-Dick: gates × shared expert (mean over seeds)',
+    data: { values },
+    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: ['validation bits/char', 'router saturation', 'router change rate'] } },
+    spec: { width: 560, height: 170, mark: { type: 'line', point: true },
+      encoding: { x: { field: 'step', type: 'quantitative', title: 'training step' }, y: { field: 'y', type: 'quantitative', title: null, scale: { zero: false } }, color: { field: 'variant', type: 'nominal', title: 'variant', legend: { labelLimit: 320, orient: 'bottom', columns: 2 } } } },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+function finished(dir: string): CellResult[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CellResult).filter((r) => r.cell);
+}
+const variantOf = (r: CellResult) => `${r.cell.gate}, ${r.cell.shared ? '1 shared' : 'no shared'}`;
+
+async function main(argv: readonly string[]): Promise<void> {
   const value = (name: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
   const dir = value('--out') ?? 'results/lm';
   if (argv.includes('--summarize')) {
     const md = summarize(dir);
     writeFileSync(join(dir, 'summary.md'), md);
-    console.log(md);
+    const { renderSvg } = await import('../../cli/render.js');
+    writeFileSync(join(dir, 'curves.svg'), await renderSvg(curvesSpec(dir)));
+    console.log(`${md}\nwrote ${join(dir, 'summary.md')}, ${join(dir, 'curves.svg')}`);
     return;
   }
   const quick = argv.includes('--quick');
@@ -87,4 +127,4 @@ function main(argv: readonly string[]): void {
   }
 }
 
-if (process.argv[1] && /examples[\\/]lm[\\/]compare\.ts$/.test(process.argv[1])) main(process.argv.slice(2));
+if (process.argv[1] && /examples[\\/]lm[\\/]compare\.ts$/.test(process.argv[1])) await main(process.argv.slice(2));
