@@ -12,6 +12,7 @@ import {
   Rng, Tensor, randn, fromData, grad, vmap, matmul, reshape, logSoftmax, sum, mul, neg, slice, softmaxGate,
 } from '../index.js';
 import { interleaved, machineLine, loadAverage, type Contestant } from './timing.js';
+import { loadJax } from './jax-moe.js';
 
 const D = 16, E = 8, T = 8;
 
@@ -23,19 +24,6 @@ const perExample = vmap(grad(loss), { inAxes: [null, 0, 0] });
 interface JaxArray { ref: JaxArray; dataSync(): ArrayLike<number>; dispose(): void; reshape(s: number[]): JaxArray; mul(o: JaxArray): JaxArray }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Jax = any;
-async function loadJax(log: (s: string) => void): Promise<Jax | null> {
-  try {
-    (globalThis as { navigator?: object }).navigator ??= {};
-    // Node 20 has no Float16Array; jax-js only tests `instanceof` against it.
-    (globalThis as { Float16Array?: unknown }).Float16Array ??= class Float16ArrayMissing {};
-    const jax = await import('@jax-js/jax');
-    await jax.init();
-    return jax;
-  } catch (e) {
-    log(`@jax-js/jax not available (${(e as Error).message.split('\n')[0]}): moegrad only`);
-    return null;
-  }
-}
 
 /**
  * Runs both sections and returns them as Markdown (a machine/load line, a table, the speed-ups).
