@@ -47,7 +47,28 @@ export function summarize(dir: string): string {
     lines.push(`| ${k} | ${rs[0]!.steps} | ${meanCi(rs.map((r) => r.finalBpc))} | ${meanCi(sat)} | ${meanCi(last.map((h) => h.changeRate ?? NaN))} | ${meanCi(last.map((h) => h.jain))} |`);
   }
   const unigram = results[0]?.unigram;
-  return `# MoE character LM on Moby-Dick: gating comparison\n\n${results.length} finished cells; unigram baseline ${unigram?.toFixed(3) ?? '—'} bits/char.\n\n${lines.join('\n')}\n`;
+  return `# MoE character LM on Moby-Dick: gating comparison\n\n${results.length} finished cells; unigram baseline ${unigram?.toFixed(3) ?? '—'} bits/char.\n\n${lines.join('\n')}\n${pairedTable(results)}`;
+}
+
+/**
+ * Paired contrasts of the final validation bits/char (2505.10860 §3's claims): each pair shares the seed
+ * (same data order and initial weights where the shapes agree), so seed-to-seed spread cancels.
+ * Negative = the first variant is better. Mean ± 95 % t-interval over the seeds present in both.
+ */
+function pairedTable(results: readonly CellResult[]): string {
+  const bpc = new Map(results.map((r) => [`${r.cell.gate}|${r.cell.shared}|${r.cell.seed}`, r.finalBpc]));
+  const seeds = [...new Set(results.map((r) => r.cell.seed))].sort((a, b) => a - b);
+  const gates = [...new Set(results.map((r) => r.cell.gate))].sort();
+  const contrasts: [string, (seed: number) => [string, string]][] = [];
+  for (const g of gates) contrasts.push([`${g}: 1 shared − no shared`, (s) => [`${g}|1|${s}`, `${g}|0|${s}`]]);
+  for (const g of gates.filter((x) => x !== 'topKSoftmax')) {
+    for (const sh of [0, 1]) contrasts.push([`${g} − topKSoftmax, ${sh ? '1 shared' : 'no shared'}`, (s) => [`${g}|${sh}|${s}`, `topKSoftmax|${sh}|${s}`]]);
+  }
+  const rows = contrasts.map(([label, keys]) => {
+    const d = seeds.map((s) => keys(s)).filter(([a, b]) => bpc.has(a) && bpc.has(b)).map(([a, b]) => bpc.get(a)! - bpc.get(b)!);
+    return d.length ? `| ${label} | ${meanCi(d)} |` : null;
+  }).filter((r): r is string => r !== null);
+  return rows.length ? `\nPaired differences of the final validation bits/char (same seed; negative = the first is better):\n\n| contrast | difference (mean ± 95 % CI) |\n| --- | --- |\n${rows.join('\n')}\n` : '';
 }
 
 /**

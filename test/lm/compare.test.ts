@@ -30,5 +30,11 @@ describe('lm gating comparison outputs', () => {
     expect(at('topKSoftmax, 1 shared', 'router saturation', 0)).toBeCloseTo(0.3, 12);
     expect(at('normalizedSigmoid, no shared', 'router change rate', 0)).toBeUndefined(); // no change rate at the first evaluation
     expect(at('normalizedSigmoid, no shared', 'router change rate', 20)).toBe(0.25);
+    // Paired contrasts need both variants at the same seed.
+    expect(md).not.toContain('| topKSoftmax: 1 shared − no shared |');
+    writeCell(dir, 'topKSoftmax', 0, 0, [7, 4, 3.5], [0.2, 0.5, 1]);
+    const paired = summarize(dir);
+    expect(paired).toContain('| topKSoftmax: 1 shared − no shared | -0.500 (n = 1) |');
+    expect(paired).toContain('| normalizedSigmoid − topKSoftmax, no shared | 0.500 (n = 1) |');
   });
 });
