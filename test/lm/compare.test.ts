@@ -27,6 +27,7 @@ describe('lm gating comparison outputs', () => {
     const values = (curvesSpec(dir) as { data: { values: { variant: string; step: number; panel: string; y: number }[] } }).data.values;
     const at = (variant: string, panel: string, step: number) => values.find((v) => v.variant === variant && v.panel === panel && v.step === step)?.y;
     expect(at('topKSoftmax, 1 shared', 'validation bits/char', 20)).toBe(2.5);
+    expect(at('topKSoftmax, 1 shared', 'validation bits/char', 0)).toBeUndefined(); // the untrained model is left out of that panel
     expect(at('topKSoftmax, 1 shared', 'router saturation', 0)).toBeCloseTo(0.3, 12);
     expect(at('normalizedSigmoid, no shared', 'router change rate', 0)).toBeUndefined(); // no change rate at the first evaluation
     expect(at('normalizedSigmoid, no shared', 'router change rate', 20)).toBe(0.25);
