@@ -36,7 +36,7 @@ export type { SgdOptions, SgdState, AdamOptions, AdamState } from './optim.js';
 export { getBackend, useBackend, withBackend, registerBackend, listBackends, calibrateBackends, getCalibration } from './backend/backend.js';
 export type { MatmulBackend, Calibration, CalibrationEntry } from './backend/backend.js';
 export { createCpuBackend, cpuBackend, cpuJsBackend, JS_MAX_MACS, THREAD_MIN_MACS } from './backend/cpu.js';
-export type { CpuMode, CpuBackendOptions } from './backend/cpu.js';
+export type { CpuMode, CpuBackendOptions, FmaMode } from './backend/cpu.js';
 export { createGpujsBackend, f32MatmulErrorBound, GPUJS_MODES } from './backend/gpujs.js';
 export type { GpujsBackend, GpujsBackendOptions, GpujsMode, GpujsStats } from './backend/gpujs.js';
 export { preloadGpujs, gpujsAvailable } from './backend/gpujs-loader.js';

@@ -68,7 +68,7 @@ export interface CpuBackendOptions {
   jsMaxMacs?: number;
   /** Multiply-adds (batch·m·k·n) from which worker threads join (default {@link THREAD_MIN_MACS}). */
   threadMinMacs?: number;
-  /** Fused multiply-add use ({@link FmaMode}; default from the environment, see {@link defaultFmaMode}). */
+  /** Fused multiply-add use ({@link FmaMode}; default from the environment: MOEGRAD_NO_FMA=1 → 'none', MOEGRAD_FMA=all → 'all', else 'f32'). */
   fma?: FmaMode;
 }
 

@@ -21,10 +21,14 @@ import {
 /** An operand of the binary elementwise ops: a tensor, or a number (a float64 0-d tensor, broadcast). */
 export type Operand = Tensor | number;
 
-type UnaryVjp = (x: Tensor, y: Tensor, dy: Tensor) => Tensor;
-type UnaryJvp = (x: Tensor, y: Tensor, dx: Tensor) => Tensor;
-type BinaryVjp = (a: Tensor, b: Tensor, y: Tensor, dy: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null];
-type BinaryJvp = (a: Tensor, b: Tensor, y: Tensor, da: Tensor | null, db: Tensor | null) => Tensor;
+/** VJP of a unary op: `(x, y, dy) => dx` (x input, y output, dy cotangent of y). */
+export type UnaryVjp = (x: Tensor, y: Tensor, dy: Tensor) => Tensor;
+/** JVP of a unary op: `(x, y, ẋ) => ẏ`. */
+export type UnaryJvp = (x: Tensor, y: Tensor, dx: Tensor) => Tensor;
+/** VJP of a binary op on equal shapes: `(a, b, y, dy, needs) => [da, db]` (null where `needs[i]` is false). */
+export type BinaryVjp = (a: Tensor, b: Tensor, y: Tensor, dy: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null];
+/** JVP of a binary op: `(a, b, y, ȧ, ḃ) => ẏ` (a null tangent is zero). */
+export type BinaryJvp = (a: Tensor, b: Tensor, y: Tensor, da: Tensor | null, db: Tensor | null) => Tensor;
 
 function checkDefinition(op: string, name: unknown, f: unknown, vjp: unknown, jvp: unknown): void {
   if (typeof name !== 'string' || name === '') throw new ValueError(op, `name must be a non-empty string; got ${describeValue(name)}`);
