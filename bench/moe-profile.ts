@@ -11,7 +11,8 @@
  *   MoE glue         — moe/** else (gates, routing plan, dispatch / combine, losses)
  *   autodiff / tensor — engine/*.ts (tape, autodiff, tensor allocation and checks)
  *   GC               — (garbage collector); other — the rest (runtime, builtins, program)
- *   npx tsx bench/moe-profile.ts [--T 4096]   → Markdown table on stdout
+ *   npx tsx bench/moe-profile.ts [--T 4096] [--top 30]   → Markdown table on stdout (--top: also the
+ *   functions with the most self time, `name file`)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -41,7 +42,11 @@ function category(fn: string, url: string): (typeof CATEGORIES)[number] {
   return 'other (runtime, builtins)';
 }
 
-export interface StepProfile { msPerStep: number; shares: Record<string, number>; load: number }
+export interface StepProfile {
+  msPerStep: number; shares: Record<string, number>; load: number;
+  /** self-time share per sampled function (`name file`), largest first */
+  functions: { fn: string; category: string; share: number }[];
+}
 
 /** Profiles `steps` steps (after 2 warm-ups) in a child process; returns per-category shares. */
 export function profileMoeStep(T: number, steps: number): StepProfile {
@@ -56,6 +61,7 @@ export function profileMoeStep(T: number, steps: number): StepProfile {
     // only the samples inside the timed steps: the child prints the window as profile-relative µs
     const [w0, w1] = (/window=(\d+),(\d+)/.exec(r.stdout) ?? []).slice(1).map(Number) as [number, number];
     const totals = new Map<string, number>();
+    const perFn = new Map<string, { category: string; t: number }>();
     let t = p.startTime, all = 0;
     p.samples.forEach((id, i) => {
       t += p.timeDeltas[i]!;
@@ -65,10 +71,14 @@ export function profileMoeStep(T: number, steps: number): StepProfile {
       if (n.callFrame.functionName === '(idle)') return;
       const c = category(n.callFrame.functionName, n.callFrame.url);
       totals.set(c, (totals.get(c) ?? 0) + dt); all += dt;
+      const cf = n.callFrame, key = `${cf.functionName || '(anonymous)'} ${cf.url.replace(/^.*\/(engine|moe|bench)\//, '$1/')}`;
+      const e = perFn.get(key) ?? { category: c, t: 0 };
+      e.t += dt; perFn.set(key, e);
     });
     const shares: Record<string, number> = {};
     for (const c of CATEGORIES) shares[c] = (totals.get(c) ?? 0) / all;
-    return { msPerStep: ms, shares, load: Number(/load=([\d.]+)/.exec(r.stdout)?.[1]) };
+    const functions = [...perFn].map(([fn, e]) => ({ fn, category: e.category, share: e.t / all })).sort((a, b) => b.share - a.share);
+    return { msPerStep: ms, shares, load: Number(/load=([\d.]+)/.exec(r.stdout)?.[1]), functions };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -98,8 +108,12 @@ if (process.argv[1] === HERE && process.argv[2] === '--child') {
   process.stdout.write(`ms=${ms.toFixed(1)} window=${w0},${w1} load=${os.loadavg()[0]!.toFixed(2)}\n`);
   process.exit(0);
 } else if (process.argv[1] === HERE) {
-  const i = process.argv.indexOf('--T');
+  const i = process.argv.indexOf('--T'), j = process.argv.indexOf('--top');
   const p = profileMoeStep(i >= 0 ? Number(process.argv[i + 1]) : 4096, 3);
   process.stdout.write(`${profileTable(p)}\n\n${p.msPerStep.toFixed(0)} ms/step (1 thread, under the profiler), load ${p.load}\n`);
+  if (j >= 0) {
+    process.stdout.write('\n| function (self time) | part | share |\n|---|---|---:|\n');
+    for (const f of p.functions.slice(0, Number(process.argv[j + 1]) || 30)) process.stdout.write(`| \`${f.fn}\` | ${f.category} | ${(100 * f.share).toFixed(1)} % |\n`);
+  }
   process.exit(0);
 }

@@ -4,7 +4,7 @@
  * an explicit permute; and the errors bad input gets.
  */
 import { describe, it, expect } from 'vitest';
-import { Rng, randn, cast, add, mul, sum, relu, gelu, tanh, sigmoid, silu, gatherRows, permute, grad, ShapeError, ValueError, type Tensor } from '../../engine/index.js';
+import { Rng, randn, fromData, cast, add, mul, sum, relu, gelu, tanh, sigmoid, silu, gatherRows, permute, grad, ShapeError, ValueError, type Tensor } from '../../engine/index.js';
 import { segmentMatmul, segmentMatmulT } from '../../moe/experts/segment-matmul.js';
 import { swiglu } from '../../moe/experts/swiglu.js';
 import { segmentBiasAct, segmentLinearAct, segmentColumnSum, segmentRows, actGrad, type FusedAct } from '../../moe/experts/fused-ffn.js';
@@ -52,6 +52,19 @@ describe('fused expert FFN', () => {
     close(sum(mul(segmentRows(b, offsets), x)), sum(mul(b, segmentColumnSum(x, offsets))), 1e-14);
   });
 
+  it('segmentColumnSum equals the row-by-row float64 sum bit for bit (segments of 0, 1, 5 and 9 rows)', () => {
+    const rng = new Rng(17);
+    const offs = Int32Array.from([0, 0, 1, 6, 15]);
+    for (const dtype of ['float64', 'float32'] as const) {
+      const x = cast(randn(rng, [15, 3]), dtype), got = segmentColumnSum(x, offs).data;
+      for (let e = 0; e < 4; e++) for (let j = 0; j < 3; j++) {
+        let acc = 0;
+        for (let r = offs[e]!; r < offs[e + 1]!; r++) acc += x.data[r * 3 + j]!;
+        expect(got[e * 3 + j]).toBe(dtype === 'float32' ? Math.fround(acc) : acc);
+      }
+    }
+  });
+
   it('segmentMatmulT(x, w) = segmentMatmul(x, wᵀ), with its gradients', () => {
     const rng = new Rng(8);
     const x = randn(rng, [7, 5]), w = randn(rng, [3, 4, 5]), g = randn(rng, [7, 4]);
@@ -75,6 +88,25 @@ describe('fused expert FFN', () => {
     const sf = g2(fused), sp = g2(plain);
     close(sf.g, sp.g, 1e-12); close(sf.u, sp.u, 1e-12);
     expect(() => swiglu(g, randn(rng, [6, 4]))).toThrow(/swiglu: g and u must have one shape; got \[6, 5\] and \[6, 4\]/);
+  });
+
+  it('actGrad(relu) in float32 (the branch-free bit-mask loop) is bit-identical to s > 0 ? dy : 0 at extreme values', () => {
+    const specials = [0, -0, 1, -1, 1e-45, -1e-45, 1.1754942e-38, 3.4028235e38, -3.4028235e38, Infinity, -Infinity, NaN, 0.5, -2.5];
+    const n = specials.length;
+    const sv = new Float32Array(n * n), dv = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { sv[i * n + j] = specials[i]!; dv[i * n + j] = specials[j]!; }
+    // a NaN with the sign bit set (bits 0xffc00000) too
+    new Int32Array(sv.buffer)[0] = 0xffc00000 | 0;
+    const out = actGrad(fromData(dv, [n, n]), fromData(sv, [n, n]), 'relu').data;
+    for (let i = 0; i < n * n; i++) {
+      const want = sv[i]! > 0 ? dv[i]! : 0;
+      expect(Object.is(out[i], want) || (Number.isNaN(out[i]) && Number.isNaN(want))).toBe(true);
+    }
+    // a float32 view at an odd element offset (slab and subarray buffers)
+    const base = new Float32Array(2 * n * n + 1), sb = base.subarray(1, 1 + n * n), db = base.subarray(1 + n * n);
+    sb.set(sv); db.set(dv);
+    const out2 = actGrad(fromData(db, [n, n]), fromData(sb, [n, n]), 'relu').data;
+    for (let i = 0; i < n * n; i++) expect(Object.is(out2[i], out[i]) || (Number.isNaN(out2[i]) && Number.isNaN(out[i]))).toBe(true);
   });
 
   it('bad input throws errors naming the op, what it expects and what it got', () => {
