@@ -128,6 +128,13 @@ describe('temperature-gating and hierarchical-gating cells', () => {
     const a = hierarchicalGating.runCell(c), b = hierarchicalGating.runCell(c);
     expect(a.metrics).toEqual(b.metrics);
     expect(JSON.parse(JSON.stringify(a.info))).toEqual(a.info);
+    // multi-start: both fits reported, the global one never above the local root; spurious implies another root
+    const lo = a.info!.local as { loss: number }, gl = a.info!.global as { loss: number };
+    expect(gl.loss).toBeLessThanOrEqual(lo.loss);
+    expect(Number.isFinite(a.metrics['hier FFN exact: Voronoi loss (global)'])).toBe(true);
+    expect(a.metrics['hier FFN exact: global is spurious']!).toBeLessThanOrEqual(a.metrics['hier FFN exact: global is another root']!);
+    if (a.metrics['hier FFN exact: global is another root'] === 0) expect(a.metrics['hier FFN exact: Voronoi loss (global)']).toBe(a.metrics['hier FFN exact: Voronoi loss']);
+    expect(a.info!.fitRule).toMatchObject({ lineSearch: 'wolfe', patience: 50 });
     const rows = hierarchicalGating.summarize([a]).perCell!;
     expect(rows).toHaveLength(1);
     expect(rows[0]!.stop).toBe(a.info!.reason);

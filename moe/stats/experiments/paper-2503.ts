@@ -16,7 +16,8 @@ import { Rng, ValueError } from '../../../engine/index.js';
 import type { Cell, CellResult, Experiment, ExperimentSummary, Json, RateFit } from '../experiment.js';
 import { axisValue, fitRate, fitRates, groupByN, linearFit, logSpaced, summaryRows } from '../rates.js';
 import { voronoiCells, regressionVoronoiLoss, type RegressionAtom } from '../voronoi.js';
-import { type RegressionMoE, type RegExpert, sampleRegression, splitInit, fitRegression, l2Distance, lseAt, groupIndex, seedOf } from './regression-moe.js';
+import { type RegressionMoE, type RegExpert, sampleRegression, splitInit, l2Distance, lseAt, groupIndex, seedOf } from './regression-moe.js';
+import { type RegressionFitReport, DEFAULT_REGRESSION_SPACE, REGRESSION_FIT_RULE, describeRegressionSpace, multiStartRegression, regressionActiveBounds } from './regression-estimate.js';
 import { cellErrors } from './ffn-exact-vs-over.js';
 
 const RANGE = [-2, 2] as const;
@@ -123,9 +124,26 @@ function seriesOf(gate: Gate2503): { series: string; exponent?: number; verdict:
       ...(spec === 'over' ? [{ series: `${p}: exact-cell atom error`, ...(ffn ? { exponent: 0.5 } : {}), verdict: false, plot: false }] : []),
       { series: `${p}: Voronoi loss`, ...(ffn ? { exponent: 0.5 } : {}), verdict: true, plot: false },
       { series: `${p}: ‖f̂−f*‖`, exponent: 0.5, verdict: false, plot: false },
+      { series: `${atom} (global)`, ...(ffn ? { exponent: spec === 'exact' ? 0.5 : 0.25 } : {}), verdict: false, plot: false },
+      { series: `${p}: Voronoi loss (global)`, ...(ffn ? { exponent: 0.5 } : {}), verdict: true, plot: false },
     ];
   }));
 }
+
+/** Metric names of one fit: the local root keeps the plain names, the global fit gets a ' (global)' suffix. */
+function fitMetrics(model: RegressionMoE, truth: RegressionMoE, p: string, spec: Spec, suffix: string): Record<string, number> {
+  const err = cellErrors(model, truth, RANGE);
+  const m: Record<string, number> = { [`${p}: ‖f̂−f*‖${suffix}`]: l2Distance(model, truth, RANGE), [`${p}: Voronoi loss${suffix}`]: voronoiLoss2503(model, truth) };
+  if (spec === 'exact') m[`${p}: atom error${suffix}`] = err.exact;
+  else { m[`${p}: over-cell atom error${suffix}`] = err.over; m[`${p}: exact-cell atom error${suffix}`] = err.exact; }
+  return m;
+}
+
+const fitInfo = (r: RegressionFitReport): Json => ({ reason: r.reason, iterations: r.iterations, evaluations: r.evaluations, gradMax: r.gradMax, loss: r.lse, boxViolation: r.boxViolation });
+const modelJson = (m: RegressionMoE): Json => ({ atoms: m.atoms.map((a) => [a.b1, a.b0, a.e1, a.e2]), ...(m.tau !== undefined ? { tau: m.tau } : {}), ...(m.groupGates ? { groupGates: m.groupGates.map((g) => [g.b1, g.b0]) } : {}) });
+
+/** Random starts per cell and the seed offset of their generator (stored in every cell). */
+export const DESIGN_2503 = { starts: 10, space: DEFAULT_REGRESSION_SPACE, rule: REGRESSION_FIT_RULE } as const;
 
 function runCell2503(gate: Gate2503, cell: Cell): CellResult {
   const t0 = Date.now();
@@ -134,30 +152,52 @@ function runCell2503(gate: Gate2503, cell: Cell): CellResult {
   if (!truth || !(spec === 'exact' || spec === 'over')) throw new ValueError(`${gate}-gating.runCell`, `params must be { expert: 'gelu' | 'linear', spec: 'exact' | 'over' }; got ${JSON.stringify(cell.params)}`);
   const rng = new Rng(cell.seed);
   const data = sampleRegression(truth, cell.n, NOISE, rng, RANGE);
-  const { model, result } = fitRegression(splitInit(truth, FROM[gate][spec], INIT_NOISE, rng), data);
-  const err = cellErrors(model, truth, RANGE), p = label(gate, expert, spec);
-  const metrics: Record<string, number> = { [`${p}: ‖f̂−f*‖`]: l2Distance(model, truth, RANGE), [`${p}: Voronoi loss`]: voronoiLoss2503(model, truth) };
-  if (spec === 'exact') metrics[`${p}: atom error`] = err.exact;
-  else { metrics[`${p}: over-cell atom error`] = err.over; metrics[`${p}: exact-cell atom error`] = err.exact; }
+  const ms = multiStartRegression(splitInit(truth, FROM[gate][spec], INIT_NOISE, rng), data, { space: DESIGN_2503.space, starts: DESIGN_2503.starts, seed: cell.seed ^ 0x5bd1e995 });
+  const p = label(gate, expert, spec), local = fitMetrics(ms.local.model, truth, p, spec, '');
+  const global = ms.globalIsRandom ? fitMetrics(ms.global.model, truth, p, spec, ' (global)') : Object.fromEntries(Object.entries(local).map(([k, v]) => [`${k} (global)`, v]));
+  const spurious = ms.globalIsRandom && global[`${p}: Voronoi loss (global)`]! > 1.5 * local[`${p}: Voronoi loss`]!;
   const info: { [key: string]: Json } = {
-    config: p, reason: result.reason, iterations: result.iterations, gradMax: result.gradMax, loss: result.value, lossAtTruth: lseAt(truth, data),
-    cellSizes: err.sizes, atoms: model.atoms.map((a) => [a.b1, a.b0, a.e1, a.e2]),
-    ...(model.tau !== undefined ? { tau: model.tau } : {}), ...(model.groupGates ? { groupGates: model.groupGates.map((g) => [g.b1, g.b0]) } : {}),
+    config: p, reason: ms.local.reason, iterations: ms.local.iterations, gradMax: ms.local.gradMax, loss: ms.local.lse, lossAtTruth: lseAt(truth, data),
+    local: fitInfo(ms.local), global: fitInfo(ms.global), polished: ms.polished, bestRandomLoss: ms.bestRandomLse,
+    fitRule: { ...DESIGN_2503.rule }, space: { ...DESIGN_2503.space }, starts: DESIGN_2503.starts,
+    cellSizes: cellErrors(ms.local.model, truth, RANGE).sizes,
+    activeBounds: [...regressionActiveBounds(ms.local.model, DESIGN_2503.space)],
+    models: { local: modelJson(ms.local.model), ...(ms.globalIsRandom ? { global: modelJson(ms.global.model) } : {}) },
   };
-  return { id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed, metrics, ms: Date.now() - t0, info };
+  return { id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed,
+    metrics: { ...local, ...global, [`${p}: global is another root`]: ms.globalIsRandom ? 1 : 0, [`${p}: global is spurious`]: spurious ? 1 : 0 },
+    ms: Date.now() - t0, info };
 }
 
-/** Per configuration: how the fits stopped, their largest max|∇|, and how many ended below the truth's LSE. */
+type FitInfo2503 = { reason: string; iterations: number; gradMax: number; loss: number; boxViolation: number };
+
+/**
+ * Per configuration: the fit rule, how the local roots and global fits stopped (max|∇|, iterations),
+ * how many end at or below the truth's LSE, sit on a bound, and how often the global fit is another
+ * (spurious) root. Cells fitted before the multi-start estimator (one near-truth start, no box,
+ * Armijo) are labelled as such.
+ */
 function convergenceNotes(results: readonly CellResult[]): string[] {
   const by = new Map<string, CellResult[]>();
   for (const r of results) { const c = String(r.info?.config ?? '?'); by.set(c, [...(by.get(c) ?? []), r]); }
   return [...by.entries()].sort().map(([c, rs]) => {
-    const reasons = new Map<string, number>();
-    for (const r of rs) reasons.set(String(r.info?.reason), (reasons.get(String(r.info?.reason)) ?? 0) + 1);
-    const gmax = Math.max(...rs.map((r) => Number(r.info?.gradMax)));
-    const below = rs.filter((r) => Number(r.info?.loss) <= Number(r.info?.lossAtTruth)).length;
-    const it = rs.map((r) => Number(r.info?.iterations));
-    return `convergence ${c}: ${[...reasons].map(([k, v]) => `${v} ${k}`).join(', ')} of ${rs.length}; max|∇| ≤ ${gmax.toExponential(1)}; iterations ${Math.min(...it)}–${Math.max(...it)}; LSE ≤ LSE at the truth in ${below}/${rs.length}`;
+    const legacy = rs.filter((r) => r.info?.local === undefined).length;
+    const line = (k: 'local' | 'global') => {
+      const f = rs.map((r) => (r.info?.[k] ?? (k === 'local' ? r.info : undefined)) as unknown as FitInfo2503 | undefined).filter((x): x is FitInfo2503 => !!x);
+      if (!f.length) return null;
+      const reasons = new Map<string, number>();
+      for (const x of f) reasons.set(x.reason, (reasons.get(x.reason) ?? 0) + 1);
+      const g = f.map((x) => x.gradMax).sort((a, b) => a - b), it = f.map((x) => x.iterations);
+      return `${k === 'local' ? 'local roots' : 'global fits'} ${[...reasons].map(([r, v]) => `${v} ${r}`).join(', ')} of ${f.length}, max|∇| median ${g[g.length >> 1]!.toExponential(1)}, max ${g[g.length - 1]!.toExponential(1)}, iterations ${Math.min(...it)}–${Math.max(...it)}`;
+    };
+    const below = rs.filter((r) => Number((r.info?.global as unknown as FitInfo2503 | undefined)?.loss ?? r.info?.loss) <= Number(r.info?.lossAtTruth)).length;
+    const other = rs.filter((r) => r.metrics[`${c}: global is another root`] === 1).length, spur = rs.filter((r) => r.metrics[`${c}: global is spurious`] === 1).length;
+    const bounds = new Map<string, number>();
+    for (const r of rs) for (const b of (r.info?.activeBounds as string[] | undefined) ?? []) bounds.set(b, (bounds.get(b) ?? 0) + 1);
+    return [`convergence ${c}: ${legacy ? `${legacy} of ${rs.length} cells fitted before the multi-start estimator (near-truth start only, no box, Armijo backtracking, patience 20); ` : ''}`
+      + [line('local'), line('global')].filter((x) => x).join('; ')
+      + `; best LSE found ≤ LSE at the truth in ${below}/${rs.length}`
+      + (legacy < rs.length ? `; global fit another root in ${other}, spurious (Voronoi loss > 1.5× the local root's) in ${spur} of ${rs.length - legacy}; local roots on a bound: ${[...bounds].map(([b, v]) => `${b} ${v}`).join(', ') || 'none'}` : '')][0]!;
   });
 }
 
@@ -184,12 +224,13 @@ function summarize2503(gate: Gate2503, results: readonly CellResult[], quick: bo
   const over = gate === 'temperature' ? 'k*=2, over k=3' : 'k*=3 (groups of 2 and 1 experts), over k=4 (3 experts in group 0)';
   if (quick) notes.push('quick run: 3–4 reps per n at n ≤ 6000, below the asymptotic regime of the over-specified fits; its verdicts are indicative only (the full sweep: 20 reps, 9 values of n in 300..30000).');
   notes.push(VERDICT_RULE, ...convergenceNotes(results),
-    `setup: X~U[-2,2], σ=0.1, ${over}; over-specified fits start with true atom 0 split in two (mass halved), init noise 0.2 near the truth (local root near the truth, no random restarts); L-BFGS, stop on max|∇| ≤ 1e-6 or relative change ≤ 1e-10 for 20 iterations, cap 5000.`,
+    `setup: X~U[-2,2], σ=0.1, ${over}; over-specified fits start with true atom 0 split in two (mass halved), init noise 0.2 near the truth: the local root near the truth; plus ${DESIGN_2503.starts} seeded truth-agnostic random starts screened 200 L-BFGS iterations on ≤ 1000 points, the best 2 with LSE within 10 % of the local root's continued on all points: the lowest LSE is the global fit (series marked "(global)").`,
+    `parameter space: ${describeRegressionSpace(DESIGN_2503.space)}. L-BFGS with a strong-Wolfe line search (Armijo backtracking when it fails), stop on max|∇LSE| ≤ 1e-6, else relative change ≤ 1e-10 on 50 consecutive iterations, cap 5000.`,
     'atom errors: ‖loc_i − loc*_j‖ with loc = (β1, η)' + (gate === 'temperature' ? ' and β1/τ in place of β1' : ' plus the group slope ω') + '; over cells weight each fitted atom by its gate mass E_X[g_i(X)] normalised within the cell; Voronoi loss: regression template of arXiv 2402.02952 ' + (gate === 'temperature' ? 'on (β0/τ, β1/τ, η)' : 'applied per level (groups, then experts within matched groups)') + '.',
     'differs from arXiv 2503.03213: its Voronoi losses and exact gate parametrisations for these gates are not available to us; the theory gives no exponents for linear experts (only "slower than any polynomial"), so those rows have no theory line.'
     + (gate === 'temperature' ? ' With a linear router τ is not identifiable: (β, τ) and (cβ, cτ) give the same gate (the integrated form of the PDE of 2401.13875), so τ is fitted but measured only through β/τ.' : ''));
   return {
-    rows: summaryRows(results, used.map((s) => s.series)), fits, notes, perCell: perCellRows(results),
+    rows: summaryRows(results, [...used.map((s) => s.series), ...[...present].filter((k) => k.endsWith(': global is another root') || k.endsWith(': global is spurious')).sort()]), fits, notes, perCell: perCellRows(results),
     plot: { title: `arXiv 2503.03213: ${gate} gating, exact vs over-specified (least squares)`, yLabel: 'mean per-atom parameter error', series: used.filter((s) => s.plot).map((s) => s.series) },
   };
 }
@@ -213,6 +254,10 @@ function perCellRows(results: readonly CellResult[]): { [column: string]: string
     cell: r.id, n: r.n, rep: r.rep, config: String(r.info?.config), stop: String(r.info?.reason), iterations: Number(r.info?.iterations),
     'max|grad|': Number(r.info?.gradMax), 'LSE - LSE at truth': Number(r.info?.loss) - Number(r.info?.lossAtTruth),
     ...Object.fromEntries(METRICS.map((m) => [m, Object.entries(r.metrics).find(([k]) => k.endsWith(`: ${m}`))?.[1] ?? ''])),
+    'global stop': String((r.info?.global as unknown as FitInfo2503 | undefined)?.reason ?? ''),
+    'global LSE - LSE at truth': r.info?.global ? Number((r.info.global as unknown as FitInfo2503).loss) - Number(r.info?.lossAtTruth) : '',
+    'global is another root': Object.entries(r.metrics).find(([k]) => k.endsWith(': global is another root'))?.[1] ?? '',
+    ...Object.fromEntries(METRICS.map((m) => [`${m} (global)`, Object.entries(r.metrics).find(([k]) => k.endsWith(`: ${m} (global)`))?.[1] ?? ''])),
   }));
 }
 
