@@ -12,7 +12,7 @@
  *   combine:    y[t]   = Σ_k w[t,k] · E[row(t,k)]          ([S,D], [T,K]) → [T,D]
  */
 import {
-  Tensor, fromData, record, add, mul, sum, reshape, gatherRows, scatterAddRows,
+  Tensor, fromData, record, add, reshape, gatherRows,
   ShapeError, ValueError, fmtShape,
 } from '../engine/index.js';
 import { commonDType, assertTensor, allocate } from '../engine/tensor.js';
@@ -147,10 +147,11 @@ export function rowWeights(weights: Tensor, plan: RoutingPlan): Tensor {
  * Weighted sum of expert outputs back per token:
  *   `y[t] = Σ_k w[t,k] · E[row(t,k)]`  (a dropped slot contributes 0),
  * expertOut E [S, D] in dispatch order, weights w [T, K] aligned with the gate's indices → y [T, D].
- * VJPs (both written with differentiable ops, so grad of grad works):
- *   `dE[i] = w[slot(i)] · dy[t(i)]`                = dispatch(dy) ⊙ rowWeights(w)
- *   `dw[t,k] = ⟨dy[t], E[row(t,k)]⟩` (0 if dropped) = scatter of Σ_d (dispatch(dy) ⊙ E) to the slots.
+ * VJPs (both differentiable ops, so grad of grad works; each one pass, no [S, D] temporaries):
+ *   `dE[i] = w[slot(i)] · dy[t(i)]`                = dispatchScaled(dy, w)    (= dispatch(dy) ⊙ rowWeights(w))
+ *   `dw[t,k] = ⟨dy[t], E[row(t,k)]⟩` (0 if dropped) = combineWeightGrad(dy, E)
  * JVP (bilinear): `ẏ = combine(Ė, w, plan) + combine(E, ẇ, plan)`.
+ * combine, dispatchScaled and combineWeightGrad are closed under differentiation.
  */
 export function combine(expertOut: Tensor, weights: Tensor, plan: RoutingPlan): Tensor {
   const op = 'combine';
@@ -167,15 +168,65 @@ export function combine(expertOut: Tensor, weights: Tensor, plan: RoutingPlan): 
     for (let j = 0; j < d; j++) out[o + j] = out[o + j]! + wi * e[r + j]!;
   }
   const y = fromData(out, [plan.numTokens, d]);
-  return record(op, [expertOut, weights], y, (dy, needs) => {
-    const dyRows = dispatch(dy, plan);
-    return [
-      needs[0] ? mul(dyRows, rowWeights(weights, plan)) : null,
-      needs[1] ? reshape(scatterAddRows(sum(mul(dyRows, expertOut), 1, true), slotOfRow, plan.numTokens * plan.topK), [plan.numTokens, plan.topK]) : null,
-    ];
-  }, ([dE, dw]) => {
-    const a = dE ? combine(dE, weights, plan) : null;
-    const b = dw ? combine(expertOut, dw, plan) : null;
-    return a && b ? add(a, b) : (a ?? b)!;
-  });
+  return record(op, [expertOut, weights], y, (dy, needs) => [
+    needs[0] ? dispatchScaled(dy, weights, plan) : null,
+    needs[1] ? combineWeightGrad(dy, expertOut, plan) : null,
+  ], ([dE, dw]) => bilinear(dE ? combine(dE, weights, plan) : null, dw ? combine(expertOut, dw, plan) : null));
+}
+
+/** The tangent of a bilinear op: the sum of the terms whose input tangent is non-zero (at least one is). */
+const bilinear = (a: Tensor | null, b: Tensor | null): Tensor => (a && b ? add(a, b) : (a ?? b)!);
+
+/**
+ * `dE[i] = w[slot(i)] · dy[t(i)]`: token rows gathered into expert order and scaled by their combine
+ * weight, in one pass — the expert-output gradient of {@link combine} (= `dispatch(dy) ⊙ rowWeights(w)`,
+ * same bits, without the dispatched copy and the broadcast product). dy [T, D], w [T, K] → [S, D].
+ * VJP: `d(dy) = combine(g, w, plan)` (its transpose in dy), `dw = combineWeightGrad(dy, g, plan)`.
+ * JVP (bilinear): `dispatchScaled(ḋy, w) + dispatchScaled(dy, ẇ)`.
+ */
+export function dispatchScaled(dy: Tensor, weights: Tensor, plan: RoutingPlan): Tensor {
+  const op = 'dispatchScaled';
+  checkPlan(op, plan);
+  checkRows(op, dy, plan.numTokens, 'dy (one row per token of the plan)');
+  checkWeights(op, weights, plan);
+  commonDType(op, dy, weights);
+  const { tokenOfRow, slotOfRow } = planIndex(plan);
+  const S = tokenOfRow.length, d = dy.shape[1]!;
+  const out = allocate(dy.dtype, S * d), x = dy.data, w = weights.data;
+  for (let i = 0; i < S; i++) {
+    const wi = w[slotOfRow[i]!]!, o = i * d, r = tokenOfRow[i]! * d;
+    for (let j = 0; j < d; j++) out[o + j] = x[r + j]! * wi;
+  }
+  return record(op, [dy, weights], fromData(out, [S, d]), (g, needs) => [
+    needs[0] ? combine(g, weights, plan) : null,
+    needs[1] ? combineWeightGrad(dy, g, plan) : null,
+  ], ([ddy, dw]) => bilinear(ddy ? dispatchScaled(ddy, weights, plan) : null, dw ? dispatchScaled(dy, dw, plan) : null));
+}
+
+/**
+ * `dw[t,k] = ⟨dy[t], E[row(t,k)]⟩` (0 for a dropped slot): the weight gradient of {@link combine}, one
+ * dot product per kept slot, accumulated in float64. dy [T, D], E [S, D] → [T, K].
+ * VJP: `d(dy) = combine(E, g, plan)`, `dE = dispatchScaled(dy, g, plan)`.
+ * JVP (bilinear): `combineWeightGrad(ḋy, E) + combineWeightGrad(dy, Ė)`.
+ */
+export function combineWeightGrad(dy: Tensor, expertOut: Tensor, plan: RoutingPlan): Tensor {
+  const op = 'combineWeightGrad';
+  checkPlan(op, plan);
+  checkRows(op, dy, plan.numTokens, 'dy (one row per token of the plan)');
+  const { tokenOfRow, slotOfRow } = planIndex(plan);
+  checkRows(op, expertOut, tokenOfRow.length, 'expertOut (one row per kept slot of the plan)');
+  commonDType(op, dy, expertOut);
+  const d = dy.shape[1]!;
+  if (expertOut.shape[1] !== d) throw new ShapeError(op, `dy and expertOut must have the same width D; got ${fmtShape(dy.shape)} and ${fmtShape(expertOut.shape)}`);
+  const out = allocate(dy.dtype, plan.numTokens * plan.topK), x = dy.data, e = expertOut.data;
+  for (let i = 0; i < tokenOfRow.length; i++) {
+    const r = tokenOfRow[i]! * d, o = i * d;
+    let acc = 0;
+    for (let j = 0; j < d; j++) acc += x[r + j]! * e[o + j]!;
+    out[slotOfRow[i]!] = acc;
+  }
+  return record(op, [dy, expertOut], fromData(out, [plan.numTokens, plan.topK]), (g, needs) => [
+    needs[0] ? combine(expertOut, g, plan) : null,
+    needs[1] ? dispatchScaled(dy, g, plan) : null,
+  ], ([ddy, dE]) => bilinear(ddy ? combineWeightGrad(ddy, expertOut, plan) : null, dE ? combineWeightGrad(dy, dE, plan) : null));
 }

@@ -6,7 +6,7 @@
 import type { OpSpec, OpCase } from '../../engine/ops/registry.js';
 import { Rng, Tensor, randn, softmax, sigmoid } from '../../engine/index.js';
 import { buildRoutingPlan } from '../routing.js';
-import { dispatch, undispatch, combine, planIndex } from '../dispatch.js';
+import { dispatch, undispatch, combine, dispatchScaled, combineWeightGrad, planIndex } from '../dispatch.js';
 import { segmentMatmul, segmentOuter } from '../experts/segment-matmul.js';
 import { initExperts, applyExperts, EXPERT_KINDS, type ExpertKind, type ExpertParams } from '../experts/families.js';
 import { switchAuxLoss, routerZLoss, expertBalanceLoss, deviceBalanceLoss, sequenceBalanceLoss } from '../losses.js';
@@ -85,6 +85,27 @@ export const LAYER_OPS: OpSpec[] = [
       return {
         inputs: [randn(rng, [plan.order.length, dim(rng, size, 1, 3)]), randn(rng, [T, K])],
         run: ([e, w]) => combine(e!, w!, plan), label: label(plan),
+      };
+    },
+  },
+  {
+    name: 'dispatchScaled', family: 'moe-dispatch',
+    sample: (rng, size) => {
+      const { plan, T, K } = samplePlan(rng, size);
+      return {
+        inputs: [randn(rng, [T, dim(rng, size, 1, 3)]), randn(rng, [T, K])],
+        run: ([dy, w]) => dispatchScaled(dy!, w!, plan), label: label(plan),
+      };
+    },
+  },
+  {
+    name: 'combineWeightGrad', family: 'moe-dispatch',
+    sample: (rng, size) => {
+      const { plan, T } = samplePlan(rng, size);
+      const D = dim(rng, size, 1, 3);
+      return {
+        inputs: [randn(rng, [T, D]), randn(rng, [plan.order.length, D])],
+        run: ([dy, e]) => combineWeightGrad(dy!, e!, plan), label: label(plan),
       };
     },
   },

@@ -4,7 +4,7 @@ import {
   Rng, tensor, randn, sum, mul, square, grad, gradcheck, ShapeError, type Tensor,
 } from '../../engine/index.js';
 import { buildRoutingPlan } from '../../moe/routing.js';
-import { dispatch, undispatch, combine } from '../../moe/dispatch.js';
+import { dispatch, undispatch, combine, dispatchScaled, combineWeightGrad, rowWeights, planIndex } from '../../moe/dispatch.js';
 import { checkGradOfGrad, randomPlan } from './layer.helpers.js';
 
 describe('dispatch / undispatch', () => {
@@ -88,6 +88,25 @@ describe('combine', () => {
     const inputs = { e: randn(rng, [8, 3]), w: randn(rng, [4, 2]) };
     const inner = (p: typeof inputs) => sum(mul(square(combine(p.e, p.w, plan)), r));
     expect(checkGradOfGrad(inner, inputs, 4).maxRelError).toBeLessThan(1e-6);
+  });
+
+  it('the VJPs (dispatchScaled, combineWeightGrad) equal the composed dispatch(dy) ⊙ rowWeights(w) and slot sums of dispatch(dy) ⊙ E', () => {
+    const rng = new Rng(11);
+    for (const cap of [Infinity, 2]) {
+      const p = randomPlan(rng, 5, 3, 2, cap);
+      const dy = randn(rng, [5, 4]), e = randn(rng, [p.order.length, 4]), w = randn(rng, [5, 2]);
+      const dE = dispatchScaled(dy, w, p), ref = mul(dispatch(dy, p), rowWeights(w, p));
+      expect([...dE.data]).toEqual([...ref.data]); // same products, same bits
+      const dw = combineWeightGrad(dy, e, p), rows = sum(mul(dispatch(dy, p), e), 1);
+      const { rowOfSlot } = planIndex(p);
+      for (let s = 0; s < 10; s++) expect(dw.data[s]).toBeCloseTo(rowOfSlot[s]! < 0 ? 0 : rows.data[rowOfSlot[s]!]!, 14);
+      // through combine's VJP
+      const g = grad((q: { e: Tensor; w: Tensor }) => sum(mul(combine(q.e, q.w, p), dy)))({ e, w });
+      expect([...g.e.data]).toEqual([...dE.data]);
+      expect([...g.w.data]).toEqual([...combineWeightGrad(dy, e, p).data]);
+    }
+    expect(() => combineWeightGrad(randn(rng, [3, 2]), randn(rng, [6, 3]), plan)).toThrow(/combineWeightGrad: dy and expertOut must have the same width D; got \[3, 2\] and \[6, 3\]/);
+    expect(() => dispatchScaled(randn(rng, [4, 2]), randn(rng, [3, 2]), plan)).toThrow(/dispatchScaled: .*\[3, D\].*\[4, 2\]/);
   });
 
   it('rejects weights that are not [T, K] for the plan', () => {
