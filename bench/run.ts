@@ -2,11 +2,11 @@
  * `npm run bench [-- --quick] [-- --only moe,profile,...]`: matmul GFLOP/s (every moegrad backend vs
  * tfjs cpu and tfjs wasm), the wasm SIMD ceiling and the GEMM's share of it, the MoE layer
  * forward+backward against @jax-js/jax, PyTorch (when importable) and tfjs-wasm in 1- and 2-thread
- * groups, the (T, E) scaling table with peak RSS per token, the step profile, the char-LM training step vs
- * PyTorch, gradient-certificate
+ * groups, the (T, E) scaling table with peak RSS per token, the step profile, the tape Gaussian-MoE NLL +
+ * gradient vs PyTorch autograd, the char-LM training step vs PyTorch, gradient-certificate
  * time, and the function transforms vs jax-js. Progress goes to stderr; the results are written to
  * bench/RESULTS.md. `--only` regenerates the named sections (matmul, ceiling, moe, scaling, profile,
- * lm, cert, transforms) and keeps the others as they are; every section records its own date and load.
+ * nll, lm, cert, transforms) and keeps the others as they are; every section records its own date and load.
  */
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -30,7 +30,7 @@ const SIZES = quick ? [128, 256, 512] : [128, 256, 512, 1024];
 const REPS = quick ? 5 : 7;
 const MOE = { T: quick ? 1024 : 4096, d: 256, h: 512, E: 16, K: 2, shared: 1 };
 const MOE_REPS = 5;
-const SECTIONS = ['matmul', 'ceiling', 'moe', 'scaling', 'profile', 'lm', 'cert', 'transforms'] as const;
+const SECTIONS = ['matmul', 'ceiling', 'moe', 'scaling', 'profile', 'nll', 'lm', 'cert', 'transforms'] as const;
 type Section = (typeof SECTIONS)[number];
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',')) : null;
@@ -151,7 +151,8 @@ async function main(): Promise<void> {
   const fresh = new Map<string, string>();
   const H = {
     matmul: '## Matmul (n×n @ n×n)', ceiling: '## WebAssembly SIMD ceiling and the GEMM', moe: '## MoE layer, forward + backward',
-    scaling: '## MoE scaling (T, E) and peak RSS per token', profile: '## Step profile', lm: '## MoE char LM training step vs PyTorch',
+    scaling: '## MoE scaling (T, E) and peak RSS per token', profile: '## Step profile', nll: '## Tape Gaussian-MoE NLL + gradient vs PyTorch autograd',
+    lm: '## MoE char LM training step vs PyTorch',
     cert: '## Gradient certificate', transforms: '## Function transforms vs @jax-js/jax',
   } as const;
   if (wants('matmul')) {
@@ -210,6 +211,16 @@ async function main(): Promise<void> {
         + `thread, 3 steps after 2 warm-ups under \`node --cpu-prof\`; self time of the sampled functions by where they live (GEMM kernel = the `
         + `generated wasm micro-kernel; its packing, operand transposes and bias epilogue are wasm too; GEMM host = engine/backend JS copying into and out of wasm memory). ${p.msPerStep.toFixed(0)} ms/step under the profiler.`,
       '', profileTable(p)].join('\n'));
+  }
+  if (wants('nll')) {
+    log('tape Gaussian-MoE NLL + gradient vs PyTorch autograd (bench/nll.ts)');
+    const { benchNllVsTorch } = await import('./nll.js');
+    fresh.set(H.nll, [H.nll, '', stamp(loadAverage()).replace(/; 1-minute load.*$/, '._'), '',
+      'bench/nll.ts: moe/stats `gaussianMoENllTape` (the 2505.10860 Gaussian-MoE negative log-likelihood written with engine ops: '
+        + 'd = 2, 2 shared ReLU experts with bias, 3 routed ReLU experts, softmax gate), n = 10⁴, float64, value and gradient by '
+        + '`valueAndGrad` on the tape, against the same formula in PyTorch autograd (bench/torch_nll.py, `loss.backward()`) on the '
+        + 'same data and parameters; torch as persistent processes interleaved round by round, timed by torch itself.', '',
+      await benchNllVsTorch(quick ? 7 : 15, log).catch((e: Error) => `failed: ${e.message.split('\n')[0]}`)].join('\n'));
   }
   if (wants('lm')) {
     log('MoE char LM training step vs PyTorch (bench/lm-train.ts)');
