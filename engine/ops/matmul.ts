@@ -1,13 +1,14 @@
 /**
  * Matrix product on the active backend. 2-D [m,k]@[k,n], batched [B,m,k]@[B,k,n], and
  * [B,m,k]@[k,n] (shared right operand, e.g. one weight for every batch row).
- * dA = dY·Bᵀ,  dB = Aᵀ·dY;  Ẏ = Ȧ·B + A·Ḃ
+ * dA = dY·Bᵀ = matmulNT(dY, B),  dB = Aᵀ·dY = matmulTN(A, dY) (no transposed copies);  Ẏ = Ȧ·B + A·Ḃ
  */
 import { Tensor, allocate, fromData, commonDType, assertTensor } from '../tensor.js';
 import { record } from '../tape.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/backend.js';
-import { reshape, transpose } from './shape-ops.js';
+import { reshape } from './shape-ops.js';
+import { matmulNT, matmulTN } from './matmul-transposed.js';
 import { add } from './arithmetic.js';
 
 /**
@@ -42,9 +43,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const out = allocate(a.dtype, batch * m * n);
   getBackend().matmul(a.data, b.data, out, batch, m, k, n);
   const y = fromData(out, batched ? [batch, m, n] : [m, n]);
+  // the transposed operands are read in place by the transposed-operand GEMM (matmul-transposed.ts)
   return record(op, [a, b], y, (dy, needs) => [
-    needs[0] ? matmul(dy, transpose(b)) : null,
-    needs[1] ? matmul(transpose(a), dy) : null,
+    needs[0] ? matmulNT(dy, b) : null,
+    needs[1] ? matmulTN(a, dy) : null,
   ], (t) => {
     const da = t[0]!, db = t[1]!;
     return db === null ? matmul(da!, b) : da === null ? matmul(a, db) : add(matmul(da, b), matmul(a, db));

@@ -20,6 +20,7 @@ import { sum, mean, variance, max, min, logsumexp } from './reduce.js';
 import { softmax, logSoftmax } from './softmax.js';
 import { gatherRows, scatterAddRows, takeAlongAxis, scatterAlongAxis, topk } from './index-ops.js';
 import { matmul } from './matmul.js';
+import { matmulNT, matmulTN } from './matmul-transposed.js';
 import { mse, crossEntropy, nll } from './losses.js';
 import { axisLayout } from './kernels.js';
 
@@ -282,6 +283,27 @@ export const ENGINE_OP_ENTRIES: OpSpec[] = [
     const [bs, m, k, n] = shapeOf(rng, size, 4) as [number, number, number, number];
     const a = uniform(rng, [bs, m, k]), b = uniform(rng, [k, n]);
     return { inputs: [a, b], run: ([x, y]) => matmul(x!, y!), label: `[${bs}, ${m}, ${k}] @ [${k}, ${n}]` };
+  }),
+
+  single('matmulNT:2d', 'matmul', (rng, size) => {
+    const [m, k, n] = shapeOf(rng, size, 3) as [number, number, number];
+    const a = uniform(rng, [m, k]), b = uniform(rng, [n, k]);
+    return { inputs: [a, b], run: ([x, y]) => matmulNT(x!, y!), label: `[${m}, ${k}] @ [${n}, ${k}]ᵀ` };
+  }),
+  single('matmulNT:batched', 'matmul', (rng, size) => {
+    const [bs, m, k, n] = shapeOf(rng, size, 4) as [number, number, number, number];
+    const a = uniform(rng, [bs, m, k]), b = uniform(rng, [bs, n, k]);
+    return { inputs: [a, b], run: ([x, y]) => matmulNT(x!, y!), label: `[${bs}, ${m}, ${k}] @ [${bs}, ${n}, ${k}]ᵀ` };
+  }),
+  single('matmulTN:2d', 'matmul', (rng, size) => {
+    const [m, k, n] = shapeOf(rng, size, 3) as [number, number, number];
+    const a = uniform(rng, [k, m]), b = uniform(rng, [k, n]);
+    return { inputs: [a, b], run: ([x, y]) => matmulTN(x!, y!), label: `[${k}, ${m}]ᵀ @ [${k}, ${n}]` };
+  }),
+  single('matmulTN:batched', 'matmul', (rng, size) => {
+    const [bs, m, k, n] = shapeOf(rng, size, 4) as [number, number, number, number];
+    const a = uniform(rng, [bs, k, m]), b = uniform(rng, [bs, k, n]);
+    return { inputs: [a, b], run: ([x, y]) => matmulTN(x!, y!), label: `[${bs}, ${k}, ${m}]ᵀ @ [${bs}, ${k}, ${n}]` };
   }),
 
   // index ops
