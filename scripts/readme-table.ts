@@ -24,6 +24,12 @@ const CLAIMS: { name: string; claim: string; loss: string; paper?: number; why: 
   { name: 'thm4', paper: 0.552, claim: '2505.10860 Thm 4: normalized sigmoid, dense regime, linear routed experts', loss: 'D4', why: 'n ≤ 13281 so far (n = 30000 not run; continue with reproduce thm4 --resume --out results/thm4); measured against our KL projection Ǧ2 for box 10 (the paper does not say how it computed Ǧ2); D4 ≈ 26 → 12 falls as n^-0.19: it is dominated by the unweighted |β0 − β̌0| of the extra atom, which Ǧ2 parks on the box edge (−10) while finite-n fits leave it elsewhere; 104 of 140 local roots sit on a bound (gate box 60, variance floor 49, weight box 32); 34 of 140 fits hit the 5000-iteration cap and 8 found no descent step even with Armijo backtracking (max|∇| median 1.4e-4) — the hardest likelihood of the four' },
 ];
 
+/** Hand-written context per arXiv 2503.03213 experiment and configuration (appended to the generated "why"). */
+const CLAIMS_2503: Record<string, (config: string) => string> = {
+  'temperature-gating': () => '',
+  'hierarchical-gating': () => '',
+};
+
 function load(name: string): { doc: Summary; path: string } | null {
   for (const dir of [name, `${name}-quick`]) {
     const path = join('results', dir, `${name}.json`);
@@ -71,21 +77,31 @@ export function table(): string {
     const reps = g?.reps ? (g.reps[0] === g.reps[1] ? `${g.reps[0]}` : `${g.reps[0]}–${g.reps[1]}`) : '?';
     lines.push(`| ${c.claim} | ${g?.reported ?? '—'} | ${fmtFit(g)} | ${fmtFit(l)} | ${g?.theory !== undefined ? f3(g.theory) : '—'} | ${reps} × ${ns.length} (${ns[0]}–${ns[ns.length - 1]}) | ${Math.round(otherCount)} of ${total} cells | ${verdict(doc, g, l)} | ${c.why} | [${path.replace(/\.json$/, '.svg')}](${path.replace(/\.json$/, '.svg')}) |`);
   }
-  // arXiv 2503.03213: one row per configuration with its verdict line.
+  // arXiv 2503.03213: one row per configuration, from its verdict lines (local root, and the global fit where multi-started).
   for (const name of ['temperature-gating', 'hierarchical-gating']) {
     const got = load(name);
     if (!got) { lines.push(`| 2503.03213 ${name} | polynomial (FFN) vs slower (linear) | not run | | | | | | | |`); continue; }
+    type V = { v: string; reason: string; pl: string; r2p: string; il: string; r2l: string; claim: string };
+    const verdicts = new Map<string, V>();
     for (const note of got.doc.notes ?? []) {
-      const m = /^verdict (.+?): Voronoi loss: (.+?) — (.+?); power law (\S+ \[\S+, \S+\]), R² (\S+); 1\/log n (\S+ \[\S+, \S+\]), R² (\S+);.*?; ([^;]+): (\w[\w -]*)$/.exec(note);
-      if (!m) continue;
-      const [, config, v, reason, pl, r2p, il, r2l, , claim] = m;
+      const m = /^verdict (.+?): (Voronoi loss(?: \(global\))?): (.+?) — (.+?); power law (\S+ \[\S+, \S+\]), R² (\S+); 1\/log n (\S+ \[\S+, \S+\]), R² (\S+);.*?; ([^;]+): (\w[\w -]*)$/.exec(note);
+      if (m) verdicts.set(`${m[1]}|${m[2]}`, { v: m[3]!, reason: m[4]!, pl: m[5]!, r2p: m[6]!, il: m[7]!, r2l: m[8]!, claim: m[10]! });
+    }
+    const configs = [...new Set([...verdicts.keys()].map((k) => k.split('|')[0]!))];
+    for (const config of configs) {
+      const l = verdicts.get(`${config}|Voronoi loss`), g = verdicts.get(`${config}|Voronoi loss (global)`);
+      if (!l) continue;
       const fit = got.doc.fits.find((f) => f.label === `${config}: Voronoi loss` && f.axis === 'n');
-      const series = got.doc.rows.filter((r) => r.series === `${config}: Voronoi loss`) as unknown as { n: number; mean: number; count: number }[];
-      const ns = [...new Set(series.map((r) => r.n))].sort((a, b) => a - b);
-      // Means an outlier owns: say so (the loss weights atoms by exp(gate parameters), which diverge in some unboxed fits).
+      const rowsOf = (s: string) => got.doc.rows.filter((r) => r.series === s) as unknown as { n: number; mean: number; count: number }[];
+      const series = rowsOf(`${config}: Voronoi loss`), ns = [...new Set(series.map((r) => r.n))].sort((a, b) => a - b);
+      // Means an outlier owns: say so (the loss weights atoms by exp(gate parameters), which diverge in unboxed fits).
       const worst = Math.max(...series.map((r) => r.mean)), dropped = series.reduce((s, r) => s + ((fit?.reps?.[1] ?? r.count) - r.count), 0);
-      const outliers = worst > 1e6 || dropped > 0 ? `; means dominated by fits whose gate parameters diverge (largest cell mean ${worst.toExponential(0)}${dropped > 0 ? `, ${dropped} non-finite losses left out` : ''})` : '';
-      lines.push(`| 2503.03213 ${config} (regression Voronoi loss) | ${claim} | power law in n: ${pl} (R² ${r2p}); vs 1/log n: ${il} (R² ${r2l}) | (near-truth start only) | −0.5 | ${fit?.reps?.[0] ?? '?'} × ${ns.length} (${ns[0]}–${ns[ns.length - 1]}) | — | ${got.doc.quick ? 'preliminary (quick); ' : ''}${v.toLowerCase()}: ${reason} | losses of these gates are not in the paper's text available to us: 2402.02952's template${outliers} | [${got.path.replace(/\.json$/, '.svg')}](${got.path.replace(/\.json$/, '.svg')}) |`);
+      const outliers = worst > 1e6 || dropped > 0 ? `; local-root means dominated by fits whose gate parameters diverge (largest cell mean ${worst.toExponential(0)}${dropped > 0 ? `, ${dropped} non-finite losses left out` : ''})` : '';
+      const other = rowsOf(`${config}: global is another root`), spur = rowsOf(`${config}: global is spurious`);
+      const count = (rs: typeof other) => Math.round(rs.reduce((s, r) => s + r.mean * r.count, 0)), total = other.reduce((s, r) => s + r.count, 0);
+      const law = (x: V) => `power law in n: ${x.pl} (R² ${x.r2p}); vs 1/log n: ${x.il} (R² ${x.r2l})`;
+      const note = CLAIMS_2503[name]?.(config) ?? '';
+      lines.push(`| 2503.03213 ${config} (regression Voronoi loss) | ${l.claim} | ${g ? law(g) : '(near-truth start only)'} | ${law(l)} | −0.5 | ${fit?.reps?.[0] ?? '?'} × ${ns.length} (${ns[0]}–${ns[ns.length - 1]}) | ${g ? `${count(other)} of ${total} cells (spurious ${count(spur)})` : '—'} | ${got.doc.quick ? 'preliminary (quick); ' : ''}${got.doc.missingCells ? `partial: ${got.doc.missingCells} of ${got.doc.totalCells} cells missing; ` : ''}${g ? `global: ${g.v.toLowerCase()} (${g.reason}); local root: ` : ''}${l.v.toLowerCase()}: ${l.reason} | losses of these gates are not in the paper's text available to us: 2402.02952's template${note ? `; ${note}` : ''}${outliers} | [${got.path.replace(/\.json$/, '.svg')}](${got.path.replace(/\.json$/, '.svg')}) |`);
     }
   }
   return lines.join('\n');

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Rng, ValueError } from '../../engine/index.js';
 import * as R from '../../moe/stats/experiments/regression-moe.js';
 import { DEFAULT_REGRESSION_SPACE, fitRegressionIn, multiStartRegression, randomRegressionStart, regressionActiveBounds, regressionConstraints } from '../../moe/stats/experiments/regression-estimate.js';
-import { TRUTHS_2503 } from '../../moe/stats/experiments/paper-2503.js';
+import { TRUTHS_2503, voronoiLoss2503 } from '../../moe/stats/experiments/paper-2503.js';
+import * as G from '../../moe/stats/experiments/regression-gauge.js';
 import { flattenTree } from '../../moe/stats/optimize.js';
 
 const T = TRUTHS_2503.temperature, H = TRUTHS_2503.hierarchical;
@@ -70,5 +71,35 @@ describe('regression estimator over a compact space (arXiv 2503.03213 fits)', ()
     expect(none.bestRandomLse).toBe(Infinity);
     expect(() => multiStartRegression(start, d, { starts: -1 })).toThrow(/multiStartRegression.*starts/);
     expect(() => multiStartRegression(start, d, { margin: Number.NaN })).toThrow(/margin/);
+  });
+});
+
+describe('losses as infima over the softmax translation group (regression-gauge.ts)', () => {
+  const { translate, translationInfimum, translationDim } = G;
+  it('translate leaves f_G unchanged (temperature, hierarchical) and checks the shift length', () => {
+    for (const [m, c] of [[T.gelu, [0.7, -1.3]], [H.linear, [0.4, 1, -2, 0.5, 3, -1]]] as const) {
+      const s = translate(m, c);
+      for (const x of [-1.7, 0, 0.9]) expect(R.regressionValue(s, x)).toBeCloseTo(R.regressionValue(m, x), 12);
+      expect(() => translate(m, [1])).toThrow(/translate.*shift must hold/);
+    }
+    expect(translationDim(H.gelu)).toBe(6);
+  });
+  it('the k = 2 label swap (β, η1; 0, η2) ↔ (−β, η2; 0, η1) is the truth: loss at the pinned coordinates > 0, infimum 0', () => {
+    const t = T.linear, [a, b] = t.atoms as [R.RegAtom, R.RegAtom];
+    const swapped: R.RegressionMoE = { ...t, atoms: [{ b1: -a.b1, b0: -a.b0, e1: b.e1, e2: b.e2 }, { b1: 0, b0: 0, e1: a.e1, e2: a.e2 }] };
+    for (const x of [-1, 0.3, 2]) expect(R.regressionValue(swapped, x)).toBeCloseTo(R.regressionValue(t, x), 12);
+    const r = translationInfimum(swapped, t, (m) => voronoiLoss2503(m, t));
+    expect(r.atZero).toBeGreaterThan(1);
+    expect(r.value).toBeLessThan(1e-9);
+    expect(r.shift[0]! * t.tau!).toBeCloseTo(a.b1, 6);
+  });
+  it('hierarchical: a fit shifted per group and at level 1 has infimum 0; a real error survives the infimum', () => {
+    const shifted = translate(H.gelu, [0.5, -0.3, 1, 2, -1.5, 0.25]);
+    expect(voronoiLoss2503(shifted, H.gelu)).toBeGreaterThan(0.1);
+    expect(translationInfimum(shifted, H.gelu, (m) => voronoiLoss2503(m, H.gelu)).value).toBeLessThan(1e-8);
+    const wrong: R.RegressionMoE = { ...H.gelu, atoms: H.gelu.atoms.map((x, i) => (i === 0 ? { ...x, e1: x.e1 + 0.3 } : x)) };
+    const inf = translationInfimum(wrong, H.gelu, (m) => voronoiLoss2503(m, H.gelu)).value;
+    expect(inf).toBeGreaterThan(0.05);
+    expect(inf).toBeLessThanOrEqual(voronoiLoss2503(wrong, H.gelu));
   });
 });

@@ -16,9 +16,10 @@ import { Rng, ValueError } from '../../../engine/index.js';
 import type { Cell, CellResult, Experiment, ExperimentSummary, Json, RateFit } from '../experiment.js';
 import { axisValue, fitRate, fitRates, groupByN, linearFit, logSpaced, summaryRows } from '../rates.js';
 import { voronoiCells, regressionVoronoiLoss, type RegressionAtom } from '../voronoi.js';
-import { type RegressionMoE, type RegExpert, sampleRegression, splitInit, l2Distance, lseAt, groupIndex, seedOf } from './regression-moe.js';
+import { type RegressionMoE, type RegExpert, sampleRegression, splitInit, l2Distance, lseAt, groupIndex, seedOf, gateUsage } from './regression-moe.js';
 import { type RegressionFitReport, DEFAULT_REGRESSION_SPACE, REGRESSION_FIT_RULE, describeRegressionSpace, multiStartRegression, regressionActiveBounds } from './regression-estimate.js';
-import { cellErrors } from './ffn-exact-vs-over.js';
+import { cellErrors, atomLocations, weightedCellErrors } from './ffn-exact-vs-over.js';
+import { translationInfimum } from './regression-gauge.js';
 
 const RANGE = [-2, 2] as const;
 const NOISE = 0.1;
@@ -130,12 +131,19 @@ function seriesOf(gate: Gate2503): { series: string; exponent?: number; verdict:
   }));
 }
 
-/** Metric names of one fit: the local root keeps the plain names, the global fit gets a ' (global)' suffix. */
+/**
+ * Metrics of one fit, each the infimum over the softmax translation group (`translationInfimum`: a
+ * random start can land on the truth with another atom in the pinned slot). The local root keeps the
+ * plain names, the global fit gets a ' (global)' suffix. Gate masses (for the over-cell weights) are
+ * translation-invariant, so they are computed once.
+ */
 function fitMetrics(model: RegressionMoE, truth: RegressionMoE, p: string, spec: Spec, suffix: string): Record<string, number> {
-  const err = cellErrors(model, truth, RANGE);
-  const m: Record<string, number> = { [`${p}: ‖f̂−f*‖${suffix}`]: l2Distance(model, truth, RANGE), [`${p}: Voronoi loss${suffix}`]: voronoiLoss2503(model, truth) };
-  if (spec === 'exact') m[`${p}: atom error${suffix}`] = err.exact;
-  else { m[`${p}: over-cell atom error${suffix}`] = err.over; m[`${p}: exact-cell atom error${suffix}`] = err.exact; }
+  const masses = gateUsage(model, RANGE), truthLocs = atomLocations(truth);
+  const errs = (m: RegressionMoE) => weightedCellErrors(atomLocations(m), masses, truthLocs);
+  const inf = (loss: (m: RegressionMoE) => number) => translationInfimum(model, truth, loss).value;
+  const m: Record<string, number> = { [`${p}: ‖f̂−f*‖${suffix}`]: l2Distance(model, truth, RANGE), [`${p}: Voronoi loss${suffix}`]: inf((x) => voronoiLoss2503(x, truth)) };
+  if (spec === 'exact') m[`${p}: atom error${suffix}`] = inf((x) => errs(x).exact);
+  else { m[`${p}: over-cell atom error${suffix}`] = inf((x) => errs(x).over); m[`${p}: exact-cell atom error${suffix}`] = inf((x) => errs(x).exact); }
   return m;
 }
 
@@ -192,12 +200,18 @@ function convergenceNotes(results: readonly CellResult[]): string[] {
     };
     const below = rs.filter((r) => Number((r.info?.global as unknown as FitInfo2503 | undefined)?.loss ?? r.info?.loss) <= Number(r.info?.lossAtTruth)).length;
     const other = rs.filter((r) => r.metrics[`${c}: global is another root`] === 1).length, spur = rs.filter((r) => r.metrics[`${c}: global is spurious`] === 1).length;
+    // How much better the other root fits: n·ΔLSE/(2·LSE) is the Gaussian log-likelihood gain in nats (noise variance estimated by the LSE).
+    const gains = rs.filter((r) => r.metrics[`${c}: global is another root`] === 1).map((r) => {
+      const lo = Number((r.info?.local as unknown as FitInfo2503).loss), gl = Number((r.info?.global as unknown as FitInfo2503).loss);
+      return (r.n * (lo - gl)) / (2 * lo);
+    }).sort((a, b) => a - b);
+    const gainNote = gains.length ? ` (its likelihood gain over the local root, n·ΔLSE/(2·LSE): median ${gains[gains.length >> 1]!.toPrecision(2)} nats, max ${gains[gains.length - 1]!.toPrecision(2)})` : '';
     const bounds = new Map<string, number>();
     for (const r of rs) for (const b of (r.info?.activeBounds as string[] | undefined) ?? []) bounds.set(b, (bounds.get(b) ?? 0) + 1);
     return [`convergence ${c}: ${legacy ? `${legacy} of ${rs.length} cells fitted before the multi-start estimator (near-truth start only, no box, Armijo backtracking, patience 20); ` : ''}`
       + [line('local'), line('global')].filter((x) => x).join('; ')
       + `; best LSE found ≤ LSE at the truth in ${below}/${rs.length}`
-      + (legacy < rs.length ? `; global fit another root in ${other}, spurious (Voronoi loss > 1.5× the local root's) in ${spur} of ${rs.length - legacy}; local roots on a bound: ${[...bounds].map(([b, v]) => `${b} ${v}`).join(', ') || 'none'}` : '')][0]!;
+      + (legacy < rs.length ? `; global fit another root in ${other}${gainNote}, spurious (Voronoi loss > 1.5× the local root's) in ${spur} of ${rs.length - legacy}; local roots on a bound: ${[...bounds].map(([b, v]) => `${b} ${v}`).join(', ') || 'none'}` : '')][0]!;
   });
 }
 
