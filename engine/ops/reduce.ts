@@ -129,7 +129,8 @@ export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
   const layout = axisLayout(x.shape, axis, op);
   const d = x.data;
   const out = allocate(x.dtype, layout.outer * layout.inner);
-  forEachLine(layout, (base, stride, line) => { out[line] = lseLine(d, base, stride, layout.n, op); });
+  const { outer, n, inner } = layout;
+  for (let o = 0, line = 0; o < outer; o++) for (let i = 0; i < inner; i++, line++) out[line] = lseLine(d, o * n * inner + i, inner, n, op);
   const keptShape: Shape = reducedShape(x.shape, layout.axis, true);
   const kept = fromData(out, keptShape);
   // dy [.., 1, ..] multiplies softmax(x) by stride broadcasting: no broadcast copy of dy

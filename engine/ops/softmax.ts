@@ -2,9 +2,9 @@
  * softmax and logSoftmax along an axis, max-shifted; VJPs from the saved output
  * (PyTorch `_softmax_backward_data`, tfjs `Softmax_grad`).
  */
-import { Tensor, allocate, fromData, assertTensor } from '../tensor.js';
+import { Tensor, allocate, fromData, assertTensor, type TypedArray } from '../tensor.js';
 import { record } from '../tape.js';
-import { axisLayout, forEachLine } from './kernels.js';
+import { axisLayout, type AxisLayout } from './kernels.js';
 import { mul, sub, exp } from './arithmetic.js';
 import { sum, lseLine } from './reduce.js';
 import { checkLine } from '../validate.js';
@@ -20,9 +20,8 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const op = 'softmax';
   assertTensor(x, op);
   const layout = axisLayout(x.shape, axis, op);
-  const d = x.data;
   const out = allocate(x.dtype, x.size);
-  forEachLine(layout, (base, stride) => softmaxLine(d, base, stride, layout.n, out, base, stride, op));
+  softmaxLines(x.data, out, layout, op);
   const y = fromData(out, x.shape);
   return record(op, [x], y, (dy) => [mul(y, weightedCenter(dy, y, layout.axis))], (t) => mul(y, weightedCenter(t[0]!, y, layout.axis)));
 }
@@ -40,13 +39,15 @@ export function weightedCenter(g: Tensor, w: Tensor, axis = -1): Tensor {
   assertTensor(g, op, 'g'); assertTensor(w, op, 'w');
   assertShape(sameShape(g.shape, w.shape), op, () => `g and w must have the same shape; got ${fmtShape(g.shape)} and ${fmtShape(w.shape)}`);
   const layout = axisLayout(w.shape, axis, op);
-  const d = w.data;
-  const ref = new Int32Array(layout.outer * layout.inner);
-  forEachLine(layout, (base, stride, line) => {
-    let best = 0, bestV = -Infinity;
-    for (let j = 0; j < layout.n; j++) { const v = d[base + j * stride]!; if (v > bestV) { bestV = v; best = j; } }
-    ref[line] = best;
-  });
+  const d = w.data, { outer, n, inner } = layout;
+  const ref = new Int32Array(outer * inner);
+  for (let o = 0, line = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++, line++) {
+      let best = 0, bestV = -Infinity;
+      for (let j = 0, q = o * n * inner + i; j < n; j++, q += inner) { const v = d[q]!; if (v > bestV) { bestV = v; best = j; } }
+      ref[line] = best;
+    }
+  }
   if (g.size === 0) return g;
   const h = sub(g, takeAlongAxis(g, ref, layout.axis)); // g − g_r
   return sub(h, sum(mul(h, w), layout.axis, true));
@@ -57,21 +58,25 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const op = 'logSoftmax';
   assertTensor(x, op);
   const layout = axisLayout(x.shape, axis, op);
-  const d = x.data;
+  const d = x.data, { outer, n, inner } = layout;
   const out = allocate(x.dtype, x.size);
-  forEachLine(layout, (base, stride) => {
-    // (x − m) − log Σexp(x − m): x − m is exact near the max, so y_max keeps full relative precision.
-    const m = maxLine(d, base, stride, layout.n);
-    if (!Number.isFinite(m)) {
-      const lse = lseLine(d, base, stride, layout.n, op); // ±∞ / NaN handling lives there
-      for (let j = 0; j < layout.n; j++) out[base + j * stride] = d[base + j * stride]! - lse;
-      return;
+  // one loop over the lines (line o·n·inner + i, stride inner), no closure call per line
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      // (x − m) − log Σexp(x − m): x − m is exact near the max, so y_max keeps full relative precision.
+      const m = maxLine(d, base, inner, n);
+      if (!Number.isFinite(m)) {
+        const lse = lseLine(d, base, inner, n, op); // ±∞ / NaN handling lives there
+        for (let j = 0, q = base; j < n; j++, q += inner) out[q] = d[q]! - lse;
+        continue;
+      }
+      let s = 0;
+      for (let j = 0, q = base; j < n; j++, q += inner) s += Math.exp(d[q]! - m);
+      const logS = Math.log(s);
+      for (let j = 0, q = base; j < n; j++, q += inner) out[q] = (d[q]! - m) - logS;
     }
-    let s = 0;
-    for (let j = 0; j < layout.n; j++) s += Math.exp(d[base + j * stride]! - m);
-    const logS = Math.log(s);
-    for (let j = 0; j < layout.n; j++) out[base + j * stride] = (d[base + j * stride]! - m) - logS;
-  });
+  }
   const y = fromData(out, x.shape);
   return record(op, [x], y, (dy) => [sub(dy, mul(exp(y), sum(dy, layout.axis, true)))], (t) => weightedCenter(t[0]!, exp(y), layout.axis));
 }
@@ -102,6 +107,25 @@ export function softmaxLine(
   let s = 0;
   for (let j = 0; j < n; j++) { const e = Math.exp(d[base + j * stride]! - m); out[outBase + j * outStride] = e; s += e; }
   for (let j = 0; j < n; j++) out[outBase + j * outStride] = out[outBase + j * outStride]! / s;
+}
+
+/**
+ * {@link softmaxLine} over every line of `layout` (line o·n·inner + i, stride inner) in one loop,
+ * without a closure call and argument checks per line: the same operations in the same order, so
+ * the same bits (lines whose max is ±∞ or NaN go through softmaxLine itself).
+ */
+function softmaxLines(d: TypedArray, out: TypedArray, layout: AxisLayout, op: string): void {
+  const { outer, n, inner } = layout;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      const m = maxLine(d, base, inner, n);
+      if (!Number.isFinite(m)) { softmaxLine(d, base, inner, n, out, base, inner, op); continue; }
+      let s = 0;
+      for (let j = 0, q = base; j < n; j++, q += inner) { const e = Math.exp(d[q]! - m); out[q] = e; s += e; }
+      for (let j = 0, q = base; j < n; j++, q += inner) out[q] = out[q]! / s;
+    }
+  }
 }
 
 /** Max of one strided line (NaN is rejected by lseLine, which every caller also runs or falls back to). */

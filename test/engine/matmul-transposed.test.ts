@@ -8,7 +8,7 @@ import { Rng, randn, cast, matmul, transpose, grad, sum, mul, ShapeError, DTypeE
 import { matmulNT, matmulTN } from '../../engine/ops/matmul-transposed.js';
 
 const bits = (t: Tensor) => [...t.data];
-const swap = (t: Tensor) => transpose(t, t.rank === 3 ? [0, 2, 1] : [1, 0]);
+const swap = (t: Tensor) => transpose(t); // swaps the last two axes
 
 describe('matmulNT / matmulTN', () => {
   for (const dtype of ['float64', 'float32'] as const) {
