@@ -169,7 +169,7 @@ export interface RegressionMultiStart {
   readonly local: RegressionFitReport;
   /** The lowest LSE found over the local root and the polished random starts. */
   readonly global: RegressionFitReport;
-  /** True when the global fit is a random start with LSE below the local root's by more than 1e-10 (relative). */
+  /** True when the global fit is a random start with LSE below the local root's by more than 2e-8 (relative; 1e-8 nats per point, as `multiStartFit`). */
   readonly globalIsRandom: boolean;
   /** How many random starts were polished on all points. */
   readonly polished: number;
@@ -206,7 +206,9 @@ export function multiStartRegression(nearTruth: RegressionMoE, data: { x: Float6
   for (const { r } of chosen) {
     const cont = fitRegressionIn(r.model, data, fit), done = { ...cont, iterations: r.iterations + cont.iterations, evaluations: r.evaluations + cont.evaluations };
     bestRandomLse = Math.min(bestRandomLse, done.lse);
-    if (done.lse < global.lse * (1 - 1e-10)) { global = done; globalIsRandom = true; }
+    // The criterion of `multiStartFit`: better by > 1e-8 nats per point in the Gaussian likelihood, ΔLSE/(2·LSE) > 1e-8 —
+    // below it the random start has found the local root again (in another gauge, to within the stopping rule).
+    if (done.lse < global.lse * (1 - 2e-8)) { global = done; globalIsRandom = true; }
   }
   return { local, global, globalIsRandom, polished: chosen.length, bestRandomLse };
 }
