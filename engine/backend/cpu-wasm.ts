@@ -21,6 +21,9 @@ interface GemmExports {
   bias_act_f64(c: number, ldc: number, rows: number, rowBytes: number, bias: number, relu: number): void;
   transpose_f32(src: number, dst: number, rows: number, cols: number): void;
   transpose_f64(src: number, dst: number, rows: number, cols: number): void;
+  /** cols a multiple of the lane count (4 for f32, 2 for f64) */
+  transpose_simd_f32(src: number, dst: number, rows: number, cols: number): void;
+  transpose_simd_f64(src: number, dst: number, rows: number, cols: number): void;
 }
 
 /**
@@ -182,7 +185,13 @@ export class WasmGemm {
     for (let b = 0; b < batch; b++) {
       // A rows, zero padding rows below
       const aDst = (L.aBase + b * L.aStride) / es;
-      const transpose = isF64 ? this.exports.transpose_f64 : this.exports.transpose_f32;
+      const transpose = (src: number, dst: number, rows: number, cols: number): void => {
+        // L×L register blocks when the source rows are whole vectors (cols a multiple of the lane count
+        // L; the last rows mod L go element by element), else element by element
+        const L = isF64 ? 2 : 4, x = this.exports;
+        if (cols % L === 0) (isF64 ? x.transpose_simd_f64 : x.transpose_simd_f32)(src, dst, rows, cols);
+        else (isF64 ? x.transpose_f64 : x.transpose_f32)(src, dst, rows, cols);
+      };
       if (transA) { view.set(a.subarray(b * m * k, (b + 1) * m * k), L.rawT / es); transpose(L.rawT, aDst * es, k, m); }
       else view.set(a.subarray(b * m * k, (b + 1) * m * k), aDst);
       if (mPad > m) view.fill(0, aDst + m * k, aDst + mPad * k);

@@ -16,7 +16,11 @@ const paths = {
   threads: createCpuBackend({ mode: 'wasm-threads', threadMinMacs: 0 }),
   auto: createCpuBackend(),
 };
-const SHAPES: [number, number, number, number][] = [[1, 1, 1, 1], [1, 37, 91, 53], [2, 70, 33, 9], [3, 5, 300, 130], [1, 129, 64, 257], [1, 40, 40, 40]];
+// The wasm path transposes a stored [rows, cols] operand in SIMD register blocks when cols is a
+// multiple of the lane count (4 f32, 2 f64), the last rows mod 4 element by element, else element by
+// element: e.g. [2, 64, 96, 36] (multi-tile, all sides multiples of 4), [1, 8, 67, 13] and
+// [1, 4, 35, 8] (transA stores [67, 8] / [35, 4]: SIMD blocks plus 3 leftover rows).
+const SHAPES: [number, number, number, number][] = [[1, 1, 1, 1], [1, 37, 91, 53], [2, 70, 33, 9], [3, 5, 300, 130], [1, 129, 64, 257], [1, 40, 40, 40], [2, 64, 96, 36], [1, 36, 8, 12], [1, 6, 2, 2], [1, 8, 67, 13], [1, 4, 35, 8]];
 
 function filled(T: Ctor, n: number, rng: Rng): TypedArray {
   const a = new T(n);
