@@ -250,14 +250,14 @@ function summarize2503(gate: Gate2503, results: readonly CellResult[], quick: bo
 }
 
 /**
- * CPU ms of one cell ≈ A·(n/1000)^p per configuration: least squares on the CPU times of 2–3 cells per
- * (configuration, n) at n = 300, 949, 3000, 9487, 30000 on the 2-core dev machine (scaled to the measured
- * total). Iteration counts vary a lot between repetitions (one hierarchical FFN over-specified fit at
- * n = 3e4 took 49 s, its siblings 6–12 s), so a sweep estimate is good to a factor of about 2.
+ * CPU ms of one cell ≈ A·(n/1000)^p per configuration: least squares on the quick sweeps' cells
+ * (multi-start estimator, n = 300–6000, 1 worker on the 2-core dev machine at load ≈ 5, so probably
+ * high by up to 2×). Iteration counts vary a lot between repetitions, so a sweep estimate is good to a
+ * factor of about 2.
  */
 const COST: Record<Gate2503, Record<string, readonly [number, number]>> = {
-  temperature: { 'gelu-exact': [198, 0.6], 'gelu-over': [660, 0.63], 'linear-exact': [100, 0.52], 'linear-over': [287, 0.49] },
-  hierarchical: { 'gelu-exact': [1180, 0.41], 'gelu-over': [2156, 0.62], 'linear-exact': [468, 0.39], 'linear-over': [529, 0.53] },
+  temperature: { 'gelu-exact': [1053, 0.61], 'gelu-over': [4063, 0.56], 'linear-exact': [239, 0.73], 'linear-over': [1358, 0.61] },
+  hierarchical: { 'gelu-exact': [4293, 0.58], 'gelu-over': [9826, 0.44], 'linear-exact': [2012, 0.54], 'linear-over': [2812, 0.83] },
 };
 
 const METRICS = ['‖f̂−f*‖', 'Voronoi loss', 'atom error', 'over-cell atom error', 'exact-cell atom error'] as const;
