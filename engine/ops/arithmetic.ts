@@ -8,7 +8,7 @@
  */
 import { Tensor, fromData, allocate, commonDType, assertTensor, wrapTrusted } from '../tensor.js';
 import { record, recordOp } from '../tape.js';
-import { sameShape, broadcastShapes } from '../shape.js';
+import { sameShape, broadcastShapes, sizeOf, stridesOf, type Shape } from '../shape.js';
 import { ValueError } from '../errors.js';
 import { asTensor } from './kernels.js';
 import { checkNumber, describeValue } from '../validate.js';
@@ -185,28 +185,56 @@ function pick(keep: Tensor, da: Tensor | null, db: Tensor | null): Tensor {
  */
 export function where(mask: Tensor | ArrayLike<boolean | number>, a: Operand, b: Operand): Tensor {
   const op = 'where';
-  let at = asTensor(a, b, op), bt = asTensor(b, at, op);
+  const at = asTensor(a, b, op), bt = asTensor(b, at, op);
   commonDType(op, at, bt);
   if (!(mask instanceof Tensor) && !Array.isArray(mask) && !ArrayBuffer.isView(mask)) {
     throw new ValueError(op, `mask must be a Tensor, an array or a typed array; got ${describeValue(mask)}`);
   }
   const maskT = mask instanceof Tensor ? mask : fromData(Float64Array.from(mask as ArrayLike<number>, (v) => (v ? 1 : 0)), [(mask as ArrayLike<number>).length]);
   const shape = broadcastShapes(broadcastShapes(at.shape, bt.shape, op), maskT.shape, op);
-  at = broadcastTo(at, shape); bt = broadcastTo(bt, shape);
-  const m = broadcastTo(maskT, shape).data;
-  const da = at.data, db = bt.data;
-  const out = allocate(at.dtype, da.length);
-  const keepData = allocate(at.dtype, m.length); // the 0/1 mask of the rules (a plain loop, not a closure per element)
-  for (let i = 0; i < out.length; i++) {
-    const k = m[i] !== 0;
-    out[i] = k ? da[i]! : db[i]!;
-    keepData[i] = k ? 1 : 0;
+  const n = sizeOf(shape);
+  const da = at.data, db = bt.data, m = maskT.data;
+  const out = allocate(at.dtype, n);
+  const keepData = allocate(at.dtype, n); // the 0/1 mask of the rules (a plain loop, not a closure per element)
+  if (da.length === n && db.length === n && m.length === n) {
+    for (let i = 0; i < n; i++) {
+      const k = m[i] !== 0;
+      out[i] = k ? da[i]! : db[i]!;
+      keepData[i] = k ? 1 : 0;
+    }
+  } else if (n > 0) {
+    // broadcast by strides (0 along a broadcast dim), no broadcast copies: rows of the last dim,
+    // the outer dims walked as a row-major multi-index
+    const sa = broadcastStrides(at.shape, shape), sb = broadcastStrides(bt.shape, shape), sm = broadcastStrides(maskT.shape, shape);
+    const rank = shape.length, len = shape[rank - 1]!, ja = sa[rank - 1]!, jb = sb[rank - 1]!, jm = sm[rank - 1]!;
+    const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+    let oa = 0, ob = 0, om = 0;
+    for (let io = 0; io < n; io += len) {
+      for (let j = 0; j < len; j++) {
+        const k = m[om + j * jm] !== 0;
+        out[io + j] = k ? da[oa + j * ja]! : db[ob + j * jb]!;
+        keepData[io + j] = k ? 1 : 0;
+      }
+      for (let d = rank - 2; d >= 0; d--) {
+        oa += sa[d]!; ob += sb[d]!; om += sm[d]!;
+        if (++idx[d]! < shape[d]!) break;
+        oa -= sa[d]! * shape[d]!; ob -= sb[d]! * shape[d]!; om -= sm[d]! * shape[d]!;
+        idx[d] = 0;
+      }
+    }
   }
   const y = wrapTrusted(out, shape);
   const keep = wrapTrusted(keepData, shape);
-  const [a2, b2] = [at, bt];
-  return record(op, [a2, b2], y, (dy, needs) => [needs[0] ? mul(dy, keep) : null, needs[1] ? mul(dy, sub(1, keep)) : null],
+  // gradients of broadcast operands are summed back to their shapes (what broadcastTo's VJP did)
+  const back = (g: Tensor, like: Tensor): Tensor => (sameShape(g.shape, like.shape) ? g : sumTo(g, like.shape));
+  return record(op, [at, bt], y, (dy, needs) => [needs[0] ? back(mul(dy, keep), at) : null, needs[1] ? back(mul(dy, sub(1, keep)), bt) : null],
     (t) => pick(keep, t[0]!, t[1]!));
+}
+
+/** Element strides of an operand of `opShape` broadcast to `shape` (right-aligned; 0 along broadcast dims). */
+function broadcastStrides(opShape: Shape, shape: Shape): number[] {
+  const own = stridesOf(opShape), off = shape.length - opShape.length;
+  return shape.map((_, d) => (d < off || opShape[d - off] === 1 ? 0 : own[d - off]!));
 }
 
 // ---------- unary ----------
