@@ -62,8 +62,8 @@ export function plotSpec(summary: ExperimentSummary): Record<string, unknown> {
       width: 560, height: 140, title: 'fraction of cells',
       data: { values: fractions.map((r) => ({ series: r.series, n: r.n, value: r.mean })) },
       mark: { type: 'line', point: true },
-      encoding: { x, y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, title: 'fraction' }, color: { field: 'series', type: 'nominal', scale: { range: ['#555', '#e6550d', '#31a354'] }, legend: { orient: 'bottom', title: null, labelLimit: 600 } },
-        strokeDash: { field: 'series', type: 'nominal', scale: { range: [[1, 0], [5, 3], [2, 2]] }, legend: null } },
+      encoding: { x, y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, title: 'fraction' }, color: { field: 'series', type: 'nominal', scale: { range: ['#555', '#e6550d', '#31a354', '#3182bd'] }, legend: { orient: 'bottom', title: null, labelLimit: 600 } },
+        strokeDash: { field: 'series', type: 'nominal', scale: { range: [[1, 0], [5, 3], [2, 2], [6, 2, 1, 2]] }, legend: null } },
     });
   }
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', vconcat: panels, resolve: { scale: { color: 'independent', opacity: 'independent' } }, config: { font: 'DejaVu Sans' } };

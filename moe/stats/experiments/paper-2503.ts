@@ -245,7 +245,8 @@ function summarize2503(gate: Gate2503, results: readonly CellResult[], quick: bo
     + (gate === 'temperature' ? ' With a linear router τ is not identifiable: (β, τ) and (cβ, cτ) give the same gate (the integrated form of the PDE of 2401.13875), so τ is fitted but measured only through β/τ.' : ''));
   return {
     rows: summaryRows(results, [...used.map((s) => s.series), ...[...present].filter((k) => k.endsWith(': global is another root') || k.endsWith(': global is spurious')).sort()]), fits, notes, perCell: perCellRows(results),
-    plot: { title: `arXiv 2503.03213: ${gate} gating, exact vs over-specified (least squares)`, yLabel: 'mean per-atom parameter error', series: used.filter((s) => s.plot).map((s) => s.series) },
+    plot: { title: `arXiv 2503.03213: ${gate} gating, exact vs over-specified (least squares)`, yLabel: 'mean per-atom parameter error', series: used.filter((s) => s.plot).map((s) => s.series),
+      fractions: [...present].filter((k) => k.endsWith(': global is another root')).sort() },
   };
 }
 
