@@ -204,12 +204,8 @@ function packGauged(m: GaussianMoE): Float64Array {
   return th;
 }
 
-/** What every fit reports. */
-export interface FitReport {
-  /** The fitted model (in the fitted gauge, see `toFittedGauge`; shared weights normalised). */
-  readonly model: GaussianMoE;
-  /** Mean NLL per point at the fit (no penalties). */
-  readonly nll: number;
+/** How a constrained L-BFGS fit stopped (shared by the Gaussian and the regression fits). */
+export interface FitStop {
   /** Why L-BFGS stopped. */
   readonly reason: StopReason;
   /** True when it stopped on 'gtol' or 'tol'. */
@@ -218,10 +214,18 @@ export interface FitReport {
   readonly iterations: number;
   /** Objective evaluations, line-search trials included. */
   readonly evaluations: number;
-  /** max|∇| of the minimised objective (NLL + constraint penalties) at the fit. */
+  /** max|∇| of the minimised objective (data term + constraint penalties) at the fit. */
   readonly gradMax: number;
   /** How far the fit lies outside the parameter box (0 inside). */
   readonly boxViolation: number;
+}
+
+/** What every fit reports. */
+export interface FitReport extends FitStop {
+  /** The fitted model (in the fitted gauge, see `toFittedGauge`; shared weights normalised). */
+  readonly model: GaussianMoE;
+  /** Mean NLL per point at the fit (no penalties). */
+  readonly nll: number;
 }
 
 /** Parameter space and L-BFGS stopping rule of `fitFrom` (see `MinimizeOptions`). */

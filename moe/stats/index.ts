@@ -11,7 +11,7 @@ export type { Atom, VoronoiLossOptions, RegressionAtom } from './voronoi.js';
 export { THM_TRUTHS, initNearTruth, THM_DESIGN, thm4Limits, rawLoss, measure, runThmCell, remeasureThmCell, convergenceNotes, PAPER_2505_EXPERIMENTS } from './paper-2505.js';
 export type { ThmName } from './paper-2505.js';
 export { DEFAULT_SPACE, describeSpace, constraintsOf, constrainedObjective, boxViolation, toFittedGauge, fitFrom, meanNll, randomStart, subsample, multiStartFit } from './estimate.js';
-export type { ParameterSpace, Constraints, FitReport, FitSettings, Data, MultiStartSettings, MultiStartResult, StartSummary } from './estimate.js';
+export type { ParameterSpace, Constraints, FitStop, FitReport, FitSettings, Data, MultiStartSettings, MultiStartResult, StartSummary } from './estimate.js';
 export { symmetriesOf, applyGauge, heuristicGauge, gaugeInfimum } from './gauge.js';
 export type { GaugeGroup, GaugeInfimum } from './gauge.js';
 export { klProjection } from './kl-projection.js';

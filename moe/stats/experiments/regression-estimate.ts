@@ -21,8 +21,8 @@
  *   noise variance estimated by the LSE, the margin of `multiStartFit`.)
  */
 import { Rng, ValueError } from '../../../engine/index.js';
-import { type Constraints, constrainedObjective, boxViolation, subsample } from '../estimate.js';
-import { type MinimizeResult, type StopReason, checkCount, flattenTree, lbfgs, unflattenTree } from '../optimize.js';
+import { type Constraints, type FitStop, constrainedObjective, boxViolation, subsample } from '../estimate.js';
+import { type MinimizeResult, checkCount, flattenTree, lbfgs, unflattenTree } from '../optimize.js';
 import { checkNumber, checkOptions } from '../validate.js';
 import { type RegressionMoE, checkModel, fromParams, isPinned, lseAt, lseObjective, toParams } from './regression-moe.js';
 
@@ -74,24 +74,12 @@ export function regressionConstraints(like: RegressionMoE, space: RegressionSpac
   return { fixed, lo, hi, relu: [] };
 }
 
-/** What every regression fit reports. */
-export interface RegressionFitReport {
+/** What every regression fit reports: the fitted model, its LSE, and how the fit stopped (`FitStop`). */
+export interface RegressionFitReport extends FitStop {
   /** The fitted model. */
   readonly model: RegressionMoE;
   /** Mean squared error (1/n) Σ (y − f(x))² at the fit (no penalties). */
   readonly lse: number;
-  /** Why L-BFGS stopped. */
-  readonly reason: StopReason;
-  /** True when it stopped on 'gtol' or 'tol'. */
-  readonly converged: boolean;
-  /** L-BFGS iterations. */
-  readonly iterations: number;
-  /** Objective evaluations (line-search trials included). */
-  readonly evaluations: number;
-  /** max|∇| of the minimised objective (LSE + box penalty) at the fit. */
-  readonly gradMax: number;
-  /** How far the fit lies outside the box (0 inside). */
-  readonly boxViolation: number;
 }
 
 /** Stopping-rule overrides of `fitRegressionIn` (defaults: `REGRESSION_FIT_RULE`). */
