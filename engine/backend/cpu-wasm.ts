@@ -252,7 +252,11 @@ export class WasmGemm {
     for (let b = 0; b < batch; b++) {
       const cSrc = (L.cBase + b * L.cStride) / es;
       if (nPad === n) out.set(view.subarray(cSrc, cSrc + m * n), b * m * n);
-      else for (let i = 0; i < m; i++) out.set(view.subarray(cSrc + i * nPad, cSrc + i * nPad + n), (b * m + i) * n);
+      else if (n >= 64) for (let i = 0; i < m; i++) out.set(view.subarray(cSrc + i * nPad, cSrc + i * nPad + n), (b * m + i) * n);
+      else {
+        // narrow C (e.g. [10⁴, 3]): element copies, not a subarray view and a set call per row
+        for (let i = 0, o = b * m * n; i < m; i++) { const r = cSrc + i * nPad; for (let j = 0; j < n; j++) out[o++] = view[r + j]!; }
+      }
     }
     return { threads: 1 + (helpers ? workers : 0) };
   }
