@@ -67,18 +67,26 @@ const UNARY_SOURCE = `
 return function unaryLine(x, ix, out, io, n, p) {
   for (let j = 0; j < n; j++) out[io + j] = f(x[ix + j], p);
 };`;
+// The inner-stride case is decided once per block, not once per row (a [10⁴, 3] op [3] block is
+// 10⁴ rows of 3: the per-row tests cost more than the three elements).
 const BINARY_SOURCE = `
 return function binaryBlock(a, ia, sa0, sa1, b, ib, sb0, sb1, out, io, rows, n, p) {
-  for (let r = 0; r < rows; r++, ia += sa0, ib += sb0, io += n) {
-    if (sa1 === 1 && sb1 === 1) {
+  if (sa1 === 1 && sb1 === 1) {
+    for (let r = 0; r < rows; r++, ia += sa0, ib += sb0, io += n) {
       for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j], b[ib + j], p);
-    } else if (sb1 === 0 && sa1 === 1) {
+    }
+  } else if (sb1 === 0 && sa1 === 1) {
+    for (let r = 0; r < rows; r++, ia += sa0, ib += sb0, io += n) {
       const v = b[ib];
       for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j], v, p);
-    } else if (sa1 === 0 && sb1 === 1) {
+    }
+  } else if (sa1 === 0 && sb1 === 1) {
+    for (let r = 0; r < rows; r++, ia += sa0, ib += sb0, io += n) {
       const u = a[ia];
       for (let j = 0; j < n; j++) out[io + j] = f(u, b[ib + j], p);
-    } else {
+    }
+  } else {
+    for (let r = 0; r < rows; r++, ia += sa0, ib += sb0, io += n) {
       for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j * sa1], b[ib + j * sb1], p);
     }
   }

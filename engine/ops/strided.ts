@@ -46,8 +46,10 @@ function walkBlocks(
 /** out[i] = src[offset + Σ idx_d·srcStrides[d]] over `outShape` (row-major). */
 export function stridedGather(src: TypedArray, offset: number, srcStrides: readonly number[], outShape: Shape, out: TypedArray): void {
   walkBlocks(outShape, srcStrides, offset, (flat, off, rows, rowStride, n, stride) => {
-    for (let r = 0; r < rows; r++, off += rowStride) {
-      for (let j = 0; j < n; j++) out[flat++] = src[off + j * stride]!;
+    if (stride === 1) {
+      for (let r = 0; r < rows; r++, off += rowStride) for (let j = 0; j < n; j++) out[flat++] = src[off + j]!;
+    } else {
+      for (let r = 0; r < rows; r++, off += rowStride) for (let j = 0; j < n; j++) out[flat++] = src[off + j * stride]!;
     }
   });
 }
@@ -57,15 +59,18 @@ export function stridedGather(src: TypedArray, offset: number, srcStrides: reado
  * innermost dim the row is summed first, then added once: dst += (((0 + s0) + s1) + ...).
  */
 export function stridedScatterAdd(dst: TypedArray, offset: number, dstStrides: readonly number[], src: TypedArray, srcShape: Shape): void {
+  // the inner-stride case decided once per block, not per row (same additions in the same order)
   walkBlocks(srcShape, dstStrides, offset, (flat, off, rows, rowStride, n, stride) => {
-    for (let r = 0; r < rows; r++, off += rowStride, flat += n) {
-      if (stride === 0) {
+    if (stride === 0) {
+      for (let r = 0; r < rows; r++, off += rowStride, flat += n) {
         let acc = 0;
         for (let j = 0; j < n; j++) acc += src[flat + j]!;
         dst[off] = dst[off]! + acc;
-      } else {
-        for (let j = 0; j < n; j++) dst[off + j * stride] = dst[off + j * stride]! + src[flat + j]!;
       }
+    } else if (stride === 1) {
+      for (let r = 0; r < rows; r++, off += rowStride, flat += n) for (let j = 0; j < n; j++) dst[off + j] = dst[off + j]! + src[flat + j]!;
+    } else {
+      for (let r = 0; r < rows; r++, off += rowStride, flat += n) for (let j = 0; j < n; j++) dst[off + j * stride] = dst[off + j * stride]! + src[flat + j]!;
     }
   });
 }
