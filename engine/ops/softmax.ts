@@ -96,8 +96,10 @@ export function softmaxLine(
   d: ArrayLike<number>, base: number, stride: number, n: number,
   out: { [i: number]: number }, outBase: number, outStride: number, op = 'softmaxLine',
 ): void {
-  checkLine('softmaxLine', d, base, stride, n);
-  checkLine('softmaxLine', out, outBase, outStride, n);
+  // called once per row by the gates: the common valid case is decided inline, and checkLine (which
+  // builds the error message) only runs when something is off (as in lseLine)
+  if (!lineOk(d, base, stride, n)) checkLine('softmaxLine', d, base, stride, n);
+  if (!lineOk(out as ArrayLike<number>, outBase, outStride, n)) checkLine('softmaxLine', out, outBase, outStride, n);
   const m = maxLine(d, base, stride, n);
   if (!Number.isFinite(m)) {
     const lse = lseLine(d, base, stride, n, op); // ±∞ / NaN handling lives there
@@ -126,6 +128,12 @@ function softmaxLines(d: TypedArray, out: TypedArray, layout: AxisLayout, op: st
       for (let j = 0, q = base; j < n; j++, q += inner) out[q] = out[q]! / s;
     }
   }
+}
+
+/** Whether base + j·stride (j < n) indexes `d` (non-negative integers); what checkLine checks, without its messages. */
+function lineOk(d: ArrayLike<number>, base: number, stride: number, n: number): boolean {
+  return d !== null && typeof d === 'object' && typeof d.length === 'number' && Number.isInteger(base) && base >= 0
+    && Number.isInteger(stride) && stride >= 0 && Number.isInteger(n) && n >= 0 && (n === 0 || base + (n - 1) * stride < d.length);
 }
 
 /** Max of one strided line (NaN is rejected by lseLine, which every caller also runs or falls back to). */
