@@ -68,16 +68,19 @@ function checkRows(op: string, x: Tensor, rows: number, what: string): void {
   }
 }
 
-/** Copies row `src` of `from` to row `dst` of `to` (width `d`), adding when `accumulate`. */
-function moveRows(from: Tensor, rowsOut: number, pairs: (visit: (dst: number, src: number) => void) => void, accumulate: boolean): Tensor {
+/**
+ * Row moves of dispatch / undispatch: `gather` copies row index[i] of `from` to row i; otherwise row i
+ * of `from` is added to row index[i] (a scatter-add). One loop, no callback per row.
+ */
+function moveRows(from: Tensor, rowsOut: number, index: Int32Array, gather: boolean): Tensor {
   const d = from.shape[1]!;
   const out = allocate(from.dtype, rowsOut * d);
   const x = from.data;
-  pairs((dst, src) => {
-    const o = dst * d, i = src * d;
-    if (accumulate) for (let j = 0; j < d; j++) out[o + j] = out[o + j]! + x[i + j]!;
-    else out.set(x.subarray(i, i + d), o);
-  });
+  if (gather) {
+    for (let i = 0; i < index.length; i++) { const s = index[i]! * d; out.set(x.subarray(s, s + d), i * d); } // memcpy per row: faster than an element loop at D = 256
+  } else {
+    for (let i = 0; i < index.length; i++) { const o = index[i]! * d, s = i * d; for (let j = 0; j < d; j++) out[o + j] = out[o + j]! + x[s + j]!; }
+  }
   return fromData(out, [rowsOut, d]);
 }
 
@@ -110,7 +113,7 @@ export function dispatch(x: Tensor, plan: RoutingPlan): Tensor {
   checkPlan(op, plan);
   checkRows(op, x, plan.numTokens, 'x (one row per token of the plan)');
   const { tokenOfRow } = planIndex(plan);
-  const y = moveRows(x, tokenOfRow.length, (visit) => { for (let i = 0; i < tokenOfRow.length; i++) visit(i, tokenOfRow[i]!); }, false);
+  const y = moveRows(x, tokenOfRow.length, tokenOfRow, true);
   return record(op, [x], y, (dy) => [undispatch(dy, plan)], ([dx]) => dispatch(dx!, plan));
 }
 
@@ -124,7 +127,7 @@ export function undispatch(rows: Tensor, plan: RoutingPlan): Tensor {
   checkPlan(op, plan);
   const { tokenOfRow } = planIndex(plan);
   checkRows(op, rows, tokenOfRow.length, 'rows (one per kept slot of the plan)');
-  const y = moveRows(rows, plan.numTokens, (visit) => { for (let i = 0; i < tokenOfRow.length; i++) visit(tokenOfRow[i]!, i); }, true);
+  const y = moveRows(rows, plan.numTokens, tokenOfRow, false);
   return record(op, [rows], y, (dy) => [dispatch(dy, plan)], ([dr]) => undispatch(dr!, plan));
 }
 
