@@ -15,7 +15,7 @@ import {
   Tensor, fromData, record, add, reshape, gatherRows,
   ShapeError, ValueError, fmtShape,
 } from '../engine/index.js';
-import { commonDType, assertTensor, allocate } from '../engine/tensor.js';
+import { commonDType, assertTensor, allocate, type TypedArray } from '../engine/tensor.js';
 import type { RoutingPlan } from './types.js';
 import { describeValue } from '../engine/validate.js';
 
@@ -75,13 +75,56 @@ function checkRows(op: string, x: Tensor, rows: number, what: string): void {
 function moveRows(from: Tensor, rowsOut: number, index: Int32Array, gather: boolean): Tensor {
   const d = from.shape[1]!;
   const out = allocate(from.dtype, rowsOut * d);
-  const x = from.data;
-  if (gather) {
-    for (let i = 0; i < index.length; i++) { const s = index[i]! * d; out.set(x.subarray(s, s + d), i * d); } // memcpy per row: faster than an element loop at D = 256
-  } else {
-    for (let i = 0; i < index.length; i++) { const o = index[i]! * d, s = i * d; for (let j = 0; j < d; j++) out[o + j] = out[o + j]! + x[s + j]!; }
-  }
+  if (gather) gatherRowsKernel(out, from.data, index, d);
+  else scatterAddRowsKernel(out, from.data, index, d);
   return fromData(out, [rowsOut, d]);
+}
+
+// ---------- the row loops, each alone in its function ----------
+// A loop that runs once per op call gets optimized by on-stack replacement; when the code after the
+// loop (tensor wrapping, tape recording) has no type feedback yet, that OSR code deoptimized on
+// reaching it and the next calls started in the interpreter again (V8 --trace-deopt: "insufficient
+// type feedback"; 18 MB of boxed doubles per MoE step from combine alone). With nothing after the
+// loop, the optimized code stays.
+
+/** out[i] = x[index[i]] row by row (memcpy per row: faster than an element loop at D = 256). */
+function gatherRowsKernel(out: TypedArray, x: TypedArray, index: Int32Array, d: number): void {
+  for (let i = 0; i < index.length; i++) { const s = index[i]! * d; out.set(x.subarray(s, s + d), i * d); }
+}
+
+/** out[index[i]] += x[i] row by row. */
+function scatterAddRowsKernel(out: TypedArray, x: TypedArray, index: Int32Array, d: number): void {
+  for (let i = 0; i < index.length; i++) { const o = index[i]! * d, s = i * d; for (let j = 0; j < d; j++) out[o + j] = out[o + j]! + x[s + j]!; }
+}
+
+/** out[t(i)] += w[slot(i)] · e[i] (combine). */
+function combineKernel(out: TypedArray, e: TypedArray, w: TypedArray, tokenOfRow: Int32Array, slotOfRow: Int32Array, d: number): void {
+  for (let i = 0; i < tokenOfRow.length; i++) {
+    const wi = w[slotOfRow[i]!]!, o = tokenOfRow[i]! * d, r = i * d;
+    for (let j = 0; j < d; j++) out[o + j] = out[o + j]! + wi * e[r + j]!;
+  }
+}
+
+/** out[i] = x[t(i)] · w[slot(i)] (dispatchScaled). */
+function dispatchScaledKernel(out: TypedArray, x: TypedArray, w: TypedArray, tokenOfRow: Int32Array, slotOfRow: Int32Array, d: number): void {
+  for (let i = 0; i < tokenOfRow.length; i++) {
+    const wi = w[slotOfRow[i]!]!, o = i * d, r = tokenOfRow[i]! * d;
+    for (let j = 0; j < d; j++) out[o + j] = x[r + j]! * wi;
+  }
+}
+
+/** out[slot(i)] = ⟨x[t(i)], e[i]⟩ in float64, four partial sums (j mod 4) so the adds do not wait on each other (combineWeightGrad). */
+function rowDotsKernel(out: TypedArray, x: TypedArray, e: TypedArray, tokenOfRow: Int32Array, slotOfRow: Int32Array, d: number): void {
+  for (let i = 0; i < tokenOfRow.length; i++) {
+    const r = tokenOfRow[i]! * d, o = i * d;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, j = 0;
+    for (; j + 4 <= d; j += 4) {
+      a0 += x[r + j]! * e[o + j]!; a1 += x[r + j + 1]! * e[o + j + 1]!;
+      a2 += x[r + j + 2]! * e[o + j + 2]!; a3 += x[r + j + 3]! * e[o + j + 3]!;
+    }
+    for (; j < d; j++) a0 += x[r + j]! * e[o + j]!;
+    out[slotOfRow[i]!] = (a0 + a1) + (a2 + a3);
+  }
 }
 
 const checkedPlans = new WeakSet<object>();
@@ -165,11 +208,7 @@ export function combine(expertOut: Tensor, weights: Tensor, plan: RoutingPlan): 
   commonDType(op, expertOut, weights);
   const d = expertOut.shape[1]!;
   const out = allocate(expertOut.dtype, plan.numTokens * d);
-  const e = expertOut.data, w = weights.data;
-  for (let i = 0; i < tokenOfRow.length; i++) {
-    const wi = w[slotOfRow[i]!]!, o = tokenOfRow[i]! * d, r = i * d;
-    for (let j = 0; j < d; j++) out[o + j] = out[o + j]! + wi * e[r + j]!;
-  }
+  combineKernel(out, expertOut.data, weights.data, tokenOfRow, slotOfRow, d);
   const y = fromData(out, [plan.numTokens, d]);
   return record(op, [expertOut, weights], y, (dy, needs) => [
     needs[0] ? dispatchScaled(dy, weights, plan) : null,
@@ -195,11 +234,8 @@ export function dispatchScaled(dy: Tensor, weights: Tensor, plan: RoutingPlan): 
   commonDType(op, dy, weights);
   const { tokenOfRow, slotOfRow } = planIndex(plan);
   const S = tokenOfRow.length, d = dy.shape[1]!;
-  const out = allocate(dy.dtype, S * d), x = dy.data, w = weights.data;
-  for (let i = 0; i < S; i++) {
-    const wi = w[slotOfRow[i]!]!, o = i * d, r = tokenOfRow[i]! * d;
-    for (let j = 0; j < d; j++) out[o + j] = x[r + j]! * wi;
-  }
+  const out = allocate(dy.dtype, S * d);
+  dispatchScaledKernel(out, dy.data, weights.data, tokenOfRow, slotOfRow, d);
   return record(op, [dy, weights], fromData(out, [S, d]), (g, needs) => [
     needs[0] ? combine(g, weights, plan) : null,
     needs[1] ? combineWeightGrad(dy, g, plan) : null,
@@ -221,18 +257,8 @@ export function combineWeightGrad(dy: Tensor, expertOut: Tensor, plan: RoutingPl
   commonDType(op, dy, expertOut);
   const d = dy.shape[1]!;
   if (expertOut.shape[1] !== d) throw new ShapeError(op, `dy and expertOut must have the same width D; got ${fmtShape(dy.shape)} and ${fmtShape(expertOut.shape)}`);
-  const out = allocate(dy.dtype, plan.numTokens * plan.topK), x = dy.data, e = expertOut.data;
-  for (let i = 0; i < tokenOfRow.length; i++) {
-    const r = tokenOfRow[i]! * d, o = i * d;
-    // four partial sums (j mod 4), so the adds do not wait on each other: ~2× faster at D = 256
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, j = 0;
-    for (; j + 4 <= d; j += 4) {
-      a0 += x[r + j]! * e[o + j]!; a1 += x[r + j + 1]! * e[o + j + 1]!;
-      a2 += x[r + j + 2]! * e[o + j + 2]!; a3 += x[r + j + 3]! * e[o + j + 3]!;
-    }
-    for (; j < d; j++) a0 += x[r + j]! * e[o + j]!;
-    out[slotOfRow[i]!] = (a0 + a1) + (a2 + a3);
-  }
+  const out = allocate(dy.dtype, plan.numTokens * plan.topK);
+  rowDotsKernel(out, dy.data, expertOut.data, tokenOfRow, slotOfRow, d);
   return record(op, [dy, expertOut], fromData(out, [plan.numTokens, plan.topK]), (g, needs) => [
     needs[0] ? combine(expertOut, g, plan) : null,
     needs[1] ? dispatchScaled(dy, g, plan) : null,
