@@ -12,6 +12,12 @@ import type { GateOutput } from './types.js';
 import { checkNumber, checkObject, checkOptions, describeValue } from '../engine/validate.js';
 
 /** What the balance losses read from a gate: dense scores [T, E] and the chosen experts [T·K]. */
+
+/** Whether any element is NaN (a plain loop: `some` with a callback per element boxed every value). */
+function hasNaN(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== a[i]) return true;
+  return false;
+}
 export type RoutedScores = Pick<GateOutput, 'scores' | 'indices'>;
 
 interface Routed { readonly T: number; readonly E: number; readonly K: number; readonly scores: Tensor; readonly indices: Int32Array }
@@ -27,7 +33,7 @@ function readRouting(op: string, gate: RoutedScores): Routed {
   for (let i = 0; i < indices.length; i++) {
     if (indices[i]! < 0 || indices[i]! >= E) throw new ValueError(op, `expert index ${indices[i]} at ${i} is out of range [0, ${E})`);
   }
-  if (scores.data.some((v) => Number.isNaN(v))) throw new ValueError(op, `scores ${fmtShape(scores.shape)} contain NaN`);
+  if (hasNaN(scores.data)) throw new ValueError(op, `scores ${fmtShape(scores.shape)} contain NaN`);
   return { T, E, K: indices.length / T, scores, indices };
 }
 
@@ -105,7 +111,7 @@ export function routerZLoss(logits: Tensor | Pick<GateOutput, 'logits'>, options
   if (z === undefined) throw new ValueError(op, `this gate has no router logits (Laplace and hierarchical gates do not expose them); got ${describeValue(logits)} without logits`);
   assertTensor(z, op, 'logits');
   if (z.rank !== 2 || z.shape[0]! < 1) throw new ShapeError(op, `logits must be [T, E] with T ≥ 1; got ${fmtShape(z.shape)}`);
-  if (z.data.some((v) => Number.isNaN(v))) throw new ValueError(op, `logits ${fmtShape(z.shape)} contain NaN`);
+  if (hasNaN(z.data)) throw new ValueError(op, `logits ${fmtShape(z.shape)} contain NaN`);
   if (checkOptions(op, options).mask !== undefined) {
     // (1/N) Σ_t m_t lse(z_t)², N = Σ_t m_t
     const { m, kept } = tokenMask(op, options.mask, z.shape[0]!);
