@@ -11,13 +11,13 @@ import { allocate, assertTensor } from '../engine/tensor.js';
 import type { GateOutput } from './types.js';
 import { checkNumber, checkObject, checkOptions, describeValue } from '../engine/validate.js';
 
-/** What the balance losses read from a gate: dense scores [T, E] and the chosen experts [T·K]. */
-
 /** Whether any element is NaN (a plain loop: `some` with a callback per element boxed every value). */
 function hasNaN(a: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== a[i]) return true;
   return false;
 }
+
+/** What the balance losses read from a gate: dense scores [T, E] and the chosen experts [T·K]. */
 export type RoutedScores = Pick<GateOutput, 'scores' | 'indices'>;
 
 interface Routed { readonly T: number; readonly E: number; readonly K: number; readonly scores: Tensor; readonly indices: Int32Array }
