@@ -174,14 +174,19 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
  */
 export function checkMatmulArgs(a: unknown, b: unknown, out: unknown, batch: unknown, m: unknown, k: unknown, n: unknown): void {
   const op = 'matmul';
-  for (const [name, v] of [['a', a], ['b', b], ['out', out]] as const) {
-    if (!(v instanceof Float64Array || v instanceof Float32Array)) throw new ValueError(op, `${name} must be a Float64Array or Float32Array; got ${describeValue(v)}`);
+  // the common valid case without building the [name, value] lists (called once per product)
+  const typed = (v: unknown): boolean => v instanceof Float64Array || v instanceof Float32Array;
+  const count = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  if (!(typed(a) && typed(b) && typed(out))) {
+    for (const [name, v] of [['a', a], ['b', b], ['out', out]] as const) {
+      if (!typed(v)) throw new ValueError(op, `${name} must be a Float64Array or Float32Array; got ${describeValue(v)}`);
+    }
   }
   const ta = a as TypedArray, tb = b as TypedArray, to = out as TypedArray;
   if (ta.constructor !== tb.constructor || ta.constructor !== to.constructor) {
     throw new ValueError(op, `a, b and out must share one dtype; got ${ta.constructor.name}, ${tb.constructor.name} and ${to.constructor.name}`);
   }
-  for (const [name, v] of [['batch', batch], ['m', m], ['k', k], ['n', n]] as const) checkCount(op, name, v, 0);
+  if (!(count(batch) && count(m) && count(k) && count(n))) for (const [name, v] of [['batch', batch], ['m', m], ['k', k], ['n', n]] as const) checkCount(op, name, v, 0);
   const B = batch as number, M = m as number, K = k as number, N = n as number;
   if (ta.length < B * M * K || tb.length < B * K * N || to.length < B * M * N) {
     throw new ValueError(op, `batch ${B} of [${M}, ${K}]·[${K}, ${N}] needs a, b, out of ${B * M * K}, ${B * K * N}, ${B * M * N} elements; got ${ta.length}, ${tb.length}, ${to.length}`);
