@@ -67,11 +67,20 @@ const UNARY_SOURCE = `
 return function unaryLine(x, ix, out, io, n, p) {
   for (let j = 0; j < n; j++) out[io + j] = f(x[ix + j], p);
 };`;
-// The inner-stride case is decided once per block, not once per row (a [10⁴, 3] op [3] block is
-// 10⁴ rows of 3: the per-row tests cost more than the three elements).
+// The inner-stride case is decided once per block, not once per row; short rows (a [10⁴, 3] op [3]
+// block is 10⁴ rows of 3, where per-row loop set-up cost more than the three elements) run as one
+// flat loop.
 const BINARY_SOURCE = `
 return function binaryBlock(a, ia, sa0, sa1, b, ib, sb0, sb1, out, io, rows, n, p) {
-  if (sa1 === 1 && sb1 === 1) {
+  if (n < 16 && rows > 1) {
+    // short rows ([10⁴, 3] op [3]): one flat loop with running offsets, no loop set-up per row
+    const total = rows * n, da = sa0 - n * sa1, db = sb0 - n * sb1;
+    for (let i = 0, j = 0; i < total; i++) {
+      out[io + i] = f(a[ia], b[ib], p);
+      ia += sa1; ib += sb1;
+      if (++j === n) { j = 0; ia += da; ib += db; }
+    }
+  } else if (sa1 === 1 && sb1 === 1) {
     for (let r = 0; r < rows; r++, ia += sa0, ib += sb0, io += n) {
       for (let j = 0; j < n; j++) out[io + j] = f(a[ia + j], b[ib + j], p);
     }
@@ -151,8 +160,11 @@ function binaryAgrees(line: BinaryLine, f: BinaryScalar, dtype: DType): boolean 
     const want = arrayOf(dtype, m * m), got = arrayOf(dtype, m * m);
     // [sa0, sa1, sb0, sb1, rows, n]: all pairs contiguous; every probe value as the broadcast
     // scalar of a row on either side; row-broadcast blocks; a strided block.
+    // Short rows (n < 16) take the flat loop: a row operand, a column operand, both strided.
+    const r3 = Math.floor((m * m) / 3);
     const calls: [number, number, number, number, number, number][] = [
       [0, 1, 0, 1, 1, m * m], [m, 1, 1, 0, m, m], [1, 0, m, 1, m, m], [m, 1, 0, 1, m, m], [0, 2, 0, 3, 1, Math.floor((m * m) / 3)],
+      [3, 1, 0, 1, r3, 3], [3, 1, 1, 0, r3, 3], [1, 0, 3, 1, r3, 3], [2, 1, 3, 1, Math.floor(r3 / 2), 2],
     ];
     for (const [sa0, sa1, sb0, sb1, rows, n] of calls) {
       ref(a, 0, sa0, sa1, b, 0, sb0, sb1, want, 0, rows, n, PROBE_P);
