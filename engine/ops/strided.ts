@@ -48,7 +48,15 @@ function walkBlocks(shape: Shape, strides: readonly number[], offset: number, a:
 
 /** b[flat..] = a[off + r·rowStride + j·stride] (the gather block). */
 function gatherBlock(src: TypedArray, out: TypedArray, flat: number, off: number, rows: number, rowStride: number, n: number, stride: number): void {
-  if (stride === 1) {
+  if (stride === 1 && n < 16 && rows > 1) {
+    // short rows (broadcastTo of [3] to [10⁴, 3]): one flat loop
+    const total = rows * n, back = rowStride - n;
+    for (let i = 0, j = 0; i < total; i++) {
+      out[flat + i] = src[off]!;
+      off++;
+      if (++j === n) { j = 0; off += back; }
+    }
+  } else if (stride === 1) {
     for (let r = 0; r < rows; r++, off += rowStride) for (let j = 0; j < n; j++) out[flat++] = src[off + j]!;
   } else {
     for (let r = 0; r < rows; r++, off += rowStride) for (let j = 0; j < n; j++) out[flat++] = src[off + j * stride]!;
@@ -66,6 +74,14 @@ function scatterAddBlock(dst: TypedArray, src: TypedArray, flat: number, off: nu
       let acc = 0;
       for (let j = 0; j < n; j++) acc += src[flat + j]!;
       dst[off] = dst[off]! + acc;
+    }
+  } else if (stride === 1 && n < 16 && rows > 1) {
+    // short rows (sumTo of [10⁴, 3] to [3]): one flat loop, the same additions in the same order
+    const total = rows * n, back = rowStride - n;
+    for (let i = 0, j = 0; i < total; i++) {
+      dst[off] = dst[off]! + src[flat + i]!;
+      off++;
+      if (++j === n) { j = 0; off += back; }
     }
   } else if (stride === 1) {
     for (let r = 0; r < rows; r++, off += rowStride, flat += n) for (let j = 0; j < n; j++) dst[off + j] = dst[off + j]! + src[flat + j]!;
