@@ -26,8 +26,12 @@ const CLAIMS: { name: string; claim: string; loss: string; paper?: number; why: 
 
 /** Hand-written context per arXiv 2503.03213 experiment and configuration (appended to the generated "why"). */
 const CLAIMS_2503: Record<string, (config: string) => string> = {
-  'temperature-gating': () => '',
-  'hierarchical-gating': () => '',
+  'temperature-gating': (config) => [
+    'with a linear router τ is not identifiable ((β, τ) and (cβ, cτ) are the same gate: the PDE coupling of 2401.13875), so τ is held fixed and the fit is a softmax gate on β/τ; no estimator can measure the rates of (β, τ) separately',
+    config.endsWith('exact') ? (config.includes('linear') ? 'exact-specified linear experts decay like n^-1/2 here, so the "slower than polynomial" of the abstract does not show without over-specification' : 'the local root decays like n^-1/2; over 300–30000 a power law and a 1/log n law fit equally well')
+      : 'over-specified: the best-likelihood fit is another root in most cells (0.3–0.4 nats better in the median, spurious in 37–41 %), so the global loss decays slowly (FFN n^-0.28) or not at all (linear); the local root\'s loss decays like n^-0.4–n^-0.46 but neither law fits it well (R² < 0.9)',
+  ].join('; '),
+  'hierarchical-gating': () => 'the global fit is often another root only ~1 nat more likely than the local root (see the summary notes): with two groups the product gate p_a·q_{b|a} is weakly identified',
 };
 
 function load(name: string): { doc: Summary; path: string } | null {
