@@ -41,6 +41,13 @@ function ceilingModule(isF64: boolean, fma: boolean): Uint8Array {
   return assemble({ memory: { min: 1, max: 1, shared: false }, funcs: [{ name: 'peak', fn: f }] });
 }
 
+/** The ceiling loop for one dtype and mode, ready to run: `run(iters)` does `flops(iters)` flops. */
+export function ceilingPeak(isF64: boolean, fma: boolean): { run(iters: number): void; flops(iters: number): number } {
+  const mod = new WebAssembly.Module(ceilingModule(isF64, fma) as BufferSource);
+  const inst = new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 1 }) } });
+  return { run: (inst.exports as { peak(i: number): void }).peak, flops: (iters) => iters * ACC * (isF64 ? 2 : 4) * 2 };
+}
+
 export interface CeilingRow { dtype: 'float32' | 'float64'; ceilingMulAdd: number; ceilingFma: number | null; gemmMulAdd: number; gemmFma: number | null }
 
 /** GFLOP/s of the ceiling loops and of the GEMM (1 thread, n×n×n), with and without FMA: best of `reps` interleaved rounds. */

@@ -58,12 +58,22 @@ export function fmaFor(config: GemmConfig, isF64: boolean): boolean {
 }
 
 /**
- * Default tiles. float32 6×8 (mr 6, two f32x4 per row): on the 2-core AMD EPYC (Zen, Node 20), 1
- * thread, n = 512, best of 27 interleaved runs at load 2.2–2.8, it reached 29.3–29.9 GFLOP/s with FMA
- * against 26.2–26.8 for 4×8 (5×8, 8×8, 4×12 and 3×16 were within 2 % of 6×8; unroll 8 was 20 % slower),
- * and 25.0 vs 24.1 with mul + add. float64 stays 4×4: the larger tiles measured 3–8 % slower there.
+ * Default tiles: 2 rows × 4 v128 per row (f32 2×16, f64 2×8), k loop not unrolled, A by load-splat.
+ * Why: x64 has 16 xmm registers and V8 keeps one as scratch, so 15 are allocatable, and TurboFan
+ * issues every load of a loop body (they are ordered on the effect chain) before the FMAs that use
+ * them (pure nodes, placed late). Live v128 values per k-step = accumulators + B vectors + A splats
+ * (+ 1 product temporary for mul + add) must stay ≤ 15, and an unrolled body multiplies the loads:
+ * the former 6×8 f32 tile unrolled ×4 (12 + 8 + 6 live) spilled ~10 accumulators per iteration to the
+ * stack (seen with --print-wasm-code), putting a store/reload on every FMA chain. 2×16 holds
+ * 8 + 4 + 2 = 14 (15 with mul + add) in registers: 6 loads and 8 FMAs per k-step, no spills.
+ * Measured on the 2-core AMD EPYC (Zen 3, Node 20), 1 thread, n = 512, best of 15 interleaved, load
+ * 2.2: f32 FMA 39.0–39.7 GFLOP/s (79–80 % of the FMA ceiling) against 26.8–28.3 for 6×8 ×4 (54–59 %),
+ * 4×8 33.8–35.0, 3×12 37.4, and 14–19 for tiles that spill (5×8, 2×20, 1×32, 6×8 ×1); f32 mul + add
+ * 31.0 vs 23.3; f64 FMA 17.7 vs 11.2 (4×4 ×4), f64 mul + add 14.2 vs 9.8.
+ * The summation order per C element is unchanged (one accumulator, k ascending), so results are
+ * bit-identical to the former tiles in each FMA mode.
  */
-export const DEFAULT_GEMM_CONFIG: GemmConfig = { f32: { mr: 6, nv: 2 }, f64: { mr: 4, nv: 2 }, unroll: 4, fma: false, shuffleA: true };
+export const DEFAULT_GEMM_CONFIG: GemmConfig = { f32: { mr: 2, nv: 4 }, f64: { mr: 2, nv: 4 }, unroll: 1, fma: false, shuffleA: false };
 
 /** gemm(a, bp, c, lda, ldc, kc, rows, panels, accumulate): C[rows, panels·NR] (+)= A[rows, kc]·Bp. */
 function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boolean, shuffleA = false): FuncBuilder {
