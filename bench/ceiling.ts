@@ -16,9 +16,9 @@ import { loadAverage } from './timing.js';
 const ACC = 10;
 
 /** peak(iters): ACC accumulators, each iteration does acc_i += a·b_i (mul + add, or madd). */
-function ceilingModule(isF64: boolean, fma: boolean): Uint8Array {
+function ceilingModule(isF64: boolean, fma: boolean, accs = ACC): Uint8Array {
   const f = new FuncBuilder([I32], []);
-  const acc = Array.from({ length: ACC }, () => f.local(V128));
+  const acc = Array.from({ length: accs }, () => f.local(V128));
   const a = f.local(V128), b = Array.from({ length: 2 }, () => f.local(V128));
   const splat = isF64 ? Simd.f64x2Splat : Simd.f32x4Splat;
   const mul = isF64 ? Simd.f64x2Mul : Simd.f32x4Mul, add = isF64 ? Simd.f64x2Add : Simd.f32x4Add;
@@ -36,16 +36,16 @@ function ceilingModule(isF64: boolean, fma: boolean): Uint8Array {
   });
   // fold the accumulators so none is dead code
   f.i32(0).get(acc[0]!);
-  for (let i = 1; i < ACC; i++) f.get(acc[i]!).simd(add);
+  for (let i = 1; i < accs; i++) f.get(acc[i]!).simd(add);
   f.simdMem(Simd.store, 4, 0);
   return assemble({ memory: { min: 1, max: 1, shared: false }, funcs: [{ name: 'peak', fn: f }] });
 }
 
-/** The ceiling loop for one dtype and mode, ready to run: `run(iters)` does `flops(iters)` flops. */
-export function ceilingPeak(isF64: boolean, fma: boolean): { run(iters: number): void; flops(iters: number): number } {
-  const mod = new WebAssembly.Module(ceilingModule(isF64, fma) as BufferSource);
+/** The ceiling loop for one dtype and mode (`accs` accumulators), ready to run: `run(iters)` does `flops(iters)` flops. */
+export function ceilingPeak(isF64: boolean, fma: boolean, accs = ACC): { run(iters: number): void; flops(iters: number): number } {
+  const mod = new WebAssembly.Module(ceilingModule(isF64, fma, accs) as BufferSource);
   const inst = new WebAssembly.Instance(mod, { env: { memory: new WebAssembly.Memory({ initial: 1, maximum: 1 }) } });
-  return { run: (inst.exports as { peak(i: number): void }).peak, flops: (iters) => iters * ACC * (isF64 ? 2 : 4) * 2 };
+  return { run: (inst.exports as { peak(i: number): void }).peak, flops: (iters) => iters * accs * (isF64 ? 2 : 4) * 2 };
 }
 
 export interface CeilingRow { dtype: 'float32' | 'float64'; ceilingMulAdd: number; ceilingFma: number | null; gemmMulAdd: number; gemmFma: number | null }
