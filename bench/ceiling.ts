@@ -10,6 +10,7 @@
 import { FuncBuilder, assemble, I32, V128, Op, Simd } from '../engine/backend/wasm/emit.js';
 import { WasmGemm, wasmRelaxedFmaSupported } from '../engine/backend/cpu-wasm.js';
 import { DEFAULT_GEMM_CONFIG } from '../engine/backend/wasm/gemm-kernel.js';
+import { gemmKernelAlone } from './gemm-kernel-alone.js';
 import { loadAverage } from './timing.js';
 
 /** Independent accumulators: enough to hide the add (or FMA) latency on 2 ports, and with a, b and a temporary still within x64's 16 vector registers (more spill). */
@@ -48,7 +49,11 @@ export function ceilingPeak(isF64: boolean, fma: boolean, accs = ACC): { run(ite
   return { run: (inst.exports as { peak(i: number): void }).peak, flops: (iters) => iters * accs * (isF64 ? 2 : 4) * 2 };
 }
 
-export interface CeilingRow { dtype: 'float32' | 'float64'; ceilingMulAdd: number; ceilingFma: number | null; gemmMulAdd: number; gemmFma: number | null }
+export interface CeilingRow {
+  dtype: 'float32' | 'float64'; ceilingMulAdd: number; ceilingFma: number | null; gemmMulAdd: number; gemmFma: number | null;
+  /** The kernel alone (bench/gemm-kernel-alone.ts: operands resident and packed, no copies). */
+  kernelMulAdd: number; kernelFma: number | null;
+}
 
 /** GFLOP/s of the ceiling loops and of the GEMM (1 thread, n×n×n), with and without FMA: best of `reps` interleaved rounds. */
 export async function benchCeiling(n: number, reps: number, log: (s: string) => void): Promise<{ rows: CeilingRow[]; load: [number, number] }> {
@@ -68,8 +73,12 @@ export async function benchCeiling(n: number, reps: number, log: (s: string) => 
     const runs: [string, () => void, number][] = [
       ['ceiling mul+add', () => peakPlain(iters), flopsPeak],
       ['gemm mul+add', () => plain.matmul(a, b, c, 1, n, n, n, 1), 2 * n ** 3],
+      ['kernel mul+add', gemmKernelAlone({ ...DEFAULT_GEMM_CONFIG, fma: false }, isF64, n).run, 2 * n ** 3],
     ];
-    if (fused) runs.push(['ceiling fma', () => peakFma!(iters), flopsPeak], ['gemm fma', () => fused.matmul(a, b, c, 1, n, n, n, 1), 2 * n ** 3]);
+    if (fused) {
+      runs.push(['ceiling fma', () => peakFma!(iters), flopsPeak], ['gemm fma', () => fused.matmul(a, b, c, 1, n, n, n, 1), 2 * n ** 3]);
+      runs.push(['kernel fma', gemmKernelAlone({ ...DEFAULT_GEMM_CONFIG, fma: true }, isF64, n).run, 2 * n ** 3]);
+    }
     // best of `reps` interleaved rounds (after 2 warm-ups): on a shared machine the fastest run is the
     // one least disturbed by other processes, for the ceiling and the GEMM alike
     const best = new Map<string, number>();
@@ -84,6 +93,7 @@ export async function benchCeiling(n: number, reps: number, log: (s: string) => 
     rows.push({
       dtype, ceilingMulAdd: g('ceiling mul+add', flopsPeak)!, gemmMulAdd: g('gemm mul+add', 2 * n ** 3)!,
       ceilingFma: g('ceiling fma', flopsPeak), gemmFma: g('gemm fma', 2 * n ** 3),
+      kernelMulAdd: g('kernel mul+add', 2 * n ** 3)!, kernelFma: g('kernel fma', 2 * n ** 3),
     });
   }
   fused?.stopThreads(); plain.stopThreads();
@@ -95,11 +105,11 @@ export function ceilingTable(rows: CeilingRow[], n: number): string {
   const f = (x: number | null): string => (x === null ? '—' : x.toFixed(1));
   const pct = (x: number | null, y: number | null): string => (x === null || y === null ? '—' : `${((100 * x) / y).toFixed(0)} %`);
   const lines = [
-    `| dtype | ceiling mul+add | ceiling FMA | GEMM n=${n} mul+add | GEMM n=${n} FMA | GEMM mul+add / its ceiling | GEMM FMA / FMA ceiling | GEMM FMA / mul+add ceiling | FMA speed-up (GEMM) |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| dtype | ceiling mul+add | ceiling FMA | GEMM n=${n} mul+add | GEMM n=${n} FMA | GEMM mul+add / its ceiling | GEMM FMA / FMA ceiling | GEMM FMA / mul+add ceiling | FMA speed-up (GEMM) | kernel alone mul+add / its ceiling | kernel alone FMA / FMA ceiling |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.dtype} | ${f(r.ceilingMulAdd)} | ${f(r.ceilingFma)} | ${f(r.gemmMulAdd)} | ${f(r.gemmFma)} | ${pct(r.gemmMulAdd, r.ceilingMulAdd)} | ${pct(r.gemmFma, r.ceilingFma)} | ${pct(r.gemmFma, r.ceilingMulAdd)} | ${r.gemmFma ? `${(r.gemmFma / r.gemmMulAdd).toFixed(2)}×` : '—'} |`);
+    lines.push(`| ${r.dtype} | ${f(r.ceilingMulAdd)} | ${f(r.ceilingFma)} | ${f(r.gemmMulAdd)} | ${f(r.gemmFma)} | ${pct(r.gemmMulAdd, r.ceilingMulAdd)} | ${pct(r.gemmFma, r.ceilingFma)} | ${pct(r.gemmFma, r.ceilingMulAdd)} | ${r.gemmFma ? `${(r.gemmFma / r.gemmMulAdd).toFixed(2)}×` : '—'} | ${pct(r.kernelMulAdd, r.ceilingMulAdd)} | ${pct(r.kernelFma, r.ceilingFma)} |`);
   }
   return lines.join('\n');
 }
