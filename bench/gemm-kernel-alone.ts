@@ -13,15 +13,18 @@ interface KernelExports {
   pack_f64(src: number, dst: number, k: number, n: number, nPad: number, kc: number, fullPanels: number): void;
 }
 
-/** A runner for C = A·B (n×n×n) with the kernels of `config`; n must be a multiple of the tile's MR and NR. */
-export function gemmKernelAlone(config: GemmConfig, isF64: boolean, n: number): { run(): void; fma: boolean } {
+/**
+ * A runner for C = A·B (n×n×n) with the kernels of `config`; n must be a multiple of the tile's MR and
+ * NR. `build` is the module generator (another tree's, to compare kernel generators in one process).
+ */
+export function gemmKernelAlone(config: GemmConfig, isF64: boolean, n: number, build = buildGemmModule): { run(): void; fma: boolean } {
   const es = isF64 ? 8 : 4, mr = tileRows(config, isF64), nr = panelWidth(config, isF64);
   if (n % mr !== 0 || n % nr !== 0) throw new Error(`gemmKernelAlone: n = ${n} is not a multiple of MR ${mr} and NR ${nr}`);
   const kc = config.kc ? config.kc[isF64 ? 'f64' : 'f32'] : 256;
   const bytes = n * n * es, aBase = CTRL_BASE + CTRL_BYTES + 768, rawB = aBase + bytes, bBase = rawB + bytes, cBase = bBase + bytes;
   const pages = Math.ceil((cBase + bytes) / 65536);
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const mod = new WebAssembly.Module(buildGemmModule(config, { min: pages, max: pages, shared: false }) as BufferSource);
+  const mod = new WebAssembly.Module(build(config, { min: pages, max: pages, shared: false }) as BufferSource);
   const x = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as KernelExports;
   const T = isF64 ? Float64Array : Float32Array;
   const view = new T(memory.buffer);
