@@ -72,6 +72,9 @@ export function fmaFor(config: GemmConfig, isF64: boolean): boolean {
  * 31.0 vs 23.3; f64 FMA 17.7 vs 11.2 (4×4 ×4), f64 mul + add 14.2 vs 9.8.
  * The summation order per C element is unchanged (one accumulator, k ascending), so results are
  * bit-identical to the former tiles in each FMA mode.
+ * Cost of the wider panel: products with few output columns pad more (f32 n ≤ 8 measured 0.70–0.84× of
+ * the 6×8 kernel; n ≥ 12 gains): a narrower last-panel kernel would need the real n, which the host
+ * does not pass to `run` today.
  * k-blocks: kc = 1024 f32 / 512 f64 (a B panel kc·NR·es = 64 KiB / 32 KiB, streamed from L2 with the
  * A chunk ≤ 128 rows · kc · es; Zen 3: 32 KiB L1d, 512 KiB L2 per core): fewer passes that reload and
  * store C. Measured (same machine, best of 5–11, load 2.5) against kc = 256: f32 n=512 39.4–39.6 vs
