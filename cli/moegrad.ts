@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { EXPERIMENTS } from '../moe/stats/registry.js';
 import type { CellResult, Experiment, ExperimentSummary } from '../moe/stats/experiment.js';
+import { reviveCellResult } from '../moe/stats/experiment.js';
 import { parseShard, runCells, shardCells, type Shard } from './sweep.js';
 import { writeOutputs } from './render.js';
 import { checkPlotDeps } from './optional-deps.js';
@@ -244,11 +245,11 @@ async function finishedCells(out: string, name: string): Promise<Map<string, Cel
     const path = join(out, f);
     if (f.endsWith('.cells.json')) {
       const doc = JSON.parse(await readFile(path, 'utf8')) as { experiment: string; results: CellResult[] };
-      if (doc.experiment === name) for (const r of doc.results) found.set(r.id, r);
+      if (doc.experiment === name) for (const r of doc.results) found.set(r.id, reviveCellResult(r));
     } else if (f.endsWith('.journal.jsonl')) {
       for (const line of (await readFile(path, 'utf8')).split('\n')) {
         if (!line.trim()) continue;
-        try { const r = JSON.parse(line) as CellResult; found.set(r.id, r); } catch { /* torn last line of an interrupted run */ }
+        try { const r = reviveCellResult(JSON.parse(line)); found.set(r.id, r); } catch { /* torn last line of an interrupted run */ }
       }
     }
   }
@@ -281,7 +282,7 @@ async function merge(args: string[]): Promise<void> {
       setName(f.split('/').pop()!.split('.')[0]!, f);
       for (const line of (await readFile(f, 'utf8')).split('\n')) {
         if (!line.trim()) continue;
-        try { const r = JSON.parse(line) as CellResult; byId.set(r.id, r); } catch { /* torn last line */ }
+        try { const r = reviveCellResult(JSON.parse(line)); byId.set(r.id, r); } catch { /* torn last line */ }
       }
       continue;
     }
@@ -289,7 +290,7 @@ async function merge(args: string[]): Promise<void> {
     setName(doc.experiment, f);
     quick = doc.quick === true;
     for (const id of doc.cellIds ?? []) expected.add(id);
-    for (const r of doc.results) byId.set(r.id, r);
+    for (const r of doc.results) byId.set(r.id, reviveCellResult(r));
   }
   const exp = resolveExperiment(name!);
   if (!exp) fail(`unknown experiment '${name}' in ${files[0]}${values.module ? '' : ' (a --module experiment? pass the same --module)'}`);

@@ -7,6 +7,7 @@
  * is pure given the cell (its randomness comes only from `cell.seed`), so a cell re-run anywhere
  * gives the same numbers. Browser-safe: no node imports here.
  */
+import { ValueError } from '../../engine/index.js';
 
 /** JSON values (what may travel between workers, shards and result files). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -41,6 +42,26 @@ export interface CellResult {
   readonly info?: { readonly [key: string]: Json };
   /** Wall time of the cell in milliseconds (for ETAs and the report). */
   readonly ms?: number;
+}
+
+/**
+ * A `CellResult` read back from JSON (a journal line, a cells file). JSON has no NaN or ±Infinity —
+ * `JSON.stringify` writes them as null — so a null metric is read back as NaN: a non-finite value,
+ * which summaries skip and count, instead of a null that breaks the rate fits.
+ * @throws ValueError when `value` is not an object with a string `id`, numbers `n`, `rep`, `seed` and a `metrics` object.
+ */
+export function reviveCellResult(value: unknown): CellResult {
+  const op = 'reviveCellResult', r = value as Record<string, unknown> | null;
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new ValueError(op, `expected a cell result object; got ${JSON.stringify(value)?.slice(0, 80)}`);
+  if (typeof r.id !== 'string' || ![r.n, r.rep, r.seed].every((v) => typeof v === 'number')) throw new ValueError(op, `a cell result needs a string id and numbers n, rep, seed; got id ${JSON.stringify(r.id)}`);
+  const m = r.metrics as Record<string, unknown> | null;
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new ValueError(op, `cell ${r.id}: metrics must be an object; got ${JSON.stringify(m)}`);
+  const metrics: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) {
+    if (v !== null && typeof v !== 'number') throw new ValueError(op, `cell ${r.id}: metric ${k} must be a number or null; got ${JSON.stringify(v)}`);
+    metrics[k] = v === null ? Number.NaN : v;
+  }
+  return { ...(r as unknown as CellResult), metrics };
 }
 
 /** One row of the summary table: a series at one n. */

@@ -1,4 +1,5 @@
 /** moegrad statistics toolkit: synthetic MoE data, estimators, Voronoi losses, rate fits, experiments. */
+export { reviveCellResult } from './experiment.js';
 export type { Json, Cell, CellResult, SummaryRow, RateAxis, RateFit, PlotSpec, ExperimentSummary, ReportedValue, Experiment } from './experiment.js';
 export { linearFit, axisValue, fitRate, fitRates, groupByN, summaryRows, logSpaced, powerLawSlope } from './rates.js';
 export type { FitRateOptions, RateStatistic } from './rates.js';

@@ -130,3 +130,19 @@ describe('CSV outputs read back with a strict RFC 4180 parser', () => {
     expect(parsed[parsed.length - 1]![2]).toBe('NaN');
   }, 60_000);
 });
+
+describe('cell results read back from JSON (journals, cells files)', () => {
+  it('a non-finite metric (written as null by JSON) comes back as NaN, so rate fits skip it instead of failing', async () => {
+    const { reviveCellResult } = await import('../../moe/stats/experiment.js');
+    const { fitRate, groupByN } = await import('../../moe/stats/rates.js');
+    const cells = [100, 1000, 10000].flatMap((n) => [0, 1, 2].map((rep) => ({ id: `n=${n}/rep=${rep}`, n, rep, seed: rep, metrics: { loss: n === 1000 && rep === 1 ? Number.NaN : 1 / Math.sqrt(n) * (1 + 0.1 * rep) } })));
+    const back = cells.map((c) => reviveCellResult(JSON.parse(JSON.stringify(c))));
+    expect(JSON.parse(JSON.stringify(cells[4])).metrics.loss).toBeNull();
+    expect(back[4]!.metrics.loss).toBeNaN();
+    expect(back[0]).toEqual(cells[0]);
+    const fit = fitRate(groupByN(back, 'loss'), { axis: 'n', resamples: 50, seed: 1 });
+    expect(fit.slope).toBeCloseTo(-0.5, 1);
+    expect(() => reviveCellResult({ id: 'x', n: 1, rep: 0, seed: 0, metrics: { a: 'oops' } })).toThrow(/reviveCellResult: cell x: metric a must be a number or null/);
+    expect(() => reviveCellResult([1])).toThrow(/reviveCellResult/);
+  });
+});
