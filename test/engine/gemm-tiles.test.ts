@@ -12,8 +12,8 @@ import { DEFAULT_GEMM_CONFIG, type GemmConfig } from '../../engine/backend/wasm/
 import { Rng, type TypedArray } from '../../engine/index.js';
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
-/** [batch, m, k, n]: odd sizes so row padding, partial panels and a k remainder all occur. */
-const SHAPES: readonly (readonly [number, number, number, number])[] = [[1, 37, 301, 45], [2, 13, 150, 70], [1, 130, 67, 33], [3, 5, 9, 17]];
+/** [batch, m, k, n]: odd sizes so row padding, partial panels of every width (narrow last-panel tiles) and a k remainder all occur. */
+const SHAPES: readonly (readonly [number, number, number, number])[] = [[1, 37, 301, 45], [2, 13, 150, 70], [1, 130, 67, 33], [3, 5, 9, 17], [1, 29, 40, 11], [2, 7, 33, 28], [1, 62, 20, 3]];
 
 function filled(T: Ctor, n: number, rng: Rng): TypedArray {
   const a = new T(n);

@@ -20,6 +20,8 @@ export const Ctrl = {
   SEQ: 0, ACTIVE: 1, NEXT: 2, DONE: 3, ERROR: 4, READY: 5, QUIT: 6,
   IS_F64: 8, A: 9, B: 10, C: 11, A_STRIDE: 12, B_STRIDE: 13, C_STRIDE: 14,
   K: 15, LDA: 16, LDC: 17, PANELS: 18, KC: 19, ROWS_PER_TASK: 20, TASKS_PER_BATCH: 21, TOTAL: 22, M_PAD: 23,
+  /** Columns of B (real, before padding to whole panels): written by `pack`, read by `run` for the last panel. */
+  N: 24,
 } as const;
 export const CTRL_BASE = 0;
 export const CTRL_BYTES = 256;
@@ -72,9 +74,11 @@ export function fmaFor(config: GemmConfig, isF64: boolean): boolean {
  * 31.0 vs 23.3; f64 FMA 17.7 vs 11.2 (4×4 ×4), f64 mul + add 14.2 vs 9.8.
  * The summation order per C element is unchanged (one accumulator, k ascending), so results are
  * bit-identical to the former tiles in each FMA mode.
- * Cost of the wider panel: products with few output columns pad more (f32 n ≤ 8 measured 0.70–0.84× of
- * the 6×8 kernel; n ≥ 12 gains): a narrower last-panel kernel would need the real n, which the host
- * does not pass to `run` today.
+ * The wider panel would pad products with few output columns more (f32 n ≤ 8 measured 0.70–0.84× of
+ * the 6×8 kernel), so the last panel, when its real columns fit in fewer vectors, runs a separate
+ * narrow-tile function (`gemm_narrow_*`; a separate function because an in-function branch to it
+ * made TurboFan allocate the main loop's registers worse: mul + add 10 % slower). `pack` records
+ * the real n in the control block (Ctrl.N) for `run`: f32 n ≤ 8 is then 0.99–1.26× the old kernel.
  * k-blocks: kc = 1024 f32 / 512 f64 (a B panel kc·NR·es = 64 KiB / 32 KiB, streamed from L2 with the
  * A chunk ≤ 128 rows · kc · es; Zen 3: 32 KiB L1d, 512 KiB L2 per core): fewer passes that reload and
  * store C. Measured (same machine, best of 5–11, load 2.5) against kc = 256: f32 n=512 39.4–39.6 vs
@@ -84,14 +88,26 @@ export const DEFAULT_GEMM_CONFIG: GemmConfig = {
   f32: { mr: 2, nv: 4 }, f64: { mr: 2, nv: 4 }, unroll: 1, fma: false, shuffleA: false, kc: { f32: 1024, f64: 512 },
 };
 
-/** gemm(a, bp, c, lda, ldc, kc, rows, panels, accumulate): C[rows, panels·NR] (+)= A[rows, kc]·Bp. */
-function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boolean, shuffleA = false): FuncBuilder {
+/**
+ * gemm(a, bp, c, lda, ldc, kc, rows, panels, accumulate, lastW): C[rows, panels·NR] (+)= A[rows, kc]·Bp.
+ * With `narrowOnly` (gemm_narrow_*): one panel with lastW ≤ NR − lanes real columns, in a narrower and
+ * taller tile (1 vector × 6 rows, 2 × 4, else nv' × MR, then MR-row tiles for the rest): the padding
+ * columns are not computed (their C entries are left as they are; the host never reads them), and
+ * the columns that exist get more independent accumulators than MR × nv' would give them.
+ */
+function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boolean, shuffleA = false, narrowOnly = false): FuncBuilder {
   const es = isF64 ? 8 : 4, lanes = 16 / es, { mr, nv } = shape, nr = nv * lanes;
-  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
-  const [A, BP, C, LDA, LDC, KC, ROWS, PANELS, ACC] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
+  const [A, BP, C, LDA, LDC, KC, ROWS, PANELS, ACC, LASTW] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+  /** Narrow tiles for the last panel: [rows, vectors], rows a multiple of MR so the MR loop finishes the chunk. */
+  const narrow = Array.from({ length: narrowOnly ? nv - 1 : 0 }, (_, j) => {
+    const w = j + 1, tall = w === 1 ? 6 : w === 2 ? 4 : mr;
+    return [tall % mr === 0 ? tall : mr, w] as const;
+  });
+  const maxRows = Math.max(mr, ...narrow.map(([m]) => m)), maxAcc = Math.max(mr * nv, ...narrow.map(([m, w]) => m * w));
   const jp = f.local(I32), i = f.local(I32), q = f.local(I32), bpan = f.local(I32), bptr = f.local(I32), ctile = f.local(I32);
-  const aRow = Array.from({ length: mr }, () => f.local(I32));
-  const acc = Array.from({ length: mr * nv }, () => f.local(V128));
+  const aRow = Array.from({ length: maxRows }, () => f.local(I32));
+  const acc = Array.from({ length: maxAcc }, () => f.local(V128));
   const bv = Array.from({ length: nv }, () => f.local(V128));
   const as = f.local(V128);
   const vecA = shuffleA && unroll % lanes === 0;
@@ -100,64 +116,89 @@ function gemmFunc(isF64: boolean, shape: KernelShape, unroll: number, fma: boole
   const add = isF64 ? Simd.f64x2Add : Simd.f32x4Add, mul = isF64 ? Simd.f64x2Mul : Simd.f32x4Mul;
   const madd = isF64 ? Simd.f64x2RelaxedMadd : Simd.f32x4RelaxedMadd;
 
-  /** One k-step at static element offset u: loads B vectors, then per row splat A and accumulate. */
-  const step = (u: number, vectorA = false): void => {
-    for (let v = 0; v < nv; v++) f.get(bptr).simdMem(Simd.load, 4, (u * nr + v * lanes) * es).set(bv[v]!);
-    for (let r = 0; r < mr; r++) {
-      if (vectorA) {
-        // every `lanes`-th step: load A[r, u..u+lanes); then broadcast lane u mod lanes
-        if (u % lanes === 0) f.get(aRow[r]!).simdMem(Simd.load, 0, u * es).set(av[r]!);
-        const l = u % lanes;
-        f.get(av[r]!).get(av[r]!).simd(Simd.shuffle).op(...Array.from({ length: 16 }, (_, i) => es * l + (i % es))).set(as);
-      } else f.get(aRow[r]!).simdMem(splat, isF64 ? 3 : 2, u * es).set(as);
-      for (let v = 0; v < nv; v++) {
-        const c = acc[r * nv + v]!;
-        if (fma) f.get(as).get(bv[v]!).get(c).simd(madd).set(c);
-        else f.get(c).get(as).get(bv[v]!).simd(mul).simd(add).set(c);
+  /** Row tiles of tm rows × tv vectors from row i while they fit: C[i.., panel jp] (+)= A[i.., :]·Bp panel. */
+  const tiles = (tm: number, tv: number, u0: number): void => {
+    /** One k-step at static element offset u: loads B vectors, then per row splat A and accumulate. */
+    const step = (u: number, vectorA = false): void => {
+      for (let v = 0; v < tv; v++) f.get(bptr).simdMem(Simd.load, 4, (u * nr + v * lanes) * es).set(bv[v]!);
+      for (let r = 0; r < tm; r++) {
+        if (vectorA) {
+          // every `lanes`-th step: load A[r, u..u+lanes); then broadcast lane u mod lanes
+          if (u % lanes === 0) f.get(aRow[r]!).simdMem(Simd.load, 0, u * es).set(av[r]!);
+          const l = u % lanes;
+          f.get(av[r]!).get(av[r]!).simd(Simd.shuffle).op(...Array.from({ length: 16 }, (_, i) => es * l + (i % es))).set(as);
+        } else f.get(aRow[r]!).simdMem(splat, isF64 ? 3 : 2, u * es).set(as);
+        for (let v = 0; v < tv; v++) {
+          const c = acc[r * tv + v]!;
+          if (fma) f.get(as).get(bv[v]!).get(c).simd(madd).set(c);
+          else f.get(c).get(as).get(bv[v]!).simd(mul).simd(add).set(c);
+        }
       }
-    }
+    };
+    const advance = (steps: number): void => {
+      for (let r = 0; r < tm; r++) f.addTo(aRow[r]!, steps * es);
+      f.addTo(bptr, steps * nr * es);
+      f.addTo(q, -steps);
+    };
+    const cAddr = (r: number): void => {
+      f.get(ctile);
+      if (r > 0) f.get(LDC).i32(r).op(Op.i32Mul, Op.i32Add);
+    };
+    f.whileLoop(() => f.get(i).i32(tm).op(Op.i32Add).get(ROWS).op(Op.i32GtU), () => {
+      f.get(C).get(jp).i32(nr * es).op(Op.i32Mul, Op.i32Add).get(i).get(LDC).op(Op.i32Mul, Op.i32Add).set(ctile);
+      for (let r = 0; r < tm; r++) f.get(A).get(i).i32(r).op(Op.i32Add).get(LDA).op(Op.i32Mul, Op.i32Add).set(aRow[r]!);
+      // accumulators: from C when accumulating over a previous k-block, else zero
+      f.get(ACC).op(Op.if, 0x40);
+      for (let r = 0; r < tm; r++) for (let v = 0; v < tv; v++) { cAddr(r); f.simdMem(Simd.load, 4, v * 16).set(acc[r * tv + v]!); }
+      f.op(Op.else);
+      for (let r = 0; r < tm; r++) for (let v = 0; v < tv; v++) f.v128Zero().set(acc[r * tv + v]!);
+      f.op(Op.end);
+      f.get(bpan).set(bptr).get(KC).set(q);
+      f.whileLoop(() => f.get(q).i32(u0).op(Op.i32LtS), () => { for (let u = 0; u < u0; u++) step(u, vecA && u0 === unroll); advance(u0); });
+      f.whileLoop(() => f.get(q).i32(1).op(Op.i32LtS), () => { step(0); advance(1); });
+      for (let r = 0; r < tm; r++) for (let v = 0; v < tv; v++) { cAddr(r); f.get(acc[r * tv + v]!).simdMem(Simd.store, 4, v * 16); }
+      f.addTo(i, tm);
+    });
   };
-  const advance = (steps: number): void => {
-    for (let r = 0; r < mr; r++) f.addTo(aRow[r]!, steps * es);
-    f.addTo(bptr, steps * nr * es);
-    f.addTo(q, -steps);
-  };
-  const cAddr = (r: number): void => {
-    f.get(ctile);
-    if (r > 0) f.get(LDC).i32(r).op(Op.i32Mul, Op.i32Add);
+  /** Narrow tiles j.. for the last panel: if lastW ≤ w·lanes use [tm, w] (then MR rows for the rest), else the next. */
+  const narrowChain = (j: number): void => {
+    const [tm, w] = narrow[j]!;
+    const body = (): void => { tiles(tm, w, 1); if (tm !== mr) tiles(mr, w, 1); };
+    if (j === narrow.length - 1) { body(); return; }
+    f.get(LASTW).i32(w * lanes).op(Op.i32LeU, Op.if, 0x40);
+    body();
+    f.op(Op.else);
+    narrowChain(j + 1);
+    f.op(Op.end);
   };
 
   f.i32(0).set(jp);
-  f.whileLoop(() => f.get(jp).get(PANELS).op(Op.i32GeU), () => {
-    // bpan = bp + jp·kc·NR·es ; C column = c + jp·NR·es
-    f.get(BP).get(jp).get(KC).op(Op.i32Mul).i32(nr * es).op(Op.i32Mul, Op.i32Add).set(bpan);
-    f.i32(0).set(i);
-    f.whileLoop(() => f.get(i).get(ROWS).op(Op.i32GeU), () => {
-      f.get(C).get(jp).i32(nr * es).op(Op.i32Mul, Op.i32Add).get(i).get(LDC).op(Op.i32Mul, Op.i32Add).set(ctile);
-      for (let r = 0; r < mr; r++) f.get(A).get(i).i32(r).op(Op.i32Add).get(LDA).op(Op.i32Mul, Op.i32Add).set(aRow[r]!);
-      // accumulators: from C when accumulating over a previous k-block, else zero
-      f.get(ACC).op(Op.if, 0x40);
-      for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) { cAddr(r); f.simdMem(Simd.load, 4, v * 16).set(acc[r * nv + v]!); }
-      f.op(Op.else);
-      for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) f.v128Zero().set(acc[r * nv + v]!);
-      f.op(Op.end);
-      f.get(bpan).set(bptr).get(KC).set(q);
-      f.whileLoop(() => f.get(q).i32(unroll).op(Op.i32LtS), () => { for (let u = 0; u < unroll; u++) step(u, vecA); advance(unroll); });
-      f.whileLoop(() => f.get(q).i32(1).op(Op.i32LtS), () => { step(0); advance(1); });
-      for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) { cAddr(r); f.get(acc[r * nv + v]!).simdMem(Simd.store, 4, v * 16); }
-      f.addTo(i, mr);
+  if (narrowOnly) {
+    // one panel (bp, c point at it) with lastW ≤ (nv − 1)·lanes real columns
+    f.get(BP).set(bpan).i32(0).set(i);
+    if (narrow.length > 0) narrowChain(0);
+  } else {
+    f.whileLoop(() => f.get(jp).get(PANELS).op(Op.i32GeU), () => {
+      // bpan = bp + jp·kc·NR·es ; C column = c + jp·NR·es
+      f.get(BP).get(jp).get(KC).op(Op.i32Mul).i32(nr * es).op(Op.i32Mul, Op.i32Add).set(bpan);
+      f.i32(0).set(i);
+      tiles(mr, nv, unroll);
+      f.addTo(jp, 1);
     });
-    f.addTo(jp, 1);
-  });
+  }
   return f;
 }
 
-/** run(ctrl) → tasks done: grabs tasks (batch item × row chunk) until none are left. */
-function runFunc(gemmF32: number, gemmF64: number): FuncBuilder {
+/**
+ * run(ctrl) → tasks done: grabs tasks (batch item × row chunk) until none are left. Per dtype: the
+ * full-tile kernel and the narrow last-panel kernel (function indices) and NR, lanes.
+ */
+function runFunc(k32: { gemm: number; narrow: number; nr: number }, k64: { gemm: number; narrow: number; nr: number }): FuncBuilder {
   const f = new FuncBuilder([I32], [I32]);
   const CT = 0;
   const t = f.local(I32), count = f.local(I32), b = f.local(I32), i0 = f.local(I32), rows = f.local(I32);
   const aB = f.local(I32), bB = f.local(I32), cB = f.local(I32), p0 = f.local(I32), kcl = f.local(I32), es = f.local(I32);
+  const lastW = f.local(I32), nf = f.local(I32);
   const slot = (s: number): FuncBuilder => f.get(CT).mem(Op.i32Load, 2, s * 4);
   f.i32(8).i32(4); slot(Ctrl.IS_F64); f.op(Op.select).set(es);
   f.op(Op.block, 0x40, Op.loop, 0x40);
@@ -176,13 +217,26 @@ function runFunc(gemmF32: number, gemmF64: number): FuncBuilder {
     // kcl = min(KC, K − p0)
     slot(Ctrl.K); f.get(p0).op(Op.i32Sub).set(kcl);
     slot(Ctrl.KC); f.get(kcl); slot(Ctrl.KC); f.get(kcl).op(Op.i32LtU, Op.select).set(kcl);
-    // gemm(aB + p0·es, bB + p0·nPad·es, cB, lda, ldc, kcl, rows, panels, p0 != 0), by dtype
-    const args = (): void => {
+    // gemm(aB + p0·es, bB + p0·nPad·es, cB, lda, ldc, kcl, rows, panels − nf, p0 != 0, lastW), by dtype;
+    // nf = 1 when the last panel's real columns fit in fewer vectors: then narrow(…) on that panel alone
+    const call = ({ gemm, narrow, nr }: { gemm: number; narrow: number; nr: number }, lanes: number): void => {
+      // lastW = N − (panels − 1)·NR, or NR when that is not in 1..NR (N not written by pack)
+      slot(Ctrl.N); slot(Ctrl.PANELS); f.i32(1).op(Op.i32Sub).i32(nr).op(Op.i32Mul, Op.i32Sub).set(lastW);
+      f.i32(nr).get(lastW).get(lastW).i32(1).op(Op.i32Sub).i32(nr).op(Op.i32GeU, Op.select).set(lastW);
+      f.get(lastW).i32(nr - lanes).op(Op.i32LeU).set(nf);
+      const common = (): void => { slot(Ctrl.LDA); slot(Ctrl.LDC); f.get(kcl).get(rows); };
       f.get(aB).get(p0).get(es).op(Op.i32Mul, Op.i32Add);
       f.get(bB).get(p0); slot(Ctrl.LDC); f.op(Op.i32Mul, Op.i32Add);
-      f.get(cB); slot(Ctrl.LDA); slot(Ctrl.LDC); f.get(kcl).get(rows); slot(Ctrl.PANELS); f.get(p0).i32(0).op(Op.i32Ne);
+      f.get(cB); common(); slot(Ctrl.PANELS); f.get(nf).op(Op.i32Sub).get(p0).i32(0).op(Op.i32Ne).get(lastW).op(Op.call, gemm);
+      f.get(nf).op(Op.if, 0x40);
+      // the last panel: B at + (panels − 1)·kcl·NR·es within the k-block, C at + (panels − 1)·NR·es
+      f.get(aB).get(p0).get(es).op(Op.i32Mul, Op.i32Add);
+      f.get(bB).get(p0); slot(Ctrl.LDC); f.op(Op.i32Mul, Op.i32Add); slot(Ctrl.PANELS); f.i32(1).op(Op.i32Sub).get(kcl).op(Op.i32Mul).i32(nr * (16 / lanes)).op(Op.i32Mul, Op.i32Add);
+      f.get(cB); slot(Ctrl.PANELS); f.i32(1).op(Op.i32Sub).i32(nr * (16 / lanes)).op(Op.i32Mul, Op.i32Add);
+      common(); f.i32(1).get(p0).i32(0).op(Op.i32Ne).get(lastW).op(Op.call, narrow);
+      f.op(Op.end);
     };
-    slot(Ctrl.IS_F64); f.op(Op.if, 0x40); args(); f.op(Op.call, gemmF64, Op.else); args(); f.op(Op.call, gemmF32, Op.end);
+    slot(Ctrl.IS_F64); f.op(Op.if, 0x40); call(k64, 2); f.op(Op.else); call(k32, 4); f.op(Op.end);
     f.get(p0).get(kcl).op(Op.i32Add).set(p0);
   });
   f.addTo(count, 1);
@@ -201,6 +255,8 @@ function packFunc(isF64: boolean, nv: number): FuncBuilder {
   const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32], []);
   const [SRC, DST, K, N, NPAD, KC, FULL] = [0, 1, 2, 3, 4, 5, 6] as const;
   const p0 = f.local(I32), kcl = f.local(I32), jp = f.local(I32), p = f.local(I32), s = f.local(I32), d = f.local(I32);
+  // the real column count, for run's last-panel width (the host packs B before every run)
+  f.i32(CTRL_BASE).get(N).mem(Op.i32Store, 2, Ctrl.N * 4);
   f.i32(0).set(p0);
   f.whileLoop(() => f.get(p0).get(K).op(Op.i32GeU), () => {
     // kcl = min(KC, K − p0)
@@ -390,7 +446,7 @@ export function buildGemmModule(config: GemmConfig, memory: { min: number; max: 
     funcs: [
       { name: 'gemm_f32', fn: gemmFunc(false, config.f32, config.unroll, fmaFor(config, false), config.shuffleA) },
       { name: 'gemm_f64', fn: gemmFunc(true, config.f64, config.unroll, fmaFor(config, true)) },
-      { name: 'run', fn: runFunc(0, 1) },
+      { name: 'run', fn: runFunc({ gemm: 0, narrow: 11, nr: panelWidth(config, false) }, { gemm: 1, narrow: 12, nr: panelWidth(config, true) }) },
       { name: 'pack_f32', fn: packFunc(false, config.f32.nv) },
       { name: 'pack_f64', fn: packFunc(true, config.f64.nv) },
       { name: 'bias_act_f32', fn: biasActFunc(false) },
@@ -399,6 +455,8 @@ export function buildGemmModule(config: GemmConfig, memory: { min: number; max: 
       { name: 'transpose_f64', fn: transposeFunc(true) },
       { name: 'transpose_simd_f32', fn: transposeSimdFunc(false) },
       { name: 'transpose_simd_f64', fn: transposeSimdFunc(true) },
+      { name: 'gemm_narrow_f32', fn: gemmFunc(false, config.f32, 1, fmaFor(config, false), false, true) },
+      { name: 'gemm_narrow_f64', fn: gemmFunc(true, config.f64, 1, fmaFor(config, true), false, true) },
     ],
   });
 }
