@@ -122,12 +122,14 @@ export class WasmGemm {
   /**
    * V8 first runs wasm on its baseline compiler (~4× slower here) and tiers a function up only
    * after it has run for a while; a few small products per dtype (~ms) trigger that up front so
-   * the first real calls do not pay it.
+   * the first real calls do not pay it. The n = 3 product warms the narrow-panel kernel (a last panel
+   * narrower than the register tile runs a separate wasm function, which would start on the baseline tier).
    */
   private warmUp(): void {
     for (const T of [Float32Array, Float64Array]) {
       const a = new T(32 * 256).fill(1), b = new T(256 * 32).fill(1), c = new T(32 * 32);
       for (let r = 0; r < 12; r++) this.matmul(a, b, c, 1, 32, 256, 32, 1);
+      for (let r = 0; r < 12; r++) this.matmul(a, b, c, 1, 32, 256, 3, 1);
     }
   }
 
