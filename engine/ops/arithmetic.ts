@@ -290,12 +290,12 @@ const siluD = (x: Tensor, _y: Tensor, g: Tensor) => {
 export const silu = builtinUnary('silu', (v) => v * stableSigmoid(v), siluD, siluD, { stableSigmoid });
 
 /**
- * erf(x) to ~1 ulp: for |x| < 3 the all-positive series erf x = (2/√π)e^(−x²) Σ (2x²)ⁿ x/(2n+1)!!
- * (no alternating-sign cancellation: the alternating Taylor series lost ~2e-14 near x = 2.9, which
- * finite differences amplify to 1e-4 relative error in the gradient); beyond, a continued fraction for erfc.
+ * erf(x) by the all-positive series erf x = (2/√π)e^(−x²) Σ (2x²)ⁿ x/(2n+1)!! for |x| < 3 (no
+ * alternating-sign cancellation: the alternating Taylor series lost ~2e-14 near x = 2.9, which finite
+ * differences amplify to 1e-4 relative error in the gradient), a continued fraction for erfc beyond.
+ * Within ~10 ulps but slow (up to ~50 serial terms): what `erfScalar` uses below 1/2 and tabulates from.
  */
-export function erfScalar(x: number): number {
-  if (typeof x !== 'number') throw new ValueError('erfScalar', `x must be a number; got ${describeValue(x)}`);
+function erfSeries(x: number): number {
   const ax = Math.abs(x);
   if (ax < 3) {
     const x2 = ax * ax;
@@ -312,6 +312,49 @@ export function erfScalar(x: number): number {
   for (let n = 60; n >= 1; n--) f = ax + (n / 2) / f;
   const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
   return Math.sign(x) * (1 - erfc);
+}
+
+/**
+ * Taylor coefficients of erf around the midpoints x0 = 0.75, 1.25, …, 5.75 of [0.5, 6) in steps of
+ * 0.5, ERF_DEGREE + 1 per midpoint: a0 = erf(x0) (the series), a_k = erf⁽ᵏ⁾(x0)/k! with
+ * erf⁽ᵏ⁾(x) = (2/√π)(−1)^(k−1) H_(k−1)(x) e^(−x²) and the Hermite recurrence H_(n+1) = 2x H_n − 2n H_(n−1).
+ * On |x − x0| ≤ 1/4 the terms decrease, so Horner's rule is stable; degree 18 leaves no visible
+ * truncation (degree 14 was off by 65 ulps at x = 0.5, 16 by ≤ 4): against 40-digit values the
+ * polynomial is within 4 ulps, the series within 10, at ~19 serial multiply-adds instead of up to ~50
+ * divisions (≈ 1.8× faster per call).
+ */
+const ERF_DEGREE = 18;
+const ERF_TAYLOR: Float64Array = (() => {
+  const out = new Float64Array(11 * (ERF_DEGREE + 1));
+  for (let i = 0; i < 11; i++) {
+    const x0 = 0.75 + 0.5 * i, c = (2 / Math.sqrt(Math.PI)) * Math.exp(-x0 * x0);
+    out[i * (ERF_DEGREE + 1)] = erfSeries(x0);
+    let hPrev = 0, h = 1, fact = 1; // H_(-1) unused, H_0 = 1
+    for (let k = 1; k <= ERF_DEGREE; k++) {
+      fact *= k;
+      out[i * (ERF_DEGREE + 1) + k] = (k % 2 === 1 ? 1 : -1) * c * h / fact; // (−1)^(k−1) H_(k−1)
+      const next = 2 * x0 * h - 2 * (k - 1) * hPrev;
+      hPrev = h; h = next;
+    }
+  }
+  return out;
+})();
+
+/**
+ * erf(x) within a few ulps (≤ 6 against 40-digit values on a grid over [0, 7]; tested): the series
+ * for |x| < 1/2 (≤ 15 terms, relative accuracy near 0), a degree-18 Taylor polynomial around the nearest of 11
+ * midpoints for 1/2 ≤ |x| < 6 (see ERF_TAYLOR), ±1 beyond (erfc 6 = 2e-17 is below half an ulp of 1).
+ * erf(±0) = ±0, erf(NaN) = NaN.
+ */
+export function erfScalar(x: number): number {
+  if (typeof x !== 'number') throw new ValueError('erfScalar', `x must be a number; got ${describeValue(x)}`);
+  const ax = Math.abs(x);
+  if (ax < 0.5) return erfSeries(x);
+  if (!(ax < 6)) return ax >= 6 ? Math.sign(x) : Number.NaN;
+  const i = Math.floor((ax - 0.5) * 2), u = ax - (0.75 + 0.5 * i), o = i * (ERF_DEGREE + 1);
+  let p = ERF_TAYLOR[o + ERF_DEGREE]!;
+  for (let k = ERF_DEGREE - 1; k >= 0; k--) p = p * u + ERF_TAYLOR[o + k]!;
+  return x < 0 ? -p : p;
 }
 /**
  * erfc(x) = 1 − erf(x) without the cancellation of `1 − erf(x)` for large x: the continued fraction

@@ -59,6 +59,12 @@ const THM_NAME = ['thm9', 3, null];
 const fit2 = () => api.initNearTruth(api.THM_TRUTHS.thm2, new Rng(1), 0.1);
 
 export const STATS_ENTRIES: readonly ApiEntry[] = [
+  // ---------- experiment results ----------
+  {
+    name: 'reviveCellResult', valid: () => [{ id: 'c', n: 10, rep: 0, seed: 1, metrics: { L: null, M: 0.5 } }],
+    fuzz: [f(0, [null, 3, 'x', [1], { id: 3, n: 1, rep: 0, seed: 0, metrics: {} }, { id: 'c', n: '1', rep: 0, seed: 0, metrics: {} },
+      { id: 'c', n: 1, rep: 0, seed: 0, metrics: null }, { id: 'c', n: 1, rep: 0, seed: 0, metrics: { L: 'x' } }])],
+  },
   // ---------- rates ----------
   { name: 'linearFit', valid: () => [[1, 2, 3], [2, 4, 6]], fuzz: [f(0, NUMS), f(1, NUMS), f(1, [[1]])] },
   { name: 'axisValue', valid: () => [100, 'n'], fuzz: [f(0, [1, 0.5, NaN, Infinity, '100', null]), f(1, ['x', null, 3])] },

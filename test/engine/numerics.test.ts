@@ -49,6 +49,25 @@ describe('stability at extreme logits', () => {
     expect(Math.abs(geluErf(tensor([-6])).item() / (-6 * 9.865876450376946e-10) - 1)).toBeLessThan(1e-12);
     expect(erf(tensor([-1, 0, 1])).toArray()).toEqual([-erfScalar(1), 0, erfScalar(1)]);
   });
+
+  it('erfScalar is within a few ulps of 40-digit values in every branch (series, Taylor tables, ±1) and odd; NaN and ±0 pass', () => {
+    // mpmath.erf at 30 digits; the branches switch at |x| = 0.5 and 6, the Taylor midpoints sit at 0.75 + 0.5i
+    const ref: [number, number][] = [[0.1, 0.1124629160182848984], [0.4999, 0.52041199516138659028], [0.5, 0.52049987781304653768],
+      [0.75, 0.7111556336535151316], [1, 0.84270079294971486934], [1.3, 0.93400794494065244585], [2, 0.99532226501895273416],
+      [2.5, 0.99959304798255504106], [2.9999, 0.99997789557351783909], [3, 0.99997790950300141456], [4.2, 0.99999999714450582041],
+      [5.9, 0.9999999999999999281], [6.5, 1]];
+    const ulp = (v: number) => Math.abs(v) * Number.EPSILON;
+    for (const [x, want] of ref) {
+      expect(Math.abs(erfScalar(x) - want), `erf(${x})`).toBeLessThanOrEqual(4 * ulp(want));
+      expect(erfScalar(-x)).toBe(-erfScalar(x));
+    }
+    // continuity across the table edges (the two sides are separate polynomials)
+    for (const e of [0.5, 1, 1.5, 2, 3, 4.5, 5.5]) expect(Math.abs(erfScalar(e) - erfScalar(e - 1e-12)), `edge ${e}`).toBeLessThan(1e-11 + 4 * ulp(1));
+    expect(erfScalar(Number.NaN)).toBeNaN();
+    expect(Object.is(erfScalar(-0), -0)).toBe(true);
+    expect(erfScalar(Infinity)).toBe(1);
+    expect(erfScalar(-1e300)).toBe(-1);
+  });
 });
 
 describe('ties', () => {
