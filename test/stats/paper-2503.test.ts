@@ -151,3 +151,20 @@ describe('temperature-gating and hierarchical-gating cells', () => {
     }
   });
 });
+
+describe('2503.03213 metrics from stored models (merge --remeasure)', () => {
+  it('remeasuring a cell from its stored models gives its metrics; every true atom is scored in exact fits', () => {
+    const c = { ...temperatureGating.cells({ quick: true }).find((x) => x.id.startsWith('linear-exact'))!, n: 150 };
+    const r = temperatureGating.runCell(c);
+    expect(temperatureGating.remeasure!(JSON.parse(JSON.stringify(r)))).toEqual(r);
+    // A fit whose second atom copies the first: true atom 1's Voronoi cell is empty, yet the atom error counts it.
+    const t = T.linear, a0 = t.atoms[0]!;
+    const fake = { ...r, info: { ...r.info, models: { local: { atoms: [[a0.b1, a0.b0, a0.e1, a0.e2], [0, 0, a0.e1, a0.e2]], tau: t.tau! } } } };
+    const m = temperatureGating.remeasure!(fake).metrics;
+    expect(m['temp linear exact: empty true cells']).toBe(1);
+    const t1 = t.atoms[1]!, want = Math.hypot(0 - t1.b1 / t.tau!, a0.e1 - t1.e1, a0.e2 - t1.e2) / 2;
+    expect(m['temp linear exact: atom error']).toBeGreaterThan(0.5 * want);
+    expect(Number.isFinite(m['temp linear exact: atom error'])).toBe(true); // (read at the Voronoi loss's shift, so not exactly `want`)
+    expect(() => temperatureGating.remeasure!({ ...r, info: {} })).toThrow(/no stored models/);
+  });
+});

@@ -19,7 +19,7 @@ import { voronoiCells, regressionVoronoiLoss, type RegressionAtom } from '../vor
 import { type RegressionMoE, type RegExpert, sampleRegression, splitInit, l2Distance, lseAt, groupIndex, seedOf, gateUsage } from './regression-moe.js';
 import { type RegressionFitReport, DEFAULT_REGRESSION_SPACE, REGRESSION_FIT_RULE, describeRegressionSpace, multiStartRegression, regressionActiveBounds } from './regression-estimate.js';
 import { cellErrors, atomLocations, weightedCellErrors } from './ffn-exact-vs-over.js';
-import { translationInfimum } from './regression-gauge.js';
+import { translationInfimum, translate, translationDim } from './regression-gauge.js';
 
 const RANGE = [-2, 2] as const;
 const NOISE = 0.1;
@@ -132,18 +132,39 @@ function seriesOf(gate: Gate2503): { series: string; exponent?: number; verdict:
 }
 
 /**
- * Metrics of one fit, each the infimum over the softmax translation group (`translationInfimum`: a
- * random start can land on the truth with another atom in the pinned slot). The local root keeps the
- * plain names, the global fit gets a ' (global)' suffix. Gate masses (for the over-cell weights) are
- * translation-invariant, so they are computed once.
+ * Mean ‖loc_σ(j) − loc*_j‖ over the true atoms j, minimised over the one-to-one assignments σ of fitted
+ * to true atoms (exact-specified fits: k = k*, so every true atom is scored — a Voronoi-cell average
+ * would leave out a true atom whose cell is empty). k ≤ 4 here, so all k! assignments are tried.
+ */
+function matchedAtomError(locs: readonly (readonly number[])[], truthLocs: readonly (readonly number[])[]): number {
+  const k = truthLocs.length, d = (i: number, j: number) => Math.hypot(...locs[i]!.map((v, q) => v - truthLocs[j]![q]!));
+  let best = Infinity;
+  const perm = (used: number, j: number, acc: number): void => {
+    if (acc >= best) return;
+    if (j === k) { best = acc; return; }
+    for (let i = 0; i < locs.length; i++) if (!(used & (1 << i))) perm(used | (1 << i), j + 1, acc + d(i, j));
+  };
+  perm(0, 0, 0);
+  return best / k;
+}
+
+/**
+ * Metrics of one fit, all measured in one gauge: the softmax translation that minimises the Voronoi
+ * loss (`translationInfimum`; a random start can reach the truth with another atom in the pinned
+ * slot), so the loss is its infimum over the group and the atom errors are read at the same shift
+ * (not each at its own infimum). Exact-specified fits: the atom error matches every true atom
+ * (`matchedAtomError`); over-specified: mass-weighted over-cell and exact-cell errors (a true atom
+ * whose cell is empty is not scored there: such fits are counted in the notes). The local root keeps
+ * the plain names, the global fit gets a ' (global)' suffix. Gate masses are translation-invariant.
  */
 function fitMetrics(model: RegressionMoE, truth: RegressionMoE, p: string, spec: Spec, suffix: string): Record<string, number> {
   const masses = gateUsage(model, RANGE), truthLocs = atomLocations(truth);
-  const errs = (m: RegressionMoE) => weightedCellErrors(atomLocations(m), masses, truthLocs);
-  const inf = (loss: (m: RegressionMoE) => number) => translationInfimum(model, truth, loss).value;
-  const m: Record<string, number> = { [`${p}: ‖f̂−f*‖${suffix}`]: l2Distance(model, truth, RANGE), [`${p}: Voronoi loss${suffix}`]: inf((x) => voronoiLoss2503(x, truth)) };
-  if (spec === 'exact') m[`${p}: atom error${suffix}`] = inf((x) => errs(x).exact);
-  else { m[`${p}: over-cell atom error${suffix}`] = inf((x) => errs(x).over); m[`${p}: exact-cell atom error${suffix}`] = inf((x) => errs(x).exact); }
+  const inf = translationInfimum(model, truth, (x) => voronoiLoss2503(x, truth)), at = translate(model, inf.shift.length ? inf.shift : new Float64Array(translationDim(model)));
+  const locs = atomLocations(at), errs = weightedCellErrors(locs, masses, truthLocs);
+  const m: Record<string, number> = { [`${p}: ‖f̂−f*‖${suffix}`]: l2Distance(model, truth, RANGE), [`${p}: Voronoi loss${suffix}`]: inf.value };
+  if (spec === 'exact') m[`${p}: atom error${suffix}`] = matchedAtomError(locs, truthLocs);
+  else { m[`${p}: over-cell atom error${suffix}`] = errs.over; m[`${p}: exact-cell atom error${suffix}`] = errs.exact; }
+  m[`${p}: empty true cells${suffix}`] = errs.sizes.filter((c) => c === 0).length;
   return m;
 }
 
@@ -153,6 +174,28 @@ const modelJson = (m: RegressionMoE): Json => ({ atoms: m.atoms.map((a) => [a.b1
 /** Random starts per cell and the seed offset of their generator (stored in every cell). */
 export const DESIGN_2503 = { starts: 10, space: DEFAULT_REGRESSION_SPACE, rule: REGRESSION_FIT_RULE } as const;
 
+/** A cell's metrics from its local root and (when a random start won) its global fit; spurious = another root whose Voronoi loss is > 1.5× the local root's. */
+function cellMetrics(truth: RegressionMoE, p: string, spec: Spec, local: RegressionMoE, global: RegressionMoE | null): { metrics: Record<string, number> } {
+  const lo = fitMetrics(local, truth, p, spec, '');
+  const gl = global ? fitMetrics(global, truth, p, spec, ' (global)') : Object.fromEntries(Object.entries(lo).map(([k, v]) => [`${k} (global)`, v]));
+  const spurious = global !== null && gl[`${p}: Voronoi loss (global)`]! > 1.5 * lo[`${p}: Voronoi loss`]!;
+  return { metrics: { ...lo, ...gl, [`${p}: global is another root`]: global ? 1 : 0, [`${p}: global is spurious`]: spurious ? 1 : 0 } };
+}
+
+/** Recomputes a cell's metrics from the fitted models it stored (`merge --remeasure`), e.g. after a change of how losses are measured. */
+function remeasure2503(gate: Gate2503, r: CellResult): CellResult {
+  const [expert, spec] = r.id.split('/')[0]!.split('-') as [RegExpert, Spec];
+  const truth = TRUTHS_2503[gate][expert];
+  const models = r.info?.models as unknown as { local?: StoredModel; global?: StoredModel } | undefined;
+  if (!truth || !(spec === 'exact' || spec === 'over') || !models?.local) throw new ValueError(`${gate}-gating.remeasure`, `cell ${r.id} has no stored models or an unknown configuration; re-run it`);
+  const like = splitInit(truth, FROM[gate][spec], 0, new Rng(0));
+  const toModel = (j: StoredModel): RegressionMoE => ({ ...like, atoms: j.atoms.map(([b1, b0, e1, e2]) => ({ b1, b0, e1, e2 })),
+    ...(j.tau !== undefined ? { tau: j.tau } : {}), ...(j.groupGates ? { groupGates: j.groupGates.map(([b1, b0]) => ({ b1, b0 })) } : {}) });
+  const { metrics } = cellMetrics(truth, label(gate, expert, spec), spec, toModel(models.local), models.global ? toModel(models.global) : null);
+  return { ...r, metrics };
+}
+type StoredModel = { atoms: [number, number, number, number][]; tau?: number; groupGates?: [number, number][] };
+
 function runCell2503(gate: Gate2503, cell: Cell): CellResult {
   const t0 = Date.now();
   const expert = cell.params.expert as RegExpert, spec = cell.params.spec as Spec;
@@ -161,9 +204,8 @@ function runCell2503(gate: Gate2503, cell: Cell): CellResult {
   const rng = new Rng(cell.seed);
   const data = sampleRegression(truth, cell.n, NOISE, rng, RANGE);
   const ms = multiStartRegression(splitInit(truth, FROM[gate][spec], INIT_NOISE, rng), data, { space: DESIGN_2503.space, starts: DESIGN_2503.starts, seed: cell.seed ^ 0x5bd1e995 });
-  const p = label(gate, expert, spec), local = fitMetrics(ms.local.model, truth, p, spec, '');
-  const global = ms.globalIsRandom ? fitMetrics(ms.global.model, truth, p, spec, ' (global)') : Object.fromEntries(Object.entries(local).map(([k, v]) => [`${k} (global)`, v]));
-  const spurious = ms.globalIsRandom && global[`${p}: Voronoi loss (global)`]! > 1.5 * local[`${p}: Voronoi loss`]!;
+  const p = label(gate, expert, spec);
+  const { metrics } = cellMetrics(truth, p, spec, ms.local.model, ms.globalIsRandom ? ms.global.model : null);
   const info: { [key: string]: Json } = {
     config: p, reason: ms.local.reason, iterations: ms.local.iterations, gradMax: ms.local.gradMax, loss: ms.local.lse, lossAtTruth: lseAt(truth, data),
     local: fitInfo(ms.local), global: fitInfo(ms.global), polished: ms.polished, bestRandomLoss: ms.bestRandomLse,
@@ -173,7 +215,7 @@ function runCell2503(gate: Gate2503, cell: Cell): CellResult {
     models: { local: modelJson(ms.local.model), ...(ms.globalIsRandom ? { global: modelJson(ms.global.model) } : {}) },
   };
   return { id: cell.id, n: cell.n, rep: cell.rep, seed: cell.seed,
-    metrics: { ...local, ...global, [`${p}: global is another root`]: ms.globalIsRandom ? 1 : 0, [`${p}: global is spurious`]: spurious ? 1 : 0 },
+    metrics,
     ms: Date.now() - t0, info };
 }
 
@@ -211,6 +253,7 @@ function convergenceNotes(results: readonly CellResult[]): string[] {
     return [`convergence ${c}: ${legacy ? `${legacy} of ${rs.length} cells fitted before the multi-start estimator (near-truth start only, no box, Armijo backtracking, patience 20); ` : ''}`
       + [line('local'), line('global')].filter((x) => x).join('; ')
       + `; best LSE found ≤ LSE at the truth in ${below}/${rs.length}`
+      + `; local roots leaving a true atom's Voronoi cell empty (its cell errors not scored; the exact-specified atom error matches every atom): ${rs.filter((r) => (r.metrics[`${c}: empty true cells`] ?? 0) > 0).length}`
       + (legacy < rs.length ? `; global fit another root in ${other}${gainNote}, spurious (Voronoi loss > 1.5× the local root's) in ${spur} of ${rs.length - legacy}; local roots on a bound: ${[...bounds].map(([b, v]) => `${b} ${v}`).join(', ') || 'none'}` : '')][0]!;
   });
 }
@@ -295,6 +338,7 @@ function make(gate: Gate2503): Experiment {
       return out;
     },
     runCell: (cell) => runCell2503(gate, cell),
+    remeasure: (r) => remeasure2503(gate, r),
     estimateCellMs: (cell) => {
       const [a, p] = COST[gate][`${String(cell.params.expert)}-${String(cell.params.spec)}`] ?? [1000, 0.6];
       return a * (cell.n / 1000) ** p;
