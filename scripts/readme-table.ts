@@ -33,7 +33,7 @@ const CLAIMS_2503: Record<string, (config: string) => string> = {
   ].join('; '),
   'hierarchical-gating': (config) => [
     'so far 10 of the 20 repetitions (the first 10 of every n; reps 10–19 resume with reproduce hierarchical-gating --resume --out results/hierarchical-gating)',
-    'the best-likelihood fit is another root in 43–77 % of cells, only 0.2–0.5 nats more likely in the median (spurious in 18–41 %): two-level gating is weakly identified, so the global loss decays slowly (n^-0.16 to n^-0.29)',
+    'the best-likelihood fit is another root in 43–77 % of cells, only 0.2–0.52 nats more likely in the median (spurious in 18–41 %): two-level gating is weakly identified, so the global loss decays slowly (n^-0.16 to n^-0.29)',
     config.includes('linear exact') ? 'the local root of exact-specified linear experts decays like n^-1/2 ("polynomial"), so the abstract\'s "slower than polynomial" does not show without over-specification' : 'the local root decays like n^-0.37 to n^-0.44 and neither law fits it well',
   ].join('; '),
 };

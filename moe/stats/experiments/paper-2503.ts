@@ -6,7 +6,9 @@
  * experts exponentially many — so for each configuration the losses are fitted both as a power law in
  * n and against 1/log n (arXiv 2401.13875's "as slow as O(1/log n)"), and a verdict is printed.
  *
- * Gates (see regression-moe.ts): temperature g = softmax((β1 x + β0)/τ) with τ = e^s fitted (2401.13875);
+ * Gates (see regression-moe.ts): temperature g = softmax((β1 x + β0)/τ) (2401.13875; τ = e^s is a parameter of the
+ * model, but the fits hold it at its start value: with a linear router (β, τ) and (cβ, cτ) are the same gate, see
+ * regression-estimate.ts — so these rows measure a softmax gate on β/τ with the truth of ffn-exact-vs-over);
  * hierarchical g_ab = softmax_a(ω_a x + α_a)·softmax_{b∈a}(β1_ab x + β0_ab). One atom per softmax is
  * pinned at (0, 0) (2505.10860 A.2). 2503.03213's own losses for these gates are not available to us:
  * the loss used is the regression Voronoi template of arXiv 2402.02952 (`regressionVoronoiLoss`),
@@ -285,7 +287,7 @@ function summarize2503(gate: Gate2503, results: readonly CellResult[], quick: bo
     `parameter space: ${describeRegressionSpace(DESIGN_2503.space)}. L-BFGS with a strong-Wolfe line search (Armijo backtracking when it fails), stop on max|∇LSE| ≤ 1e-6, else relative change ≤ 1e-10 on 50 consecutive iterations, cap 5000.`,
     'atom errors: ‖loc_i − loc*_j‖ with loc = (β1, η)' + (gate === 'temperature' ? ' and β1/τ in place of β1' : ' plus the group slope ω') + '; over cells weight each fitted atom by its gate mass E_X[g_i(X)] normalised within the cell; Voronoi loss: regression template of arXiv 2402.02952 ' + (gate === 'temperature' ? 'on (β0/τ, β1/τ, η)' : 'applied per level (groups, then experts within matched groups)') + '.',
     'differs from arXiv 2503.03213: its Voronoi losses and exact gate parametrisations for these gates are not available to us; the theory gives no exponents for linear experts (only "slower than any polynomial"), so those rows have no theory line.'
-    + (gate === 'temperature' ? ' With a linear router τ is not identifiable: (β, τ) and (cβ, cτ) give the same gate (the integrated form of the PDE of 2401.13875), so τ is fitted but measured only through β/τ.' : ''));
+    + (gate === 'temperature' ? ' With a linear router τ is not identifiable: (β, τ) and (cβ, cτ) give the same gate (the integrated form of the PDE of 2401.13875), so the fits hold τ at its start value (a gauge) and estimate and measure β/τ only: these rows are a softmax gate on β/τ, whose effective truth 2x + 0.5 is that of ffn-exact-vs-over.' : ''));
   return {
     rows: summaryRows(results, [...used.map((s) => s.series), ...[...present].filter((k) => k.endsWith(': global is another root') || k.endsWith(': global is spurious')).sort()]), fits, notes, perCell: perCellRows(results),
     plot: { title: `arXiv 2503.03213: ${gate} gating, exact vs over-specified (least squares)`, yLabel: 'mean per-atom parameter error', series: used.filter((s) => s.plot).map((s) => s.series),

@@ -2,7 +2,7 @@
  * A one-dimensional regression MoE for the least-squares experiments (arXiv 2503.03213 / 2405.13997):
  *   f_G(x) = Σ_i g_i(x) · h(x, η_i),   Y = f_{G*}(X) + N(0, σ²),   X ~ U[lo, hi].
  * Gates: softmax over z_i = β1_i x + β0_i; temperature ("dense-to-sparse", arXiv 2401.13875)
- * softmax(z/τ) with τ = e^s fitted; hierarchical softmax_a(ω_a x + α_a)·softmax_{b∈a}(z_ab); unnormalized
+ * softmax(z/τ) with τ = e^s (a parameter here; `fitRegressionIn` holds it fixed, see regression-estimate.ts); hierarchical softmax_a(ω_a x + α_a)·softmax_{b∈a}(z_ab); unnormalized
  * sigmoid σ(z_i); top-K̄ softmax with the theory's selection rule (2505.10860 App. F: rank β1_i·x only).
  * Every softmax has one pinned atom (β1 = β0 = 0, assumption A.2 of 2505.10860), so no translation
  * direction is flat. Experts: `gelu` h = e2·GELU(e1·x) (strongly identifiable FFN) or `linear` e1·x + e2.
