@@ -103,3 +103,28 @@ describe('losses as infima over the softmax translation group (regression-gauge.
     expect(inf).toBeLessThanOrEqual(voronoiLoss2503(wrong, H.gelu));
   });
 });
+
+describe('bad input to the regression estimator and gauge (MoegradError naming the function, never a TypeError or silent NaN)', () => {
+  const d = data(T.linear, 50, 1), m = R.splitInit(T.linear, [0, 1], 0, new Rng(1));
+  it.each([
+    ['fitRegressionIn null data', () => fitRegressionIn(m, null as never), /fitRegressionIn: data must be/],
+    ['fitRegressionIn NaN data', () => fitRegressionIn(m, { x: Float64Array.from([NaN]), y: Float64Array.from([1]) }), /fitRegressionIn: data must be finite/],
+    ['fitRegressionIn misspelt option', () => fitRegressionIn(m, d, { maxIters: 3 } as never), /fitRegressionIn: unknown option 'maxIters'/],
+    ['multiStartRegression misspelt option', () => multiStartRegression(m, d, { strats: 2 } as never), /multiStartRegression: unknown option 'strats'/],
+    ['randomRegressionStart null rng', () => randomRegressionStart(m, d, null as never), /randomRegressionStart: rng must be an Rng/],
+    ['regressionConstraints null model', () => regressionConstraints(null as never), /RegressionMoE: expected a model/],
+    ['NaN atom', () => fitRegressionIn({ ...m, atoms: [{ b1: NaN, b0: 0, e1: 1, e2: 1 }, m.atoms[1]!] }, d), /atom 0 must have finite numbers/],
+    ['translate null', () => G.translate(null as never, [0, 0]), /translate: /],
+    ['translate NaN shift', () => G.translate(m, [NaN, 0]), /translate: shift must hold finite numbers/],
+    ['translationInfimum loss not a function', () => G.translationInfimum(m, T.linear, 3 as never), /translationInfimum: loss must be a function/],
+    ['voronoiLoss2503 mixed gates', () => voronoiLoss2503(T.linear, H.linear), /voronoiLoss2503: fit and truth must have the same gate/],
+  ] as const)('%s', (_name, call, msg) => {
+    expect(call).toThrow(ValueError);
+    expect(call).toThrow(msg);
+  });
+  it('a start outside the box is projected onto it before fitting', () => {
+    const far: R.RegressionMoE = { ...m, atoms: [{ ...m.atoms[0]!, b1: 800 * m.tau! }, m.atoms[1]!] };
+    const r = fitRegressionIn(far, d);
+    expect(r.boxViolation).toBeLessThan(1e-4);
+  });
+});

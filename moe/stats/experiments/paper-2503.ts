@@ -60,6 +60,10 @@ const toAtoms = (m: RegressionMoE, s = 1): RegressionAtom[] => m.atoms.map((a) =
  * fitted groups in j's level-1 Voronoi cell. Other gates: the template on (β0, β1, η). Unitless, ≥ 0.
  */
 export function voronoiLoss2503(fit: RegressionMoE, truth: RegressionMoE): number {
+  for (const [name, m] of [['fit', fit], ['truth', truth]] as const) {
+    if (m === null || typeof m !== 'object' || !Array.isArray(m.atoms)) throw new ValueError('voronoiLoss2503', `${name} must be a regression MoE; got ${JSON.stringify(m)?.slice(0, 80)}`);
+  }
+  if (fit.gate !== truth.gate) throw new ValueError('voronoiLoss2503', `fit and truth must have the same gate; got ${fit.gate} and ${truth.gate}`);
   if (fit.gate === 'temperature') return regressionVoronoiLoss(toAtoms(fit, 1 / fit.tau!), toAtoms(truth, 1 / truth.tau!));
   if (fit.gate !== 'hierarchical') return regressionVoronoiLoss(toAtoms(fit), toAtoms(truth));
   const level1 = (m: RegressionMoE): RegressionAtom[] => m.groupGates!.map((g) => ({ beta0: g.b0, beta1: [g.b1], expert: [] }));

@@ -74,6 +74,21 @@ export function regressionConstraints(like: RegressionMoE, space: RegressionSpac
   return { fixed, lo, hi, relu: [] };
 }
 
+/** Throws a ValueError unless `data` is { x, y }: Float64Arrays of one length ≥ 1 with finite values. */
+function checkRegData(op: string, data: unknown): asserts data is { x: Float64Array; y: Float64Array } {
+  const d = data as { x?: unknown; y?: unknown } | null;
+  if (!(d && d.x instanceof Float64Array && d.y instanceof Float64Array && d.x.length === d.y.length && d.x.length > 0)) {
+    throw new ValueError(op, `data must be { x, y }: Float64Arrays of one length ≥ 1; got ${d === null || typeof d !== 'object' ? JSON.stringify(d) : `x ${describe(d.x)}, y ${describe(d.y)}`}`);
+  }
+  for (const v of [d.x, d.y]) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new ValueError(op, `data must be finite; got ${v[i]} at index ${i}`);
+}
+const describe = (v: unknown) => (v instanceof Float64Array ? `Float64Array(${v.length})` : JSON.stringify(v)?.slice(0, 40) ?? String(v));
+
+/** Throws a ValueError naming the first key of `o` that is not in `known` (a misspelt option would otherwise be ignored). */
+function checkKeys(op: string, o: object, known: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw new ValueError(op, `unknown option '${k}'; known: ${known.join(', ')}`);
+}
+
 /** What every regression fit reports: the fitted model, its LSE, and how the fit stopped (`FitStop`). */
 export interface RegressionFitReport extends FitStop {
   /** The fitted model. */
@@ -99,14 +114,15 @@ export function fitRegressionIn(start: RegressionMoE, data: { x: Float64Array; y
   const op = 'fitRegressionIn';
   checkModel(start);
   checkOptions(op, settings, 'settings');
+  checkKeys(op, settings, ['space', 'maxIter']);
   const { space = DEFAULT_REGRESSION_SPACE, maxIter = REGRESSION_FIT_RULE.maxIter } = settings;
   checkCount(op, 'maxIter', maxIter, 0);
-  if (!(data.x instanceof Float64Array && data.y instanceof Float64Array && data.x.length === data.y.length && data.x.length > 0)) {
-    throw new ValueError(op, `data must be { x, y } Float64Arrays of one length ≥ 1; got lengths ${data.x?.length}, ${data.y?.length}`);
-  }
+  checkRegData(op, data);
   const c = regressionConstraints(start, space), template = toParams(start);
+  // A start outside the box is projected onto it (the penalty alone would leave a far start outside).
+  const theta0 = flattenTree(template).map((v, i) => Math.min(c.hi[i]!, Math.max(c.lo[i]!, v)));
   const { lineSearch, patience, fallback, gtol, tol } = REGRESSION_FIT_RULE;
-  const res: MinimizeResult = lbfgs(constrainedObjective(lseObjective(start, data), c), flattenTree(template), { lineSearch, patience, fallback, gtol, tol, maxIter, maxStep: 2 });
+  const res: MinimizeResult = lbfgs(constrainedObjective(lseObjective(start, data), c), theta0, { lineSearch, patience, fallback, gtol, tol, maxIter, maxStep: 2 });
   const model = fromParams(start, unflattenTree(template, res.theta));
   return { model, lse: lseAt(model, data), reason: res.reason, converged: res.converged, iterations: res.iterations, evaluations: res.evaluations, gradMax: res.gradMax, boxViolation: boxViolation(c, res.theta) };
 }
@@ -120,6 +136,8 @@ export function fitRegressionIn(start: RegressionMoE, data: { x: Float64Array; y
 export function randomRegressionStart(like: RegressionMoE, data: { x: Float64Array; y: Float64Array }, rng: Rng, space: RegressionSpace = DEFAULT_REGRESSION_SPACE): RegressionMoE {
   checkModel(like);
   checkRegressionSpace('randomRegressionStart', space);
+  checkRegData('randomRegressionStart', data);
+  if (!(rng instanceof Rng)) throw new ValueError('randomRegressionStart', `rng must be an Rng; got ${JSON.stringify(rng)}`);
   const n = data.y.length, mean = (a: Float64Array) => a.reduce((s, v) => s + v, 0) / n;
   const mx = mean(data.x), my = mean(data.y);
   const sx = Math.sqrt(data.x.reduce((s, v) => s + (v - mx) ** 2, 0) / n) || 1, sy = Math.sqrt(data.y.reduce((s, v) => s + (v - my) ** 2, 0) / n) || 1;
@@ -174,6 +192,9 @@ export interface RegressionMultiStart {
 export function multiStartRegression(nearTruth: RegressionMoE, data: { x: Float64Array; y: Float64Array }, settings: RegressionMultiStartSettings = {}): RegressionMultiStart {
   const op = 'multiStartRegression';
   checkOptions(op, settings, 'settings');
+  checkKeys(op, settings, ['space', 'maxIter', 'starts', 'screenIter', 'polish', 'margin', 'screenPoints', 'seed']);
+  checkModel(nearTruth);
+  checkRegData(op, data);
   const { starts = 10, screenIter = 200, polish = 2, margin = 0.1, screenPoints = 1000, seed = 0, ...fit } = settings;
   checkCount(op, 'starts', starts, 0);
   if (starts > 1e4) throw new ValueError(op, `starts must be ≤ 1e4 (each is a fit); got ${starts}`);

@@ -14,7 +14,21 @@
  */
 import { ValueError } from '../../../engine/index.js';
 import { nelderMead } from '../optimize.js';
-import { type RegressionMoE, checkModel, groupIndex } from './regression-moe.js';
+import { type RegressionMoE, checkModel, groupIndex, isPinned } from './regression-moe.js';
+
+/**
+ * A model need not be in the pinned gauge here (a translated model is a valid input): its structure
+ * and finiteness are checked as `checkModel` does, with the pinned gates set to 0.
+ */
+function checkStructure(op: string, m: RegressionMoE): void {
+  try {
+    if (m === null || typeof m !== 'object' || !Array.isArray(m.atoms)) throw new ValueError(op, `expected a regression MoE; got ${JSON.stringify(m)?.slice(0, 80)}`);
+    checkModel({ ...m, atoms: m.atoms.map((a, i) => (isPinned(m, i) ? { ...a, b1: 0, b0: 0 } : a)), ...(m.groupGates ? { groupGates: m.groupGates.map((g, q, all) => (q === all.length - 1 ? { b1: 0, b0: 0 } : g)) } : {}) });
+  } catch (e) {
+    if (e instanceof ValueError) throw new ValueError(op, e.message);
+    throw e;
+  }
+}
 
 /** Number of shift coordinates of `m`'s translation group: 2 (softmax, temperature), 2 + 2·groups (hierarchical), 0 otherwise. */
 export function translationDim(m: RegressionMoE): number {
@@ -29,7 +43,10 @@ export function translationDim(m: RegressionMoE): number {
  * group a. The function f_G is unchanged; the pinned atoms are pinned no more.
  */
 export function translate(m: RegressionMoE, shift: ArrayLike<number>): RegressionMoE {
+  checkStructure('translate', m);
   const dim = translationDim(m);
+  if (!(Array.isArray(shift) || shift instanceof Float64Array)) throw new ValueError('translate', `shift must be an array of ${dim} numbers; got ${JSON.stringify(shift)}`);
+  for (let i = 0; i < shift.length; i++) if (!Number.isFinite(shift[i])) throw new ValueError('translate', `shift must hold finite numbers; got ${shift[i]} at index ${i}`);
   if (shift.length !== dim) throw new ValueError('translate', `shift must hold ${dim} numbers for a ${m.gate} gate; got ${shift.length}`);
   if (dim === 0) return m;
   if (m.gate !== 'hierarchical') {
@@ -61,9 +78,9 @@ function blockCandidates(fit: RegressionMoE, truth: RegressionMoE): number[][][]
  * Deterministic. Returns loss(fit) with an empty shift for gates without a translation group.
  */
 export function translationInfimum(fit: RegressionMoE, truth: RegressionMoE, loss: (m: RegressionMoE) => number): { value: number; shift: Float64Array; atZero: number } {
-  // The fit need not be in the pinned gauge (a translated model is a valid input), so only its structure is checked.
-  checkModel({ ...fit, atoms: fit.atoms.map(() => ({ b1: 0, b0: 0, e1: 0, e2: 0 })), ...(fit.groupGates ? { groupGates: fit.groupGates.map(() => ({ b1: 0, b0: 0 })) } : {}) });
+  checkStructure('translationInfimum', fit);
   checkModel(truth);
+  if (typeof loss !== 'function') throw new ValueError('translationInfimum', `loss must be a function of the fitted model; got ${JSON.stringify(loss)}`);
   if (fit.gate !== truth.gate) throw new ValueError('translationInfimum', `fit and truth must have the same gate; got ${fit.gate} and ${truth.gate}`);
   const dim = translationDim(fit), atZero = loss(fit);
   if (dim === 0) return { value: atZero, shift: new Float64Array(0), atZero };
@@ -80,7 +97,7 @@ export function translationInfimum(fit: RegressionMoE, truth: RegressionMoE, los
       }
     });
   }
-  const nm = nelderMead((x) => f(x), best, { step: 0.25, maxEval: 100 * dim, tol: 1e-10, restarts: 0 });
+  const nm = nelderMead((x) => f(x), best, { step: 0.25, maxEval: 100 * dim, tol: 1e-10, restarts: 1 });
   if (nm.value < value) { value = nm.value; best.set(nm.x); }
   return { value: Math.min(value, atZero), shift: value <= atZero ? best : new Float64Array(dim), atZero };
 }

@@ -65,7 +65,17 @@ export function isPinned(m: Pick<RegressionMoE, 'gate' | 'atoms' | 'groups'>, i:
 
 /** Throws a ValueError unless the model is consistent (pinned gates at 0, K̄, τ, groups in range). */
 export function checkModel(m: RegressionMoE): void {
-  const op = 'RegressionMoE', k = m.atoms.length;
+  const op = 'RegressionMoE';
+  const r = m as unknown as Record<string, unknown> | null;
+  if (r === null || typeof r !== 'object' || !Array.isArray(r.atoms)) throw new ValueError(op, `expected a model { gate, expert, atoms: [...] }; got ${JSON.stringify(m)?.slice(0, 80)}`);
+  if (!['softmax', 'sigmoid', 'topk', 'temperature', 'hierarchical'].includes(r.gate as string)) throw new ValueError(op, `gate must be softmax, sigmoid, topk, temperature or hierarchical; got ${JSON.stringify(r.gate)}`);
+  if (r.expert !== 'gelu' && r.expert !== 'linear') throw new ValueError(op, `expert must be 'gelu' or 'linear'; got ${JSON.stringify(r.expert)}`);
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  m.atoms.forEach((a, i) => {
+    if (!(a && finite(a.b1) && finite(a.b0) && finite(a.e1) && finite(a.e2))) throw new ValueError(op, `atom ${i} must have finite numbers b1, b0, e1, e2; got ${JSON.stringify(a)}`);
+  });
+  for (const [i, g] of (m.groupGates ?? []).entries()) if (!(g && finite(g.b1) && finite(g.b0))) throw new ValueError(op, `group gate ${i} must have finite numbers b1, b0; got ${JSON.stringify(g)}`);
+  const k = m.atoms.length;
   if (k < 1) throw new ValueError(op, 'needs at least one atom');
   if (m.gate === 'hierarchical') {
     const gs = m.groups ?? [];
