@@ -25,14 +25,14 @@ const CLAIMS: { name: string; claim: string; loss: string; paper?: number; why: 
 ];
 
 /** Hand-written context per arXiv 2503.03213 experiment and configuration (appended to the generated "why"). */
-const CLAIMS_2503: Record<string, (config: string) => string> = {
+const CLAIMS_2503: Record<string, (config: string, reps: number) => string> = {
   'temperature-gating': (config) => [
     'with a linear router τ is not identifiable ((β, τ) and (cβ, cτ) are the same gate: the PDE coupling of 2401.13875), so τ is held fixed and the fit is a softmax gate on β/τ; no estimator can measure the rates of (β, τ) separately',
     config.endsWith('exact') ? (config.includes('linear') ? 'exact-specified linear experts decay like n^-1/2 here, so the "slower than polynomial" of the abstract does not show without over-specification' : 'the local root decays like n^-1/2; over 300–30000 a power law and a 1/log n law fit equally well')
       : 'over-specified: the best-likelihood fit is another root in most cells (0.3–0.4 nats better in the median, spurious in 37–41 %), so the global loss decays slowly (FFN n^-0.28) or not at all (linear); the local root\'s loss decays like n^-0.4–n^-0.46 but neither law fits it well (R² < 0.9)',
   ].join('; '),
-  'hierarchical-gating': (config) => [
-    'so far 10 of the 20 repetitions (the first 10 of every n; reps 10–19 resume with reproduce hierarchical-gating --resume --out results/hierarchical-gating)',
+  'hierarchical-gating': (config, reps) => [
+    ...(reps < 20 ? [`so far ${reps} of the 20 repetitions (the first ${reps} of every n; the rest resume with reproduce hierarchical-gating --resume --out results/hierarchical-gating)`] : []),
     'the best-likelihood fit is another root in 43–77 % of cells, only 0.2–0.52 nats more likely in the median (spurious in 18–41 %): two-level gating is weakly identified, so the global loss decays slowly (n^-0.16 to n^-0.29)',
     config.includes('linear exact') ? 'the local root of exact-specified linear experts decays like n^-1/2 ("polynomial"), so the abstract\'s "slower than polynomial" does not show without over-specification' : 'the local root decays like n^-0.37 to n^-0.44 and neither law fits it well',
   ].join('; '),
@@ -108,7 +108,7 @@ export function table(): string {
       const other = rowsOf(`${config}: global is another root`), spur = rowsOf(`${config}: global is spurious`);
       const count = (rs: typeof other) => Math.round(rs.reduce((s, r) => s + r.mean * r.count, 0)), total = other.reduce((s, r) => s + r.count, 0);
       const law = (x: V) => `power law in n: ${x.pl} (R² ${x.r2p}); vs 1/log n: ${x.il} (R² ${x.r2l})`;
-      const note = CLAIMS_2503[name]?.(config) ?? '';
+      const note = CLAIMS_2503[name]?.(config, fit?.reps?.[0] ?? 0) ?? '';
       lines.push(`| 2503.03213 ${config} (regression Voronoi loss) | ${l.claim} | ${g ? law(g) : '(near-truth start only)'} | ${law(l)} | −0.5 | ${fit?.reps?.[0] ?? '?'} × ${ns.length} (${ns[0]}–${ns[ns.length - 1]}) | ${g ? `${count(other)} of ${total} cells (spurious ${count(spur)})` : '—'} | ${got.doc.quick ? 'preliminary (quick); ' : (fit?.reps?.[0] ?? 0) < 20 ? `preliminary (${fit?.reps?.[0]} reps); ` : ''}${got.doc.missingCells ? `partial: ${got.doc.missingCells} of ${got.doc.totalCells} cells missing; ` : ''}${g ? `global: ${g.v.toLowerCase()} (${g.reason}); local root: ` : ''}${l.v.toLowerCase()}: ${l.reason} | losses of these gates are not in the paper's text available to us: 2402.02952's template${note ? `; ${note}` : ''}${outliers} | [${got.path.replace(/\.json$/, '.svg')}](${got.path.replace(/\.json$/, '.svg')}) |`);
     }
   }
