@@ -33,8 +33,8 @@ const CLAIMS_2503: Record<string, (config: string, reps: number) => string> = {
   ].join('; '),
   'hierarchical-gating': (config, reps) => [
     ...(reps < 20 ? [`so far ${reps} of the 20 repetitions (the first ${reps} of every n; the rest resume with reproduce hierarchical-gating --resume --out results/hierarchical-gating)`] : []),
-    'the best-likelihood fit is another root in 43–77 % of cells, only 0.2–0.52 nats more likely in the median (spurious in 18–41 %): two-level gating is weakly identified, so the global loss decays slowly (n^-0.16 to n^-0.29)',
-    config.includes('linear exact') ? 'the local root of exact-specified linear experts decays like n^-1/2 ("polynomial"), so the abstract\'s "slower than polynomial" does not show without over-specification' : 'the local root decays like n^-0.37 to n^-0.44 and neither law fits it well',
+    'the best-likelihood fit is another root in 41–77 % of cells, only 0.29–0.54 nats more likely in the median (spurious in 22–42 %): two-level gating is weakly identified, so the global loss decays slowly (n^-0.14 to n^-0.30)',
+    config.includes('linear exact') ? 'the local root of exact-specified linear experts decays like n^-0.44 ("polynomial" by the rule), so the abstract\'s "slower than polynomial" does not show without over-specification' : 'the local root decays like n^-0.39 to n^-0.42 (slower than n^-1/2); the rule cannot tell a power law from a 1/log n law here',
   ].join('; '),
 };
 
