@@ -21,7 +21,7 @@ import { voronoiCells, regressionVoronoiLoss, type RegressionAtom } from '../vor
 import { type RegressionMoE, type RegExpert, sampleRegression, splitInit, l2Distance, lseAt, groupIndex, seedOf, gateUsage } from './regression-moe.js';
 import { type RegressionFitReport, DEFAULT_REGRESSION_SPACE, REGRESSION_FIT_RULE, describeRegressionSpace, multiStartRegression, regressionActiveBounds } from './regression-estimate.js';
 import { cellErrors, atomLocations, weightedCellErrors } from './ffn-exact-vs-over.js';
-import { translationInfimum, translate, translationDim } from './regression-gauge.js';
+import { translationInfimum, translate } from './regression-gauge.js';
 
 const RANGE = [-2, 2] as const;
 const NOISE = 0.1;
@@ -165,7 +165,7 @@ function matchedAtomError(locs: readonly (readonly number[])[], truthLocs: reado
  */
 function fitMetrics(model: RegressionMoE, truth: RegressionMoE, p: string, spec: Spec, suffix: string): Record<string, number> {
   const masses = gateUsage(model, RANGE), truthLocs = atomLocations(truth);
-  const inf = translationInfimum(model, truth, (x) => voronoiLoss2503(x, truth)), at = translate(model, inf.shift.length ? inf.shift : new Float64Array(translationDim(model)));
+  const inf = translationInfimum(model, truth, (x) => voronoiLoss2503(x, truth)), at = translate(model, inf.shift);
   const locs = atomLocations(at), errs = weightedCellErrors(locs, masses, truthLocs);
   const m: Record<string, number> = { [`${p}: ‖f̂−f*‖${suffix}`]: l2Distance(model, truth, RANGE), [`${p}: Voronoi loss${suffix}`]: inf.value };
   if (spec === 'exact') m[`${p}: atom error${suffix}`] = matchedAtomError(locs, truthLocs);
