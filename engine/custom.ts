@@ -13,7 +13,7 @@
  * Check a rule with `gradcheck`; a wrong one fails it.
  */
 import { Tensor, fromData, full, zeros } from './tensor.js';
-import { Tape, backward, record, withTape } from './tape.js';
+import { Tape, backward, recordForeign as record, withTape } from './tape.js';
 import { withoutTracing } from './forward.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
 import { sameShape } from './shape.js';

@@ -13,6 +13,8 @@ import { checkTensor, describeValue } from './validate.js';
 import { sameShape } from './shape.js';
 import { add } from './ops/arithmetic.js';
 import { addInto } from './ops/elementwise-kernels.js';
+import { type Journal, openJournal, closeJournal, pauseJournal, resumeJournal, release as releaseBuffer } from './buffer-pool.js';
+import { vmapDepth } from './batch-tracer.js';
 
 /** Returns one gradient per input (null where the input needs none). `needs[i]` says which are wanted. */
 export type VjpFn = (dy: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
@@ -33,6 +35,11 @@ export interface TapeNode {
   readonly vjp: VjpFn;
   /** The op's forward-mode rule, when it has one (linearize and jacfwd replay the tape with it). */
   readonly jvp: JvpFn | undefined;
+  /**
+   * True when the VJP is user code (public `record`, customVjp/customJvp, defineUnary/defineBinary),
+   * which may keep the cotangent it is given: the backward walk then never reuses that buffer.
+   */
+  readonly foreign: boolean;
 }
 
 /**
@@ -69,13 +76,27 @@ let pausedBelow = 0;
  * `jvp` (optional) is the op's forward-mode rule, used by forward-mode transforms.
  */
 export function record(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn, jvp?: JvpFn): Tensor {
+  checkRecordArgs(op, inputs, output, vjp, jvp);
+  return recordOp(op, inputs, output, vjp, jvp);
+}
+
+/**
+ * {@link record} for a VJP written by a user (exported as `record` from the package, and used by
+ * customVjp/customJvp): the same, except that the cotangent it receives, and anything it returns,
+ * stay the user's — the backward walk never reuses those buffers (engine/buffer-pool.ts).
+ */
+export function recordForeign(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn, jvp?: JvpFn): Tensor {
+  checkRecordArgs(op, inputs, output, vjp, jvp);
+  return recordOp(op, inputs, output, vjp, jvp, true);
+}
+
+function checkRecordArgs(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn, jvp?: JvpFn): void {
   if (typeof op !== 'string' || op === '') throw new ValueError('record', `op must be a non-empty string; got ${describeValue(op)}`);
   if (!Array.isArray(inputs)) throw new ValueError(op, `record: inputs must be an array of Tensors; got ${describeValue(inputs)}`);
   for (let i = 0; i < inputs.length; i++) checkTensor(op, inputs[i], `record: input ${i}`);
   checkTensor(op, output, 'record: output');
   if (typeof vjp !== 'function') throw new ValueError(op, `record: vjp must be a function; got ${describeValue(vjp)}`);
   if (jvp !== undefined && typeof jvp !== 'function') throw new ValueError(op, `record: jvp must be a function or undefined; got ${describeValue(jvp)}`);
-  return recordOp(op, inputs, output, vjp, jvp);
 }
 
 /**
@@ -83,13 +104,13 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, vj
  * checked its inputs at its own boundary and built `output` itself. With no tape active and no
  * hooks it is two comparisons, so ops on constants pay nothing for autodiff.
  */
-export function recordOp(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn, jvp?: JvpFn): Tensor {
+export function recordOp(op: string, inputs: readonly Tensor[], output: Tensor, vjp: VjpFn, jvp?: JvpFn, foreign = false): Tensor {
   for (let t = pausedBelow; t < activeTapes.length; t++) {
     const tape = activeTapes[t]!;
     let any = false;
     const needs = inputs.map((x) => { const t = tape.tracked.has(x); any ||= t; return t; });
     if (any) {
-      tape.nodes.push({ op, inputs, output, needs, vjp, jvp });
+      tape.nodes.push({ op, inputs, output, needs, vjp, jvp, foreign });
       tape.tracked.add(output);
     }
   }
@@ -100,6 +121,15 @@ export function recordOp(op: string, inputs: readonly Tensor[], output: Tensor, 
 /** True when ops currently record (some tape is active and recording is not paused). */
 export function isRecording(): boolean {
   return activeTapes.length > pausedBelow;
+}
+
+/**
+ * Internal (engine ops): whether an op's derivative rules may run — some tape records, or a
+ * forward-mode trace / debugNans hook is installed. An op may skip saving values only its VJP or
+ * JVP would read when this is false.
+ */
+export function derivativesWanted(): boolean {
+  return activeTapes.length > pausedBelow || hooks !== null;
 }
 
 /** Runs `fn` with a fresh tape pushed; the tape is popped even if `fn` throws. */
@@ -159,7 +189,10 @@ export function noGrad<T>(fn: () => T): T {
  * When the sum of two contributions is a buffer this walk allocated itself and nothing else has
  * seen yet, the next contribution is added into it in place (bit-identical to `add(prev, dx)`:
  * same operands, same order, same rounding); that is only done when the adds are not recorded
- * (no tape active for grad of grad) and not observed (no debugNans/forward-mode hooks). With
+ * (no tape active for grad of grad) and not observed (no debugNans/forward-mode hooks). Under the
+ * same conditions, and outside vmap, large gradient buffers the walk made itself go back to the
+ * buffer pool once dead — no gradient slot holds them (reshape views counted) and no user-written
+ * VJP has seen them — so the next VJP of that size reuses them (engine/buffer-pool.ts). With
  * `release`, the walk also empties the tape as it goes — each node (its inputs, output and VJP
  * closure, which hold the forward intermediates) becomes garbage once visited — so a tape can be
  * walked once; `vjp` keeps its tape for repeated pullbacks and passes false.
@@ -169,40 +202,93 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
   grads.set(output, dy);
   const keep = new Set(wrt);
   const owned = hooks === null && !isRecording() ? new Set<Tensor>() : null;
+  const reuse = owned !== null && vmapDepth === 0 ? new BufferReuse() : null;
   const nodes = tape.nodes;
   if (release) tape.tracked.clear(); // recording is over; only the nodes are needed
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    // with release, the node leaves the tape (and what its closures hold becomes garbage once its VJP has run)
-    const node = release ? nodes.pop()! : nodes[i]!;
-    const g = grads.get(node.output);
-    if (g === undefined) continue;
-    if (!keep.has(node.output)) grads.delete(node.output); // free intermediate gradients early
-    owned?.delete(g); // the VJP may return g itself for several inputs (add: [dy, dy]): no longer ours alone
-    const dxs = hooks?.runVjp ? hooks.runVjp(node, g) : node.vjp(g, node.needs);
-    if (dxs.length !== node.inputs.length) {
-      throw new Error(`${node.op}: VJP returned ${dxs.length} gradients for ${node.inputs.length} inputs`);
+  try {
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      // with release, the node leaves the tape (and what its closures hold becomes garbage once its VJP has run)
+      const node = release ? nodes.pop()! : nodes[i]!;
+      const g = grads.get(node.output);
+      if (g === undefined) continue;
+      if (!keep.has(node.output)) { grads.delete(node.output); reuse?.unhold(g); } // free intermediate gradients early
+      owned?.delete(g); // the VJP may return g itself for several inputs (add: [dy, dy]): no longer ours alone
+      const dxs = reuse !== null && node.foreign ? reuse.runForeign(node, g)
+        : hooks?.runVjp ? hooks.runVjp(node, g) : node.vjp(g, node.needs);
+      if (dxs.length !== node.inputs.length) {
+        throw new Error(`${node.op}: VJP returned ${dxs.length} gradients for ${node.inputs.length} inputs`);
+      }
+      for (let j = 0; j < dxs.length; j++) {
+        const dx = dxs[j];
+        if (!node.needs[j] || dx === null || dx === undefined) continue;
+        const x = node.inputs[j]!;
+        if (!sameShape(dx.shape, x.shape)) {
+          throw new ShapeError(node.op, `gradient for input ${j} has shape ${fmtShape(dx.shape)} but the input has ${fmtShape(x.shape)}`);
+        }
+        if (dx.dtype !== x.dtype) {
+          throw new DTypeError(node.op, `gradient for input ${j} is ${dx.dtype} but the input is ${x.dtype}`);
+        }
+        const prev = grads.get(x);
+        if (prev === undefined) {
+          grads.set(x, dx);
+          reuse?.hold(dx);
+        } else if (owned !== null && owned.has(prev)) {
+          addInto(prev.data, dx.data, prev.dtype);
+        } else {
+          const acc = add(prev, dx);
+          grads.set(x, acc);
+          owned?.add(acc);
+          if (reuse !== null) { reuse.hold(acc); reuse.unhold(prev); }
+        }
+      }
+      reuse?.flush(); // after the whole node: a later dx of the same VJP may share a buffer with an earlier one
     }
-    for (let j = 0; j < dxs.length; j++) {
-      const dx = dxs[j];
-      if (!node.needs[j] || dx === null || dx === undefined) continue;
-      const x = node.inputs[j]!;
-      if (!sameShape(dx.shape, x.shape)) {
-        throw new ShapeError(node.op, `gradient for input ${j} has shape ${fmtShape(dx.shape)} but the input has ${fmtShape(x.shape)}`);
-      }
-      if (dx.dtype !== x.dtype) {
-        throw new DTypeError(node.op, `gradient for input ${j} is ${dx.dtype} but the input is ${x.dtype}`);
-      }
-      const prev = grads.get(x);
-      if (prev === undefined) {
-        grads.set(x, dx);
-      } else if (owned !== null && owned.has(prev)) {
-        addInto(prev.data, dx.data, prev.dtype);
-      } else {
-        const acc = add(prev, dx);
-        grads.set(x, acc);
-        owned?.add(acc);
-      }
-    }
+  } finally {
+    reuse?.close();
   }
   return wrt.map((x) => grads.get(x) ?? zeros(x.shape, x.dtype));
+}
+
+/**
+ * The bookkeeping of one backward walk for buffer reuse: the walk's journal of large buffers
+ * (engine/buffer-pool.ts), how many gradient slots hold each, and release of the dead ones.
+ */
+class BufferReuse {
+  private readonly journal: Journal;
+  private readonly saved: Journal | null;
+  private readonly held = new Map<ArrayBufferLike, number>();
+  constructor() {
+    ({ journal: this.journal, saved: this.saved } = openJournal());
+  }
+  /** A slot now holds t. */
+  hold(t: Tensor): void {
+    const b = t.data.buffer;
+    if (this.journal.has(b)) this.held.set(b, (this.held.get(b) ?? 0) + 1);
+  }
+  /** A slot no longer holds t. */
+  unhold(t: Tensor): void {
+    const b = t.data.buffer, n = this.held.get(b);
+    if (n !== undefined) { if (n > 1) this.held.set(b, n - 1); else this.held.delete(b); }
+  }
+  /**
+   * After a node: every buffer the walk allocated that no gradient slot holds is dead — built-in
+   * VJPs keep nothing they allocate beyond their return values, and those are in slots or were
+   * summed into one — so it goes to the pool (temporaries inside the VJPs included).
+   */
+  flush(): void {
+    for (const b of this.journal) if (!this.held.has(b)) releaseBuffer(b, this.journal);
+  }
+  /** Runs a user-written VJP: g becomes the user's, and nothing it allocates is journaled. */
+  runForeign(node: TapeNode, g: Tensor): readonly (Tensor | null)[] {
+    this.journal.delete(g.data.buffer);
+    const outer = pauseJournal();
+    try {
+      return node.vjp(g, node.needs);
+    } finally {
+      resumeJournal(outer);
+    }
+  }
+  close(): void {
+    closeJournal(this.saved);
+  }
 }

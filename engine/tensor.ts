@@ -6,6 +6,7 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
 import { type Shape, sizeOf, checkShape } from './shape.js';
 import type { Rng } from './rng.js';
 import { formatTensor } from './format.js';
+import { poolMinBytes, takePooled, journalAllocation } from './buffer-pool.js';
 import { checkDType, checkTensor, checkNumber, checkCountIn, describeValue, MAX_COUNT } from './validate.js';
 
 /** Node's `util.inspect.custom` (a registered symbol, so no `node:util` import is needed; browser-safe). */
@@ -174,14 +175,19 @@ function fromSlab(dtype: DType, n: number, bytes: number): TypedArray {
   return dtype === 'float32' ? new Float32Array(slab, at, n) : new Float64Array(slab, at, n);
 }
 
-/** Allocates a zero-filled buffer of the given dtype. */
+/** Allocates a zero-filled buffer of the given dtype (large ones may be reused dead gradient buffers: engine/buffer-pool.ts). */
 export function allocate(dtype: DType, n: number): TypedArray {
   if (dtype !== 'float64' && dtype !== 'float32') checkDType('allocate', dtype);
   if (!(Number.isInteger(n) && n >= 0 && n <= MAX_COUNT)) checkCountIn('allocate', 'length', n, 0, MAX_COUNT);
   const bytes = dtype === 'float32' ? 4 * n : 8 * n;
-  if (bytes > IN_HEAP_BYTES && bytes <= SLAB_MAX_BYTES) return fromSlab(dtype, n, bytes);
+  const pooled = bytes >= poolMinBytes(); // ≥ 16 KiB (tests lower it)
+  if (!pooled && bytes > IN_HEAP_BYTES && bytes <= SLAB_MAX_BYTES) return fromSlab(dtype, n, bytes);
   try {
-    return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+    if (!pooled) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+    // large: a dead gradient buffer of the same size if the backward walk left one (engine/buffer-pool.ts)
+    const buf = takePooled(dtype, n) ?? (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
+    journalAllocation(buf);
+    return buf;
   } catch (e) {
     throw new ValueError('allocate', `cannot allocate ${n} ${dtype} elements (${e instanceof Error ? e.message : String(e)})`);
   }

@@ -78,3 +78,26 @@ export function matmulJs(a: TypedArray, b: TypedArray, out: TypedArray, batch: n
   const kernel = m >= 4 && n >= 4 ? matmulTiled : matmulBlocked;
   for (let t = 0; t < batch; t++) kernel(a, t * m * k, b, t * k * n, out, t * m * n, m, k, n);
 }
+
+/**
+ * C = op(A)·op(B) as one dot product per output, reading transposed operands by stride (no copy):
+ * op(A)[i, p] = a[i·k + p] (a[p·m + i] when `transA`), op(B)[p, j] = b[p·n + j] (b[j·k + p] when
+ * `transB`). For products with a handful of outputs and a long k — the weight gradient gᵀx of a
+ * [10⁴, 3] × [10⁴, 2] pair — where the wasm kernel would copy both operands in and pad the outputs
+ * to its register tile (a 2 × 8 float64 tile for 3 × 2 outputs). Each sum runs over k ascending
+ * from 0 with a separate multiply and add, as the other float64 paths do, so float64 results are
+ * the same bits; float32 outputs are summed in float64 and rounded once.
+ */
+export function matmulDot(a: TypedArray, b: TypedArray, c: TypedArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  const sAi = transA ? 1 : k, sAp = transA ? m : 1, sBp = transB ? 1 : n, sBj = transB ? k : 1;
+  for (let t = 0; t < batch; t++) {
+    const a0 = t * m * k, b0 = t * k * n, c0 = t * m * n;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0, ia = a0 + i * sAi, ib = b0 + j * sBj; p < k; p++, ia += sAp, ib += sBp) s += a[ia]! * b[ib]!;
+        c[c0 + i * n + j] = s;
+      }
+    }
+  }
+}

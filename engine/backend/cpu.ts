@@ -1,5 +1,6 @@
 /**
  * The default CPU matmul backend. It dispatches each call by size to the fastest correct path:
+ *  - products with ≤ DOT_MAX_OUTPUTS outputs (m·n) per batch item: strided JS dot products (no copies),
  *  - tiny products (< JS_MAX_MACS multiply-adds): pure JS (copying into wasm memory costs more),
  *  - otherwise WebAssembly SIMD generated at runtime (f32x4 for float32, f64x2 for float64),
  *  - from THREAD_MIN_MACS on, the same kernel split over worker_threads on a shared memory
@@ -9,7 +10,7 @@
  */
 import type { TypedArray } from '../tensor.js';
 import type { MatmulBackend } from './backend.js';
-import { matmulJs } from './cpu-js.js';
+import { matmulDot, matmulJs } from './cpu-js.js';
 import { WasmGemm, wasmSimdSupported, wasmRelaxedFmaSupported, type GemmEpilogue } from './cpu-wasm.js';
 import { DEFAULT_GEMM_CONFIG } from './wasm/gemm-kernel.js';
 import { hardwareThreads } from './threads.js';
@@ -17,10 +18,16 @@ import { transposedCopy } from './transposed.js';
 import { ValueError } from '../errors.js';
 import { checkCount, checkOptions, describeValue } from '../validate.js';
 
-export { matmulBlocked, matmulTiled, matmulJs } from './cpu-js.js';
+export { matmulBlocked, matmulTiled, matmulJs, matmulDot } from './cpu-js.js';
 
 /** Below this many multiply-adds (batch·m·k·n) the JS kernel runs. */
 export const JS_MAX_MACS = 8192;
+/**
+ * Products with at most this many outputs per batch item (m·n) run as strided dot products
+ * ({@link matmulDot}): 2.1–2.5× faster than the wasm path at m·n = 4–6 and k = 512–10⁴, where the
+ * wasm kernel pads the outputs to its tile; at m·n = 16 the wasm path is already 1.2× faster.
+ */
+export const DOT_MAX_OUTPUTS = 6;
 /** From this many multiply-adds on (≈ 161³), worker threads join (when available); at 128³ the wake-up cost still ate the gain on the quiet 2-core run. */
 export const THREAD_MIN_MACS = 1 << 22;
 
@@ -152,6 +159,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
     const macs = batch * m * k * n;
     if (macs === 0) { out.fill(0); last = 'empty'; return false; }
     const isF64 = a instanceof Float64Array;
+    if (mode === 'auto' && m * n <= DOT_MAX_OUTPUTS) {
+      matmulDot(a, b, out, batch, m, k, n, transA, transB);
+      last = 'js-dot';
+      return false;
+    }
     const g = mode === 'js' ? null : wasmGemm(fma);
     if (!g || (mode === 'auto' && macs < jsMax) || !g.fits(isF64, batch, m, k, n)) {
       // the JS kernels take row-major operands: transpose into scratch (small products, or no wasm)

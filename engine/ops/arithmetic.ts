@@ -58,17 +58,18 @@ function sizeOfShape(shape: readonly number[]): number {
   return n;
 }
 
-function unaryOp(name: string, k: Kernel<UnaryLine>, vjp: UnaryVjp, jvp: UnaryJvp | undefined): (x: Tensor) => Tensor {
+/** `foreign`: the rules are user code (defineUnary/defineBinary), see TapeNode.foreign. */
+function unaryOp(name: string, k: Kernel<UnaryLine>, vjp: UnaryVjp, jvp: UnaryJvp | undefined, foreign = false): (x: Tensor) => Tensor {
   const op = (x: Tensor): Tensor => {
     const xt = asTensor(x, x, name);
     const y = mapKernel(k, xt);
-    return recordOp(name, [xt], y, (dy) => [vjp(xt, y, dy)], jvp && ((t) => jvp(xt, y, t[0]!)));
+    return recordOp(name, [xt], y, (dy) => [vjp(xt, y, dy)], jvp && ((t) => jvp(xt, y, t[0]!)), foreign);
   };
   Object.defineProperty(op, 'name', { value: name });
   return op;
 }
 
-function binaryOp(name: string, k: Kernel<BinaryLine>, vjp: BinaryVjp, jvp: BinaryJvp | undefined): (a: Operand, b: Operand) => Tensor {
+function binaryOp(name: string, k: Kernel<BinaryLine>, vjp: BinaryVjp, jvp: BinaryJvp | undefined, foreign = false): (a: Operand, b: Operand) => Tensor {
   const op = (a: Operand, b: Operand): Tensor => {
     const at = asTensor(a, b, name), bt = asTensor(b, at, name);
     if (at.dtype !== bt.dtype) commonDType(name, at, bt);
@@ -81,7 +82,7 @@ function binaryOp(name: string, k: Kernel<BinaryLine>, vjp: BinaryVjp, jvp: Bina
       return [needs[0] && da ? sumTo(da, a2.shape) : null, needs[1] && db ? sumTo(db, b2.shape) : null];
     };
     return recordOp(name, [at, bt], y, (dy, needs) => vjpB(at, bt, y, dy, needs),
-      jvp && ((t) => broadcastTangent(jvp(at, bt, y, t[0]!, t[1]!), y)));
+      jvp && ((t) => broadcastTangent(jvp(at, bt, y, t[0]!, t[1]!), y)), foreign);
   };
   Object.defineProperty(op, 'name', { value: name });
   return op;
@@ -99,7 +100,7 @@ function broadcastTangent(t: Tensor, y: Tensor): Tensor {
  */
 export function defineUnary(name: string, f: (v: number) => number, vjp: UnaryVjp, jvp?: UnaryJvp): (x: Tensor) => Tensor {
   checkDefinition('defineUnary', name, f, vjp, jvp);
-  return unaryOp(name, closureUnary(name, f), vjp, jvp);
+  return unaryOp(name, closureUnary(name, f), vjp, jvp, true);
 }
 
 /**
@@ -113,7 +114,7 @@ export function defineBinary(
   name: string, f: (u: number, v: number) => number, vjp: BinaryVjp, jvp?: BinaryJvp,
 ): (a: Operand, b: Operand) => Tensor {
   checkDefinition('defineBinary', name, f, vjp, jvp);
-  const inner = binaryOp(name, closureBinary(name, f), vjp, jvp);
+  const inner = binaryOp(name, closureBinary(name, f), vjp, jvp, true);
   const op = (a: Operand, b: Operand): Tensor => {
     let at = asTensor(a, b, name), bt = asTensor(b, at, name);
     commonDType(name, at, bt);

@@ -3,16 +3,16 @@
  * sum is the primitive (VJP: broadcast back); mean and variance compose it; max/min route the
  * gradient to the arg-extreme through takeAlongAxis's dual; logsumexp is max-shifted.
  */
-import { Tensor, allocate, fromData, assertTensor } from '../tensor.js';
-import { record } from '../tape.js';
+import { Tensor, allocate, fromData, assertTensor, type TypedArray } from '../tensor.js';
+import { record, derivativesWanted } from '../tape.js';
 import { type Shape, sizeOf, stridesOf, normalizeAxis } from '../shape.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { stridedScatterAdd } from './strided.js';
 import { checkLine, describeValue } from '../validate.js';
-import { axisLayout, forEachLine, reducedShape } from './kernels.js';
+import { axisLayout, forEachLine, reducedShape, type AxisLayout } from './kernels.js';
 import { broadcastTo, reshape } from './shape-ops.js';
 import { mul, sub, square, scale } from './arithmetic.js';
-import { softmax } from './softmax.js';
+import { softmax, softmaxLine, softmaxOfValues } from './softmax.js';
 import { scatterAlongAxis, takeAlongAxis } from './index-ops.js';
 
 /** Axis list → sorted unique normalized axes (undefined = all axes). */
@@ -129,14 +129,48 @@ export function logsumexp(x: Tensor, axis = -1, keepDims = false): Tensor {
   const layout = axisLayout(x.shape, axis, op);
   const d = x.data;
   const out = allocate(x.dtype, layout.outer * layout.inner);
-  const { outer, n, inner } = layout;
-  for (let o = 0, line = 0; o < outer; o++) for (let i = 0; i < inner; i++, line++) out[line] = lseLine(d, o * n * inner + i, inner, n, op);
+  // When derivatives may be taken, the softmax they need is formed from this pass's exponentials
+  // (the same operations as softmax(x), so the same bits) instead of a second pass of exp.
+  const w = derivativesWanted() ? allocate(x.dtype, x.size) : null;
+  if (w === null) {
+    const { outer, n, inner } = layout;
+    for (let o = 0, line = 0; o < outer; o++) for (let i = 0; i < inner; i++, line++) out[line] = lseLine(d, o * n * inner + i, inner, n, op);
+  } else {
+    lseLinesWithSoftmax(d, out, w, layout, op);
+  }
   const keptShape: Shape = reducedShape(x.shape, layout.axis, true);
   const kept = fromData(out, keptShape);
+  const softmaxX = () => (w === null ? softmax(x, layout.axis) : softmaxOfValues(x, layout.axis, w));
   // dy [.., 1, ..] multiplies softmax(x) by stride broadcasting: no broadcast copy of dy
-  const y = record(op, [x], kept, (dy) => [mul(dy, softmax(x, layout.axis))],
-    (t) => sum(mul(t[0]!, softmax(x, layout.axis)), layout.axis, true));
+  const y = record(op, [x], kept, (dy) => [mul(dy, softmaxX())], (t) => sum(mul(t[0]!, softmaxX()), layout.axis, true));
   return keepDims ? y : reshape(y, reducedShape(x.shape, layout.axis, false));
+}
+
+/**
+ * lse of every line of `layout` into `out`, and softmax of every line into `w` (x's shape): for a
+ * line with a finite max m, e_j = exp(x_j − m), s = Σ e_j in order, lse = m + log s, w_j = e_j / s —
+ * the operations of {@link lseLine} and softmaxLines, in their order, so the same bits as
+ * `logsumexp` and `softmax` separately. Lines whose max is not finite go through lseLine and
+ * softmaxLine themselves (NaN throws, ±∞ as they define).
+ */
+function lseLinesWithSoftmax(d: TypedArray, out: TypedArray, w: TypedArray, layout: AxisLayout, op: string): void {
+  const { outer, n, inner } = layout;
+  for (let o = 0, line = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++, line++) {
+      const base = o * n * inner + i;
+      let m = -Infinity;
+      for (let j = 0, q = base; j < n; j++, q += inner) { const v = d[q]!; if (v > m || Number.isNaN(v)) m = v; }
+      if (!Number.isFinite(m)) {
+        out[line] = lseLine(d, base, inner, n, op);
+        softmaxLine(d, base, inner, n, w, base, inner, op);
+        continue;
+      }
+      let s = 0;
+      for (let j = 0, q = base; j < n; j++, q += inner) { const e = Math.exp(d[q]! - m); w[q] = e; s += e; }
+      out[line] = m + Math.log(s);
+      for (let j = 0, q = base; j < n; j++, q += inner) w[q] = w[q]! / s;
+    }
+  }
 }
 
 /** Stable log-sum-exp of one strided line. NaN throws a ValueError naming `op`; all −∞ gives −∞. */

@@ -22,8 +22,17 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const layout = axisLayout(x.shape, axis, op);
   const out = allocate(x.dtype, x.size);
   softmaxLines(x.data, out, layout, op);
+  return softmaxOfValues(x, layout.axis, out);
+}
+
+/**
+ * Internal (logsumexp's VJP): the softmax of x along `axis` whose values `out` the caller computed
+ * with {@link softmaxLines}' operations in its order (the same bits), recorded as `softmax(x)` —
+ * so derivatives of whatever uses it (grad of grad) are those of softmax.
+ */
+export function softmaxOfValues(x: Tensor, axis: number, out: TypedArray): Tensor {
   const y = fromData(out, x.shape);
-  return record(op, [x], y, (dy) => [mul(y, weightedCenter(dy, y, layout.axis))], (t) => mul(y, weightedCenter(t[0]!, y, layout.axis)));
+  return record('softmax', [x], y, (dy) => [mul(y, weightedCenter(dy, y, axis))], (t) => mul(y, weightedCenter(t[0]!, y, axis)));
 }
 
 /**
@@ -116,7 +125,7 @@ export function softmaxLine(
  * without a closure call and argument checks per line: the same operations in the same order, so
  * the same bits (lines whose max is ±∞ or NaN go through softmaxLine itself).
  */
-function softmaxLines(d: TypedArray, out: TypedArray, layout: AxisLayout, op: string): void {
+export function softmaxLines(d: TypedArray, out: TypedArray, layout: AxisLayout, op: string): void {
   const { outer, n, inner } = layout;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {

@@ -7,7 +7,7 @@
  */
 import {
   type Tensor, add, concat, exp, fromData, gelu, log, logSoftmax, logsumexp, matmul, mean, mul, neg, relu, scale, sigmoid,
-  slice, square, sub, sum, tanh, transpose, reshape,
+  slice, softplus, square, sub, sum, tanh, transpose, reshape,
 } from '../../engine/index.js';
 import { normalizedSigmoidGate, softmaxGate } from '../gates/index.js';
 import { type ExpertShape, type GaussianMoE, type RoutedGateKind, layoutOf } from './gaussian-moe.js';
@@ -44,21 +44,23 @@ export type GaussianMoEParams = {
 };
 
 /**
- * Routed log-gate log G(x) [n, k2] from logits z [n, k2], through the fused dense gate ops of
- * moe/gates (their weights are [n, k2] in expert order for dense gates): softmax, or the dense
- * normalized sigmoid σ(z_j)/Σ_l σ(z_l) of 2505.10860 Eq. (8). `composed: true` builds the same
- * quantity from engine ops (log-softmax; log σ − log Σσ), used to cross-check the gate ops.
+ * Routed log-gate log G(x) [n, k2] from logits z [n, k2]: softmax, log G = log-softmax(z), or the
+ * dense normalized sigmoid G_j = σ(z_j)/Σ_l σ(z_l) of arXiv 2505.10860 Eq. (8),
+ * log G = log σ(z) − logsumexp(log σ(z)) with log σ(z) = −softplus(−z). Both are computed in the
+ * log domain, so log G stays finite and exact where G itself underflows (|z| in the hundreds), and
+ * are the formulas PyTorch users write (`torch.log_softmax`). `throughGateOps: true` instead takes
+ * the log of the fused dense gate ops' weights (moe/gates `softmaxGate`, `normalizedSigmoidGate`),
+ * the same values for moderate logits; kept to cross-check the gate ops against this formula.
+ * Throws ValueError on an unknown kind, ShapeError unless z is 2-d.
  */
-export function routedLogGate(kind: RoutedGateKind, z: Tensor, composed = false): Tensor {
+export function routedLogGate(kind: RoutedGateKind, z: Tensor, throughGateOps = false): Tensor {
   checkEnum('routedLogGate', 'kind', kind, ['softmax', 'normalizedSigmoid'] as const);
   checkShape('routedLogGate', 'z', z, [null, null]);
-  checkOptBoolean('routedLogGate', 'composed', composed);
-  if (composed) {
-    if (kind === 'softmax') return logSoftmax(z, -1);
-    const s = sigmoid(z);
-    return sub(log(s), log(sum(s, -1, true)));
-  }
-  return log((kind === 'softmax' ? softmaxGate(z) : normalizedSigmoidGate(z)).weights);
+  checkOptBoolean('routedLogGate', 'throughGateOps', throughGateOps);
+  if (throughGateOps) return log((kind === 'softmax' ? softmaxGate(z) : normalizedSigmoidGate(z)).weights);
+  if (kind === 'softmax') return logSoftmax(z, -1);
+  const logSig = neg(softplus(neg(z)));
+  return logSoftmax(logSig, -1); // log σ_j − logsumexp_l log σ_l
 }
 
 /** Expert means [n, k] for inputs x [n, d] and expert parameters [k, p] (layout of `expertMean`). */

@@ -145,6 +145,7 @@ export const ENTRIES: readonly ApiEntry[] = [
   },
   { name: 'withDebugNans', valid: () => [() => 1], fuzz: [f(0, 'fn'), f(1, 'options'), f([1, 'infs'], 'boolean')] },
   { name: 'setDebugNans', valid: () => [false], fuzz: [f(0, 'boolean'), f(1, 'options'), f([1, 'infs'], 'boolean')] },
+  { name: 'setBufferPool', valid: () => [true], fuzz: [f(0, 'boolean')] },
   { name: 'record', op: ['record', 'op'], valid: () => [ 'op', [v3()], v3(), () => [null]], fuzz: [f(0, [null, 3]), f(1, [null, v3(), [3]]), f(2, 'tensor'), f(3, 'fn')] },
   { name: 'defineUnary', valid: () => ['u', Math.exp, () => v3()], fuzz: [f(0, [null, 3, '']), f(1, 'fn'), f(2, 'fn')] },
   { name: 'defineBinary', valid: () => ['b', (u: number, v: number) => u + v, () => [null, null]], fuzz: [f(0, [null, 3, '']), f(1, 'fn'), f(2, 'fn')] },
@@ -339,7 +340,7 @@ export const NO_INPUT: readonly NoInputEntry[] = [
   ...['vmapFallbackOps', 'clearVmapFallbackOps', 'jvpFallbackOps', 'clearJvpFallbackOps', 'debugNansEnabled'].map((name) => ({ name, why: 'no parameters' })),
   { name: 'NonFiniteError', why: 'error class (thrown by debugNans mode)' },
   { name: 'rawOps', why: 'namespace (the same ops without vmap dispatch; the top-level ops have entries)' },
-  ...['getBackend', 'getCalibration', 'listBackends', 'gpujsAvailable', 'gpujsWorkerSupported', 'isRecording', 'preloadGpujs']
+  ...['getBackend', 'getCalibration', 'listBackends', 'gpujsAvailable', 'gpujsWorkerSupported', 'isRecording', 'preloadGpujs', 'bufferPoolStats']
     .map((name) => ({ name, why: 'no parameters' })),
   ...STATS_NO_INPUT,
 ];

@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import fc from 'fast-check';
-import { createCpuBackend, wasmGemm, defaultFmaMode, JS_MAX_MACS, THREAD_MIN_MACS } from '../../engine/backend/cpu.js';
+import { createCpuBackend, wasmGemm, defaultFmaMode, JS_MAX_MACS, THREAD_MIN_MACS, DOT_MAX_OUTPUTS } from '../../engine/backend/cpu.js';
 import { WasmGemm, wasmRelaxedFmaSupported } from '../../engine/backend/cpu-wasm.js';
 import { DEFAULT_GEMM_CONFIG } from '../../engine/backend/wasm/gemm-kernel.js';
 import { uleb, sleb } from '../../engine/backend/wasm/emit.js';
@@ -219,6 +219,27 @@ describe('dispatch and describe()', () => {
     expect(paths.auto.describe()).toBe('cpu:js-tiled');
     expect(runPath('auto', T, at, 1)).toBeLessThanOrEqual(1);
     expect(paths.auto.describe()).toMatch(/^cpu:wasm-simd(-fma)?-f32x4$/);
+  });
+
+  it('auto takes strided dot products for ≤ DOT_MAX_OUTPUTS outputs: float64 bits equal the wasm path, transposes included', () => {
+    const rng = new Rng(11);
+    for (const [batch, m, k, n] of [[1, 3, 10_000, 2], [2, 2, 700, 3], [1, 1, 5000, 1], [1, 6, 40, 1]] as const) {
+      expect(m * n).toBeLessThanOrEqual(DOT_MAX_OUTPUTS);
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const a = filled(Float64Array, batch * m * k, rng), b = filled(Float64Array, batch * k * n, rng);
+        const got = new Float64Array(batch * m * n).fill(Number.NaN), want = new Float64Array(batch * m * n);
+        paths.auto.matmulT!(a, b, got, batch, m, k, n, tA, tB);
+        expect(paths.auto.describe()).toBe('cpu:js-dot');
+        paths.wasm.matmulT!(a, b, want, batch, m, k, n, tA, tB);
+        expect([...got]).toEqual([...want]);
+      }
+      // float32: summed in float64, within the K-scaled bound
+      expect(runPath('auto', Float32Array, [batch, m, k, n], 5)).toBeLessThanOrEqual(1);
+      expect(paths.auto.describe()).toBe('cpu:js-dot');
+    }
+    // one more output goes back to the kernels
+    expect(runPath('auto', Float64Array, [1, DOT_MAX_OUTPUTS + 1, 2000, 1], 6)).toBeLessThanOrEqual(1);
+    expect(paths.auto.describe()).not.toBe('cpu:js-dot');
   });
 
   it('auto adds worker threads from THREAD_MIN_MACS on (when workers are available)', () => {

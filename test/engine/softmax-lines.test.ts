@@ -4,7 +4,7 @@
  * (huge and tiny logits, ±∞, a dominant entry), and the same errors on NaN.
  */
 import { describe, it, expect } from 'vitest';
-import { Rng, randn, fromData, softmax, logSoftmax, logsumexp, cast, ValueError, type Tensor } from '../../engine/index.js';
+import { Rng, randn, fromData, softmax, logSoftmax, logsumexp, cast, grad, valueAndGrad, sum, ValueError, type Tensor } from '../../engine/index.js';
 import { softmaxLine } from '../../engine/ops/softmax.js';
 import { lseLine } from '../../engine/ops/reduce.js';
 
@@ -48,6 +48,11 @@ describe('softmax-type ops over all lines', () => {
           for (let j = 0; j < n; j++) wantLog[base + j * inner] = Number.isFinite(m) ? (d[base + j * inner]! - m) - Math.log(s) : d[base + j * inner]! - lse[o * inner + i]!;
         }
         same(ls, (dtype === 'float32' ? Float32Array : Float64Array).from(wantLog));
+        // under a tape, logsumexp forms its gradient's softmax from the forward pass's exponentials:
+        // the gradient of Σ logsumexp is softmax(x), bit for bit, extreme lines included
+        same(grad((t: Tensor) => sum(logsumexp(t, axis)))(x).data, want);
+        same(logsumexp(x, axis).data, l); // and the values do not depend on whether a tape records
+        same(valueAndGrad((t: Tensor) => sum(logsumexp(t, axis)))(x).value.data, sum(logsumexp(x, axis)).data);
       });
     }
   }
@@ -58,5 +63,6 @@ describe('softmax-type ops over all lines', () => {
     expect(() => softmax(x)).toThrow(/softmax: input contains NaN/);
     expect(() => logSoftmax(x, 0)).toThrow(/logSoftmax: input contains NaN/);
     expect(() => logsumexp(x)).toThrow(/logsumexp: input contains NaN/);
+    expect(() => grad((t: Tensor) => sum(logsumexp(t)))(x)).toThrow(/logsumexp: input contains NaN/);
   });
 });

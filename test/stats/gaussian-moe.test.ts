@@ -36,6 +36,15 @@ describe('fused Gaussian-MoE likelihood vs the tape', () => {
       a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 12));
     }
   });
+  it('computes the log-gates in the log domain: finite and exact where the gate underflows', () => {
+    const z = fromData(Float64Array.from([800, 0, -800]), [1, 3]);
+    expect(routedLogGate('softmax', z).toArray()).toEqual([0, -800, -1600]);
+    // normalized sigmoid: σ(800) = 1, log σ(0) = −log 2, log σ(−800) = −800 exactly in float64; Σσ = 1.5
+    const ns = routedLogGate('normalizedSigmoid', z).toArray();
+    [-Math.log(1.5), -Math.log(2) - Math.log(1.5), -800 - Math.log(1.5)].forEach((v, i) => expect(ns[i]).toBeCloseTo(v, 12));
+    // through the gate ops the underflowed weights give −∞
+    expect(routedLogGate('softmax', z, true).toArray()[2]).toBe(-Infinity);
+  });
   it('works with routed experts only (mass 1) and shared only', () => {
     for (const m of [{ ...model('softmax', 'linear'), shared: [] }, { ...model('softmax', 'linear'), routed: [] }]) {
       const { x, y } = sampleGaussianMoE(m, 20, new Rng(1));
