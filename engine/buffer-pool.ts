@@ -50,8 +50,8 @@ let pooledBytes = 0;
 let enabled = true;
 let reused = 0, released = 0;
 
-/** The buffers `allocate` made since the journal was opened (ArrayBuffers of pool size). */
-export type Journal = Set<ArrayBufferLike>;
+/** The buffers `allocate` made since the journal was opened: each ArrayBuffer → its whole-buffer array. */
+export type Journal = Map<ArrayBufferLike, TypedArray>;
 let journal: Journal | null = null;
 
 /** Internal (tensor.ts `allocate`): a pooled buffer of exactly this dtype and length, zero-filled, or null. */
@@ -65,18 +65,15 @@ export function takePooled(dtype: DType, n: number): TypedArray | null {
   return buf;
 }
 
-/** The whole-buffer typed array `allocate` made for each journaled ArrayBuffer. */
-const arrays = new WeakMap<ArrayBufferLike, TypedArray>();
-
 /** Internal (tensor.ts `allocate`): notes a freshly made large buffer (whole ArrayBuffer) in the open journal. */
 export function journalAllocation(buf: TypedArray): void {
-  if (journal !== null) { journal.add(buf.buffer); arrays.set(buf.buffer, buf); }
+  if (journal !== null) journal.set(buf.buffer, buf);
 }
 
 /** Internal (tape.ts): opens a journal (returns the one it replaces, to restore with {@link closeJournal}). */
 export function openJournal(): { journal: Journal; saved: Journal | null } {
   const saved = journal;
-  journal = new Set();
+  journal = new Map();
   return { journal, saved };
 }
 /** Internal (tape.ts): closes the walk's journal, restoring the enclosing one. */
@@ -100,8 +97,9 @@ export function resumeJournal(saved: Journal | null): void {
  * a buffer is released at most once per allocation.
  */
 export function release(b: ArrayBufferLike, from: Journal): void {
-  const buf = arrays.get(b);
-  if (!from.delete(b) || buf === undefined) return;
+  const buf = from.get(b);
+  if (buf === undefined) return;
+  from.delete(b);
   if (!enabled || pooledBytes + buf.byteLength > POOL_MAX_BYTES) return;
   const map = (buf instanceof Float32Array ? f32 : f64) as Map<number, TypedArray[]>;
   let list = map.get(buf.length);

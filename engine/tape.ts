@@ -276,7 +276,7 @@ class BufferReuse {
    * summed into one — so it goes to the pool (temporaries inside the VJPs included).
    */
   flush(): void {
-    for (const b of this.journal) if (!this.held.has(b)) releaseBuffer(b, this.journal);
+    for (const b of this.journal.keys()) if (!this.held.has(b)) releaseBuffer(b, this.journal);
   }
   /** Runs a user-written VJP: g becomes the user's, and nothing it allocates is journaled. */
   runForeign(node: TapeNode, g: Tensor): readonly (Tensor | null)[] {

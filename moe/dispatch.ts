@@ -12,9 +12,11 @@
  *   combine:    y[t]   = Σ_k w[t,k] · E[row(t,k)]          ([S,D], [T,K]) → [T,D]
  */
 import {
-  Tensor, fromData, record, add, reshape, gatherRows,
+  Tensor, fromData, add, reshape, gatherRows,
   ShapeError, ValueError, fmtShape,
 } from '../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../engine/tape.js';
 import { commonDType, assertTensor, allocate, type TypedArray } from '../engine/tensor.js';
 import type { RoutingPlan } from './types.js';
 import { describeValue } from '../engine/validate.js';

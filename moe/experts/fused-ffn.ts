@@ -15,7 +15,9 @@
  * Every op records forward, VJP and JVP side by side, each rule built from these ops (and engine
  * ops for φ''), so grad of grad and forward mode work through the fused path.
  */
-import { Tensor, fromData, record, add, mul, zeros, exp, square, neg, getBackend, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, add, mul, zeros, exp, square, neg, getBackend, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { segmentMatmul, segmentMatmulT, segmentOuter } from './segment-matmul.js';
 import { erfcScalar } from '../../engine/ops/arithmetic.js';
 import { commonDType, assertTensor, allocate, type TypedArray } from '../../engine/tensor.js';

@@ -15,7 +15,9 @@
  *   segmentOuter:   dX = segmentMatmulT(Y, dG)     dY = segmentMatmul(X, dG)
  * so grad of grad stays on them too.
  */
-import { Tensor, fromData, record, add, getBackend, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, add, getBackend, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { matmulTransposed } from '../../engine/backend/transposed.js';
 import { commonDType, assertTensor, allocate } from '../../engine/tensor.js';
 import { checkIndexArray } from '../../engine/validate.js';

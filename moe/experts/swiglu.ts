@@ -9,7 +9,9 @@
  * Each op records its VJP and JVP next to its forward; all rules are built from these three ops
  * (and engine ops for silu''), so grad of grad and forward mode work.
  */
-import { Tensor, fromData, record, add, mul, sigmoid, sub, ShapeError } from '../../engine/index.js';
+import { Tensor, fromData, add, mul, sigmoid, sub, ShapeError } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { commonDType, assertTensor, allocate, type TypedArray } from '../../engine/tensor.js';
 import { fmtShape } from '../../engine/errors.js';
 

@@ -10,7 +10,9 @@
  * C tokens and `combine` gives y[t] = Σ_{e chose t} S[t,e] · FFN_e(x[t]) — the paper's
  * X_out = Σ_{e,c} G[e,c] · P[e,c,·]ᵀ FFN_e(X_in[e,c]) with P = one-hot(I).
  */
-import { Tensor, fromData, record, mul, softmax, softmaxLine, weightedCenter, ValueError } from '../../engine/index.js';
+import { Tensor, fromData, mul, softmax, softmaxLine, weightedCenter, ValueError } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkOptions, describeValue } from '../../engine/validate.js';
 import { selectTopK } from '../../engine/ops/index-ops.js';

@@ -4,7 +4,9 @@
  * w_{a,b} = softmax_a(z¹) · softmax_b(z²_{a·}), dense or top-k at each level (FuseMoE's
  * HierarchicalMoE: top-k at each level, softmax renormalized over the selected).
  */
-import { Tensor, fromData, record, add, mul, sub, sum, reshape, expandDims, softmax, softmaxLine, weightedCenter, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, add, mul, sub, sum, reshape, expandDims, softmax, softmaxLine, weightedCenter, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkFinite, checkK, checkCapacity, rowTopK, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
 import { checkOptions } from '../../engine/validate.js';

@@ -2,7 +2,9 @@
  * Laplace gate (Nguyen et al. 2024, arXiv:2410.02935): logits z[t,e] = −‖x_t − ω_e‖₂ (no bias, as FuseMoE's
  * `−cdist(x, W)`), then a softmax, dense or over the top-k renormalized.
  */
-import { Tensor, fromData, record, add, mul, sub, div, neg, sum, matmul, transpose, reshape, where, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, add, mul, sub, div, neg, sum, matmul, transpose, reshape, where, ShapeError, DTypeError, fmtShape } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkFinite, checkOpName, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, type GateOptions } from './common.js';
 import { checkOptions } from '../../engine/validate.js';

@@ -10,9 +10,11 @@
  * Σ_x P(x, i); Importance(X)_i = Σ_x G(x)_i; both balance losses are w · CV(·)² (§4, Appendix A).
  */
 import {
-  Tensor, Rng, fromData, record, add, sub, mul, div, neg, exp, square, scale, softplus, sum, variance, mean, randn,
+  Tensor, Rng, fromData, add, sub, mul, div, neg, exp, square, scale, softplus, sum, variance, mean, randn,
   takeAlongAxis, erfcScalar, ValueError, ShapeError, fmtShape, zeros,
 } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkOptions, describeValue } from '../../engine/validate.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, gateOutput, scatterAlong, type GateOptions } from './common.js';

@@ -3,7 +3,9 @@
  * bias for loss-free balancing, group-limited routing, top-K, normalize over the selected, route
  * scale ρ) and the dense theory version of 2505.10860 (normalized over all experts).
  */
-import { Tensor, fromData, record, mul, sub, sum, scale, neg, sigmoid, softmaxLine, weightedCenter, stableSigmoid, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, mul, sub, sum, scale, neg, sigmoid, softmaxLine, weightedCenter, stableSigmoid, ShapeError, ValueError, fmtShape } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions , checkOpName, checkRouteScale } from './common.js';
 import { checkOptions, describeValue } from '../../engine/validate.js';

@@ -1,7 +1,9 @@
 /**
  * Unnormalized sigmoid gate (Nguyen et al. 2024, arXiv:2405.13997): w_i = σ(z_i), no competition between experts.
  */
-import { Tensor, fromData, record, mul, neg, sigmoid, stableSigmoid } from '../../engine/index.js';
+import { Tensor, fromData, mul, neg, sigmoid, stableSigmoid } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
 import { checkOptions } from '../../engine/validate.js';

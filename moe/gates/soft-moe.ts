@@ -8,7 +8,9 @@
  * Fully differentiable, no discrete choice: two fused ops with hand VJPs/JVPs below; the composed
  * form (engine softmax, transpose and matmul) is the oracle in the tests.
  */
-import { Tensor, fromData, record, zeros, add, mul, matmul, transpose, softmax, softmaxLine, weightedCenter, ShapeError, fmtShape } from '../../engine/index.js';
+import { Tensor, fromData, zeros, add, mul, matmul, transpose, softmax, softmaxLine, weightedCenter, ShapeError, fmtShape } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { allocate, commonDType } from '../../engine/tensor.js';
 import { checkLogits, checkFinite } from './common.js';
 

@@ -3,7 +3,9 @@
  * §2; DeepSeek-V2, arXiv:2405.04434 §2.2). Unlike Mixtral's gate, the gradient reaches the unselected logits through
  * the softmax denominator.
  */
-import { Tensor, fromData, record, mul, scale, softmax, softmaxLine, weightedCenter, takeAlongAxis, ValueError } from '../../engine/index.js';
+import { Tensor, fromData, mul, scale, softmax, softmaxLine, weightedCenter, takeAlongAxis, ValueError } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkK, checkCapacity, rowTopK, gateOutput, scatterAlong, type GateOptions , checkRouteScale } from './common.js';
 import { checkOptions } from '../../engine/validate.js';

@@ -3,7 +3,9 @@
  * the selected experts. Both (and the temperature and Laplace gates) use one fused kernel,
  * `subsetSoftmax`: a max-shifted softmax of z/τ over a per-row subset of the experts.
  */
-import { Tensor, ValueError, fromData, record, add, mul, div, neg, sum, square, reshape, softmaxLine, weightedCenter } from '../../engine/index.js';
+import { Tensor, ValueError, fromData, add, mul, div, neg, sum, square, reshape, softmaxLine, weightedCenter } from '../../engine/index.js';
+// built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
+import { record } from '../../engine/tape.js';
 import { allocate } from '../../engine/tensor.js';
 import { checkLogits, checkOpName, checkSelection, checkK, checkCapacity, rowTopK, denseIndices, gateOutput, gatherAlong, scatterAlong, type GateOptions } from './common.js';
 import { checkOptions, describeValue } from '../../engine/validate.js';
