@@ -120,11 +120,25 @@ export function setBufferPool(on: boolean): void {
   if (!enabled) { f64.clear(); f32.clear(); pooledBytes = 0; }
 }
 
+/** What {@link bufferPoolStats} reports. */
+export interface BufferPoolStats {
+  /** Bytes of the buffers held by the pool now. */
+  bytes: number;
+  /** Number of buffers held by the pool now. */
+  buffers: number;
+  /** Whether reuse is on ({@link setBufferPool}). */
+  enabled: boolean;
+  /** Dead gradient buffers put into the pool since the process started. */
+  released: number;
+  /** Allocations served from the pool since the process started. */
+  reused: number;
+}
+
 /**
  * Bytes and buffers held by the pool now, and since the process started how many dead buffers went
  * into it (`released`) and how many allocations it served (`reused`).
  */
-export function bufferPoolStats(): { bytes: number; buffers: number; enabled: boolean; released: number; reused: number } {
+export function bufferPoolStats(): BufferPoolStats {
   let buffers = 0;
   for (const l of f64.values()) buffers += l.length;
   for (const l of f32.values()) buffers += l.length;

@@ -11,6 +11,7 @@ export { MoegradError, ShapeError, DTypeError, ValueError, fmtShape } from './er
 export { Rng } from './rng.js';
 export { noGrad, recordForeign as record, isRecording } from './tape.js';
 export { setBufferPool, bufferPoolStats } from './buffer-pool.js';
+export type { BufferPoolStats } from './buffer-pool.js';
 export type { VjpFn, JvpFn } from './tape.js';
 export { grad, valueAndGrad, vjp, jvp, stopGradient } from './vmap-autodiff.js';
 export { vmap } from './vmap.js';
