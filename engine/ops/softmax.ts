@@ -3,7 +3,7 @@
  * (PyTorch `_softmax_backward_data`, tfjs `Softmax_grad`).
  */
 import { Tensor, allocate, fromData, assertTensor, type TypedArray } from '../tensor.js';
-import { record } from '../tape.js';
+import { record, derivativesWanted } from '../tape.js';
 import { axisLayout, type AxisLayout } from './kernels.js';
 import { mul, sub, exp } from './arithmetic.js';
 import { sum, lseLine } from './reduce.js';
@@ -62,13 +62,19 @@ export function weightedCenter(g: Tensor, w: Tensor, axis = -1): Tensor {
   return sub(h, sum(mul(h, w), layout.axis, true));
 }
 
-/** y = x − lse(x) along `axis`.  dx = dy − exp(y) Σ dy;  ẏ = ẋ − Σ(exp(y) ⊙ ẋ), centered by {@link weightedCenter} */
+/**
+ * y = x − lse(x) along `axis`.  dx = dy − softmax(x) Σ dy;  ẏ = ẋ − Σ(softmax(x) ⊙ ẋ), centered by
+ * {@link weightedCenter}. Under a tape (or a forward-mode trace) softmax(x) is kept from this pass's
+ * exponentials — exp(x − m)/Σexp(x − m), the bits of `softmax(x)` — so the derivatives need no second
+ * pass of exp (PyTorch's backward recomputes exp(y), equal to within an ulp).
+ */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const op = 'logSoftmax';
   assertTensor(x, op);
   const layout = axisLayout(x.shape, axis, op);
   const d = x.data, { outer, n, inner } = layout;
   const out = allocate(x.dtype, x.size);
+  const w = derivativesWanted() ? allocate(x.dtype, x.size) : null;
   // one loop over the lines (line o·n·inner + i, stride inner), no closure call per line
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
@@ -78,16 +84,24 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
       if (!Number.isFinite(m)) {
         const lse = lseLine(d, base, inner, n, op); // ±∞ / NaN handling lives there
         for (let j = 0, q = base; j < n; j++, q += inner) out[q] = d[q]! - lse;
+        if (w !== null) softmaxLine(d, base, inner, n, w, base, inner, op);
         continue;
       }
       let s = 0;
-      for (let j = 0, q = base; j < n; j++, q += inner) s += Math.exp(d[q]! - m);
+      if (w === null) {
+        for (let j = 0, q = base; j < n; j++, q += inner) s += Math.exp(d[q]! - m);
+      } else {
+        for (let j = 0, q = base; j < n; j++, q += inner) { const e = Math.exp(d[q]! - m); w[q] = e; s += e; }
+        for (let j = 0, q = base; j < n; j++, q += inner) w[q] = w[q]! / s;
+      }
       const logS = Math.log(s);
       for (let j = 0, q = base; j < n; j++, q += inner) out[q] = (d[q]! - m) - logS;
     }
   }
   const y = fromData(out, x.shape);
-  return record(op, [x], y, (dy) => [sub(dy, mul(exp(y), sum(dy, layout.axis, true)))], (t) => weightedCenter(t[0]!, exp(y), layout.axis));
+  const ax = layout.axis;
+  const p = () => (w === null ? exp(y) : softmaxOfValues(x, ax, w));
+  return record(op, [x], y, (dy) => [sub(dy, mul(p(), sum(dy, ax, true)))], (t) => weightedCenter(t[0]!, p(), ax));
 }
 
 /**

@@ -4,7 +4,7 @@
  * (huge and tiny logits, ±∞, a dominant entry), and the same errors on NaN.
  */
 import { describe, it, expect } from 'vitest';
-import { Rng, randn, fromData, softmax, logSoftmax, logsumexp, cast, grad, valueAndGrad, sum, ValueError, type Tensor } from '../../engine/index.js';
+import { Rng, randn, fromData, softmax, logSoftmax, logsumexp, cast, grad, valueAndGrad, sum, mul, sub, ValueError, type Tensor } from '../../engine/index.js';
 import { softmaxLine } from '../../engine/ops/softmax.js';
 import { lseLine } from '../../engine/ops/reduce.js';
 
@@ -53,6 +53,10 @@ describe('softmax-type ops over all lines', () => {
         same(grad((t: Tensor) => sum(logsumexp(t, axis)))(x).data, want);
         same(logsumexp(x, axis).data, l); // and the values do not depend on whether a tape records
         same(valueAndGrad((t: Tensor) => sum(logsumexp(t, axis)))(x).value.data, sum(logsumexp(x, axis)).data);
+        // logSoftmax likewise keeps softmax(x) for its VJP: dx = c − softmax(x)·Σc, bit for bit
+        const c = cast(randn(new Rng(8), shape), dtype);
+        same(grad((t: Tensor) => sum(mul(logSoftmax(t, axis), c)))(x).data, sub(c, mul(softmax(x, axis), sum(c, axis, true))).data);
+        same(logSoftmax(x, axis).data, ls);
       });
     }
   }
