@@ -283,7 +283,9 @@ class BufferReuse {
     this.journal.delete(g.data.buffer);
     const outer = pauseJournal();
     try {
-      return node.vjp(g, node.needs);
+      // copied while journaling is still paused: reading the user's array may run user code (getters)
+      const dxs = node.vjp(g, node.needs);
+      return Array.isArray(dxs) ? Array.from(dxs) : dxs;
     } finally {
       resumeJournal(outer);
     }

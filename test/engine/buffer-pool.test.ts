@@ -8,7 +8,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import {
   Rng, randn, grad, valueAndGrad, vjp, vmap, hessian, customVjp, defineUnary, add, mul, exp, sum, tanh, reshape, matmul,
-  softmax, logsumexp, setBufferPool, bufferPoolStats, type Tensor,
+  softmax, logsumexp, setBufferPool, bufferPoolStats, record, type Tensor,
 } from '../../engine/index.js';
 import { setPoolMinBytes, POOL_MIN_BYTES } from '../../engine/buffer-pool.js';
 import { ENGINE_OPS } from '../../engine/ops/registry.js';
@@ -38,6 +38,14 @@ describe('buffer pool', () => {
         setBufferPool(true);
         const first = g(kase.inputs), second = g(kase.inputs);
         want.forEach((t, i) => { sameBits(first[i]!, t, `${spec.name} ${kase.label} input ${i}`); sameBits(second[i]!, t, `${spec.name} (reused) input ${i}`); });
+        // one tape pulled back again after another walk reused buffers: a VJP that kept something it
+        // allocated (a cache in its closure) would now read a reused buffer
+        const pb = vjp((ys: Tensor[]) => f(...ys), [...kase.inputs]);
+        const dy = randn(rng, [], 1, out.dtype);
+        const p1 = pb.vjp(dy);
+        g(kase.inputs);
+        const p2 = pb.vjp(dy);
+        p1.forEach((t, i) => sameBits(p2[i]!, t, `${spec.name} repeated pullback input ${i}`));
       }
     }
     expect(bufferPoolStats().reused).toBeGreaterThan(before); // the pool really served allocations
@@ -79,5 +87,21 @@ describe('buffer pool', () => {
     const h0 = hessian(f)(x), v0 = vmap(grad(f))(xs);
     setBufferPool(true);
     for (let r = 0; r < 2; r++) { sameBits(hessian(f)(x), h0, 'hessian'); sameBits(vmap(grad(f))(xs), v0, 'vmap(grad)'); }
+  });
+});
+
+describe('buffer pool: user code returning its cotangents', () => {
+  it('a public record VJP whose returned array runs user code (a getter) keeps what it made', () => {
+    setPoolMinBytes(65);
+    let kept: Tensor | null = null, copy: number[] = [];
+    const op = (x: Tensor) => record('lazyDx', [x], tanh(x), (dy) => {
+      const arr: (Tensor | null)[] = [];
+      Object.defineProperty(arr, 0, { enumerable: true, get: () => { if (kept === null) { kept = mul(dy, 2); copy = [...kept.data]; } return kept; } });
+      return arr;
+    });
+    const x = randn(new Rng(9), [30, 20]);
+    grad((t: Tensor) => sum(exp(op(mul(t, 1.5)))))(x);
+    for (let r = 0; r < 3; r++) grad((t: Tensor) => sum(mul(exp(mul(t, 0.7)), t)))(x);
+    expect([...kept!.data]).toEqual(copy);
   });
 });
