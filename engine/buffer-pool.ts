@@ -70,25 +70,14 @@ export function journalAllocation(buf: TypedArray): void {
   if (journal !== null) journal.set(buf.buffer, buf);
 }
 
-/** Internal (tape.ts): opens a journal (returns the one it replaces, to restore with {@link closeJournal}). */
-export function openJournal(): { journal: Journal; saved: Journal | null } {
-  const saved = journal;
-  journal = new Map();
-  return { journal, saved };
-}
-/** Internal (tape.ts): closes the walk's journal, restoring the enclosing one. */
-export function closeJournal(saved: Journal | null): void {
-  journal = saved;
-}
-/** Internal (tape.ts): suspends journaling while user code runs (returns what to restore). */
-export function pauseJournal(): Journal | null {
-  const saved = journal;
-  journal = null;
-  return saved;
-}
-/** Internal (tape.ts): resumes journaling after {@link pauseJournal}. */
-export function resumeJournal(saved: Journal | null): void {
-  journal = saved;
+/**
+ * Internal (tape.ts): makes `next` the open journal (null: none, e.g. while user code runs) and
+ * returns the one it replaces, to restore with a second call.
+ */
+export function swapJournal(next: Journal | null): Journal | null {
+  const prev = journal;
+  journal = next;
+  return prev;
 }
 
 /**

@@ -13,7 +13,7 @@ import { checkTensor, describeValue } from './validate.js';
 import { sameShape } from './shape.js';
 import { add } from './ops/arithmetic.js';
 import { addInto } from './ops/elementwise-kernels.js';
-import { type Journal, openJournal, closeJournal, pauseJournal, resumeJournal, release as releaseBuffer } from './buffer-pool.js';
+import { type Journal, swapJournal, release as releaseBuffer } from './buffer-pool.js';
 import { vmapDepth } from './batch-tracer.js';
 
 /** Returns one gradient per input (null where the input needs none). `needs[i]` says which are wanted. */
@@ -254,12 +254,10 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
  * (engine/buffer-pool.ts), how many gradient slots hold each, and release of the dead ones.
  */
 class BufferReuse {
-  private readonly journal: Journal;
-  private readonly saved: Journal | null;
+  private readonly journal: Journal = new Map();
+  /** The enclosing walk's journal (a walk nested in a VJP), restored by {@link close}. */
+  private readonly saved = swapJournal(this.journal);
   private readonly held = new Map<ArrayBufferLike, number>();
-  constructor() {
-    ({ journal: this.journal, saved: this.saved } = openJournal());
-  }
   /** A slot now holds t. */
   hold(t: Tensor): void {
     const b = t.data.buffer;
@@ -281,16 +279,16 @@ class BufferReuse {
   /** Runs a user-written VJP: g becomes the user's, and nothing it allocates is journaled. */
   runForeign(node: TapeNode, g: Tensor): readonly (Tensor | null)[] {
     this.journal.delete(g.data.buffer);
-    const outer = pauseJournal();
+    const outer = swapJournal(null);
     try {
       // copied while journaling is still paused: reading the user's array may run user code (getters)
       const dxs = node.vjp(g, node.needs);
       return Array.isArray(dxs) ? Array.from(dxs) : dxs;
     } finally {
-      resumeJournal(outer);
+      swapJournal(outer);
     }
   }
   close(): void {
-    closeJournal(this.saved);
+    swapJournal(this.saved);
   }
 }
