@@ -68,12 +68,20 @@ export async function benchNllVsTorch(reps: number, log: (s: string) => void = (
   const X = fromData(x, [n, d]), Y = fromData(y, [n]);
   const p = stats.tapeParamsFromFlat(m, stats.packModel(m));
   const vg = valueAndGrad((q: typeof p) => stats.gaussianMoENllTape(m, q, X, Y));
+  // the same with the caller's promise that the loss keeps none of its intermediates (GradOptions)
+  const vgReuse = valueAndGrad((q: typeof p) => stats.gaussianMoENllTape(m, q, X, Y), { reuseIntermediates: true });
   const { value, grad: g } = vg(p);
   const mine = NAMES.flatMap((k) => [...g[k].data]);
+  const again = NAMES.flatMap((k) => [...vgReuse(p).grad[k].data]);
+  if (again.some((v, i) => !Object.is(v, mine[i]))) throw new Error('bench/nll.ts: reuseIntermediates changed the gradient bits');
 
   const load0 = loadAverage();
-  const contestants: Contestant[] = [{ label: 'moegrad tape (valueAndGrad)', run: () => vg(p) }];
-  const describe = ['gaussianMoENllTape + valueAndGrad, float64, JS (no GEMM threading at these sizes)'];
+  const contestants: Contestant[] = [
+    { label: 'moegrad tape (valueAndGrad)', run: () => vg(p) },
+    { label: 'moegrad tape (valueAndGrad, reuseIntermediates)', run: () => vgReuse(p) },
+  ];
+  const describe = ['gaussianMoENllTape + valueAndGrad, float64, JS (no GEMM threading at these sizes)',
+    'the same with `{ reuseIntermediates: true }`: the buffers of the loss\'s intermediates go to the buffer pool after each walk (bits equal)'];
   const servers: TorchNll[] = [];
   const notes: string[] = [];
   const missing = torchMissing();
@@ -95,25 +103,27 @@ export async function benchNllVsTorch(reps: number, log: (s: string) => void = (
         describe.push(`torch ${ver}, set_num_threads(${threads}), BLAS ${threads}, bench/torch_nll.py (loss.backward(); its own step time)`);
       }
     } else notes.push(`PyTorch not run: ${missing}.`);
-    // Phase 1: moegrad and the 1-thread torch, interleaved (10 warm-ups: with 3, moegrad's median
-    // still carried JIT warm-up). Phase 2: the 2-thread torch, interleaved with moegrad again but
-    // reported apart, so that its OpenMP threads, which keep spinning after each step on 2 cores,
-    // cannot touch the 1-thread comparison.
-    const res = await interleaved(contestants.slice(0, 2), reps, 10, 60_000, log);
-    const ms: (number | null)[] = res.map((r, i) => (i === 0 ? r.ms : servers[i - 1]!.times.length ? median(servers[i - 1]!.times.slice(-reps)) : null));
-    if (contestants.length > 2) {
-      const res2 = await interleaved([contestants[0]!, contestants[2]!], reps, 3, 60_000, log);
-      ms.push(servers[1]!.times.length ? median(servers[1]!.times.slice(-reps)) : null);
+    // Phase 1: both moegrad settings and the 1-thread torch, interleaved (10 warm-ups: with 3,
+    // moegrad's median still carried JIT warm-up). Phase 2: the 2-thread torch, interleaved with
+    // moegrad (reuse) again but reported apart, so that its OpenMP threads, which keep spinning
+    // after each step on 2 cores, cannot touch the 1-thread comparison.
+    const res = await interleaved(contestants.slice(0, 3), reps, 10, 60_000, log);
+    const torchMs = (i: number) => (servers[i]!.times.length ? median(servers[i]!.times.slice(-reps)) : null);
+    const ms: (number | null)[] = res.map((r, i) => (i < 2 ? r.ms : torchMs(i - 2)));
+    if (contestants.length > 3) {
+      const res2 = await interleaved([contestants[1]!, contestants[3]!], reps, 3, 60_000, log);
+      ms.push(torchMs(1));
       res.push(res2[1]!);
-      notes.push(`The 2-thread torch row comes from a second interleaved phase (kept apart from the 1-thread comparison: its OpenMP threads keep spinning after each step); moegrad's median in that phase was ${res2[0]!.ms!.toFixed(2)} ms.`);
+      notes.push(`The 2-thread torch row comes from a second interleaved phase (kept apart from the 1-thread comparison: its OpenMP threads keep spinning after each step); moegrad's median (reuseIntermediates) in that phase was ${res2[0]!.ms!.toFixed(2)} ms.`);
     }
     const load1 = loadAverage();
     const mineMs = ms[0]!;
     const rows = res.map((r, i) => `| ${r.label} | ${ms[i] === null ? (r.note ?? '—') : ms[i]!.toFixed(2)} | ${ms[i] && mineMs ? (ms[i]! / mineMs).toFixed(2) + '×' : '—'} | ${describe[i]} |`);
-    const torchBest = ms.slice(1).filter((v): v is number => v !== null && v > 0);
-    const goal = torchBest.length && mineMs ? `moegrad ÷ PyTorch's best setting = **${(Math.min(...torchBest) / mineMs).toFixed(2)}×** (goal ≥ 0.5×, i.e. within 2× of PyTorch).` : '';
+    const torchBest = ms.slice(2).filter((v): v is number => v !== null && v > 0);
+    const ratio = (v: number | null) => (torchBest.length && v ? (Math.min(...torchBest) / v).toFixed(2) + '×' : '—');
+    const goal = torchBest.length ? `moegrad ÷ PyTorch's best setting = **${ratio(ms[1]!)}** with reuseIntermediates, ${ratio(mineMs)} without (goal ≥ 0.5×, i.e. within 2× of PyTorch).` : '';
     return [`_1-minute load average ${load0.toFixed(2)} → ${load1.toFixed(2)}; medians of ${reps} interleaved rounds after 10 warm-ups._`, '',
-      '| implementation | ms / value+grad | moegrad speed ÷ this | what ran |', '|---|---:|---:|---|', ...rows, '', goal, '', ...notes.flatMap((x) => [x, ''])].join('\n').trimEnd();
+      '| implementation | ms / value+grad | moegrad (default) speed ÷ this | what ran |', '|---|---:|---:|---|', ...rows, '', goal, '', ...notes.flatMap((x) => [x, ''])].join('\n').trimEnd();
   } finally {
     for (const s of servers) s.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -42,7 +42,7 @@ export function setPoolMinBytes(bytes: number): number {
 /** Most bytes the pool keeps. */
 export const POOL_MAX_BYTES = 64 * 1024 * 1024;
 /** Most buffers of one dtype and length the pool keeps. */
-export const POOL_MAX_PER_SIZE = 8;
+export const POOL_MAX_PER_SIZE = 32;
 
 const f64 = new Map<number, Float64Array[]>();
 const f32 = new Map<number, Float32Array[]>();
@@ -53,6 +53,11 @@ let reused = 0, released = 0;
 /** The buffers `allocate` made since the journal was opened: each ArrayBuffer → its whole-buffer array. */
 export type Journal = Map<ArrayBufferLike, TypedArray>;
 let journal: Journal | null = null;
+/**
+ * While a traced call reuses its intermediates (engine/intermediate-reuse.ts): how many Tensor
+ * objects wrap each buffer of its journal (null otherwise, so the Tensor constructor pays one check).
+ */
+let wraps: Map<ArrayBufferLike, number> | null = null;
 
 /** Internal (tensor.ts `allocate`): a pooled buffer of exactly this dtype and length, zero-filled, or null. */
 export function takePooled(dtype: DType, n: number): TypedArray | null {
@@ -67,7 +72,29 @@ export function takePooled(dtype: DType, n: number): TypedArray | null {
 
 /** Internal (tensor.ts `allocate`): notes a freshly made large buffer (whole ArrayBuffer) in the open journal. */
 export function journalAllocation(buf: TypedArray): void {
-  if (journal !== null) journal.set(buf.buffer, buf);
+  if (journal !== null) {
+    journal.set(buf.buffer, buf);
+    if (wraps !== null) wraps.set(buf.buffer, 0);
+  }
+}
+
+/** Internal (tensor.ts, the Tensor constructor): one more Tensor wraps `data`'s buffer. */
+export function noteWrap(data: TypedArray): void {
+  if (wraps === null) return;
+  const n = wraps.get(data.buffer);
+  if (n !== undefined) wraps.set(data.buffer, n + 1);
+}
+
+/** Internal (intermediate-reuse.ts): makes `next` the open wrap count (null: none); returns the one it replaces. */
+export function swapWraps(next: Map<ArrayBufferLike, number> | null): Map<ArrayBufferLike, number> | null {
+  const prev = wraps;
+  wraps = next;
+  return prev;
+}
+
+/** Internal: whether reuse is on ({@link setBufferPool}). */
+export function bufferPoolEnabled(): boolean {
+  return enabled;
 }
 
 /**

@@ -17,7 +17,7 @@ export { grad, valueAndGrad, vjp, jvp, stopGradient } from './vmap-autodiff.js';
 export { vmap } from './vmap.js';
 export type { VmapOptions, AxisSpec } from './vmap.js';
 export { vmapFallbackOps, clearVmapFallbackOps } from './batch-tracer.js';
-export type { ValueAndGrad, VjpResult } from './autodiff.js';
+export type { GradOptions, ValueAndGrad, VjpResult } from './autodiff.js';
 export { linearize, jacfwd, jacrev, jacobian, hessian, hvp } from './transforms.js';
 export type { JvpResult, Linearized, JacobianOf, JacobianOptions } from './transforms.js';
 export { jvpFallbackOps, clearJvpFallbackOps } from './forward.js';

@@ -15,6 +15,7 @@ import { add } from './ops/arithmetic.js';
 import { addInto } from './ops/elementwise-kernels.js';
 import { type Journal, swapJournal, release as releaseBuffer } from './buffer-pool.js';
 import { vmapDepth } from './batch-tracer.js';
+import type { IntermediateReuse } from './intermediate-reuse.js';
 
 /** Returns one gradient per input (null where the input needs none). `needs[i]` says which are wanted. */
 export type VjpFn = (dy: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
@@ -132,6 +133,14 @@ export function derivativesWanted(): boolean {
   return activeTapes.length > pausedBelow || hooks !== null;
 }
 
+/**
+ * Internal: whether nothing observes a call's trace and walk — no tape records now, no
+ * forward-mode/debugNans hook, no vmap level — so buffers it makes may be reused once dead.
+ */
+export function unobserved(): boolean {
+  return hooks === null && !isRecording() && vmapDepth === 0;
+}
+
 /** Runs `fn` with a fresh tape pushed; the tape is popped even if `fn` throws. */
 export function withTape<T>(tape: Tape, fn: () => T): T {
   activeTapes.push(tape);
@@ -195,9 +204,10 @@ export function noGrad<T>(fn: () => T): T {
  * VJP has seen them — so the next VJP of that size reuses them (engine/buffer-pool.ts). With
  * `release`, the walk also empties the tape as it goes — each node (its inputs, output and VJP
  * closure, which hold the forward intermediates) becomes garbage once visited — so a tape can be
- * walked once; `vjp` keeps its tape for repeated pullbacks and passes false.
+ * walked once; `vjp` keeps its tape for repeated pullbacks and passes false. `intermediates`
+ * (with `release`) is told every node output it passes (engine/intermediate-reuse.ts).
  */
-export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly Tensor[], release = false): Tensor[] {
+export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly Tensor[], release = false, intermediates: IntermediateReuse | null = null): Tensor[] {
   const grads = new Map<Tensor, Tensor>();
   grads.set(output, dy);
   const keep = new Set(wrt);
@@ -209,6 +219,7 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
     for (let i = nodes.length - 1; i >= 0; i--) {
       // with release, the node leaves the tape (and what its closures hold becomes garbage once its VJP has run)
       const node = release ? nodes.pop()! : nodes[i]!;
+      intermediates?.noteOutput(node.output);
       const g = grads.get(node.output);
       if (g === undefined) continue;
       if (!keep.has(node.output)) { grads.delete(node.output); reuse?.unhold(g); } // free intermediate gradients early

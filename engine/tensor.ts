@@ -6,7 +6,7 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from './errors.js';
 import { type Shape, sizeOf, checkShape } from './shape.js';
 import type { Rng } from './rng.js';
 import { formatTensor } from './format.js';
-import { poolMinBytes, takePooled, journalAllocation } from './buffer-pool.js';
+import { poolMinBytes, takePooled, journalAllocation, noteWrap } from './buffer-pool.js';
 import { checkDType, checkTensor, checkNumber, checkCountIn, describeValue, MAX_COUNT } from './validate.js';
 
 /** Node's `util.inspect.custom` (a registered symbol, so no `node:util` import is needed; browser-safe). */
@@ -55,6 +55,7 @@ export class Tensor {
       // skipping them (and the shape copy, for a shape that is already frozen) is most of the
       // per-op overhead on small tensors.
       trustNext = false;
+      noteWrap(data);
       this.#data = data;
       this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
       this.dtype = data instanceof Float32Array ? 'float32' : 'float64';
@@ -69,6 +70,7 @@ export class Tensor {
     if (data.length !== sizeOf(shape)) {
       throw new ShapeError('Tensor', `data has ${data.length} elements but shape ${fmtShape(shape)} needs ${sizeOf(shape)}`);
     }
+    noteWrap(data);
     this.#data = data;
     this.shape = Object.freeze(shape.slice());
     this.dtype = data instanceof Float32Array ? 'float32' : 'float64';
@@ -88,11 +90,11 @@ export class Tensor {
   get data(): TypedArray { return this.#data; }
 
   /** A flat copy of the values. */
-  toArray(): number[] { return Array.from(this.#data); }
+  toArray(): number[] { return Array.from(this.data); }
 
   /** Values as nested arrays matching `shape` (a number for a scalar). */
   toNested(): NestedArray {
-    const data = this.#data;
+    const data = this.data;
     const build = (dim: number, offset: number): NestedArray => {
       if (dim === this.shape.length) return data[offset]!;
       const n = this.shape[dim]!;
@@ -107,7 +109,7 @@ export class Tensor {
   /** The single value of a one-element tensor. */
   item(): number {
     if (this.#data.length !== 1) throw new ShapeError('item', `expected a tensor with one element; got shape ${fmtShape(this.shape)}`);
-    return this.#data[0]!;
+    return this.data[0]!;
   }
 
   /** Value at a multi-index (negative indices not allowed). */
@@ -119,7 +121,7 @@ export class Tensor {
       if (!Number.isInteger(k) || k < 0 || k >= d) throw new ShapeError('get', `index ${fmtShape(index)} out of range for shape ${fmtShape(this.shape)}`);
       off = off * d + k;
     }
-    return this.#data[off]!;
+    return this.data[off]!;
   }
 
   /**
@@ -136,8 +138,27 @@ export class Tensor {
    * Nested deeper than `util.inspect`'s `depth`, a tensor prints as `Tensor([2, 2], float64)`.
    */
   [INSPECT](depth: number): string {
+    if (releasedTensors.has(this)) return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, released by valueAndGrad's reuseIntermediates)`;
     return depth < 0 ? `Tensor(${fmtShape(this.shape)}, ${this.dtype})` : formatTensor(this);
   }
+}
+
+/** Tensors whose buffer went back to the pool (see {@link releaseTensor}). */
+const releasedTensors = new WeakSet<Tensor>();
+
+/**
+ * Internal (engine/intermediate-reuse.ts): marks an intermediate of a traced call whose buffer went
+ * back to the buffer pool. Reading its values from then on throws a ValueError naming `op`, instead
+ * of returning numbers that a later op may have overwritten.
+ */
+export function releaseTensor(t: Tensor, op: string): void {
+  releasedTensors.add(t);
+  Object.defineProperty(t, 'data', {
+    configurable: true,
+    get(): never {
+      throw new ValueError(op, `this ${fmtShape(t.shape)} ${t.dtype} tensor was made inside the function differentiated with { reuseIntermediates: true } and its buffer was reused after the backward walk; return it from the function, keep a copy made inside it (stopGradient(t) keeps the buffer alive), or drop the option`);
+    },
+  });
 }
 
 /** Set by {@link wrapTrusted} for the one constructor call it makes. */

@@ -14,7 +14,7 @@ import { DTypeError, ShapeError, fmtShape } from './errors.js';
 import { describeValue } from './validate.js';
 import { type TensorTree, treeMap } from './tree.js';
 import * as ad from './autodiff.js';
-import type { ValueAndGrad, VjpResult } from './autodiff.js';
+import type { GradOptions, ValueAndGrad, VjpResult } from './autodiff.js';
 import * as tr from './transforms.js';
 import type { JvpResult } from './transforms.js';
 import { BatchTracer, currentLevels, materialize, vmapDepth, wrap } from './batch-tracer.js';
@@ -40,23 +40,27 @@ function batchedValueAndGrad<T extends TensorTree, R extends unknown[]>(op: stri
  * `valueAndGrad(f)(x, ...rest)` → `{ value: f(x), grad: ∂f/∂x }` for scalar-valued `f` (one element).
  * `x` may be a Tensor or any tree of Tensors; `grad` mirrors it (same structure, shapes, dtypes).
  * Extra arguments are constants. Works inside another `grad` (grad of grad) and inside `vmap`
- * (per-example values and gradients, one batched pass).
+ * (per-example values and gradients, one batched pass). `options.reuseIntermediates`: see
+ * {@link GradOptions} (f promises to keep none of its intermediates, whose buffers the next call reuses).
  * @throws {@link ShapeError} when f's output has more than one element; {@link DTypeError} when x has
- *   no Tensor or f does not return a Tensor; {@link ValueError} when f is not a function.
+ *   no Tensor or f does not return a Tensor; {@link ValueError} when f is not a function or an
+ *   option is not a boolean.
  */
-export function valueAndGrad<T extends TensorTree, R extends unknown[] = []>(f: (x: T, ...rest: R) => Tensor): (x: T, ...rest: R) => ValueAndGrad<T> {
-  const plain = ad.valueAndGrad(f);
+export function valueAndGrad<T extends TensorTree, R extends unknown[] = []>(f: (x: T, ...rest: R) => Tensor, options?: GradOptions): (x: T, ...rest: R) => ValueAndGrad<T> {
+  const plain = ad.valueAndGrad(f, options);
   return (x: T, ...rest: R) => (vmapDepth === 0 ? plain(x, ...rest) : batchedValueAndGrad('valueAndGrad', f, x, rest));
 }
 
 /**
  * `grad(f)(x, ...rest)` → ∂f/∂x for scalar-valued `f`, in the structure of `x` (JAX's `jax.grad`).
  * Inside `vmap` it gives per-example gradients: `vmap(grad(loss), { inAxes: [null, 0] })(params, xs)`.
+ * `options.reuseIntermediates`: see {@link GradOptions}.
  * @throws {@link ShapeError} when f's output has more than one element; {@link DTypeError} when x has
- *   no Tensor or f does not return a Tensor; {@link ValueError} when f is not a function.
+ *   no Tensor or f does not return a Tensor; {@link ValueError} when f is not a function or an
+ *   option is not a boolean.
  */
-export function grad<T extends TensorTree, R extends unknown[] = []>(f: (x: T, ...rest: R) => Tensor): (x: T, ...rest: R) => T {
-  const plain = ad.grad(f);
+export function grad<T extends TensorTree, R extends unknown[] = []>(f: (x: T, ...rest: R) => Tensor, options?: GradOptions): (x: T, ...rest: R) => T {
+  const plain = ad.grad(f, options);
   return (x: T, ...rest: R) => (vmapDepth === 0 ? plain(x, ...rest) : batchedValueAndGrad('grad', f, x, rest).grad);
 }
 

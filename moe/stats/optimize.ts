@@ -11,7 +11,7 @@
  */
 import { Tensor, type TensorTree, fromData, treeLeaves, treeMap, valueAndGrad, ValueError } from '../../engine/index.js';
 import { armijoSearch, wolfeSearch, type LineSearchContext } from './line-search.js';
-import { checkEnum, checkFn, checkNumber, checkNumberArray, checkOptions, describeValue } from './validate.js';
+import { checkEnum, checkFn, checkNumber, checkNumberArray, checkOptBoolean, checkOptions, describeValue } from './validate.js';
 
 /** A differentiable objective on a flat vector: returns f(θ) and writes ∇f(θ) into `grad`. */
 export type FlatObjective = (theta: Float64Array, grad: Float64Array) => number;
@@ -260,11 +260,17 @@ function unflatten<T extends TensorTree>(template: T, theta: ArrayLike<number>):
 /**
  * A flat objective whose value and gradient come from moegrad's tape: `loss` is any scalar
  * function of a parameter tree written with engine ops (gates, experts, likelihoods...).
+ * `options.reuseIntermediates` (default false) is passed to `valueAndGrad` (engine `GradOptions`):
+ * set it when `loss` keeps none of the tensors it makes, and each evaluation reuses the previous
+ * one's buffers instead of fresh memory.
+ * @throws ValueError when loss is not a function, template not a tensor tree, or the option not a boolean.
  */
-export function tapeObjective<T extends TensorTree>(loss: (params: T) => Tensor, template: T): FlatObjective {
+export function tapeObjective<T extends TensorTree>(loss: (params: T) => Tensor, template: T, options?: { reuseIntermediates?: boolean }): FlatObjective {
   checkFn('tapeObjective', 'loss', loss);
   checkTree('tapeObjective', template, 'template');
-  const vg = valueAndGrad(loss);
+  const o = checkOptions<{ reuseIntermediates?: boolean }>('tapeObjective', options);
+  checkOptBoolean('tapeObjective', 'options.reuseIntermediates', o.reuseIntermediates);
+  const vg = valueAndGrad(loss, { reuseIntermediates: o.reuseIntermediates === true });
   return (theta, grad) => {
     const { value, grad: gTree } = vg(unflatten(template, theta));
     grad.set(flatten(gTree));

@@ -98,7 +98,7 @@ export const STATS_ENTRIES: readonly ApiEntry[] = [
     fuzz: [f(0, 'fn'), f(1, NUMS), f(2, 'options'), f([2, 'maxEval'], [0, 2.5, NaN, Infinity, '3']), f([2, 'restarts'], [-1, 2.5, NaN, Infinity]), f([2, 'tol'], 'nonneg'),
       f([2, 'step'], [NaN, Infinity, '1', [1, 2], [NaN]])],
   },
-  { name: 'tapeObjective', valid: () => [(p: { w: Tensor }) => api.sum(api.square(p.w)), { w: v3() }], fuzz: [f(0, 'fn'), f(1, [null, 3, 'x'])] },
+  { name: 'tapeObjective', valid: () => [(p: { w: Tensor }) => api.sum(api.square(p.w)), { w: v3() }, {}], fuzz: [f(0, 'fn'), f(1, [null, 3, 'x']), f(2, 'options'), f([2, 'reuseIntermediates'], [1, 'yes', null])] },
   { name: 'flattenTree', valid: () => [{ w: v3() }], fuzz: [f(0, [null, 3, 'x', new Float64Array(2)])] },
   { name: 'unflattenTree', valid: () => [{ w: v3() }, [1, 2, 3]], fuzz: [f(0, [null, 3]), f(1, [null, 'x', [1, 2], [1, 2, 'a']])] },
   { name: 'maxAbs', valid: () => [[1, -2]], fuzz: [f(0, NUMS)] },

@@ -112,8 +112,8 @@ export const ENTRIES: readonly ApiEntry[] = [
   { name: 'Rng#int', op: 'Rng.int', call: (r: Rng, n) => r.int(n), valid: () => [rng(), 5], fuzz: [f(1, [0, -1, 2.5, NaN, Infinity, 2 ** 60, '3'])] },
   { name: 'Rng#permutation', op: 'Rng.permutation', call: (r: Rng, n) => r.permutation(n), valid: () => [rng(), 5], fuzz: [f(1, 'count')] },
   // ---------- autodiff / tape ----------
-  { name: 'grad', call: (fn, x) => api.grad(fn)(x), valid: () => [(x: Tensor) => api.sum(x), v3()], fuzz: [f(0, 'fn'), f(1, [null, 3, 'x', {}]), f(0, [(x: Tensor) => x, () => 3])] },
-  { name: 'valueAndGrad', call: (fn, x) => api.valueAndGrad(fn)(x), valid: () => [(x: Tensor) => api.sum(x), v3()], fuzz: [f(0, 'fn'), f(1, [null, 3, {}])], op: 'valueAndGrad' },
+  { name: 'grad', call: (fn, x, o) => api.grad(fn, o)(x), valid: () => [(x: Tensor) => api.sum(x), v3(), { reuseIntermediates: true }], fuzz: [f(0, 'fn'), f(1, [null, 3, 'x', {}]), f(0, [(x: Tensor) => x, () => 3]), f(2, 'options'), f([2, 'reuseIntermediates'], [1, 'yes', null])] },
+  { name: 'valueAndGrad', call: (fn, x, o) => api.valueAndGrad(fn, o)(x), valid: () => [(x: Tensor) => api.sum(x), v3(), {}], fuzz: [f(0, 'fn'), f(1, [null, 3, {}]), f(2, 'options'), f([2, 'reuseIntermediates'], [1, 'yes', null])], op: 'valueAndGrad' },
   { name: 'vjp', valid: () => [(x: Tensor) => api.square(x), v3()], fuzz: [f(0, 'fn'), f(1, [null, 3, {}])] },
   { name: 'stopGradient', valid: () => [v3()], fuzz: [f(0, 'tensor')] },
   { name: 'vmap', call: (fn, o, x) => api.vmap(fn, o)(x), valid: () => [(x: Tensor) => api.sum(x), {}, m22()], fuzz: [f(0, 'fn'), f(1, 'options'), f([1, 'inAxes'], [5, -3, 1.5, 'x']), f([1, 'outAxes'], [2, 1.5, 'x']), f(2, [null, 3, 'x', {}])] },

@@ -360,7 +360,7 @@ export function fitRegression(init: RegressionMoE, data: { x: Float64Array; y: F
 export function tapeLseObjective(like: RegressionMoE, data: { x: Float64Array; y: Float64Array }): (theta: Float64Array, grad: Float64Array) => number {
   const n = data.x.length;
   const x = fromData(Float64Array.from(data.x), [n, 1]), y = fromData(Float64Array.from(data.y), [n]);
-  return tapeObjective((p: RegParams) => lseLoss(like, p, x, y), toParams(like));
+  return tapeObjective((p: RegParams) => lseLoss(like, p, x, y), toParams(like), { reuseIntermediates: true }); // lseLoss keeps nothing
 }
 
 /**

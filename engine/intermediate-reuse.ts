@@ -1,0 +1,62 @@
+/**
+ * Reuse of a traced call's intermediate buffers: `valueAndGrad(f, { reuseIntermediates: true })`.
+ *
+ * Why: the backward walk already hands its dead gradient buffers to the buffer pool
+ * (engine/buffer-pool.ts), but the forward values of a call — the other half of its large
+ * allocations — are left to the collector, and a fresh large typed array costs far more than the
+ * loop that fills it (page faults on memory the collector has just given back: on a 2-core VM the
+ * tape Gaussian-MoE NLL of issue 15 ran 7 ms a step with reused memory, 10 ms with fresh memory,
+ * and every few steps 15–30 ms after a scavenge). PyTorch frees an intermediate when its last
+ * reference goes; JAX never shows one to the caller. JavaScript can do neither, so this is a
+ * promise the caller makes: f keeps no tensor it makes (like JAX, where a leaked tracer is an
+ * error), and after the walk the buffers of f's intermediates go to the pool for the next call.
+ *
+ * Which buffers, conservatively: one `allocate` made during the trace, wrapped only by Tensors
+ * that are outputs of nodes of this call's tape (so the engine knows every handle to it: a tensor
+ * f made from constants, a `stopGradient` alias or a view made under `noGrad` keeps its buffer
+ * out), and not shared with the value or a gradient returned. Those node outputs are marked
+ * released: reading one afterwards throws a ValueError instead of returning overwritten numbers.
+ * What is not protected: a raw `t.data` array that f kept. Off (the trace journals nothing) under
+ * an outer tape, forward-mode/debugNans hooks and vmap, as for the walk's own reuse.
+ */
+import type { Tensor } from './tensor.js';
+import { releaseTensor } from './tensor.js';
+import { type Journal, release, swapJournal, swapWraps } from './buffer-pool.js';
+
+export class IntermediateReuse {
+  private readonly journal: Journal = new Map();
+  private readonly wraps = new Map<ArrayBufferLike, number>();
+  /** Journaled buffer → the node outputs (of this call's tape) that wrap it. */
+  private readonly outputs = new Map<ArrayBufferLike, Tensor[]>();
+  private savedJournal: Journal | null = null;
+  private savedWraps: Map<ArrayBufferLike, number> | null = null;
+
+  /** Opens the journal for the trace of f (call {@link endTrace} in a finally). */
+  beginTrace(): void {
+    this.savedJournal = swapJournal(this.journal);
+    this.savedWraps = swapWraps(this.wraps);
+  }
+  /** Closes it, restoring an enclosing call's. */
+  endTrace(): void {
+    swapJournal(this.savedJournal);
+    swapWraps(this.savedWraps);
+  }
+  /** The backward walk (engine/tape.ts `backward`) passes a node of this call's tape. */
+  noteOutput(t: Tensor): void {
+    const b = t.data.buffer;
+    if (!this.journal.has(b)) return;
+    const list = this.outputs.get(b);
+    if (list === undefined) this.outputs.set(b, [t]);
+    else if (!list.includes(t)) list.push(t);
+  }
+  /** After the walk: releases every buffer only node outputs wrap, except those `keep` shares. */
+  finish(keep: readonly Tensor[], op: string): void {
+    const kept = new Set<ArrayBufferLike>(keep.map((t) => t.data.buffer));
+    for (const [b, ts] of this.outputs) {
+      if (kept.has(b) || this.wraps.get(b) !== ts.length) continue;
+      for (const t of ts) releaseTensor(t, op);
+      release(b, this.journal);
+    }
+    this.outputs.clear();
+  }
+}
