@@ -11,8 +11,8 @@
  *   MoE glue         — moe/** else (gates, routing plan, dispatch / combine, losses)
  *   autodiff / tensor — engine/*.ts (tape, autodiff, tensor allocation and checks)
  *   GC               — (garbage collector); other — the rest (runtime, builtins, program)
- *   npx tsx bench/moe-profile.ts [--T 4096] [--top 30]   → Markdown table on stdout (--top: also the
- *   functions with the most self time, `name file`)
+ *   npx tsx bench/moe-profile.ts [--T 4096] [--steps 8] [--reuse] [--top 30]   → Markdown table on stdout
+ *   (--reuse: valueAndGrad with reuseIntermediates; --top: also the functions with the most self time, `name file`)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -48,11 +48,14 @@ export interface StepProfile {
   functions: { fn: string; category: string; share: number }[];
 }
 
-/** Profiles `steps` steps (after 2 warm-ups) in a child process; returns per-category shares. */
-export function profileMoeStep(T: number, steps: number): StepProfile {
+/**
+ * Profiles `steps` steps (after 2 warm-ups) in a child process; returns per-category shares.
+ * `reuse`: the step's valueAndGrad gets `{ reuseIntermediates: true }`.
+ */
+export function profileMoeStep(T: number, steps: number, reuse = false): StepProfile {
   const dir = mkdtempSync(join(tmpdir(), 'moegrad-prof-'));
   try {
-    const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', HERE, '--child', String(T), String(steps)], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', HERE, '--child', String(T), String(steps), reuse ? 'reuse' : 'default'], { encoding: 'utf8' });
     const ms = Number(/ms=([\d.]+)/.exec(r.stdout)?.[1]);
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file || !Number.isFinite(ms)) throw new Error(`profile child failed: ${r.stderr.split('\n').slice(-4).join(' ')}`);
@@ -84,13 +87,23 @@ export function profileMoeStep(T: number, steps: number): StepProfile {
   }
 }
 
-export function profileTable(p: StepProfile): string {
-  const gemm = p.shares[CATEGORIES[0]]! + p.shares[CATEGORIES[1]]! + p.shares[CATEGORIES[2]]!;
+/** Steps profiled by default (after 2 warm-ups): with 3, the shares moved by ±3 points from run to run. */
+export const PROFILE_STEPS = 8;
+
+/** GEMM kernel + wasm extras + host copies: the share of the step the GEMM accounts for. */
+export function gemmShare(p: StepProfile): number {
+  return p.shares[CATEGORIES[0]]! + p.shares[CATEGORIES[1]]! + p.shares[CATEGORIES[2]]!;
+}
+
+/** One column of shares per profile (`labels` head the columns), then the GEMM and non-GEMM totals and ms/step. */
+export function profileTable(ps: readonly StepProfile[], labels: readonly string[] = ['share of sampled CPU time']): string {
+  const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
   return [
-    '| part of the step | share of sampled CPU time |', '|---|---:|',
-    ...CATEGORIES.map((c) => `| ${c} | ${(100 * p.shares[c]!).toFixed(1)} % |`),
-    `| **GEMM total** | **${(100 * gemm).toFixed(1)} %** |`,
-    `| **non-GEMM** | **${(100 * (1 - gemm)).toFixed(1)} %** |`,
+    `| part of the step | ${labels.join(' | ')} |`, `|---|${labels.map(() => '---:').join('|')}|`,
+    ...CATEGORIES.map((c) => `| ${c} | ${ps.map((p) => pct(p.shares[c]!)).join(' | ')} |`),
+    `| **GEMM total** | ${ps.map((p) => `**${pct(gemmShare(p))}**`).join(' | ')} |`,
+    `| **non-GEMM** | ${ps.map((p) => `**${pct(1 - gemmShare(p))}**`).join(' | ')} |`,
+    `| ms / step under the profiler | ${ps.map((p) => p.msPerStep.toFixed(0)).join(' | ')} |`,
   ].join('\n');
 }
 
@@ -98,7 +111,7 @@ if (process.argv[1] === HERE && process.argv[2] === '--child') {
   const { moegradStep } = await import('./moe.js');
   const { hrtime } = await import('node:process');
   const T = Number(process.argv[3]), steps = Number(process.argv[4]);
-  const step = moegradStep({ T, d: 256, h: 512, E: 16, K: 2, shared: 1 }, 1);
+  const step = moegradStep({ T, d: 256, h: 512, E: 16, K: 2, shared: 1 }, 1, process.argv[5] === 'reuse');
   step(); step();
   // the profile's timestamps are µs on the same monotonic clock as hrtime
   const w0 = Number(hrtime.bigint() / 1000n), t0 = performance.now();
@@ -108,9 +121,9 @@ if (process.argv[1] === HERE && process.argv[2] === '--child') {
   process.stdout.write(`ms=${ms.toFixed(1)} window=${w0},${w1} load=${os.loadavg()[0]!.toFixed(2)}\n`);
   process.exit(0);
 } else if (process.argv[1] === HERE) {
-  const i = process.argv.indexOf('--T'), j = process.argv.indexOf('--top');
-  const p = profileMoeStep(i >= 0 ? Number(process.argv[i + 1]) : 4096, 3);
-  process.stdout.write(`${profileTable(p)}\n\n${p.msPerStep.toFixed(0)} ms/step (1 thread, under the profiler), load ${p.load}\n`);
+  const i = process.argv.indexOf('--T'), j = process.argv.indexOf('--top'), k = process.argv.indexOf('--steps');
+  const p = profileMoeStep(i >= 0 ? Number(process.argv[i + 1]) : 4096, k >= 0 ? Number(process.argv[k + 1]) : PROFILE_STEPS, process.argv.includes('--reuse'));
+  process.stdout.write(`${profileTable([p])}\n\n1 thread, under the profiler${process.argv.includes('--reuse') ? ', reuseIntermediates' : ''}, load ${p.load}\n`);
   if (j >= 0) {
     process.stdout.write('\n| function (self time) | part | share |\n|---|---|---:|\n');
     for (const f of p.functions.slice(0, Number(process.argv[j + 1]) || 30)) process.stdout.write(`| \`${f.fn}\` | ${f.category} | ${(100 * f.share).toFixed(1)} % |\n`);

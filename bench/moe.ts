@@ -21,8 +21,11 @@ export interface MoeGroup { threads: 1 | 2; config: MoeBenchConfig; rows: MoeRow
 
 const HERE = fileURLToPath(import.meta.url);
 
-/** One moegrad fwd+bwd step of loss = Σ y ⊙ gy on a CPU backend with `threads` threads. */
-export function moegradStep(cfg: MoeBenchConfig, threads: number): () => void {
+/**
+ * One moegrad fwd+bwd step of loss = Σ y ⊙ gy on a CPU backend with `threads` threads;
+ * `reuseIntermediates`: valueAndGrad's option (the loss keeps none of its intermediates).
+ */
+export function moegradStep(cfg: MoeBenchConfig, threads: number, reuseIntermediates = false): () => void {
   const config = {
     dModel: cfg.d, dHidden: cfg.h, numExperts: cfg.E, topK: cfg.K, numShared: cfg.shared,
     gate: { kind: 'topKSoftmax', numExperts: cfg.E, topK: cfg.K }, expert: 'relu', dtype: 'float32',
@@ -31,7 +34,7 @@ export function moegradStep(cfg: MoeBenchConfig, threads: number): () => void {
   const params = MoELayer.init(rng, config);
   const x = randn(rng, [cfg.T, cfg.d], 1, 'float32'), gy = randn(rng, [cfg.T, cfg.d], 1, 'float32');
   const backend = createCpuBackend({ threads, name: `cpu-${threads}t` });
-  const step = valueAndGrad((p: typeof params) => sum(mul(MoELayer.apply(p, x, config).y, gy)) as Tensor);
+  const step = valueAndGrad((p: typeof params) => sum(mul(MoELayer.apply(p, x, config).y, gy)) as Tensor, { reuseIntermediates });
   return () => { withBackend(backend, () => step(params)); };
 }
 

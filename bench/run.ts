@@ -16,7 +16,7 @@ import { benchMatmul, type MatmulRow } from './matmul.js';
 import { benchMoeGroups, benchScaling, type MoeGroup, type ScalingRow } from './moe.js';
 import { machineLine, loadAverage } from './timing.js';
 import { benchCeiling, ceilingTable } from './ceiling.js';
-import { profileMoeStep, profileTable } from './moe-profile.js';
+import { PROFILE_STEPS, profileMoeStep, profileTable } from './moe-profile.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { TORCH_SETTINGS, torchMissing } from './torch.js';
 import { benchTransforms } from './transforms.js';
@@ -205,12 +205,14 @@ async function main(): Promise<void> {
   if (wants('profile')) {
     const l0 = loadAverage();
     log('step profile (--cpu-prof, 1 thread)');
-    const p = profileMoeStep(MOE.T, 3);
+    const ps = [profileMoeStep(MOE.T, PROFILE_STEPS), profileMoeStep(MOE.T, PROFILE_STEPS, true)];
     fresh.set(H.profile, [H.profile, '', stamp(l0), '',
       `bench/moe-profile.ts: the MoE section's layer (T = ${MOE.T}), moegrad backend on 1 thread so all the work is on the profiled `
-        + `thread, 3 steps after 2 warm-ups under \`node --cpu-prof\`; self time of the sampled functions by where they live (GEMM kernel = the `
-        + `generated wasm micro-kernel; its packing, operand transposes and bias epilogue are wasm too; GEMM host = engine/backend JS copying into and out of wasm memory). ${p.msPerStep.toFixed(0)} ms/step under the profiler.`,
-      '', profileTable(p)].join('\n'));
+        + `thread, ${PROFILE_STEPS} steps after 2 warm-ups under \`node --cpu-prof\`, each column in its own process: the step as in the MoE section, and the same with `
+        + `\`valueAndGrad(loss, { reuseIntermediates: true })\` (the loss keeps none of its intermediates, so their buffers serve the next step); self time of the sampled functions by where they live (GEMM kernel = the `
+        + `generated wasm micro-kernel; its packing, operand transposes and bias epilogue are wasm too; GEMM host = engine/backend JS copying into and out of wasm memory). `
+        + `Page faults on fresh memory are charged to the function that first writes it.`,
+      '', profileTable(ps, ['default', 'reuseIntermediates'])].join('\n'));
   }
   if (wants('nll')) {
     log('tape Gaussian-MoE NLL + gradient vs PyTorch autograd (bench/nll.ts)');

@@ -40,7 +40,7 @@ export function setPoolMinBytes(bytes: number): number {
   return old;
 }
 /** Most bytes the pool keeps. */
-export const POOL_MAX_BYTES = 64 * 1024 * 1024;
+export const POOL_MAX_BYTES = 256 * 1024 * 1024;
 /** Most buffers of one dtype and length the pool keeps. */
 export const POOL_MAX_PER_SIZE = 32;
 
@@ -48,7 +48,7 @@ const f64 = new Map<number, Float64Array[]>();
 const f32 = new Map<number, Float32Array[]>();
 let pooledBytes = 0;
 let enabled = true;
-let reused = 0, released = 0;
+let reused = 0, released = 0, missed = 0;
 
 /** The buffers `allocate` made since the journal was opened: each ArrayBuffer → its whole-buffer array. */
 export type Journal = Map<ArrayBufferLike, TypedArray>;
@@ -62,7 +62,7 @@ let wraps: Map<ArrayBufferLike, number> | null = null;
 /** Internal (tensor.ts `allocate`): a pooled buffer of exactly this dtype and length, zero-filled, or null. */
 export function takePooled(dtype: DType, n: number): TypedArray | null {
   const list = dtype === 'float32' ? f32.get(n) : f64.get(n);
-  if (list === undefined || list.length === 0) return null;
+  if (list === undefined || list.length === 0) { missed++; return null; }
   const buf = list.pop()!;
   pooledBytes -= buf.byteLength;
   reused++;
@@ -148,6 +148,8 @@ export interface BufferPoolStats {
   released: number;
   /** Allocations served from the pool since the process started. */
   reused: number;
+  /** Allocations of a poolable size (≥ 16 KiB) the pool could not serve (fresh memory) since the process started. */
+  missed: number;
 }
 
 /**
@@ -158,5 +160,5 @@ export function bufferPoolStats(): BufferPoolStats {
   let buffers = 0;
   for (const l of f64.values()) buffers += l.length;
   for (const l of f32.values()) buffers += l.length;
-  return { bytes: pooledBytes, buffers, enabled, released, reused };
+  return { bytes: pooledBytes, buffers, enabled, released, reused, missed };
 }
