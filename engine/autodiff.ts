@@ -72,7 +72,7 @@ function valueAndGradAs<T extends TensorTree, R extends unknown[]>(op: string, f
   checkFunction(op, f);
   const reuseIntermediates = checkBoolean(op, 'options.reuseIntermediates', checkOptions(op, options).reuseIntermediates, false);
   return (x: T, ...rest: R) => {
-    const reuse = reuseIntermediates && bufferPoolEnabled() && unobserved() ? new IntermediateReuse() : null;
+    const reuse = reuseIntermediates && bufferPoolEnabled() && unobserved() ? new IntermediateReuse(op) : null;
     reuse?.beginTrace();
     let traced: ReturnType<typeof trace<T>>;
     try {
@@ -85,7 +85,7 @@ function valueAndGradAs<T extends TensorTree, R extends unknown[]>(op: string, f
       throw new ShapeError(op, `the function must return a scalar (one element) to take a gradient; got shape ${fmtShape(out.shape)} (use vjp for non-scalar outputs)`);
     }
     const grads = backward(tape, out, full(out.shape, 1, out.dtype), leaves, true, reuse); // one walk: free the tape as it goes
-    reuse?.finish([out, ...grads], op);
+    reuse?.finish([out, ...grads]);
     const byLeaf = new Map(leaves.map((leaf, i) => [leaf, grads[i]!]));
     return { value: out, grad: treeMap(inputs, (leaf) => byLeaf.get(leaf)!) };
   };

@@ -24,6 +24,8 @@ import { releaseTensor } from './tensor.js';
 import { type Journal, release, swapJournal, swapWraps } from './buffer-pool.js';
 
 export class IntermediateReuse {
+  /** `op`: the transform (`valueAndGrad` or `grad`) that errors on a released tensor name. */
+  constructor(private readonly op: string) {}
   private readonly journal: Journal = new Map();
   private readonly wraps = new Map<ArrayBufferLike, number>();
   /** Journaled buffer → the node outputs (of this call's tape) that wrap it. */
@@ -41,6 +43,10 @@ export class IntermediateReuse {
     swapJournal(this.savedJournal);
     swapWraps(this.savedWraps);
   }
+  /** Whether `b` is a buffer the trace allocated (the walk counts gradient slots holding one). */
+  owns(b: ArrayBufferLike): boolean {
+    return this.journal.has(b);
+  }
   /** The backward walk (engine/tape.ts `backward`) passes a node of this call's tape. */
   noteOutput(t: Tensor): void {
     const b = t.data.buffer;
@@ -49,12 +55,28 @@ export class IntermediateReuse {
     if (list === undefined) this.outputs.set(b, [t]);
     else if (!list.includes(t)) list.push(t);
   }
-  /** After the walk: releases every buffer only node outputs wrap, except those `keep` shares. */
-  finish(keep: readonly Tensor[], op: string): void {
+  /**
+   * After the walk has run the VJP of the node whose output is `t` (engine/tape.ts `backward`):
+   * when every Tensor wrapping t's buffer is the output of a node already passed — so no VJP still
+   * to run can read it (a node's closures only hold tensors that existed when it was recorded, and
+   * a wrapper made earlier would be counted and not yet passed) — and no gradient slot holds it
+   * (`held`) and it is not the returned value (`value`), the buffer goes to the pool now, where the
+   * rest of the walk can reuse it.
+   */
+  releaseIfDead(t: Tensor, held: (b: ArrayBufferLike) => boolean, value: Tensor): void {
+    const b = t.data.buffer;
+    const ts = this.outputs.get(b);
+    if (ts === undefined || this.wraps.get(b) !== ts.length || held(b) || b === value.data.buffer) return;
+    this.outputs.delete(b);
+    for (const w of ts) releaseTensor(w, this.op);
+    release(b, this.journal);
+  }
+  /** After the walk: releases every buffer left that only node outputs wrap, except those `keep` shares. */
+  finish(keep: readonly Tensor[]): void {
     const kept = new Set<ArrayBufferLike>(keep.map((t) => t.data.buffer));
     for (const [b, ts] of this.outputs) {
       if (kept.has(b) || this.wraps.get(b) !== ts.length) continue;
-      for (const t of ts) releaseTensor(t, op);
+      for (const t of ts) releaseTensor(t, this.op);
       release(b, this.journal);
     }
     this.outputs.clear();

@@ -212,7 +212,7 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
   grads.set(output, dy);
   const keep = new Set(wrt);
   const owned = hooks === null && !isRecording() ? new Set<Tensor>() : null;
-  const reuse = owned !== null && vmapDepth === 0 ? new BufferReuse() : null;
+  const reuse = owned !== null && vmapDepth === 0 ? new BufferReuse(intermediates) : null;
   const nodes = tape.nodes;
   if (release) tape.tracked.clear(); // recording is over; only the nodes are needed
   try {
@@ -221,7 +221,7 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
       const node = release ? nodes.pop()! : nodes[i]!;
       intermediates?.noteOutput(node.output);
       const g = grads.get(node.output);
-      if (g === undefined) continue;
+      if (g === undefined) { if (reuse !== null) intermediates?.releaseIfDead(node.output, reuse.isHeld, output); continue; }
       if (!keep.has(node.output)) { grads.delete(node.output); reuse?.unhold(g); } // free intermediate gradients early
       owned?.delete(g); // the VJP may return g itself for several inputs (add: [dy, dy]): no longer ours alone
       const dxs = reuse !== null && node.foreign ? reuse.runForeign(node, g)
@@ -252,7 +252,10 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
           if (reuse !== null) { reuse.hold(acc); reuse.unhold(prev); }
         }
       }
-      reuse?.flush(); // after the whole node: a later dx of the same VJP may share a buffer with an earlier one
+      if (reuse !== null) {
+        reuse.flush(); // after the whole node: a later dx of the same VJP may share a buffer with an earlier one
+        intermediates?.releaseIfDead(node.output, reuse.isHeld, output); // the node's own VJP has run
+      }
     }
   } finally {
     reuse?.close();
@@ -266,14 +269,18 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
  */
 class BufferReuse {
   private readonly journal: Journal = new Map();
+  /** `intermediates`: the call's forward journal, whose buffers gradient slots are counted for too. */
+  constructor(private readonly intermediates: IntermediateReuse | null) {}
   /** The enclosing walk's journal (a walk nested in a VJP), restored by {@link close}. */
   private readonly saved = swapJournal(this.journal);
   private readonly held = new Map<ArrayBufferLike, number>();
   /** A slot now holds t. */
   hold(t: Tensor): void {
     const b = t.data.buffer;
-    if (this.journal.has(b)) this.held.set(b, (this.held.get(b) ?? 0) + 1);
+    if (this.journal.has(b) || this.intermediates?.owns(b)) this.held.set(b, (this.held.get(b) ?? 0) + 1);
   }
+  /** Whether some gradient slot holds a tensor on buffer b. */
+  readonly isHeld = (b: ArrayBufferLike): boolean => this.held.has(b);
   /** A slot no longer holds t. */
   unhold(t: Tensor): void {
     const b = t.data.buffer, n = this.held.get(b);

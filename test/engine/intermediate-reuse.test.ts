@@ -104,6 +104,23 @@ describe('reuseIntermediates', () => {
     expect(v.item()).toBe(v0);
   });
 
+  it('a buffer a gradient slot still holds is not released when the walk passes its node', () => {
+    // a user VJP returns an intermediate h itself as the input's gradient: h's node (tanh) comes later
+    // in the walk, while the leaf's slot holds h's buffer; releasing it there would hand the returned
+    // gradient to the pool (and mark it released)
+    const x = randn(new Rng(8), [30, 20]);
+    const f = (t: Tensor) => {
+      const h = tanh(mul(t, 2));
+      const u = record('gradIsH', [t], fromData(Float64Array.from(t.data), t.shape), () => [h]);
+      return sum(mul(u, 0));
+    };
+    const want = Array.from(tanh(mul(x, 2)).data);
+    const vg = valueAndGrad(f, { reuseIntermediates: true });
+    const g = vg(x).grad;
+    for (let r = 0; r < 2; r++) vg(mul(x, r + 3)); // later calls would overwrite a released buffer
+    expect(Array.from(g.data)).toEqual(want);
+  });
+
   it('grad of grad, hessian and vmap of grad agree with the pool off (reuse stands down under them)', () => {
     const x = randn(new Rng(7), [12]);
     const inner = (t: Tensor) => sum(mul(exp(mul(t, 0.3)), tanh(t)));
