@@ -59,14 +59,17 @@ let journal: Journal | null = null;
  */
 let wraps: Map<ArrayBufferLike, number> | null = null;
 
-/** Internal (tensor.ts `allocate`): a pooled buffer of exactly this dtype and length, zero-filled, or null. */
-export function takePooled(dtype: DType, n: number): TypedArray | null {
+/**
+ * Internal (tensor.ts `allocate`): a pooled buffer of exactly this dtype and length, or null;
+ * zero-filled unless `zero` is false (`allocateUninit`: the caller overwrites every element).
+ */
+export function takePooled(dtype: DType, n: number, zero = true): TypedArray | null {
   const list = dtype === 'float32' ? f32.get(n) : f64.get(n);
   if (list === undefined || list.length === 0) { missed++; return null; }
   const buf = list.pop()!;
   pooledBytes -= buf.byteLength;
   reused++;
-  buf.fill(0);
+  if (zero) buf.fill(0);
   return buf;
 }
 

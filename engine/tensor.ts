@@ -198,6 +198,20 @@ function fromSlab(dtype: DType, n: number, bytes: number): TypedArray {
 
 /** Allocates a zero-filled buffer of the given dtype (large ones may be reused dead gradient buffers: engine/buffer-pool.ts). */
 export function allocate(dtype: DType, n: number): TypedArray {
+  return allocateBuffer(dtype, n, true);
+}
+
+/**
+ * Internal (engine and MoE kernels): {@link allocate} for an output the caller overwrites in full
+ * before anyone reads it — a reused pooled buffer is handed out with its old values instead of
+ * being zero-filled first (a pass over 8–16 MB per [8192, 512] buffer of the MoE step). Fresh
+ * memory is zero anyway. Never for an output that is accumulated into or written only in part.
+ */
+export function allocateUninit(dtype: DType, n: number): TypedArray {
+  return allocateBuffer(dtype, n, false);
+}
+
+function allocateBuffer(dtype: DType, n: number, zero: boolean): TypedArray {
   if (dtype !== 'float64' && dtype !== 'float32') checkDType('allocate', dtype);
   if (!(Number.isInteger(n) && n >= 0 && n <= MAX_COUNT)) checkCountIn('allocate', 'length', n, 0, MAX_COUNT);
   const bytes = dtype === 'float32' ? 4 * n : 8 * n;
@@ -206,7 +220,7 @@ export function allocate(dtype: DType, n: number): TypedArray {
   try {
     if (!pooled) return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
     // large: a dead gradient buffer of the same size if the backward walk left one (engine/buffer-pool.ts)
-    const buf = takePooled(dtype, n) ?? (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
+    const buf = takePooled(dtype, n, zero) ?? (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
     journalAllocation(buf);
     return buf;
   } catch (e) {

@@ -17,7 +17,7 @@ import {
 } from '../engine/index.js';
 // built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
 import { record } from '../engine/tape.js';
-import { commonDType, assertTensor, allocate, type TypedArray } from '../engine/tensor.js';
+import { commonDType, assertTensor, allocate, allocateUninit, type TypedArray } from '../engine/tensor.js';
 import type { RoutingPlan } from './types.js';
 import { describeValue } from '../engine/validate.js';
 
@@ -76,7 +76,8 @@ function checkRows(op: string, x: Tensor, rows: number, what: string): void {
  */
 function moveRows(from: Tensor, rowsOut: number, index: Int32Array, gather: boolean): Tensor {
   const d = from.shape[1]!;
-  const out = allocate(from.dtype, rowsOut * d);
+  // a gather writes every row; a scatter-add accumulates into zeros
+  const out = gather ? allocateUninit(from.dtype, rowsOut * d) : allocate(from.dtype, rowsOut * d);
   if (gather) gatherRowsKernel(out, from.data, index, d);
   else scatterAddRowsKernel(out, from.data, index, d);
   return fromData(out, [rowsOut, d]);
@@ -236,7 +237,7 @@ export function dispatchScaled(dy: Tensor, weights: Tensor, plan: RoutingPlan): 
   commonDType(op, dy, weights);
   const { tokenOfRow, slotOfRow } = planIndex(plan);
   const S = tokenOfRow.length, d = dy.shape[1]!;
-  const out = allocate(dy.dtype, S * d);
+  const out = allocateUninit(dy.dtype, S * d); // every row written
   dispatchScaledKernel(out, dy.data, weights.data, tokenOfRow, slotOfRow, d);
   return record(op, [dy, weights], fromData(out, [S, d]), (g, needs) => [
     needs[0] ? combine(g, weights, plan) : null,

@@ -6,7 +6,7 @@
  * broadcastTo's VJP did when the operands were materialised first — the same sums, bit for bit).
  * VJPs use differentiable ops: grad of grad works.
  */
-import { Tensor, fromData, allocate, commonDType, assertTensor, wrapTrusted } from '../tensor.js';
+import { Tensor, fromData, allocate, allocateUninit, commonDType, assertTensor, wrapTrusted } from '../tensor.js';
 import { record, recordOp } from '../tape.js';
 import { sameShape, broadcastShapes, sizeOf, stridesOf, type Shape } from '../shape.js';
 import { ValueError } from '../errors.js';
@@ -39,7 +39,7 @@ function checkDefinition(op: string, name: unknown, f: unknown, vjp: unknown, jv
 
 /** y = kernel(x) as a new tensor of x's shape and dtype (not recorded). */
 function mapKernel(k: Kernel<UnaryLine>, x: Tensor, p = 0): Tensor {
-  const out = allocate(x.dtype, x.size);
+  const out = allocateUninit(x.dtype, x.size); // every element written below
   runUnary(k, x.data, out, x.dtype, p);
   return wrapTrusted(out, x.shape);
 }
@@ -48,7 +48,7 @@ function mapKernel(k: Kernel<UnaryLine>, x: Tensor, p = 0): Tensor {
 function zipKernel(k: Kernel<BinaryLine>, a: Tensor, b: Tensor, name: string): Tensor {
   // equal shapes and 0-d operands (numbers) need no broadcastShapes (it re-validates both shapes)
   const shape = sameShape(a.shape, b.shape) || b.rank === 0 ? a.shape : a.rank === 0 ? b.shape : broadcastShapes(a.shape, b.shape, name);
-  const out = allocate(a.dtype, shape === a.shape ? a.size : shape === b.shape ? b.size : sizeOfShape(shape));
+  const out = allocateUninit(a.dtype, shape === a.shape ? a.size : shape === b.shape ? b.size : sizeOfShape(shape)); // every element written below
   broadcastBinary(k, a.data, a.shape, b.data, b.shape, shape, out, a.dtype);
   return wrapTrusted(out, shape);
 }

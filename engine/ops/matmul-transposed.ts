@@ -11,7 +11,7 @@
  *   matmulNT: dA = matmul(dY, B)     dB = matmulTN(dY, A)
  *   matmulTN: dA = matmulNT(B, dY)   dB = matmul(A, dY)
  */
-import { Tensor, allocate, fromData, commonDType, assertTensor } from '../tensor.js';
+import { Tensor, allocateUninit, fromData, commonDType, assertTensor } from '../tensor.js';
 import { record } from '../tape.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/backend.js';
@@ -33,7 +33,7 @@ function product(op: string, a: Tensor, b: Tensor, transA: boolean, transB: bool
   const [m, k] = transA ? [a1, a0] : [a0, a1];
   const [k2, n] = transB ? [b1, b0] : [b0, b1];
   if (k !== k2) throw new ShapeError(op, `inner dimensions must match (${want}); got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
-  const out = allocate(a.dtype, batch * m * n);
+  const out = allocateUninit(a.dtype, batch * m * n); // overwritten in full (MatmulBackend contract)
   matmulTransposed(getBackend(), a.data, b.data, out, batch, m, k, n, transA, transB);
   return fromData(out, batched ? [batch, m, n] : [m, n]);
 }

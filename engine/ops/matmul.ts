@@ -3,7 +3,7 @@
  * [B,m,k]@[k,n] (shared right operand, e.g. one weight for every batch row).
  * dA = dY·Bᵀ = matmulNT(dY, B),  dB = Aᵀ·dY = matmulTN(A, dY) (no transposed copies);  Ẏ = Ȧ·B + A·Ḃ
  */
-import { Tensor, allocate, fromData, commonDType, assertTensor } from '../tensor.js';
+import { Tensor, allocateUninit, fromData, commonDType, assertTensor } from '../tensor.js';
 import { record } from '../tape.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { getBackend } from '../backend/backend.js';
@@ -40,7 +40,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const k2 = b.shape[b.rank - 2]!, n = b.shape[b.rank - 1]!;
   if (k !== k2) throw new ShapeError(op, `inner dimensions must match; got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   if (batched && b.shape[0] !== batch) throw new ShapeError(op, `batch sizes must match; got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
-  const out = allocate(a.dtype, batch * m * n);
+  const out = allocateUninit(a.dtype, batch * m * n); // a backend's matmul overwrites out in full (MatmulBackend)
   getBackend().matmul(a.data, b.data, out, batch, m, k, n);
   const y = fromData(out, batched ? [batch, m, n] : [m, n]);
   // the transposed operands are read in place by the transposed-operand GEMM (matmul-transposed.ts)

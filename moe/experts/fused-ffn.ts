@@ -20,7 +20,7 @@ import { Tensor, fromData, add, mul, zeros, exp, square, neg, getBackend, ShapeE
 import { record } from '../../engine/tape.js';
 import { segmentMatmul, segmentMatmulT, segmentOuter } from './segment-matmul.js';
 import { erfcScalar } from '../../engine/ops/arithmetic.js';
-import { commonDType, assertTensor, allocate, type TypedArray } from '../../engine/tensor.js';
+import { commonDType, assertTensor, allocate, allocateUninit, type TypedArray } from '../../engine/tensor.js';
 import { checkIndexArray, describeValue } from '../../engine/validate.js';
 
 /** Activations the fused epilogue knows. */
@@ -144,7 +144,7 @@ export function segmentLinearAct(x: Tensor, w: Tensor, b: Tensor, offsets: Int32
   const [E, D, H] = w.shape as [number, number, number];
   const S = x.shape[0]!;
   checkSegments(op, offsets, E, S);
-  const out = allocate(x.dtype, S * H);
+  const out = allocateUninit(x.dtype, S * H); // the segments cover every row
   const backend = getBackend();
   for (let e = 0; e < E; e++) {
     const lo = offsets[e]!, hi = offsets[e + 1]!;
@@ -184,7 +184,7 @@ export function segmentBiasAct(z: Tensor, b: Tensor, offsets: Int32Array, act: F
   const E = b.shape[0]!;
   if (b.shape[1] !== H) throw new ShapeError(op, `b must be [E, H] with H = ${H} (the columns of z ${fmtShape(z.shape)}); got ${fmtShape(b.shape)}`);
   checkSegments(op, offsets, E, S);
-  const out = allocate(z.dtype, S * H);
+  const out = allocateUninit(z.dtype, S * H); // the segments cover every row
   for (let e = 0; e < E; e++) biasActRows(act, z.data, out, b.data, e * H, offsets[e]!, offsets[e + 1]!, H);
   const y = fromData(out, [S, H]);
   const saved = (): Tensor => (act === 'gelu' ? segmentBiasAct(z, b, offsets, 'identity') : y);
@@ -220,7 +220,7 @@ export function actGrad(dy: Tensor, s: Tensor, act: FusedAct): Tensor {
   commonDType(op, dy, s);
   if (dy.shape.length !== s.shape.length || dy.shape.some((d, i) => d !== s.shape[i])) throw new ShapeError(op, `dy and s must have one shape; got ${fmtShape(dy.shape)} and ${fmtShape(s.shape)}`);
   if (act === 'identity') return dy;
-  const out = allocate(dy.dtype, dy.size);
+  const out = allocateUninit(dy.dtype, dy.size); // every element written
   actGradKernel(act, dy.data, s.data, out);
   const y = fromData(out, dy.shape);
   const viaS = (g: Tensor): Tensor => { const d2 = actSecond(s, act); return d2 === null ? zeros(s.shape, s.dtype) : mul(mul(g, dy), d2); };
@@ -256,7 +256,7 @@ export function segmentRows(b: Tensor, offsets: Int32Array): Tensor {
   checkIndexArray(op, offsets, 'offsets');
   const S = offsets[offsets.length - 1] ?? 0;
   checkSegments(op, offsets, E, S);
-  const out = allocate(b.dtype, S * H), bd = b.data;
+  const out = allocateUninit(b.dtype, S * H), bd = b.data; // the segments cover every row
   for (let e = 0; e < E; e++) {
     const row = bd.subarray(e * H, (e + 1) * H);
     for (let r = offsets[e]!; r < offsets[e + 1]!; r++) out.set(row, r * H);

@@ -19,7 +19,7 @@ import { Tensor, fromData, add, getBackend, ShapeError, ValueError, fmtShape } f
 // built-in VJPs: recorded as the engine's own (their cotangents may be reused; engine/buffer-pool.ts)
 import { record } from '../../engine/tape.js';
 import { matmulTransposed } from '../../engine/backend/transposed.js';
-import { commonDType, assertTensor, allocate } from '../../engine/tensor.js';
+import { commonDType, assertTensor, allocate, allocateUninit } from '../../engine/tensor.js';
 import { checkIndexArray } from '../../engine/validate.js';
 
 function checkOffsets(op: string, offsets: Int32Array, numExperts: number, rows: number): void {
@@ -52,7 +52,7 @@ export function segmentMatmul(x: Tensor, w: Tensor, offsets: Int32Array): Tensor
   const [E, D, H] = w.shape as [number, number, number];
   const S = x.shape[0]!;
   checkOffsets(op, offsets, E, S);
-  const out = allocate(x.dtype, S * H);
+  const out = allocateUninit(x.dtype, S * H); // the segments cover every row
   const backend = getBackend();
   for (let e = 0; e < E; e++) {
     const lo = offsets[e]!, n = offsets[e + 1]! - lo;
@@ -83,7 +83,7 @@ export function segmentMatmulT(x: Tensor, w: Tensor, offsets: Int32Array): Tenso
   const [E, D, H] = w.shape as [number, number, number];
   const S = x.shape[0]!;
   checkOffsets(op, offsets, E, S);
-  const out = allocate(x.dtype, S * D);
+  const out = allocateUninit(x.dtype, S * D); // the segments cover every row
   const backend = getBackend();
   for (let e = 0; e < E; e++) {
     const lo = offsets[e]!, n = offsets[e + 1]! - lo;
