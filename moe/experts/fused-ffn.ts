@@ -69,6 +69,7 @@ function actGradKernel(act: FusedAct, dy: TypedArray, s: TypedArray, out: TypedA
   switch (act) {
     case 'identity': out.set(dy); return;
     case 'relu':
+      if (getBackend().reluGrad?.(dy, s, out)) return; // the CPU backend's wasm lane masks, same bits
       if (out instanceof Float32Array && dy instanceof Float32Array && s instanceof Float32Array) { reluGradF32(dy, s, out); return; }
       for (let i = 0; i < n; i++) out[i] = s[i]! > 0 ? dy[i]! : 0;
       return;

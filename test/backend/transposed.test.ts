@@ -96,6 +96,28 @@ describe('transposed-operand GEMM', () => {
     });
   }
 
+  it('reluGrad (wasm lane masks) equals the JS loop s > 0 ? dy : 0 bit for bit: NaN, ±0, ±∞, subnormal s, odd tails, views', () => {
+    const specials = [Number.NaN, -0, 0, Infinity, -Infinity, 1e-45, -1e-45, 5e-324, -5e-324, 1, -1];
+    for (const T of [Float32Array, Float64Array] as Ctor[]) {
+      for (const n of [4096, 4097, 4099, 16384 + 3, 3 * 16384 + 1]) {
+        const rng = new Rng(n);
+        const dy = filled(T, n + 5, rng).subarray(5) as TypedArray, s = filled(T, n, rng);
+        for (let i = 0; i < n; i += 7) s[i] = specials[(i / 7) % specials.length]!;
+        dy[0] = Number.NaN; dy[1] = -0; s[1] = 1; // dy's own NaN and -0 pass through where s > 0
+        s[0] = 2;
+        const want = new T(n);
+        for (let i = 0; i < n; i++) want[i] = s[i]! > 0 ? dy[i]! : 0;
+        const got = new T(n).fill(7);
+        expect(paths.auto.reluGrad!(dy, s, got), `${T.name} ${n} handled`).toBe(true);
+        for (let i = 0; i < n; i++) if (!Object.is(got[i], want[i])) throw new Error(`${T.name} n=${n} element ${i}: ${got[i]} vs ${want[i]} (s ${s[i]})`);
+      }
+    }
+    // declines: small, js mode, mixed dtypes — the caller's loop runs instead
+    expect(paths.auto.reluGrad!(new Float32Array(10), new Float32Array(10), new Float32Array(10))).toBe(false);
+    expect(paths.js.reluGrad!(new Float32Array(8192), new Float32Array(8192), new Float32Array(8192))).toBe(false);
+    expect(paths.auto.reluGrad!(new Float64Array(8192), new Float32Array(8192), new Float64Array(8192))).toBe(false);
+  });
+
   it('matmulBiasAct rejects a bad act or a short bias', () => {
     const a = new Float64Array(4), b = new Float64Array(4), out = new Float64Array(4);
     expect(() => paths.auto.matmulBiasAct!(a, b, out, 2, 2, 2, new Float64Array(2), 0, 'gelu' as never)).toThrow(/matmulBiasAct: act must be 'identity' or 'relu'; got string 'gelu'/);

@@ -28,6 +28,9 @@ export const Simd = {
   f32x4Add: 0xe4, f32x4Mul: 0xe6, f64x2Add: 0xf0, f64x2Mul: 0xf2,
   /** pmax(a, b) = a < b ? b : a (so pmax(x, 0) keeps NaN and −0, like `x < 0 ? 0 : x`). */
   f32x4Pmax: 0xeb, f64x2Pmax: 0xf7,
+  /** Lane-wise comparisons (all-ones lanes where true; false for NaN). */
+  f32x4Gt: 0x44, f64x2Gt: 0x4a,
+  v128And: 0x4e,
   /** relaxed-simd fused multiply-add (a*b + c); only used when the engine validates it. */
   f32x4RelaxedMadd: 0x105, f64x2RelaxedMadd: 0x107,
 } as const;
@@ -133,6 +136,13 @@ export function assemble(spec: ModuleSpec): Uint8Array {
     ...section(3, vec(funcIdx)),
     ...section(7, vec(exports)),
     ...section(10, vec(spec.funcs.map(({ fn }) => fn.encode()))),
+    // custom "name" section, function names (subsection 1): profilers and stack traces show
+    // `gemm_f32` instead of `wasm-function[0]`
+    ...section(0, [...utf8('name'), 1, ...(() => {
+      const names = spec.funcs.flatMap(({ name }, i) => (name ? [[...uleb(i), ...utf8(name)]] : []));
+      const payload = vec(names);
+      return [...uleb(payload.length), ...payload];
+    })()]),
   ];
   return new Uint8Array(bytes);
 }

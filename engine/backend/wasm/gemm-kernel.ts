@@ -308,7 +308,27 @@ function biasActFunc(isF64: boolean): FuncBuilder {
   return f;
 }
 
-/** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`, `pack_f32`, `pack_f64`, `bias_act_f32`, `bias_act_f64`, `transpose_f32`, `transpose_f64`, `transpose_simd_f32`, `transpose_simd_f64`; imports `env.memory`. */
+/**
+ * relu_grad(dy, s, bytes): dy[i] = s[i] > 0 ? dy[i] : +0 in place, 16 bytes at a time — the ReLU
+ * backward as dy AND (s > 0) lane masks (a NaN s compares false: +0, as the JS loop gives).
+ * `bytes` is a multiple of 16 (the caller pads the tail).
+ */
+function reluGradFunc(isF64: boolean): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32], []);
+  const [DY, S, BYTES] = [0, 1, 2] as const;
+  const j = f.local(I32);
+  f.i32(0).set(j);
+  f.whileLoop(() => f.get(j).get(BYTES).op(Op.i32GeU), () => {
+    f.get(DY).get(j).op(Op.i32Add); // store address
+    f.get(DY).get(j).op(Op.i32Add).simdMem(Simd.load, 4, 0);
+    f.get(S).get(j).op(Op.i32Add).simdMem(Simd.load, 4, 0).v128Zero().simd(isF64 ? Simd.f64x2Gt : Simd.f32x4Gt);
+    f.simd(Simd.v128And).simdMem(Simd.store, 4, 0);
+    f.addTo(j, 16);
+  });
+  return f;
+}
+
+/** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`, `pack_f32`, `pack_f64`, `bias_act_f32`, `bias_act_f64`, `transpose_f32`, `transpose_f64`, `transpose_simd_f32`, `transpose_simd_f64`, `relu_grad_f32`, `relu_grad_f64`; imports `env.memory`. */
 export function buildGemmModule(config: GemmConfig, memory: { min: number; max: number; shared: boolean }): Uint8Array {
   return assemble({
     memory,
@@ -326,6 +346,8 @@ export function buildGemmModule(config: GemmConfig, memory: { min: number; max: 
       { name: 'transpose_simd_f64', fn: transposeSimdFunc(true) },
       { name: 'gemm_narrow_f32', fn: gemmFunc(false, config.f32, 1, fmaFor(config, false), false, true) },
       { name: 'gemm_narrow_f64', fn: gemmFunc(true, config.f64, 1, fmaFor(config, true), false, true) },
+      { name: 'relu_grad_f32', fn: reluGradFunc(false) },
+      { name: 'relu_grad_f64', fn: reluGradFunc(true) },
     ],
   });
 }
