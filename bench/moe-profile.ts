@@ -30,13 +30,14 @@ function category(fn: string, url: string): (typeof CATEGORIES)[number] {
   if (fn === '(garbage collector)') return 'GC';
   // the wasm module's functions carry names (its "name" section): gemm_* and run are the micro-kernels
   // and their task loop; pack_*, bias_act_* and transpose_* pack B, add the bias epilogue and transpose
-  // operands; relu_grad_* is the ReLU backward (not GEMM work: counted with the fused FFN epilogue,
-  // as are its host copies, the JS function reluGrad in engine/backend)
+  // operands; relu_grad_* and col_sum_* are the ReLU backward and the bias gradient (not GEMM work:
+  // counted with the fused FFN epilogue, as are their host copies, reluGrad and segmentColumnSum in
+  // engine/backend)
   if (url.startsWith('wasm://')) {
-    if (fn.startsWith('relu_grad')) return 'fused FFN epilogue';
+    if (/^(relu_grad|col_sum)/.test(fn)) return 'fused FFN epilogue';
     return /^(gemm_|run$)/.test(fn) ? 'GEMM kernel (wasm)' : 'GEMM packing, transposes, epilogue (wasm)';
   }
-  if (fn === 'reluGrad') return 'fused FFN epilogue';
+  if (fn === 'reluGrad' || fn === 'segmentColumnSum') return 'fused FFN epilogue';
   // eval'd code has no URL: the engine's generated elementwise kernels (e.g. binaryBlock)
   if (url === '' && !fn.startsWith('(') && fn !== '') return 'elementwise / layout (engine/ops)';
   if (url.includes('/engine/backend/')) return 'GEMM host (JS copies in and out)';

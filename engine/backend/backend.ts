@@ -49,6 +49,13 @@ export interface MatmulBackend {
    * then runs its own loop. Results must equal that loop's bits.
    */
   reluGrad?(dy: TypedArray, s: TypedArray, out: TypedArray): boolean;
+  /**
+   * Optional: out[e, :] = Σ_{r = offsets[e]}^{offsets[e+1]−1} x[r, :] for x [S, H], out [E, H]
+   * (E = offsets.length − 1; one dtype), each column summed over its rows in order in float64 and
+   * rounded once. Returns false when it declines; the caller then runs its own loop, whose bits it
+   * must equal.
+   */
+  segmentColumnSum?(x: TypedArray, out: TypedArray, offsets: Int32Array, H: number): boolean;
 }
 
 const registry = new Map<string, MatmulBackend>([['cpu', cpuBackend]]);

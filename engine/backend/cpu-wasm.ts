@@ -26,6 +26,8 @@ interface GemmExports {
   transpose_simd_f64(src: number, dst: number, rows: number, cols: number): void;
   relu_grad_f32(dy: number, s: number, bytes: number): void;
   relu_grad_f64(dy: number, s: number, bytes: number): void;
+  col_sum_f32(x: number, rows: number, rowBytes: number, acc: number): void;
+  col_sum_f64(x: number, rows: number, rowBytes: number, acc: number): void;
 }
 
 /** Elements per chunk of {@link WasmGemm.reluGrad}: two 64 KiB (f32) chunks stay in L2 between the copies and the kernel. */
@@ -157,6 +159,33 @@ export class WasmGemm {
       view.set(s.subarray(i, i + c), sAt / es);
       kernel(at, sAt, Math.ceil((c * es) / 16) * 16); // a padded tail computes lanes nobody copies out
       out.set(view.subarray(at / es, at / es + c), i);
+    }
+  }
+
+  /**
+   * out[e] = Σ_{r ∈ seg e} x[r] for row segments offsets[e] .. offsets[e+1] of x [S, H] (H even),
+   * accumulated in float64 in wasm memory and rounded once into out [E, H] — the bias gradient of
+   * the fused expert FFN. Each column adds its rows in order: the bits of the scalar float64 loop.
+   * Rows are copied in chunks of about {@link RELU_CHUNK} elements. Main thread only.
+   */
+  segmentColumnSum(x: TypedArray, out: TypedArray, offsets: Int32Array, H: number): void {
+    const isF64 = x instanceof Float64Array, es = isF64 ? 8 : 4, E = offsets.length - 1;
+    const accAt = Math.ceil((CTRL_BASE + CTRL_BYTES + 768) / 64) * 64, xAt = accAt + Math.ceil((H * 8) / 64) * 64;
+    const chunkRows = Math.max(1, Math.floor(RELU_CHUNK / H));
+    const end = xAt + chunkRows * H * es;
+    if (this.memory.buffer.byteLength < end) this.memory.grow(Math.ceil((end - this.memory.buffer.byteLength) / PAGE));
+    const buf = this.memory.buffer;
+    const view: TypedArray = isF64 ? new Float64Array(buf) : new Float32Array(buf);
+    const acc = new Float64Array(buf, accAt, H);
+    const kernel = isF64 ? this.exports.col_sum_f64 : this.exports.col_sum_f32;
+    for (let e = 0; e < E; e++) {
+      acc.fill(0);
+      for (let r = offsets[e]!, hi = offsets[e + 1]!; r < hi; r += chunkRows) {
+        const rows = Math.min(chunkRows, hi - r);
+        view.set(x.subarray(r * H, (r + rows) * H), xAt / es);
+        kernel(xAt, rows, H * es, accAt);
+      }
+      out.set(acc, e * H);
     }
   }
 

@@ -160,6 +160,15 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
       g.reluGrad(dy, s, out);
       return true;
     },
+    /** Segment column sums in wasm from {@link RELU_WASM_MIN} elements with H even (declines otherwise, and in 'js' mode). */
+    segmentColumnSum(x: TypedArray, out: TypedArray, offsets: Int32Array, H: number): boolean {
+      if (mode === 'js' || x.length < RELU_WASM_MIN || H % 2 !== 0 || !(out instanceof x.constructor)) return false;
+      if (x.length !== (offsets[offsets.length - 1] ?? 0) * H || out.length !== (offsets.length - 1) * H) return false;
+      const g = wasmGemm(fma);
+      if (!g) return false;
+      g.segmentColumnSum(x, out, offsets, H);
+      return true;
+    },
   };
 
   /**

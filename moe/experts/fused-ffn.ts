@@ -242,7 +242,7 @@ export function segmentColumnSum(x: Tensor, offsets: Int32Array): Tensor {
   const E = offsets.length - 1;
   checkSegments(op, offsets, E, S);
   const out = allocate(x.dtype, E * H);
-  segmentColumnSumKernel(x.data, out, offsets, E, H);
+  if (!getBackend().segmentColumnSum?.(x.data, out, offsets, H)) segmentColumnSumKernel(x.data, out, offsets, E, H); // wasm: same bits
   return record(op, [x], fromData(out, [E, H]), (g) => [segmentRows(g, offsets)], ([t]) => segmentColumnSum(t!, offsets));
 }
 

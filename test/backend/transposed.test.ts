@@ -118,6 +118,29 @@ describe('transposed-operand GEMM', () => {
     expect(paths.auto.reluGrad!(new Float64Array(8192), new Float32Array(8192), new Float64Array(8192))).toBe(false);
   });
 
+  it('segmentColumnSum (wasm, float64 accumulation) equals the scalar float64 loop bit for bit; empty segments give zeros', () => {
+    for (const T of [Float32Array, Float64Array] as Ctor[]) {
+      for (const [S, H, cuts] of [[300, 64, [0, 0, 7, 7, 150, 299, 300]], [4099, 2, [0, 4099]], [1000, 40, [0, 333, 334, 1000]], [70, 512, [0, 1, 2, 3, 4, 5, 70]]] as [number, number, number[]][]) {
+        const rng = new Rng(S + H);
+        const x = filled(T, S * H, rng);
+        for (let i = 0; i < x.length; i += 97) x[i] = x[i]! * 1e30; // large and small mixed: order matters
+        x[3] = Number.NaN;
+        const offsets = Int32Array.from(cuts), E = cuts.length - 1;
+        const want = new T(E * H), acc = new Float64Array(H);
+        for (let e = 0; e < E; e++) {
+          acc.fill(0);
+          for (let r = offsets[e]!; r < offsets[e + 1]!; r++) for (let j = 0; j < H; j++) acc[j] = acc[j]! + x[r * H + j]!;
+          want.set(acc, e * H);
+        }
+        const got = new T(E * H).fill(7);
+        expect(paths.auto.segmentColumnSum!(x, got, offsets, H), `${T.name} [${S}, ${H}] handled`).toBe(true);
+        for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) throw new Error(`${T.name} [${S}, ${H}] element ${i}: ${got[i]} vs ${want[i]}`);
+      }
+    }
+    expect(paths.auto.segmentColumnSum!(new Float32Array(9 * 1000), new Float32Array(9), Int32Array.from([0, 1000]), 9)).toBe(false); // odd H: the caller's loop
+    expect(paths.js.segmentColumnSum!(new Float32Array(8192), new Float32Array(2), Int32Array.from([0, 4096]), 2)).toBe(false);
+  });
+
   it('matmulBiasAct rejects a bad act or a short bias', () => {
     const a = new Float64Array(4), b = new Float64Array(4), out = new Float64Array(4);
     expect(() => paths.auto.matmulBiasAct!(a, b, out, 2, 2, 2, new Float64Array(2), 0, 'gelu' as never)).toThrow(/matmulBiasAct: act must be 'identity' or 'relu'; got string 'gelu'/);

@@ -31,6 +31,8 @@ export const Simd = {
   /** Lane-wise comparisons (all-ones lanes where true; false for NaN). */
   f32x4Gt: 0x44, f64x2Gt: 0x4a,
   v128And: 0x4e,
+  /** v128.load64_zero (memarg): two f32 into the low half. f64x2.promote_low_f32x4: lanes 0–1 to f64. */
+  load64Zero: 0x5d, f64x2PromoteLowF32x4: 0x5f,
   /** relaxed-simd fused multiply-add (a*b + c); only used when the engine validates it. */
   f32x4RelaxedMadd: 0x105, f64x2RelaxedMadd: 0x107,
 } as const;

@@ -328,7 +328,48 @@ function reluGradFunc(isF64: boolean): FuncBuilder {
   return f;
 }
 
-/** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`, `pack_f32`, `pack_f64`, `bias_act_f32`, `bias_act_f64`, `transpose_f32`, `transpose_f64`, `transpose_simd_f32`, `transpose_simd_f64`, `relu_grad_f32`, `relu_grad_f64`; imports `env.memory`. */
+/**
+ * col_sum(x, rows, rowBytes, acc): acc[j] += x[r, j] for r = 0 .. rows−1, row by row, in float64
+ * (f32 rows: two columns per step, promoted exactly; f64 rows: two lanes), so every column adds its
+ * rows in the same order as a scalar loop — the same bits. rowBytes is H·es with H even.
+ */
+function colSumFunc(isF64: boolean): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32], []);
+  const [X, ROWS, RB, ACC] = [0, 1, 2, 3] as const;
+  const r = f.local(I32), j = f.local(I32), a = f.local(I32), v = f.local(V128);
+  const rows = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+  const step = isF64 ? 16 : 8; // bytes of x per two columns
+  const addRow = (row: number): void => {
+    f.get(v).get(row).get(j).op(Op.i32Add);
+    if (isF64) f.simdMem(Simd.load, 4, 0);
+    else f.simdMem(Simd.load64Zero, 3, 0).simd(Simd.f64x2PromoteLowF32x4);
+    f.simd(Simd.f64x2Add).set(v);
+  };
+  // `group` rows per pass over acc (4, then 1 for the rest): acc + x0 + x1 + x2 + x3 left to right,
+  // the order of one row at a time, with a quarter of the acc loads and stores
+  const pass = (group: number): void => {
+    f.whileLoop(() => f.get(r).i32(group).op(Op.i32Add).get(ROWS).op(Op.i32GtU), () => {
+      f.get(X).get(r).get(RB).op(Op.i32Mul, Op.i32Add).set(rows[0]!);
+      for (let g = 1; g < group; g++) f.get(rows[g - 1]!).get(RB).op(Op.i32Add).set(rows[g]!);
+      f.i32(0).set(j);
+      f.get(ACC).set(a);
+      f.whileLoop(() => f.get(j).get(RB).op(Op.i32GeU), () => {
+        f.get(a).simdMem(Simd.load, 4, 0).set(v);
+        for (let g = 0; g < group; g++) addRow(rows[g]!);
+        f.get(a).get(v).simdMem(Simd.store, 4, 0);
+        f.addTo(j, step);
+        f.addTo(a, 16);
+      });
+      f.addTo(r, group);
+    });
+  };
+  f.i32(0).set(r);
+  pass(4);
+  pass(1);
+  return f;
+}
+
+/** Assembles the module: exports `gemm_f32`, `gemm_f64`, `run`, `pack_f32`, `pack_f64`, `bias_act_f32`, `bias_act_f64`, `transpose_f32`, `transpose_f64`, `transpose_simd_f32`, `transpose_simd_f64`, `relu_grad_f32`, `relu_grad_f64`, `col_sum_f32`, `col_sum_f64`; imports `env.memory`. */
 export function buildGemmModule(config: GemmConfig, memory: { min: number; max: number; shared: boolean }): Uint8Array {
   return assemble({
     memory,
@@ -348,6 +389,8 @@ export function buildGemmModule(config: GemmConfig, memory: { min: number; max: 
       { name: 'gemm_narrow_f64', fn: gemmFunc(true, config.f64, 1, fmaFor(config, true), false, true) },
       { name: 'relu_grad_f32', fn: reluGradFunc(false) },
       { name: 'relu_grad_f64', fn: reluGradFunc(true) },
+      { name: 'col_sum_f32', fn: colSumFunc(false) },
+      { name: 'col_sum_f64', fn: colSumFunc(true) },
     ],
   });
 }
