@@ -44,6 +44,8 @@ async function runGroup(cfg: MoeBenchConfig, threads: 1 | 2, reps: number, log: 
   const contestants: Contestant[] = [], describes: string[] = [];
   contestants.push({ label: `moegrad (${threads} thr)`, run: moegradStep(cfg, threads) });
   describes.push(`MoELayer, topKSoftmax gate, relu experts, float32, cpu backend with ${threads} thread${threads > 1 ? 's' : ''}`);
+  contestants.push({ label: `moegrad (${threads} thr, reuseIntermediates)`, run: moegradStep(cfg, threads, true) });
+  describes.push('the same with `valueAndGrad(loss, { reuseIntermediates: true })` (the loss keeps none of its intermediates)');
   const jaxMoe = await import('./jax-moe.js');
   const { installWorkerShim, loadJax, makeJaxMoe } = jaxMoe;
   if (threads > 1) installWorkerShim(threads);
