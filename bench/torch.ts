@@ -34,7 +34,13 @@ export function torchMissing(): string | null {
 
 /** torch version and its BLAS, e.g. "1.13.0a0, BLAS_INFO=generic". */
 export function torchDescribe(): string {
-  const r = spawnSync(PY, ['-c', 'import torch,re; s=torch.__config__.show(); print(torch.__version__, (re.search(r"BLAS_INFO=\\w+", s) or [""])[0])'], { encoding: 'utf8' });
+  // BLAS_INFO=generic means "whatever libblas.so.3 resolves to": after one product, name the BLAS the
+  // process really loaded (Debian's reference netlib BLAS is ~10x slower than OpenBLAS; the
+  // MoE comparison is only fair with an optimised one)
+  const code = 'import torch,re; s=torch.__config__.show(); torch.ones(64,64)@torch.ones(64,64); '
+    + 'm=[l.split()[-1] for l in open("/proc/self/maps") if re.search(r"(blas|mkl)[^/]*\\.so", l)]; '
+    + 'print(torch.__version__, (re.search(r"BLAS_INFO=\\w+", s) or [""])[0], "loaded " + (sorted(set(m))[0] if m else "no BLAS library"))';
+  const r = spawnSync(PY, ['-c', code], { encoding: 'utf8' });
   return r.stdout.trim();
 }
 
