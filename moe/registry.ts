@@ -7,5 +7,6 @@ import { GATE_OPS } from './gates/registry.js';
 import { LAYER_OPS } from './layer/registry.js';
 import { ROUTING_FAMILY_OPS } from './gates/routing-families-registry.js';
 import { FUSED_FFN_OPS } from './experts/registry.js';
+import { STATS_OPS } from './stats/ops-registry.js';
 
-export const MOE_OPS: readonly OpSpec[] = [...GATE_OPS, ...LAYER_OPS, ...ROUTING_FAMILY_OPS, ...FUSED_FFN_OPS];
+export const MOE_OPS: readonly OpSpec[] = [...GATE_OPS, ...LAYER_OPS, ...ROUTING_FAMILY_OPS, ...FUSED_FFN_OPS, ...STATS_OPS];

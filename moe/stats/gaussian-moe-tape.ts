@@ -10,6 +10,7 @@ import {
   slice, softplus, square, sub, sum, tanh, transpose, reshape,
 } from '../../engine/index.js';
 import { normalizedSigmoidGate, softmaxGate } from '../gates/index.js';
+import { gaussianLogPdf } from './gaussian-logpdf.js';
 import { type ExpertShape, type GaussianMoE, type RoutedGateKind, layoutOf } from './gaussian-moe.js';
 import { ShapeError, fmtShape } from '../../engine/errors.js';
 import { checkTensor } from '../../engine/validate.js';
@@ -82,11 +83,8 @@ function meansOf(e: ExpertShape, x: Tensor, theta: Tensor): Tensor {
   return mul(h, a);
 }
 
-/** log N(y | m, e^{lv}) for y [n, 1], m [n, k], lv [k]. */
-function logNormal(y: Tensor, m: Tensor, lv: Tensor): Tensor {
-  const r2 = square(sub(y, m));
-  return sub(scale(add(lv, Math.log(2 * Math.PI)), -0.5), mul(r2, scale(exp(neg(lv)), 0.5)));
-}
+/** log N(y | m, e^{lv}) for y [n, 1], m [n, k], lv [k]: one fused op (gaussian-logpdf.ts), same values as the composed formula. */
+const logNormal = gaussianLogPdf;
 
 /** −(1/n) Σ log f(y|x) on the tape (a scalar, nats per point). x is [n, d], y is [n]. */
 export function gaussianMoENllTape(like: GaussianMoE, p: GaussianMoEParams, x: Tensor, y: Tensor): Tensor {

@@ -21,4 +21,5 @@ export { EXPERIMENTS, findExperiment } from './registry.js';
 export { sampleRegression, l2Error } from './synthetic.js';
 export type { RegressionSampleOptions } from './synthetic.js';
 export { routedLogGate, expertMeans, gaussianMoENllTape, tapeParamsFromFlat } from './gaussian-moe-tape.js';
+export { gaussianLogPdf } from './gaussian-logpdf.js';
 export type { GaussianMoEParams } from './gaussian-moe-tape.js';

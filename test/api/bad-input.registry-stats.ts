@@ -122,6 +122,7 @@ export const STATS_ENTRIES: readonly ApiEntry[] = [
   },
   // ---------- tape version ----------
   { name: 'routedLogGate', valid: () => ['softmax', randn(new Rng(1), [4, 3])], fuzz: [f(0, ['relu', null, 3]), f(1, 'tensor'), f(1, [zeros([3])]), f(2, ['yes', 1])] },
+  { name: 'gaussianLogPdf', valid: () => [zeros([4, 1]), randn(new Rng(1), [4, 3]), tensor([0, 1, -1])], fuzz: [f(0, 'tensor'), f(0, [zeros([4]), zeros([3, 1]), zeros([4, 2])]), f(1, 'tensor'), f(1, [zeros([4]), zeros([4, 3, 1])]), f(2, 'tensor'), f(2, [zeros([2]), zeros([3, 1]), zeros([3], 'float32')])] },
   { name: 'expertMeans', valid: () => [{ family: 'linear' }, tensor([[1], [2]]), tensor([[1, 0], [2, 1]])], fuzz: [f(0, [null, { family: 'x' }]), f(1, 'tensor'), f(1, [zeros([2])]), f(2, 'tensor'), f(2, [zeros([2, 3])])] },
   {
     name: 'gaussianMoENllTape',
