@@ -54,10 +54,19 @@ let reused = 0, released = 0, missed = 0;
 export type Journal = Map<ArrayBufferLike, TypedArray>;
 let journal: Journal | null = null;
 /**
- * While a traced call reuses its intermediates (engine/intermediate-reuse.ts): how many Tensor
- * objects wrap each buffer of its journal (null otherwise, so the Tensor constructor pays one check).
+ * The wrap counts of the calls reusing their intermediates (engine/intermediate-reuse.ts) that are
+ * open now — a stack, because such a call can run inside another's function (under `noGrad`):
+ * for each, how many Tensor objects wrap each buffer of its journal. Every Tensor made while one
+ * is open, during its trace or its walk, is counted in all of them (none open: the constructor
+ * pays one length check).
  */
-let wraps: Map<ArrayBufferLike, number> | null = null;
+export interface WrapCount {
+  /** The call's forward journal: the buffers counted. */
+  readonly journal: Journal;
+  /** Buffer → Tensor objects wrapping it. */
+  readonly wraps: Map<ArrayBufferLike, number>;
+}
+const wrapCounts: WrapCount[] = [];
 
 /**
  * Internal (tensor.ts `allocate`): a pooled buffer of exactly this dtype and length, or null;
@@ -77,22 +86,32 @@ export function takePooled(dtype: DType, n: number, zero = true): TypedArray | n
 export function journalAllocation(buf: TypedArray): void {
   if (journal !== null) {
     journal.set(buf.buffer, buf);
-    if (wraps !== null) wraps.set(buf.buffer, 0);
+    for (let i = wrapCounts.length - 1; i >= 0; i--) {
+      const c = wrapCounts[i]!;
+      if (c.journal === journal) { c.wraps.set(buf.buffer, 0); break; }
+    }
   }
 }
 
 /** Internal (tensor.ts, the Tensor constructor): one more Tensor wraps `data`'s buffer. */
 export function noteWrap(data: TypedArray): void {
-  if (wraps === null) return;
-  const n = wraps.get(data.buffer);
-  if (n !== undefined) wraps.set(data.buffer, n + 1);
+  if (wrapCounts.length === 0) return;
+  const b = data.buffer;
+  for (let i = 0; i < wrapCounts.length; i++) {
+    const w = wrapCounts[i]!.wraps, n = w.get(b);
+    if (n !== undefined) w.set(b, n + 1);
+  }
 }
 
-/** Internal (intermediate-reuse.ts): makes `next` the open wrap count (null: none); returns the one it replaces. */
-export function swapWraps(next: Map<ArrayBufferLike, number> | null): Map<ArrayBufferLike, number> | null {
-  const prev = wraps;
-  wraps = next;
-  return prev;
+/** Internal (intermediate-reuse.ts): opens a call's wrap count (until {@link closeWrapCount}). */
+export function openWrapCount(c: WrapCount): void {
+  wrapCounts.push(c);
+}
+
+/** Internal (intermediate-reuse.ts): closes it (calls nest, so it is usually the top). */
+export function closeWrapCount(c: WrapCount): void {
+  const i = wrapCounts.lastIndexOf(c);
+  if (i >= 0) wrapCounts.splice(i, 1);
 }
 
 /** Internal: whether reuse is on ({@link setBufferPool}). */

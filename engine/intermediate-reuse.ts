@@ -21,27 +21,43 @@
  */
 import type { Tensor } from './tensor.js';
 import { releaseTensor } from './tensor.js';
-import { type Journal, release, swapJournal, swapWraps } from './buffer-pool.js';
+import { type Journal, type WrapCount, closeWrapCount, openWrapCount, release, swapJournal } from './buffer-pool.js';
 
-export class IntermediateReuse {
+export class IntermediateReuse implements WrapCount {
   /** `op`: the transform (`valueAndGrad` or `grad`) that errors on a released tensor name. */
   constructor(private readonly op: string) {}
-  private readonly journal: Journal = new Map();
-  private readonly wraps = new Map<ArrayBufferLike, number>();
+  readonly journal: Journal = new Map();
+  readonly wraps = new Map<ArrayBufferLike, number>();
   /** Journaled buffer → the node outputs (of this call's tape) that wrap it. */
   private readonly outputs = new Map<ArrayBufferLike, Tensor[]>();
+  /** Journaled buffer → how many nodes of the tape have an output on it, and how many the walk passed. */
+  private readonly nodeCount = new Map<ArrayBufferLike, number>();
+  private readonly passed = new Map<ArrayBufferLike, number>();
   private savedJournal: Journal | null = null;
-  private savedWraps: Map<ArrayBufferLike, number> | null = null;
 
-  /** Opens the journal for the trace of f (call {@link endTrace} in a finally). */
+  /**
+   * Opens the journal for the trace of f (call {@link endTrace} in a finally). The wrap count stays
+   * open through the walk too (until {@link close}): a Tensor a VJP makes on an intermediate's
+   * buffer (a user's stopGradient alias kept for logging) keeps that buffer out of the pool.
+   */
   beginTrace(): void {
     this.savedJournal = swapJournal(this.journal);
-    this.savedWraps = swapWraps(this.wraps);
+    openWrapCount(this);
   }
-  /** Closes it, restoring an enclosing call's. */
+  /** Closes the journal, restoring an enclosing call's. */
   endTrace(): void {
     swapJournal(this.savedJournal);
-    swapWraps(this.savedWraps);
+  }
+  /** Stops counting wrappers (after the walk, or when the call failed). */
+  close(): void {
+    closeWrapCount(this);
+  }
+  /** Before the walk: how many nodes have an output on each journaled buffer (an op may return its input, or another node's output). */
+  countNodes(nodes: readonly { readonly output: Tensor }[]): void {
+    for (const n of nodes) {
+      const b = n.output.data.buffer;
+      if (this.journal.has(b)) this.nodeCount.set(b, (this.nodeCount.get(b) ?? 0) + 1);
+    }
   }
   /** Whether `b` is a buffer the trace allocated (the walk counts gradient slots holding one). */
   owns(b: ArrayBufferLike): boolean {
@@ -51,22 +67,24 @@ export class IntermediateReuse {
   noteOutput(t: Tensor): void {
     const b = t.data.buffer;
     if (!this.journal.has(b)) return;
+    this.passed.set(b, (this.passed.get(b) ?? 0) + 1);
     const list = this.outputs.get(b);
     if (list === undefined) this.outputs.set(b, [t]);
     else if (!list.includes(t)) list.push(t);
   }
   /**
    * After the walk has run the VJP of the node whose output is `t` (engine/tape.ts `backward`):
-   * when every Tensor wrapping t's buffer is the output of a node already passed — so no VJP still
-   * to run can read it (a node's closures only hold tensors that existed when it was recorded, and
-   * a wrapper made earlier would be counted and not yet passed) — and no gradient slot holds it
+   * when every Tensor wrapping t's buffer is the output of a node already passed, and every node
+   * with an output on it has been passed — so no VJP still to run can read it (a node's closures
+   * only hold tensors that existed when it was recorded, and a wrapper made earlier would be
+   * counted and not yet passed) — and no gradient slot holds it
    * (`held`) and it is not the returned value (`value`), the buffer goes to the pool now, where the
    * rest of the walk can reuse it.
    */
   releaseIfDead(t: Tensor, held: (b: ArrayBufferLike) => boolean, value: Tensor): void {
     const b = t.data.buffer;
     const ts = this.outputs.get(b);
-    if (ts === undefined || this.wraps.get(b) !== ts.length || held(b) || b === value.data.buffer) return;
+    if (ts === undefined || this.wraps.get(b) !== ts.length || this.passed.get(b) !== this.nodeCount.get(b) || held(b) || b === value.data.buffer) return;
     this.outputs.delete(b);
     for (const w of ts) releaseTensor(w, this.op);
     release(b, this.journal);

@@ -53,7 +53,7 @@ export interface MatmulBackend {
    * Optional: out[e, :] = Σ_{r = offsets[e]}^{offsets[e+1]−1} x[r, :] for x [S, H], out [E, H]
    * (E = offsets.length − 1; one dtype), each column summed over its rows in order in float64 and
    * rounded once. Returns false when it declines; the caller then runs its own loop, whose bits it
-   * must equal.
+   * must equal (up to the sign and payload of a NaN result).
    */
   segmentColumnSum?(x: TypedArray, out: TypedArray, offsets: Int32Array, H: number): boolean;
 }

@@ -165,7 +165,8 @@ export class WasmGemm {
   /**
    * out[e] = Σ_{r ∈ seg e} x[r] for row segments offsets[e] .. offsets[e+1] of x [S, H] (H even),
    * accumulated in float64 in wasm memory and rounded once into out [E, H] — the bias gradient of
-   * the fused expert FFN. Each column adds its rows in order: the bits of the scalar float64 loop.
+   * the fused expert FFN. Each column adds its rows in order: the bits of the scalar float64 loop
+   * (except which NaN a sum of differently signed NaNs keeps: IEEE leaves that open).
    * Rows are copied in chunks of about {@link RELU_CHUNK} elements. Main thread only.
    */
   segmentColumnSum(x: TypedArray, out: TypedArray, offsets: Int32Array, H: number): void {

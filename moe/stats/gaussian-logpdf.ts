@@ -10,14 +10,15 @@
  * [n, k] buffer; here it is one pass each way. Partial derivatives, with r = y − m and h = ½e^{−lv}:
  *   ∂L/∂m = 2 r h,   ∂L/∂y = −2 r h,   ∂L/∂lv = r² h − ½.
  * Values carry the same bits as the composed formula (the same operations in the same order).
- * The VJP is one pass when nothing records; under an outer tape (grad of grad, hessian) it is the
- * composed formula's own VJP, so higher derivatives come from the tape. The JVP is written with
+ * The VJP is one pass when nothing differentiates it; under an outer tape or a forward-mode trace
+ * (grad of grad, hessian, hvp) it is the composed formula's own VJP, so higher derivatives come from
+ * the engine's rules. The JVP is written with
  * engine ops (forward mode, forward-over-reverse).
  */
 import {
-  type Tensor, add, exp, mul, neg, scale, square, sub, zeros, vjp, isRecording, ShapeError, fmtShape,
+  type Tensor, add, exp, mul, neg, scale, square, sub, zeros, vjp, ShapeError, fmtShape,
 } from '../../engine/index.js';
-import { record } from '../../engine/tape.js';
+import { record, derivativesWanted } from '../../engine/tape.js';
 import { allocateUninit, allocate, commonDType, assertTensor, wrapTrusted, type TypedArray } from '../../engine/tensor.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -27,11 +28,20 @@ function composed(y: Tensor, m: Tensor, lv: Tensor): Tensor {
   return sub(scale(add(lv, LOG_2PI), -0.5), mul(square(sub(y, m)), scale(exp(neg(lv)), 0.5)));
 }
 
-/** Per column: c_j = −½(lv_j + log 2π) and h_j = ½e^{−lv_j}, rounded as the composed ops round them. */
+/**
+ * Per column: c_j = −½(lv_j + log 2π) and h_j = ½e^{−lv_j}, rounded as the composed ops round them
+ * (float32: log 2π as a float32 scalar, and every step rounded, so e^{−lv} overflows to ∞ where the
+ * float32 exp does).
+ */
 function columnTerms(lv: TypedArray, k: number): { c: Float64Array | Float32Array; h: Float64Array | Float32Array } {
-  const T = lv instanceof Float32Array ? Float32Array : Float64Array;
-  const c = new T(k), h = new T(k);
-  for (let j = 0; j < k; j++) { c[j] = (lv[j]! + LOG_2PI) * -0.5; h[j] = Math.exp(-lv[j]!) * 0.5; }
+  const c = lv instanceof Float32Array ? new Float32Array(k) : new Float64Array(k);
+  const h = lv instanceof Float32Array ? new Float32Array(k) : new Float64Array(k);
+  if (lv instanceof Float32Array) {
+    const f = Math.fround, L = f(LOG_2PI);
+    for (let j = 0; j < k; j++) { c[j] = f(f(lv[j]! + L) * -0.5); h[j] = f(f(Math.exp(-lv[j]!)) * 0.5); }
+  } else {
+    for (let j = 0; j < k; j++) { c[j] = (lv[j]! + LOG_2PI) * -0.5; h[j] = Math.exp(-lv[j]!) * 0.5; }
+  }
   return { c, h };
 }
 
@@ -83,8 +93,9 @@ export function gaussianLogPdf(y: Tensor, mean: Tensor, logVar: Tensor): Tensor 
   const out = allocateUninit(mean.dtype, n * k);
   (out instanceof Float32Array ? forwardKernelF32 : forwardKernel)(y.data, mean.data, c, h, out, n, k);
   return record(op, [y, mean, logVar], wrapTrusted(out, mean.shape), (g, needs) => {
-    if (isRecording()) {
-      // an outer tape differentiates this VJP: take the composed formula's, built from recorded ops
+    if (derivativesWanted()) {
+      // an outer tape or a forward-mode trace (hvp, jvp of grad) differentiates this VJP: take the
+      // composed formula's, built from differentiable ops
       const d = vjp((xs: Tensor[]) => composed(xs[0]!, xs[1]!, xs[2]!), [y, mean, logVar]).vjp(g);
       return needs.map((w, i) => (w ? d[i]! : null));
     }

@@ -121,6 +121,38 @@ describe('reuseIntermediates', () => {
     expect(Array.from(g.data)).toEqual(want);
   });
 
+  it('aliases made where the engine counts them too: in a user VJP, in a nested reuse call; an op returning its input', () => {
+    const rng = new Rng(9);
+    const x = randn(rng, [60, 40]), c = randn(rng, [60, 40]);
+    // a user VJP keeps a stopGradient alias of an intermediate (logging activations in backward)
+    let kept: Tensor | null = null;
+    const double = (h: Tensor) => record('double', [h], fromData(Float64Array.from(h.data, (v) => 2 * v), h.shape), (dy) => { kept ??= stopGradient(h); return [mul(dy, 2)]; });
+    const vg1 = valueAndGrad((t: Tensor) => { const h = exp(t); return sum(mul(double(h), tanh(h))); }, { reuseIntermediates: true });
+    vg1(x);
+    const k1 = kept as unknown as Tensor, want1 = Array.from(k1.data);
+    for (let r = 0; r < 3; r++) vg1(mul(x, r + 2));
+    expect(Array.from(k1.data)).toEqual(want1);
+    // a nested reuse grad under noGrad makes an alias of the outer call's intermediate
+    let kept2: Tensor | null = null;
+    const vg2 = valueAndGrad((t: Tensor) => {
+      const h = exp(t);
+      noGrad(() => grad((z: Tensor) => { kept2 ??= stopGradient(h); return sum(mul(z, kept2)); }, { reuseIntermediates: true })(c));
+      return sum(tanh(h));
+    }, { reuseIntermediates: true });
+    vg2(x);
+    const k2 = kept2 as unknown as Tensor, want2 = Array.from(k2.data);
+    for (let r = 0; r < 3; r++) vg2(mul(x, r + 2));
+    expect(Array.from(k2.data)).toEqual(want2);
+    // a user op whose output is its input (gradient reversal): h is the output of two nodes
+    const reverse = (h: Tensor) => record('gradReverse', [h], h, (dy) => [mul(dy, -1)]);
+    const f3 = (t: Tensor) => sum(mul(reverse(exp(mul(t, 0.5))), tanh(t)));
+    setBufferPool(false);
+    const want3 = grad(f3)(x);
+    setBufferPool(true);
+    const g3 = grad(f3, { reuseIntermediates: true });
+    for (let r = 0; r < 3; r++) sameBits(g3(x), want3, `gradReverse call ${r}`);
+  });
+
   it('grad of grad, hessian and vmap of grad agree with the pool off (reuse stands down under them)', () => {
     const x = randn(new Rng(7), [12]);
     const inner = (t: Tensor) => sum(mul(exp(mul(t, 0.3)), tanh(t)));

@@ -6,7 +6,7 @@
  * (moe/stats/ops-registry.ts).
  */
 import { describe, it, expect } from 'vitest';
-import { Rng, randn, fromData, tensor, grad, valueAndGrad, jvp, hessian, sum, mul, cast, type Tensor } from '../../engine/index.js';
+import { Rng, randn, fromData, tensor, grad, valueAndGrad, jvp, hessian, hvp, sum, mul, cast, type Tensor } from '../../engine/index.js';
 import { gaussianLogPdf, gaussianLogPdfComposed } from '../../moe/stats/gaussian-logpdf.js';
 
 const bits = (a: Tensor, b: Tensor, what: string) => {
@@ -28,6 +28,14 @@ describe('gaussianLogPdf', () => {
       const lv = fromData(Float64Array.from({ length: k }, (_, j) => [-30, 0.3, 25, -700, 700][j % 5]!), [k]);
       bits(gaussianLogPdf(y, m, lv), gaussianLogPdfComposed(y, m, lv), `f64 [${n}, ${k}]`);
       bits(gaussianLogPdf(cast(y, 'float32'), cast(m, 'float32'), cast(lv, 'float32')), gaussianLogPdfComposed(cast(y, 'float32'), cast(m, 'float32'), cast(lv, 'float32')), `f32 [${n}, ${k}]`);
+    }
+    // float32: log 2π enters as a float32 scalar and e^{−lv} overflows to ∞ from lv ≈ −88.7, as in the composed ops
+    const lv32 = fromData(Float64Array.from({ length: 400 }, (_, j) => -5 + j / 40), [400]);
+    const lvEdge = tensor([-89, -88.8, -88.72, -88.7, 88.8, -2.7042548]);
+    for (const l of [lv32, lvEdge]) {
+      const yy = randn(rng, [9, 1]), mm = randn(rng, [9, l.size]);
+      const c = (t: Tensor) => cast(t, 'float32');
+      bits(gaussianLogPdf(c(yy), c(mm), c(l)), gaussianLogPdfComposed(c(yy), c(mm), c(l)), `f32 lv ${l.data[0]} …`);
     }
     const y = tensor([[Number.NaN], [Infinity], [1]]), m = tensor([[0, 1], [2, Infinity], [1, -Infinity]]), lv = tensor([0, -1]);
     bits(gaussianLogPdf(y, m, lv), gaussianLogPdfComposed(y, m, lv), 'NaN / ∞');
@@ -51,10 +59,14 @@ describe('gaussianLogPdf', () => {
     close(hessian(f(gaussianLogPdf))(lv), hessian(f(gaussianLogPdfComposed))(lv), 1e-13, 'hessian in logVar');
     const mixed = (g: typeof gaussianLogPdf) => (mm: Tensor) => sum(mul(grad((t: Tensor) => sum(mul(g(y, mm, t), w)))(lv), tensor([1, -2])));
     close(grad(mixed(gaussianLogPdf))(m), grad(mixed(gaussianLogPdfComposed))(m), 1e-13, 'grad of grad, mean');
-    const t = [randn(rng, [6, 1]), randn(rng, [6, 2]), randn(rng, [2])];
+    const t: [Tensor, Tensor, Tensor] = [randn(rng, [6, 1]), randn(rng, [6, 2]), randn(rng, [2])];
     const a = jvp((a0: Tensor, a1: Tensor, a2: Tensor) => gaussianLogPdf(a0, a1, a2), [y, m, lv], t);
     const b = jvp((a0: Tensor, a1: Tensor, a2: Tensor) => gaussianLogPdfComposed(a0, a1, a2), [y, m, lv], t);
     close(a.tangent, b.tangent, 1e-13, 'jvp');
+    // forward-over-reverse: hvp runs the VJP under a forward-mode trace (not a tape)
+    const v = tensor([1, -0.5]);
+    close(hvp(f(gaussianLogPdf), lv, v), hvp(f(gaussianLogPdfComposed), lv, v), 1e-13, 'hvp');
+    expect(Math.abs(hvp(f(gaussianLogPdf), lv, v).data[0]!)).toBeGreaterThan(1e-3);
     const vg = valueAndGrad(f(gaussianLogPdf), { reuseIntermediates: true });
     close(vg(lv).grad, grad(f(gaussianLogPdfComposed))(lv), 1e-14, 'reuseIntermediates');
   });
