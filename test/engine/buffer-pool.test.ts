@@ -11,43 +11,32 @@ import {
   softmax, logsumexp, setBufferPool, bufferPoolStats, record, type Tensor,
 } from '../../engine/index.js';
 import { setPoolMinBytes, POOL_MIN_BYTES } from '../../engine/buffer-pool.js';
-import { ENGINE_OPS } from '../../engine/ops/registry.js';
-import { MOE_OPS } from '../../moe/registry.js';
+import { sameBits, poolSmallTensorsInThisFile, forEachRegisteredCase } from '../helpers/engine.js';
 
-const sameBits = (a: Tensor, b: Tensor, what: string) => {
-  expect(a.shape, what).toEqual(b.shape);
-  for (let i = 0; i < a.size; i++) if (!Object.is(a.data[i], b.data[i])) throw new Error(`${what}: element ${i}: ${a.data[i]} vs ${b.data[i]}`);
-};
 
-beforeAll(() => { setPoolMinBytes(65); });
-afterAll(() => { setPoolMinBytes(POOL_MIN_BYTES); setBufferPool(true); });
+poolSmallTensorsInThisFile(beforeAll, afterAll, { setPoolMinBytes, setBufferPool, POOL_MIN_BYTES });
 
 describe('buffer pool', () => {
   it('every registered op: gradients with reuse equal those without, bit for bit', () => {
     const rng = new Rng(21);
     const before = bufferPoolStats().reused;
-    for (const spec of [...ENGINE_OPS, ...MOE_OPS]) {
-      for (let c = 0; c < 4; c++) {
-        const kase = spec.sample(rng, 8);
-        const out = kase.run(kase.inputs);
-        const w = randn(rng, out.shape, 1, out.dtype);
-        const f = (...xs: Tensor[]) => sum(mul(kase.run(xs), w));
-        const g = (xs: readonly Tensor[]) => valueAndGrad((ys: Tensor[]) => f(...ys))([...xs]).grad;
-        setBufferPool(false);
-        const want = g(kase.inputs);
-        setBufferPool(true);
-        const first = g(kase.inputs), second = g(kase.inputs);
-        want.forEach((t, i) => { sameBits(first[i]!, t, `${spec.name} ${kase.label} input ${i}`); sameBits(second[i]!, t, `${spec.name} (reused) input ${i}`); });
-        // one tape pulled back again after another walk reused buffers: a VJP that kept something it
-        // allocated (a cache in its closure) would now read a reused buffer
-        const pb = vjp((ys: Tensor[]) => f(...ys), [...kase.inputs]);
-        const dy = randn(rng, [], 1, out.dtype);
-        const p1 = pb.vjp(dy);
-        g(kase.inputs);
-        const p2 = pb.vjp(dy);
-        p1.forEach((t, i) => sameBits(p2[i]!, t, `${spec.name} repeated pullback input ${i}`));
-      }
-    }
+    forEachRegisteredCase(rng, 4, (spec, kase, w) => {
+      const f = (...xs: Tensor[]) => sum(mul(kase.run(xs), w));
+      const g = (xs: readonly Tensor[]) => valueAndGrad((ys: Tensor[]) => f(...ys))([...xs]).grad;
+      setBufferPool(false);
+      const want = g(kase.inputs);
+      setBufferPool(true);
+      const first = g(kase.inputs), second = g(kase.inputs);
+      want.forEach((t, i) => { sameBits(first[i]!, t, `${spec.name} ${kase.label} input ${i}`); sameBits(second[i]!, t, `${spec.name} (reused) input ${i}`); });
+      // one tape pulled back again after another walk reused buffers: a VJP that kept something it
+      // allocated (a cache in its closure) would now read a reused buffer
+      const pb = vjp((ys: Tensor[]) => f(...ys), [...kase.inputs]);
+      const dy = randn(rng, [], 1, w.dtype);
+      const p1 = pb.vjp(dy);
+      g(kase.inputs);
+      const p2 = pb.vjp(dy);
+      p1.forEach((t, i) => sameBits(p2[i]!, t, `${spec.name} repeated pullback input ${i}`));
+    });
     expect(bufferPoolStats().reused).toBeGreaterThan(before); // the pool really served allocations
   });
 

@@ -14,42 +14,31 @@ import {
   setBufferPool, bufferPoolStats, tensor, fromData, record, ValueError, type Tensor,
 } from '../../engine/index.js';
 import { setPoolMinBytes, POOL_MIN_BYTES } from '../../engine/buffer-pool.js';
-import { ENGINE_OPS } from '../../engine/ops/registry.js';
-import { MOE_OPS } from '../../moe/registry.js';
+import { sameBits, poolSmallTensorsInThisFile, forEachRegisteredCase } from '../helpers/engine.js';
 import { inspect } from 'node:util';
 
-const sameBits = (a: Tensor, b: Tensor, what: string) => {
-  expect(a.shape, what).toEqual(b.shape);
-  for (let i = 0; i < a.size; i++) if (!Object.is(a.data[i], b.data[i])) throw new Error(`${what}: element ${i}: ${a.data[i]} vs ${b.data[i]}`);
-};
 const copyOf = (t: Tensor) => Float64Array.from(t.data);
 
-beforeAll(() => { setPoolMinBytes(65); });
-afterAll(() => { setPoolMinBytes(POOL_MIN_BYTES); setBufferPool(true); });
+poolSmallTensorsInThisFile(beforeAll, afterAll, { setPoolMinBytes, setBufferPool, POOL_MIN_BYTES });
 
 describe('reuseIntermediates', () => {
   it('every registered op: values and gradients of repeated calls equal the pool-off ones, inputs untouched', () => {
     const rng = new Rng(33);
     const before = bufferPoolStats().reused;
-    for (const spec of [...ENGINE_OPS, ...MOE_OPS]) {
-      for (let c = 0; c < 3; c++) {
-        const kase = spec.sample(rng, 8);
-        const out = kase.run(kase.inputs);
-        const w = randn(rng, out.shape, 1, out.dtype);
-        const f = (ys: Tensor[]) => sum(mul(tanh(kase.run(ys)), w));
-        const inputsBefore = kase.inputs.map(copyOf);
-        setBufferPool(false);
-        const want = valueAndGrad(f)([...kase.inputs]);
-        setBufferPool(true);
-        const vg = valueAndGrad(f, { reuseIntermediates: true });
-        for (let r = 0; r < 3; r++) {
-          const got = vg([...kase.inputs]);
-          sameBits(got.value, want.value, `${spec.name} ${kase.label} value, call ${r}`);
-          want.grad.forEach((t, i) => sameBits(got.grad[i]!, t, `${spec.name} ${kase.label} input ${i}, call ${r}`));
-        }
-        kase.inputs.forEach((t, i) => expect(Array.from(t.data), `${spec.name} input ${i} after the calls`).toEqual(Array.from(inputsBefore[i]!)));
+    forEachRegisteredCase(rng, 3, (spec, kase, w) => {
+      const f = (ys: Tensor[]) => sum(mul(tanh(kase.run(ys)), w));
+      const inputsBefore = kase.inputs.map(copyOf);
+      setBufferPool(false);
+      const want = valueAndGrad(f)([...kase.inputs]);
+      setBufferPool(true);
+      const vg = valueAndGrad(f, { reuseIntermediates: true });
+      for (let r = 0; r < 3; r++) {
+        const got = vg([...kase.inputs]);
+        sameBits(got.value, want.value, `${spec.name} ${kase.label} value, call ${r}`);
+        want.grad.forEach((t, i) => sameBits(got.grad[i]!, t, `${spec.name} ${kase.label} input ${i}, call ${r}`));
       }
-    }
+      kase.inputs.forEach((t, i) => expect(Array.from(t.data), `${spec.name} input ${i} after the calls`).toEqual(Array.from(inputsBefore[i]!)));
+    });
     expect(bufferPoolStats().reused).toBeGreaterThan(before);
   });
 
