@@ -23,6 +23,9 @@ import type { Tensor } from './tensor.js';
 import { releaseTensor } from './tensor.js';
 import { type Journal, type WrapCount, closeWrapCount, openWrapCount, release, swapJournal } from './buffer-pool.js';
 
+/** What the reuse bookkeeping reads of a tape node. */
+export interface TapeNodeRefs { readonly inputs: readonly Tensor[]; readonly output: Tensor }
+
 export class IntermediateReuse implements WrapCount {
   /** `op`: the transform (`valueAndGrad` or `grad`) that errors on a released tensor name. */
   constructor(private readonly op: string) {}
@@ -30,8 +33,8 @@ export class IntermediateReuse implements WrapCount {
   readonly wraps = new Map<ArrayBufferLike, number>();
   /** Journaled buffer → the node outputs (of this call's tape) that wrap it. */
   private readonly outputs = new Map<ArrayBufferLike, Tensor[]>();
-  /** Journaled buffer → how many nodes of the tape have an output on it, and how many the walk passed. */
-  private readonly nodeCount = new Map<ArrayBufferLike, number>();
+  /** Journaled buffer → references (inputs and outputs) of the tape's nodes to it, and those the walk passed. */
+  private readonly refs = new Map<ArrayBufferLike, number>();
   private readonly passed = new Map<ArrayBufferLike, number>();
   private savedJournal: Journal | null = null;
 
@@ -52,39 +55,50 @@ export class IntermediateReuse implements WrapCount {
   close(): void {
     closeWrapCount(this);
   }
-  /** Before the walk: how many nodes have an output on each journaled buffer (an op may return its input, or another node's output). */
-  countNodes(nodes: readonly { readonly output: Tensor }[]): void {
+  /**
+   * Before the walk: how many references the tape's nodes hold on each journaled buffer, as an input
+   * or as the output (an op may return its input, another node's output, or a tensor that earlier
+   * ops read before it became this op's output).
+   */
+  countNodes(nodes: readonly TapeNodeRefs[]): void {
     for (const n of nodes) {
-      const b = n.output.data.buffer;
-      if (this.journal.has(b)) this.nodeCount.set(b, (this.nodeCount.get(b) ?? 0) + 1);
+      for (const x of n.inputs) this.bump(this.refs, x.data.buffer);
+      this.bump(this.refs, n.output.data.buffer);
     }
+  }
+  private bump(m: Map<ArrayBufferLike, number>, b: ArrayBufferLike): void {
+    if (this.journal.has(b)) m.set(b, (m.get(b) ?? 0) + 1);
   }
   /** Whether `b` is a buffer the trace allocated (the walk counts gradient slots holding one). */
   owns(b: ArrayBufferLike): boolean {
     return this.journal.has(b);
   }
   /** The backward walk (engine/tape.ts `backward`) passes a node of this call's tape. */
-  noteOutput(t: Tensor): void {
-    const b = t.data.buffer;
+  notePassed(node: TapeNodeRefs): void {
+    for (const x of node.inputs) this.bump(this.passed, x.data.buffer);
+    const t = node.output, b = t.data.buffer;
     if (!this.journal.has(b)) return;
-    this.passed.set(b, (this.passed.get(b) ?? 0) + 1);
+    this.bump(this.passed, b);
     const list = this.outputs.get(b);
     if (list === undefined) this.outputs.set(b, [t]);
     else if (!list.includes(t)) list.push(t);
   }
   /**
-   * After the walk has run the VJP of the node whose output is `t` (engine/tape.ts `backward`):
-   * when every Tensor wrapping t's buffer is the output of a node already passed, and every node
-   * with an output on it has been passed — so no VJP still to run can read it (a node's closures
-   * only hold tensors that existed when it was recorded, and a wrapper made earlier would be
-   * counted and not yet passed) — and no gradient slot holds it
-   * (`held`) and it is not the returned value (`value`), the buffer goes to the pool now, where the
-   * rest of the walk can reuse it.
+   * After the walk has run a node's VJP (engine/tape.ts `backward`), for the buffers of its output
+   * and inputs: when every Tensor wrapping the buffer is the output of a node already passed, and
+   * every node referring to it (as input or output) has been passed — so no VJP still to run can
+   * read it (a node's closures only hold tensors that existed when it was recorded, and a wrapper
+   * made earlier would be counted and not yet passed) — and no gradient slot holds it (`held`)
+   * and it is not the returned value (`value`), the buffer goes to the pool now, where the rest of
+   * the walk can reuse it.
    */
-  releaseIfDead(t: Tensor, held: (b: ArrayBufferLike) => boolean, value: Tensor): void {
-    const b = t.data.buffer;
+  releaseDead(node: TapeNodeRefs, held: (b: ArrayBufferLike) => boolean, value: Tensor): void {
+    this.releaseIfDead(node.output.data.buffer, held, value);
+    for (const x of node.inputs) this.releaseIfDead(x.data.buffer, held, value);
+  }
+  private releaseIfDead(b: ArrayBufferLike, held: (b: ArrayBufferLike) => boolean, value: Tensor): void {
     const ts = this.outputs.get(b);
-    if (ts === undefined || this.wraps.get(b) !== ts.length || this.passed.get(b) !== this.nodeCount.get(b) || held(b) || b === value.data.buffer) return;
+    if (ts === undefined || this.wraps.get(b) !== ts.length || this.passed.get(b) !== this.refs.get(b) || held(b) || b === value.data.buffer) return;
     this.outputs.delete(b);
     for (const w of ts) releaseTensor(w, this.op);
     release(b, this.journal);

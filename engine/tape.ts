@@ -219,9 +219,9 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
     for (let i = nodes.length - 1; i >= 0; i--) {
       // with release, the node leaves the tape (and what its closures hold becomes garbage once its VJP has run)
       const node = release ? nodes.pop()! : nodes[i]!;
-      intermediates?.noteOutput(node.output);
+      intermediates?.notePassed(node);
       const g = grads.get(node.output);
-      if (g === undefined) { if (reuse !== null) intermediates?.releaseIfDead(node.output, reuse.isHeld, output); continue; }
+      if (g === undefined) { if (reuse !== null) intermediates?.releaseDead(node, reuse.isHeld, output); continue; }
       if (!keep.has(node.output)) { grads.delete(node.output); reuse?.unhold(g); } // free intermediate gradients early
       owned?.delete(g); // the VJP may return g itself for several inputs (add: [dy, dy]): no longer ours alone
       const dxs = reuse !== null && node.foreign ? reuse.runForeign(node, g)
@@ -254,7 +254,7 @@ export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly T
       }
       if (reuse !== null) {
         reuse.flush(); // after the whole node: a later dx of the same VJP may share a buffer with an earlier one
-        intermediates?.releaseIfDead(node.output, reuse.isHeld, output); // the node's own VJP has run
+        intermediates?.releaseDead(node, reuse.isHeld, output); // the node's own VJP has run
       }
     }
   } finally {
