@@ -48,9 +48,12 @@ export interface GradOptions {
    * call reuses them instead of fresh memory (a fresh large typed array costs more than the loop
    * that fills it; on the tape Gaussian-MoE NLL of issue 15 this is 1.3–1.4× per step). An
    * intermediate kept anyway throws a ValueError when read; a raw `t.data` array kept is not
-   * protected. Tensors `f` makes from constants, `stopGradient` aliases and the returned value keep
-   * their buffers. No effect under an outer tape, forward mode, debugNans or vmap. Like JAX, where
-   * an intermediate (a tracer) must not leak out of a transformed function.
+   * protected. Tensors `f` makes from constants, `stopGradient` aliases, views made under `noGrad`
+   * and the returned value keep their buffers; a buffer is reused only after the backward walk has
+   * passed every op that refers to it. A user VJP that reads a tensor through its closure without
+   * taking it as an input (one assigned later in `f`) counts as keeping it. No effect under an
+   * outer tape, forward mode, debugNans or vmap. Like JAX, where an intermediate (a tracer) must
+   * not leak out of a transformed function.
    */
   reuseIntermediates?: boolean;
 }
