@@ -77,29 +77,25 @@ function valueAndGradAs<T extends TensorTree, R extends unknown[]>(op: string, f
   return (x: T, ...rest: R) => {
     const reuse = reuseIntermediates && bufferPoolEnabled() && unobserved() ? new IntermediateReuse(op) : null;
     reuse?.beginTrace();
-    let traced: ReturnType<typeof trace<T>>;
     try {
-      traced = trace(x, (xi) => f(xi, ...rest), op);
-    } catch (e) {
-      reuse?.close();
-      throw e;
-    } finally {
-      reuse?.endTrace();
-    }
-    const { tape, inputs, leaves, out } = traced;
-    let grads: Tensor[];
-    try {
+      let traced: ReturnType<typeof trace<T>>;
+      try {
+        traced = trace(x, (xi) => f(xi, ...rest), op);
+      } finally {
+        reuse?.endTrace();
+      }
+      const { tape, inputs, leaves, out } = traced;
       if (out.size !== 1) {
         throw new ShapeError(op, `the function must return a scalar (one element) to take a gradient; got shape ${fmtShape(out.shape)} (use vjp for non-scalar outputs)`);
       }
       reuse?.countNodes(tape.nodes);
-      grads = backward(tape, out, full(out.shape, 1, out.dtype), leaves, true, reuse); // one walk: free the tape as it goes
+      const grads = backward(tape, out, full(out.shape, 1, out.dtype), leaves, true, reuse); // one walk: free the tape as it goes
       reuse?.finish([out, ...grads]);
+      const byLeaf = new Map(leaves.map((leaf, i) => [leaf, grads[i]!]));
+      return { value: out, grad: treeMap(inputs, (leaf) => byLeaf.get(leaf)!) };
     } finally {
       reuse?.close(); // the wrap count stays open through the walk (VJPs may alias intermediates)
     }
-    const byLeaf = new Map(leaves.map((leaf, i) => [leaf, grads[i]!]));
-    return { value: out, grad: treeMap(inputs, (leaf) => byLeaf.get(leaf)!) };
   };
 }
 

@@ -9,12 +9,14 @@
  * and every few steps 15–30 ms after a scavenge). PyTorch frees an intermediate when its last
  * reference goes; JAX never shows one to the caller. JavaScript can do neither, so this is a
  * promise the caller makes: f keeps no tensor it makes (like JAX, where a leaked tracer is an
- * error), and after the walk the buffers of f's intermediates go to the pool for the next call.
+ * error), and the buffers of f's intermediates go to the pool as the backward walk passes them
+ * (the rest after it), for the rest of the walk and the next call.
  *
  * Which buffers, conservatively: one `allocate` made during the trace, wrapped only by Tensors
  * that are outputs of nodes of this call's tape (so the engine knows every handle to it: a tensor
- * f made from constants, a `stopGradient` alias or a view made under `noGrad` keeps its buffer
- * out), and not shared with the value or a gradient returned. Those node outputs are marked
+ * f made from constants, a `stopGradient` alias or a view made under `noGrad`, during the trace
+ * or in a VJP, keeps its buffer out), once every node referring to it has been passed, and not
+ * shared with the value or a gradient returned. Those node outputs are marked
  * released: reading one afterwards throws a ValueError instead of returning overwritten numbers.
  * What is not protected: a raw `t.data` array that f kept. Off (the trace journals nothing) under
  * an outer tape, forward-mode/debugNans hooks and vmap, as for the walk's own reuse.

@@ -205,14 +205,15 @@ export function noGrad<T>(fn: () => T): T {
  * `release`, the walk also empties the tape as it goes — each node (its inputs, output and VJP
  * closure, which hold the forward intermediates) becomes garbage once visited — so a tape can be
  * walked once; `vjp` keeps its tape for repeated pullbacks and passes false. `intermediates`
- * (with `release`) is told every node output it passes (engine/intermediate-reuse.ts).
+ * (with `release`) is told every node it passes, and after each node's VJP releases the forward
+ * buffers nothing can read any more (engine/intermediate-reuse.ts).
  */
 export function backward(tape: Tape, output: Tensor, dy: Tensor, wrt: readonly Tensor[], release = false, intermediates: IntermediateReuse | null = null): Tensor[] {
   const grads = new Map<Tensor, Tensor>();
   grads.set(output, dy);
   const keep = new Set(wrt);
   const owned = hooks === null && !isRecording() ? new Set<Tensor>() : null;
-  const reuse = owned !== null && vmapDepth === 0 ? new BufferReuse(intermediates) : null;
+  const reuse = unobserved() ? new BufferReuse(intermediates) : null;
   const nodes = tape.nodes;
   if (release) tape.tracked.clear(); // recording is over; only the nodes are needed
   try {

@@ -30,6 +30,9 @@ interface GemmExports {
   col_sum_f64(x: number, rows: number, rowBytes: number, acc: number): void;
 }
 
+/** Where the operands start in wasm memory (after the control block): the GEMM's A, or the elementwise kernels' scratch. */
+const SCRATCH_BASE = Math.ceil((CTRL_BASE + CTRL_BYTES + 768) / 64) * 64;
+
 /** Elements per chunk of {@link WasmGemm.reluGrad}: two 64 KiB (f32) chunks stay in L2 between the copies and the kernel. */
 const RELU_CHUNK = 16384;
 
@@ -140,6 +143,12 @@ export class WasmGemm {
     }
   }
 
+  /** The memory's buffer, grown first to at least `end` bytes (growing replaces the buffer: take it after). */
+  private bufferOf(end: number): ArrayBuffer | SharedArrayBuffer {
+    if (this.memory.buffer.byteLength < end) this.memory.grow(Math.ceil((end - this.memory.buffer.byteLength) / PAGE));
+    return this.memory.buffer;
+  }
+
   /**
    * out = s > 0 ? dy : +0 elementwise (the ReLU backward; a NaN s gives +0, as the JS loop does),
    * in chunks: copy dy and s in, the wasm lane-mask kernel, copy out. The same bits as the JS loop
@@ -148,9 +157,8 @@ export class WasmGemm {
    */
   reluGrad(dy: TypedArray, s: TypedArray, out: TypedArray): void {
     const isF64 = out instanceof Float64Array, es = isF64 ? 8 : 4, n = out.length;
-    const at = Math.ceil((CTRL_BASE + CTRL_BYTES + 768) / 64) * 64, sAt = at + RELU_CHUNK * es;
-    if (this.memory.buffer.byteLength < sAt + RELU_CHUNK * es) this.memory.grow(Math.ceil((sAt + RELU_CHUNK * es - this.memory.buffer.byteLength) / PAGE));
-    const buf = this.memory.buffer;
+    const at = SCRATCH_BASE, sAt = at + RELU_CHUNK * es;
+    const buf = this.bufferOf(sAt + RELU_CHUNK * es);
     const view: TypedArray = isF64 ? new Float64Array(buf) : new Float32Array(buf);
     const kernel = isF64 ? this.exports.relu_grad_f64 : this.exports.relu_grad_f32;
     for (let i = 0; i < n; i += RELU_CHUNK) {
@@ -171,11 +179,9 @@ export class WasmGemm {
    */
   segmentColumnSum(x: TypedArray, out: TypedArray, offsets: Int32Array, H: number): void {
     const isF64 = x instanceof Float64Array, es = isF64 ? 8 : 4, E = offsets.length - 1;
-    const accAt = Math.ceil((CTRL_BASE + CTRL_BYTES + 768) / 64) * 64, xAt = accAt + Math.ceil((H * 8) / 64) * 64;
+    const accAt = SCRATCH_BASE, xAt = accAt + Math.ceil((H * 8) / 64) * 64;
     const chunkRows = Math.max(1, Math.floor(RELU_CHUNK / H));
-    const end = xAt + chunkRows * H * es;
-    if (this.memory.buffer.byteLength < end) this.memory.grow(Math.ceil((end - this.memory.buffer.byteLength) / PAGE));
-    const buf = this.memory.buffer;
+    const buf = this.bufferOf(xAt + chunkRows * H * es);
     const view: TypedArray = isF64 ? new Float64Array(buf) : new Float32Array(buf);
     const acc = new Float64Array(buf, accAt, H);
     const kernel = isF64 ? this.exports.col_sum_f64 : this.exports.col_sum_f32;
@@ -216,7 +222,7 @@ export class WasmGemm {
     const mPad = Math.ceil(m / mr) * mr, nPad = Math.ceil(n / nr) * nr;
     const align = (x: number): number => Math.ceil(x / 64) * 64;
     const aStride = align(mPad * k * es), bStride = align(k * nPad * es), cStride = align(mPad * nPad * es);
-    const aBase = align(CTRL_BASE + CTRL_BYTES + 768);
+    const aBase = SCRATCH_BASE;
     const bBase = aBase + batch * aStride, cBase = bBase + batch * bStride, rawB = cBase + batch * cStride;
     const biasBase = rawB + align(k * n * es); // rawB: one row-major B, the source wasm `pack` reads
     const rawT = biasBase + align(nPad * es); // the epilogue's bias row, zero-padded to nPad
@@ -236,8 +242,7 @@ export class WasmGemm {
   matmul(a: TypedArray, bm: TypedArray, out: TypedArray, batch: number, m: number, k: number, n: number, threads: number, transA = false, transB = false, epilogue?: GemmEpilogue): WasmRunInfo {
     const isF64 = a instanceof Float64Array;
     const L = this.layout(isF64, batch, m, k, n);
-    if (this.memory.buffer.byteLength < L.end) this.memory.grow(Math.ceil((L.end - this.memory.buffer.byteLength) / PAGE));
-    const buf = this.memory.buffer;
+    const buf = this.bufferOf(L.end);
     const view: TypedArray = isF64 ? new Float64Array(buf) : new Float32Array(buf);
     const { es, mPad, nPad, nr } = L;
     const kc = (this.config.kc ?? K_BLOCK_DEFAULT)[isF64 ? 'f64' : 'f32'];

@@ -153,23 +153,25 @@ export function createCpuBackend(options: CpuBackendOptions = {}): MatmulBackend
     },
     /** The wasm lane-mask ReLU backward from {@link RELU_WASM_MIN} elements (declines below, and in 'js' mode). */
     reluGrad(dy: TypedArray, s: TypedArray, out: TypedArray): boolean {
-      if (mode === 'js' || out.length < RELU_WASM_MIN || dy.length !== out.length || s.length !== out.length) return false;
-      if (!(dy instanceof out.constructor && s instanceof out.constructor)) return false;
-      const g = wasmGemm(fma);
-      if (!g) return false;
+      const g = elementwiseEngine(out.length);
+      if (!g || dy.length !== out.length || s.length !== out.length || !(dy instanceof out.constructor && s instanceof out.constructor)) return false;
       g.reluGrad(dy, s, out);
       return true;
     },
     /** Segment column sums in wasm from {@link RELU_WASM_MIN} elements with H even (declines otherwise, and in 'js' mode). */
     segmentColumnSum(x: TypedArray, out: TypedArray, offsets: Int32Array, H: number): boolean {
-      if (mode === 'js' || x.length < RELU_WASM_MIN || H % 2 !== 0 || !(out instanceof x.constructor)) return false;
+      const g = elementwiseEngine(x.length);
+      if (!g || H % 2 !== 0 || !(out instanceof x.constructor)) return false;
       if (x.length !== (offsets[offsets.length - 1] ?? 0) * H || out.length !== (offsets.length - 1) * H) return false;
-      const g = wasmGemm(fma);
-      if (!g) return false;
       g.segmentColumnSum(x, out, offsets, H);
       return true;
     },
   };
+
+  /** The wasm engine for an elementwise kernel over n elements, or null (too small to pay, 'js' mode, no SIMD). */
+  function elementwiseEngine(n: number): WasmGemm | null {
+    return mode === 'js' || n < RELU_WASM_MIN ? null : wasmGemm(fma);
+  }
 
   /**
    * One product on the path the mode and size pick; transposed operands are folded into the copy-in.
